@@ -1,0 +1,197 @@
+"""JSON API: authentication, OAuth client credentials, users, API keys and OAuth clients."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from msgspec import UNSET
+
+from app.accounts import schemas
+from app.accounts import service as accounts
+from app.audit.service import record_event
+from app.db import TenantScope
+from app.settings import Settings
+from app.web.auth import ANY_USER, current_principal, requires
+from app.web.errors import AuthenticationError, BadRequest, ValidationFailed
+from app.web.etag import check_if_match
+from app.web.pagination import ListQuery
+
+
+def _client(request: Request[Any, Any, Any]) -> tuple[str, str]:
+    return (request.client.host if request.client else ""), request.headers.get("user-agent", "")[:300]
+
+
+class AuthController(Controller):
+    """Register a tenant, log in, refresh and revoke tokens."""
+
+    path = "/v2/auth"
+    tags = ["Authentication"]
+
+    @post("/register", operation_id="register", summary="Create a tenant and its first admin", status_code=201)
+    async def register(self, request: Request[Any, Any, Any], data: schemas.RegisterRequest, settings: Settings) -> Response[schemas.TokenPair]:
+        """Create a tenant with `tenant_name` (or `tenantName`/`team_name`) and its admin; returns tokens."""
+        ip, ua = _client(request)
+        _, user = await accounts.register_tenant(data, ip=ip, user_agent=ua)
+        tokens = await accounts.issue_user_tokens(settings, user.id)
+        return Response(tokens, status_code=201, headers={"Location": "/v2/auth/me"})
+
+    @post("/login", operation_id="login", summary="Exchange e-mail and password for tokens", status_code=200)
+    async def login(self, request: Request[Any, Any, Any], data: schemas.LoginRequest, settings: Settings) -> schemas.TokenPair:
+        """Unknown e-mail and wrong password get the same 401; repeated failures are throttled (429)."""
+        email = data.email if data.email is not UNSET else data.username
+        if email is UNSET or not email:
+            raise ValidationFailed("Invalid email: This field is required", details={"field": "email", "expected": "This field is required"})
+        ip, ua = _client(request)
+        user = await accounts.authenticate_password(email, data.password)
+        actor = TenantScope(tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua)
+        await record_event(actor, "auth.login", target_type="user", target_id=user["id"], details={"via": "api"})
+        return await accounts.issue_user_tokens(settings, user["id"])
+
+    @post("/refresh", operation_id="refreshToken", summary="Rotate a refresh token", status_code=200)
+    async def refresh(self, data: schemas.RefreshRequest, settings: Settings) -> schemas.TokenPair:
+        """Returns a new token pair; the refresh token sent is revoked and cannot be reused."""
+        token = data.refresh_token if data.refresh_token is not UNSET else data.refreshToken
+        if token is UNSET or not token:
+            raise ValidationFailed("Invalid refresh_token: This field is required", details={"field": "refresh_token", "expected": "This field is required"})
+        return await accounts.refresh_tokens(settings, token)
+
+    @get("/me", operation_id="getCurrentUser", summary="The authenticated user", guards=[requires(*ANY_USER)])
+    async def me(self, tenant: TenantScope) -> schemas.User:
+        """The user behind the bearer token, with `tenant_id` and `role`."""
+        assert tenant.user_id is not None
+        return await accounts.get_user(tenant, tenant.user_id)
+
+    @post("/logout", operation_id="logout", summary="Revoke the current tokens", status_code=204, guards=[requires(*ANY_USER, write=False)])
+    async def logout(self, request: Request[Any, Any, Any], settings: Settings, data: schemas.LogoutRequest | None = None) -> None:
+        """Revokes the access token used for this call and, when sent, the refresh token."""
+        principal = current_principal(request)
+        refresh = None
+        if data is not None:
+            value = data.refresh_token if data.refresh_token is not UNSET else data.refreshToken
+            refresh = value if value is not UNSET else None
+        await accounts.logout_tokens(settings, principal, refresh)
+
+
+class OAuthController(Controller):
+    """OAuth 2.0 client-credentials grant (RFC 6749 §4.4)."""
+
+    path = "/v2/oauth"
+    tags = ["Authentication"]
+
+    @post("/token", operation_id="oauthToken", summary="Client-credentials token", status_code=200)
+    async def token(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> schemas.OAuthToken:
+        """Form-encoded `grant_type=client_credentials`, `client_id`, `client_secret` (or HTTP Basic), optional `scope`."""
+        if data.get("grant_type") != "client_credentials":
+            raise BadRequest("Only grant_type=client_credentials is supported", details={"error": "unsupported_grant_type"})
+        client_id, client_secret = data.get("client_id", ""), data.get("client_secret", "")
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            import base64
+            import binascii
+
+            try:
+                client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise AuthenticationError("Malformed Basic credentials", details={"error": "invalid_client"}) from None
+        if not client_id or not client_secret:
+            raise AuthenticationError("client_id and client_secret are required", details={"error": "invalid_client"})
+        return await accounts.client_credentials_token(settings, client_id, client_secret, data.get("scope"))
+
+
+class UserController(Controller):
+    """The tenant's team: admins create users, change roles, deactivate."""
+
+    path = "/v2/users"
+    tags = ["Users"]
+
+    @get("/", operation_id="listUsers", summary="List users", guards=[requires("admin", "manager")])
+    async def list_users(
+        self,
+        tenant: TenantScope,
+        list_query: ListQuery,
+        is_active: Annotated[bool | None, Parameter(description="Only active (true) or deactivated (false) users")] = None,
+    ) -> schemas.UserPage:
+        """Sortable by `created_at`, `email`, `full_name`, `role`."""
+        return await accounts.list_users(tenant, list_query, active=is_active)
+
+    @post("/", operation_id="createUser", summary="Create a user", guards=[requires("admin")], status_code=201)
+    async def create_user(self, tenant: TenantScope, data: schemas.UserCreate) -> Response[schemas.User]:
+        """E-mail addresses are unique across Atrium (409 when taken)."""
+        user = await accounts.create_user(tenant, data)
+        return Response(user, status_code=201, headers={"Location": f"/v2/users/{user.id}"})
+
+    @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[requires("admin", "manager")])
+    async def get_user(self, tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")]) -> schemas.User:
+        """404 for ids of other tenants."""
+        return await accounts.get_user(tenant, user_id)
+
+    @patch("/{user_id:int}", operation_id="updateUser", summary="Change a user", guards=[requires("admin")])
+    async def update_user(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")], data: schemas.UserUpdate
+    ) -> schemas.User:
+        """Honours `If-Match` (412 when stale). Deactivating a user ends their sessions."""
+        check_if_match(request, await accounts.get_user(tenant, user_id))
+        return await accounts.update_user(tenant, user_id, data)
+
+
+class ApiKeyController(Controller):
+    """API keys of the tenant; the key itself is shown only in the create response."""
+
+    path = "/v2/api-keys"
+    tags = ["API keys"]
+    guards = [requires("admin")]
+
+    @get("/", operation_id="listApiKeys", summary="List API keys")
+    async def list_keys(
+        self,
+        tenant: TenantScope,
+        list_query: ListQuery,
+        include_revoked: Annotated[bool, Parameter(description="Include revoked keys")] = True,
+    ) -> schemas.ApiKeyPage:
+        """Never includes secrets: only the prefix, permission and last use."""
+        return await accounts.list_api_keys(tenant, list_query, include_revoked=include_revoked)
+
+    @post("/", operation_id="createApiKey", summary="Create an API key", status_code=201)
+    async def create_key(self, tenant: TenantScope, data: schemas.ApiKeyCreate) -> Response[schemas.ApiKeyCreated]:
+        """`permission`: `read` (GET only) or `write`; `mode`: `live` or `test` (prefix `atr_live_`/`atr_test_`)."""
+        created = await accounts.create_api_key(tenant, data)
+        return Response(created, status_code=201, headers={"Location": f"/v2/api-keys/{created.id}", "Cache-Control": "no-store"})
+
+    @delete("/{key_id:int}", operation_id="revokeApiKey", summary="Revoke an API key", status_code=200)
+    async def revoke_key(self, tenant: TenantScope, key_id: Annotated[int, Parameter(description="API key id")]) -> schemas.ApiKey:
+        """Takes effect immediately for every process."""
+        return await accounts.revoke_api_key(tenant, key_id)
+
+
+class OAuthClientController(Controller):
+    """OAuth clients of the tenant for the client-credentials grant."""
+
+    path = "/v2/oauth-clients"
+    tags = ["Authentication"]
+    guards = [requires("admin")]
+
+    @get("/", operation_id="listOAuthClients", summary="List OAuth clients")
+    async def list_clients(self, tenant: TenantScope) -> list[schemas.OAuthClient]:
+        """Never includes secrets."""
+        return await accounts.list_oauth_clients(tenant)
+
+    @post("/", operation_id="createOAuthClient", summary="Create an OAuth client", status_code=201)
+    async def create_client(self, tenant: TenantScope, data: schemas.OAuthClientCreate) -> Response[schemas.OAuthClientCreated]:
+        """The `client_secret` is shown once."""
+        created = await accounts.create_oauth_client(tenant, data)
+        return Response(created, status_code=201, headers={"Location": f"/v2/oauth-clients/{created.id}", "Cache-Control": "no-store"})
+
+    @delete("/{client_pk:int}", operation_id="revokeOAuthClient", summary="Revoke an OAuth client", status_code=200)
+    async def revoke_client(self, tenant: TenantScope, client_pk: Annotated[int, Parameter(description="OAuth client id")]) -> schemas.OAuthClient:
+        """Its tokens stop working at once."""
+        return await accounts.revoke_oauth_client(tenant, client_pk)
+
+

@@ -1,0 +1,185 @@
+"""Request and response types of authentication, users, API keys and OAuth clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from app.web.schemas import Email, Name, Password, RequestBody, ResponseBody
+
+Role = Literal["admin", "manager", "agent", "support", "finance"]
+Plan = Literal["starter", "professional", "enterprise"]
+
+
+class Tenant(ResponseBody):
+    """A tenant as its own members see it."""
+
+    id: int
+    name: str
+    slug: str
+    plan: str
+    created_at: datetime
+
+
+class User(ResponseBody):
+    """A user of a tenant."""
+
+    id: int
+    tenant_id: int
+    email: str
+    full_name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class UserPage(ResponseBody):
+    """A page of users."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[User]
+
+
+class UserCreate(RequestBody):
+    """Invite a user with an initial password."""
+
+    email: Email
+    password: Password
+    full_name: Name
+    role: Role = "agent"
+
+
+class UserUpdate(RequestBody):
+    """Change a user; fields left out are unchanged."""
+
+    full_name: Name | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    is_active: bool | UnsetType = UNSET
+
+
+class RegisterRequest(RequestBody):
+    """Create a tenant and its first admin. Accepts the field names of the reference guides."""
+
+    email: Email
+    password: Password
+    full_name: str | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    tenant_name: str | UnsetType = UNSET
+    tenantName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
+    team_name: str | UnsetType = UNSET
+    companyName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
+    plan: Plan = "starter"
+
+
+class LoginRequest(RequestBody):
+    """E-mail and password (`username` is accepted as an alias of `email`)."""
+
+    password: str
+    email: str | UnsetType = UNSET
+    username: str | UnsetType = UNSET
+
+
+class RefreshRequest(RequestBody):
+    """A refresh token, as `refresh_token` or the reference guide's `refreshToken`."""
+
+    refresh_token: str | UnsetType = UNSET
+    refreshToken: str | UnsetType = UNSET  # noqa: N815
+
+
+class LogoutRequest(RequestBody):
+    """Optionally the refresh token to revoke along with the access token."""
+
+    refresh_token: str | UnsetType = UNSET
+    refreshToken: str | UnsetType = UNSET  # noqa: N815
+
+
+class TokenPair(ResponseBody):
+    """Tokens for a user, in both the snake_case and the camelCase spellings of the reference guides."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    token: str
+    refreshToken: str  # noqa: N815
+    expiresIn: int  # noqa: N815
+    tenantId: int  # noqa: N815
+    userId: int  # noqa: N815
+    user: User
+    tenant: Tenant
+
+
+class OAuthToken(ResponseBody):
+    """RFC 6749 client-credentials token response."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+class ApiKey(ResponseBody):
+    """An API key without its secret."""
+
+    id: int
+    name: str
+    prefix: str
+    mode: str
+    permission: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    created_by: int | None = None
+
+
+class ApiKeyCreated(ApiKey, kw_only=True):
+    """A new key: `key` is shown this once and cannot be recovered."""
+
+    key: str
+
+
+class ApiKeyPage(ResponseBody):
+    """A page of API keys."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[ApiKey]
+
+
+class ApiKeyCreate(RequestBody):
+    """Create a key: read-only keys may only GET."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "API key"
+    permission: Literal["read", "write"] = "read"
+    mode: Literal["live", "test"] = "live"
+
+
+class OAuthClient(ResponseBody):
+    """An OAuth client without its secret."""
+
+    id: int
+    name: str
+    client_id: str
+    scopes: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class OAuthClientCreated(OAuthClient, kw_only=True):
+    """A new client: `client_secret` is shown this once."""
+
+    client_secret: str
+
+
+class OAuthClientCreate(RequestBody):
+    """Create a client-credentials client with the scopes it may request."""
+
+    name: Name
+    scopes: list[Literal["read", "write"]] = msgspec.field(default_factory=lambda: ["read"])

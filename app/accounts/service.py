@@ -1,0 +1,560 @@
+"""Accounts: tenants, users, sessions, tokens, API keys and OAuth clients.
+
+Functions that act inside a tenant take a `TenantScope`. The few that must find a tenant from a
+credential (login, API key, session cookie, token) use `system_transaction` and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from asyncpg.exceptions import UniqueViolationError
+from msgspec import UNSET
+
+from app.accounts import schemas
+from app.accounts.security import (
+    TokenError,
+    api_key_prefix,
+    decode_jwt,
+    dummy_hash,
+    generate_api_key,
+    hash_secret,
+    issue_jwt,
+    needs_rehash,
+    new_token,
+    sha256_hex,
+    verify_api_key,
+    verify_secret,
+)
+from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, RevokedToken, Tenant, User, UserSession
+from app.audit.service import record_event
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.settings import Settings
+from app.web.context import Principal
+from app.web.errors import (
+    AuthenticationError,
+    Conflict,
+    PermissionDenied,
+    RateLimited,
+    ResourceNotFound,
+    ValidationFailed,
+)
+from app.web.pagination import ListQuery, apply_sort, page
+
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_LOCK = timedelta(minutes=15)
+INVALID_LOGIN = "Invalid email or password"
+USER_SORTS = {"created_at": User.created_at, "email": User.email, "full_name": User.full_name, "role": User.role}
+KEY_SORTS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "last_used_at": ApiKey.last_used_at}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses compare case-insensitively."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def _slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower())
+    return slug.strip("-")[:60] or "team"
+
+
+# --------------------------------------------------------------------------- tenants and users
+
+
+async def register_tenant(data: schemas.RegisterRequest, *, ip: str = "", user_agent: str = "") -> tuple[schemas.Tenant, schemas.User]:
+    """Create a tenant and its first admin user."""
+    email = normalise_email(data.email)
+    tenant_name = next(
+        (str(v).strip() for v in (data.tenant_name, data.tenantName, data.team_name, data.companyName) if v is not UNSET and str(v).strip()),
+        None,
+    )
+    if tenant_name is None:
+        raise ValidationFailed(
+            "Invalid tenant_name: This field is required",
+            details={"field": "tenant_name", "expected": "Name of the new tenant (tenantName and team_name are accepted too)"},
+        )
+    full_name = next((str(v).strip() for v in (data.full_name, data.name) if v is not UNSET and str(v).strip()), email.split("@")[0])
+    password_hash = hash_secret(data.password)
+    async with system_transaction():
+        if await User.exists().where(User.email == email):
+            raise Conflict("An account with this email already exists", details={"email": email})
+        slug = _slugify(tenant_name)
+        if await Tenant.exists().where(Tenant.slug == slug):
+            slug = f"{slug}-{secrets.token_hex(3)}"
+        tenant_rows = await Tenant.insert(Tenant(name=tenant_name[:200], slug=slug, plan=data.plan)).returning(*Tenant.all_columns())
+        tenant = tenant_rows[0]
+        try:
+            user_rows = await User.insert(
+                User(tenant_id=tenant["id"], email=email, full_name=full_name[:200], role="admin", password_hash=password_hash)
+            ).returning(*User.all_columns())
+        except UniqueViolationError:
+            raise Conflict("An account with this email already exists", details={"email": email}) from None
+    user = user_rows[0]
+    scope = TenantScope(tenant_id=tenant["id"], user_id=user["id"], role="admin", actor=email, ip=ip, user_agent=user_agent)
+    await record_event(scope, "tenant.registered", target_type="tenant", target_id=tenant["id"], details={"name": tenant_name})
+    return msgspec.convert(tenant, schemas.Tenant), msgspec.convert(user, schemas.User)
+
+
+async def get_tenant(scope: TenantScope) -> schemas.Tenant:
+    """The caller's own tenant."""
+    async with tenant_transaction(scope.tenant_id):
+        row = await Tenant.select().where(Tenant.id == scope.tenant_id).first()
+    if row is None:
+        raise ResourceNotFound("Tenant not found")
+    return msgspec.convert(row, schemas.Tenant)
+
+
+async def _throttle_check(account: str) -> None:
+    rows = await fetch("SELECT locked_until FROM login_throttle WHERE account = $1", account)
+    if rows and rows[0]["locked_until"] is not None and rows[0]["locked_until"] > _now():
+        retry = int((rows[0]["locked_until"] - _now()).total_seconds()) + 1
+        raise RateLimited("Too many failed login attempts; try again later", retry_after=retry, headers={"Retry-After": str(retry)})
+
+
+async def _throttle_failure(account: str) -> None:
+    await fetch(
+        """
+        INSERT INTO login_throttle (account, failures, window_started_at, locked_until) VALUES ($1, 1, now(), NULL)
+        ON CONFLICT (account) DO UPDATE SET
+          failures = CASE WHEN login_throttle.window_started_at < now() - $2::interval THEN 1 ELSE login_throttle.failures + 1 END,
+          window_started_at = CASE WHEN login_throttle.window_started_at < now() - $2::interval THEN now() ELSE login_throttle.window_started_at END,
+          locked_until = CASE
+            WHEN login_throttle.window_started_at >= now() - $2::interval AND login_throttle.failures + 1 >= $3
+            THEN now() + $4::interval ELSE login_throttle.locked_until END
+        """,
+        account,
+        LOGIN_WINDOW,
+        MAX_LOGIN_FAILURES,
+        LOGIN_LOCK,
+    )
+
+
+async def authenticate_password(email: str, password: str) -> dict[str, Any]:
+    """The active user with these credentials. Unknown e-mail and wrong password fail alike."""
+    account = normalise_email(email)[:254]
+    async with system_transaction():
+        await _throttle_check(account)
+        user = await User.select().where(User.email == account).first()
+    stored = user["password_hash"] if user else dummy_hash()
+    ok = verify_secret(stored, password)
+    if not ok or user is None or not user["is_active"]:
+        async with system_transaction():
+            await _throttle_failure(account)
+        raise AuthenticationError(INVALID_LOGIN)
+    async with system_transaction():
+        values: dict[Any, Any] = {User.last_login_at: _now()}
+        if needs_rehash(stored):
+            values[User.password_hash] = hash_secret(password)
+        await User.update(values).where(User.id == user["id"])
+        await LoginThrottle.delete().where(LoginThrottle.account == account)
+    return dict(user)
+
+
+async def _user_and_tenant(user_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    async with system_transaction():
+        user = await User.select().where(User.id == user_id).first()
+        tenant = await Tenant.select().where(Tenant.id == user["tenant_id"]).first() if user else None
+    if user is None or tenant is None:
+        raise AuthenticationError("Invalid or expired token")
+    return user, tenant
+
+
+async def issue_user_tokens(settings: Settings, user_id: int) -> schemas.TokenPair:
+    """A fresh access/refresh token pair for a user."""
+    user, tenant = await _user_and_tenant(user_id)
+    claims = {"sub": str(user["id"]), "tid": tenant["id"], "role": user["role"]}
+    access, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="access", ttl=settings.access_token_ttl)
+    refresh, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="refresh", ttl=settings.refresh_token_ttl)
+    return schemas.TokenPair(
+        access_token=access,
+        token_type="bearer",
+        expires_in=settings.access_token_ttl,
+        refresh_token=refresh,
+        token=access,
+        refreshToken=refresh,
+        expiresIn=settings.access_token_ttl,
+        tenantId=tenant["id"],
+        userId=user["id"],
+        user=msgspec.convert(user, schemas.User),
+        tenant=msgspec.convert(tenant, schemas.Tenant),
+    )
+
+
+async def _revoke_jti(tenant_id: int, jti: str, expires_at: datetime) -> bool:
+    """Revoke a token id; False when it was revoked already."""
+    rows = await fetch(
+        "INSERT INTO revoked_token (tenant_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING RETURNING id",
+        tenant_id,
+        jti,
+        expires_at,
+    )
+    return bool(rows)
+
+
+async def refresh_tokens(settings: Settings, refresh_token: str) -> schemas.TokenPair:
+    """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation)."""
+    try:
+        claims = decode_jwt(settings.secret_key, refresh_token, "refresh")
+    except TokenError:
+        raise AuthenticationError("Invalid or expired refresh token") from None
+    user, _ = await _user_and_tenant(int(claims["sub"]))
+    if not user["is_active"]:
+        raise AuthenticationError("Invalid or expired refresh token")
+    async with tenant_transaction(user["tenant_id"]):
+        fresh = await _revoke_jti(user["tenant_id"], claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+    if not fresh:
+        raise AuthenticationError("Invalid or expired refresh token")
+    return await issue_user_tokens(settings, user["id"])
+
+
+async def logout_tokens(settings: Settings, principal: Principal, refresh_token: str | None) -> None:
+    """Revoke the caller's access token and, if given, its refresh token."""
+    scope = TenantScope(tenant_id=principal.tenant_id, user_id=principal.user_id, actor=principal.label)
+    async with tenant_transaction(scope.tenant_id):
+        if principal.token_jti:
+            await _revoke_jti(scope.tenant_id, principal.token_jti, _now() + timedelta(seconds=settings.access_token_ttl))
+        if refresh_token:
+            try:
+                claims = decode_jwt(settings.secret_key, refresh_token, "refresh")
+            except TokenError:
+                claims = None
+            if claims and int(claims.get("tid", 0)) == scope.tenant_id:
+                await _revoke_jti(scope.tenant_id, claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+
+
+async def principal_for_access_token(settings: Settings, token: str) -> Principal | None:
+    """The caller behind a bearer token (user JWT or OAuth client token), or None."""
+    try:
+        claims = decode_jwt(settings.secret_key, token, "access")
+    except TokenError:
+        return None
+    tenant_id = int(claims.get("tid", 0))
+    sub = str(claims.get("sub", ""))
+    if sub.startswith("client:"):
+        rows = await fetch(
+            """
+            SELECT c.id, t.plan, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+            FROM oauth_client c JOIN tenant t ON t.id = c.tenant_id
+            WHERE c.client_id = $1 AND c.tenant_id = $2 AND c.revoked_at IS NULL
+            """,
+            sub.removeprefix("client:"),
+            tenant_id,
+            claims["jti"],
+        )
+        if not rows or rows[0]["revoked"]:
+            return None
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        return Principal(
+            tenant_id=tenant_id, plan=rows[0]["plan"], kind="oauth", credential_id=sub, role="integration", scopes=scopes, token_jti=claims["jti"]
+        )
+    rows = await fetch(
+        """
+        SELECT u.id, u.email, u.role, u.is_active, t.plan, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+        FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
+        """,
+        int(sub) if sub.isdigit() else 0,
+        tenant_id,
+        claims["jti"],
+    )
+    if not rows or rows[0]["revoked"] or not rows[0]["is_active"]:
+        return None
+    row = rows[0]
+    return Principal(
+        tenant_id=tenant_id,
+        plan=row["plan"],
+        kind="jwt",
+        credential_id=f"user:{row['id']}",
+        role=row["role"],
+        user_id=row["id"],
+        email=row["email"],
+        scopes=frozenset({"read", "write"}),
+        token_jti=claims["jti"],
+    )
+
+
+async def principal_for_api_key(plaintext: str) -> Principal | None:
+    """The integration behind an API key, or None (unknown, malformed or revoked)."""
+    prefix = api_key_prefix(plaintext)
+    if prefix is None:
+        return None
+    rows = await fetch(
+        """
+        SELECT k.id, k.tenant_id, k.key_hash, k.permission, k.revoked_at, t.plan
+        FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
+        """,
+        prefix,
+    )
+    if not rows or rows[0]["revoked_at"] is not None:
+        return None
+    row = rows[0]
+    if not verify_api_key(row["id"], row["key_hash"], plaintext):
+        return None
+    # Touch last-used at most once a minute per key, so reads do not turn into a write each.
+    await fetch(
+        "UPDATE api_key SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')",
+        row["id"],
+    )
+    scopes = frozenset({"read", "write"}) if row["permission"] == "write" else frozenset({"read"})
+    return Principal(tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role="integration", scopes=scopes)
+
+
+# --------------------------------------------------------------------------- browser sessions
+
+
+async def create_session(user: dict[str, Any], settings: Settings, *, ip: str, user_agent: str) -> str:
+    """Start a server-side session for a user; returns the cookie token (a new id at every login)."""
+    token = new_token(32)
+    async with tenant_transaction(user["tenant_id"]):
+        await UserSession.insert(
+            UserSession(
+                tenant_id=user["tenant_id"],
+                user_id=user["id"],
+                token_hash=sha256_hex(token),
+                expires_at=_now() + timedelta(seconds=settings.session_ttl),
+                ip=ip[:64],
+                user_agent=user_agent[:300],
+            )
+        )
+    return token
+
+
+async def principal_for_session(token: str) -> Principal | None:
+    """The user behind a session cookie, or None when it is unknown, expired or the user is inactive."""
+    rows = await fetch(
+        """
+        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, t.plan
+        FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
+        WHERE s.token_hash = $1 AND s.expires_at > now()
+        """,
+        sha256_hex(token),
+    )
+    if not rows or not rows[0]["is_active"]:
+        return None
+    row = rows[0]
+    return Principal(
+        tenant_id=row["tenant_id"],
+        plan=row["plan"],
+        kind="session",
+        credential_id=f"session:{row['session_id']}",
+        role=row["role"],
+        user_id=row["id"],
+        email=row["email"],
+        scopes=frozenset({"read", "write"}),
+    )
+
+
+async def end_session(token: str) -> None:
+    """Delete a session (logout)."""
+    async with system_transaction():
+        await UserSession.delete().where(UserSession.token_hash == sha256_hex(token))
+
+
+# --------------------------------------------------------------------------- users of a tenant
+
+
+def require_admin(scope: TenantScope) -> None:
+    """Only admins manage users, keys and clients."""
+    if scope.role != "admin":
+        raise PermissionDenied("Only an admin can do this")
+
+
+async def list_users(scope: TenantScope, query: ListQuery, *, active: bool | None = None) -> schemas.UserPage:
+    """A page of the tenant's users."""
+    async with tenant_transaction(scope.tenant_id):
+        select = User.select(*User.all_columns(exclude=[User.password_hash])).where(User.tenant_id == scope.tenant_id)
+        count = User.count().where(User.tenant_id == scope.tenant_id)
+        if active is not None:
+            select, count = select.where(User.is_active == active), count.where(User.is_active == active)
+        rows = await apply_sort(select, query.sort, USER_SORTS, "created_at", User.id).limit(query.limit).offset(query.offset)
+        total = await count
+    return schemas.UserPage(**page(total, query, msgspec.convert(rows, list[schemas.User])))
+
+
+async def get_user(scope: TenantScope, user_id: int) -> schemas.User:
+    """One user of the tenant (404 for any other tenant's id)."""
+    async with tenant_transaction(scope.tenant_id):
+        row = await User.select().where((User.id == user_id) & (User.tenant_id == scope.tenant_id)).first()
+    if row is None:
+        raise ResourceNotFound("User not found")
+    return msgspec.convert(row, schemas.User)
+
+
+async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.User:
+    """Add a user to the tenant."""
+    require_admin(scope)
+    email = normalise_email(data.email)
+    password_hash = hash_secret(data.password)
+    async with system_transaction():
+        # E-mail addresses are unique across tenants; the check must see every tenant's users.
+        taken = await User.exists().where(User.email == email)
+    if taken:
+        raise Conflict("An account with this email already exists", details={"email": email})
+    try:
+        async with tenant_transaction(scope.tenant_id):
+            rows = await User.insert(
+                User(tenant_id=scope.tenant_id, email=email, full_name=data.full_name.strip(), role=data.role, password_hash=password_hash)
+            ).returning(*User.all_columns())
+            await record_event(scope, "user.created", target_type="user", target_id=rows[0]["id"], details={"email": email, "role": data.role})
+    except UniqueViolationError:
+        raise Conflict("An account with this email already exists", details={"email": email}) from None
+    return msgspec.convert(rows[0], schemas.User)
+
+
+async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate) -> schemas.User:
+    """Change a user's name, role or active flag. Deactivation ends the user's sessions."""
+    require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        current = await User.select().where((User.id == user_id) & (User.tenant_id == scope.tenant_id)).first()
+        if current is None:
+            raise ResourceNotFound("User not found")
+        values: dict[Any, Any] = {}
+        if data.full_name is not UNSET:
+            values[User.full_name] = data.full_name.strip()
+        if data.role is not UNSET and data.role != current["role"]:
+            values[User.role] = data.role
+        if data.is_active is not UNSET and data.is_active != current["is_active"]:
+            values[User.is_active] = data.is_active
+        demoting_self = user_id == scope.user_id and (User.role in values or values.get(User.is_active) is False)
+        if demoting_self:
+            raise Conflict("You cannot remove your own admin access", details={"id": user_id})
+        if (values.get(User.role, "admin") != "admin" or values.get(User.is_active) is False) and current["role"] == "admin":
+            admins = await User.count().where((User.tenant_id == scope.tenant_id) & (User.role == "admin") & (User.is_active == True))  # noqa: E712
+            if admins <= 1:
+                raise Conflict("A tenant needs at least one active admin", details={"id": user_id})
+        if values:
+            await User.update(values).where(User.id == user_id)
+        if User.role in values:
+            await record_event(scope, "user.role_changed", target_type="user", target_id=user_id, details={"from": current["role"], "to": data.role})
+        if User.is_active in values:
+            action = "user.reactivated" if data.is_active else "user.deactivated"
+            await record_event(scope, action, target_type="user", target_id=user_id, details={"email": current["email"]})
+            if not data.is_active:
+                await UserSession.delete().where(UserSession.user_id == user_id)
+        row = await User.select().where(User.id == user_id).first()
+    return msgspec.convert(row, schemas.User)
+
+
+# --------------------------------------------------------------------------- API keys
+
+
+async def list_api_keys(scope: TenantScope, query: ListQuery, *, include_revoked: bool = True) -> schemas.ApiKeyPage:
+    """A page of the tenant's API keys (never their secrets)."""
+    require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        select = ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where(ApiKey.tenant_id == scope.tenant_id)
+        count = ApiKey.count().where(ApiKey.tenant_id == scope.tenant_id)
+        if not include_revoked:
+            select, count = select.where(ApiKey.revoked_at.is_null()), count.where(ApiKey.revoked_at.is_null())
+        rows = await apply_sort(select, query.sort, KEY_SORTS, "-created_at", ApiKey.id).limit(query.limit).offset(query.offset)
+        total = await count
+    return schemas.ApiKeyPage(**page(total, query, msgspec.convert(rows, list[schemas.ApiKey])))
+
+
+async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
+    """Create a key; its plaintext is returned this once and only its hash is stored."""
+    require_admin(scope)
+    generated = generate_api_key(data.mode)
+    key_hash = hash_secret(generated.plaintext)
+    async with tenant_transaction(scope.tenant_id):
+        rows = await ApiKey.insert(
+            ApiKey(
+                tenant_id=scope.tenant_id,
+                name=data.name.strip(),
+                prefix=generated.prefix,
+                key_hash=key_hash,
+                mode=data.mode,
+                permission=data.permission,
+                created_by=scope.user_id,
+            )
+        ).returning(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
+        await record_event(
+            scope, "api_key.created", target_type="api_key", target_id=rows[0]["id"], details={"name": data.name, "permission": data.permission, "prefix": generated.prefix}
+        )
+    return msgspec.convert({**rows[0], "key": generated.plaintext}, schemas.ApiKeyCreated)
+
+
+async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
+    """Revoke a key at once; revoking twice is harmless."""
+    require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        row = await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where((ApiKey.id == key_id) & (ApiKey.tenant_id == scope.tenant_id)).first()
+        if row is None:
+            raise ResourceNotFound("API key not found")
+        if row["revoked_at"] is None:
+            await ApiKey.update({ApiKey.revoked_at: _now()}).where(ApiKey.id == key_id)
+            await record_event(scope, "api_key.revoked", target_type="api_key", target_id=key_id, details={"name": row["name"], "prefix": row["prefix"]})
+            row = await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where(ApiKey.id == key_id).first()
+    return msgspec.convert(row, schemas.ApiKey)
+
+
+# --------------------------------------------------------------------------- OAuth clients
+
+
+async def list_oauth_clients(scope: TenantScope) -> list[schemas.OAuthClient]:
+    """The tenant's OAuth clients (never their secrets)."""
+    require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        rows = await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash])).where(OAuthClient.tenant_id == scope.tenant_id).order_by(OAuthClient.id)
+    return msgspec.convert(rows, list[schemas.OAuthClient])
+
+
+async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreate) -> schemas.OAuthClientCreated:
+    """Create a client-credentials client; the secret is returned this once."""
+    require_admin(scope)
+    client_id = "atr_client_" + secrets.token_hex(8)
+    secret = new_token(32)
+    secret_hash = hash_secret(secret)
+    scopes = " ".join(sorted(set(data.scopes) | {"read"}))
+    async with tenant_transaction(scope.tenant_id):
+        rows = await OAuthClient.insert(
+            OAuthClient(tenant_id=scope.tenant_id, name=data.name.strip(), client_id=client_id, secret_hash=secret_hash, scopes=scopes, created_by=scope.user_id)
+        ).returning(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))
+        await record_event(scope, "oauth_client.created", target_type="oauth_client", target_id=rows[0]["id"], details={"client_id": client_id, "scopes": scopes})
+    return msgspec.convert({**rows[0], "client_secret": secret}, schemas.OAuthClientCreated)
+
+
+async def revoke_oauth_client(scope: TenantScope, client_pk: int) -> schemas.OAuthClient:
+    """Revoke a client; tokens it holds stop working at once."""
+    require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        row = await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash])).where((OAuthClient.id == client_pk) & (OAuthClient.tenant_id == scope.tenant_id)).first()
+        if row is None:
+            raise ResourceNotFound("OAuth client not found")
+        if row["revoked_at"] is None:
+            row["revoked_at"] = _now()
+            await OAuthClient.update({OAuthClient.revoked_at: row["revoked_at"]}).where(OAuthClient.id == client_pk)
+            await record_event(scope, "oauth_client.revoked", target_type="oauth_client", target_id=client_pk, details={"client_id": row["client_id"]})
+    return msgspec.convert(row, schemas.OAuthClient)
+
+
+async def client_credentials_token(settings: Settings, client_id: str, client_secret: str, requested_scope: str | None) -> schemas.OAuthToken:
+    """RFC 6749 §4.4: exchange client credentials for an access token with the granted scopes."""
+    async with system_transaction():
+        row = await OAuthClient.select().where(OAuthClient.client_id == client_id).first()
+    stored = row["secret_hash"] if row else dummy_hash()
+    if not verify_secret(stored, client_secret) or row is None or row["revoked_at"] is not None:
+        raise AuthenticationError("Invalid client credentials", details={"error": "invalid_client"})
+    allowed = set(row["scopes"].split())
+    # Accept the reference guide's resource-style scopes (leads:read) as their access level.
+    wanted = {s.split(":")[-1] for s in (requested_scope or "").split()} or allowed
+    unknown = wanted - allowed
+    if unknown:
+        raise ValidationFailed(
+            "Requested scope exceeds the client's scopes",
+            details={"field": "scope", "provided": requested_scope, "expected": f"a subset of: {' '.join(sorted(allowed))}", "error": "invalid_scope"},
+        )
+    granted = " ".join(sorted(wanted))
+    token, _, _ = issue_jwt(
+        settings.secret_key, claims={"sub": f"client:{client_id}", "tid": row["tenant_id"], "scope": granted}, token_type="access", ttl=settings.access_token_ttl
+    )
+    return schemas.OAuthToken(access_token=token, token_type="Bearer", expires_in=settings.access_token_ttl, scope=granted)

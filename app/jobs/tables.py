@@ -1,0 +1,24 @@
+"""Background jobs that exhausted their retries, kept so an admin can see and replay them."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSONB, BigSerial, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.accounts.tables import Tenant
+
+
+class FailedJob(Table, tablename="failed_job"):
+    """A SAQ job that failed for good. System jobs (no tenant) are visible to operators only."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=True, index=True)
+    job_key = Varchar(length=200)
+    function = Varchar(length=100, index=True)
+    kwargs = JSONB(default={})
+    error = Text(default="")
+    attempts = Integer(default=0)
+    failed_at = Timestamptz(default=TimestamptzNow())
+    replayed_at = Timestamptz(null=True, default=None)
+    replay_job_key = Varchar(length=200, null=True, default=None)

@@ -1,0 +1,114 @@
+"""Settings read from the environment once, validated, with errors that name the bad value."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import platformdirs
+
+
+class SettingsError(ValueError):
+    """A setting in the environment is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Runtime configuration. See the configuration table in README.md."""
+
+    database_url: str | None
+    queue_url: str | None
+    secret_key: str
+    base_url: str
+    data_dir: Path
+    host: str
+    port: int
+    access_token_ttl: int
+    refresh_token_ttl: int
+    session_ttl: int
+    worker_concurrency: int
+    cookie_secure: bool
+    log_level: str
+
+    @property
+    def embedded(self) -> bool:
+        """True when Atrium runs its own PostgreSQL server."""
+        return self.database_url is None
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    scheme = urlparse(raw).scheme.lower()
+    if not any(scheme == s or scheme.startswith(s + "+") for s in schemes):
+        raise SettingsError(f"{name} must start with one of {', '.join(s + '://' for s in schemes)} (got {scheme or 'no scheme'}://)")
+    return raw
+
+
+def _secret_key(env: dict[str, str], data_dir: Path, embedded: bool) -> str:
+    raw = env.get("SECRET_KEY")
+    if raw:
+        if len(raw) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters long")
+        return raw
+    if not embedded:
+        raise SettingsError("SECRET_KEY must be set when DATABASE_URL points at an external PostgreSQL (every process must share it)")
+    # First embedded run: generate the key and keep it next to the data so restarts keep sessions valid.
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read and validate the settings from the environment (or the given mapping)."""
+    env = dict(os.environ if env is None else env)
+    database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"))
+    queue_url = _url(env, "QUEUE_URL", ("postgres", "postgresql", "redis", "rediss"))
+    data_dir = Path(env.get("ATRIUM_DATA_DIR") or platformdirs.user_data_dir("atrium")).expanduser()
+    host = env.get("ATRIUM_HOST", "127.0.0.1")
+    port = _int(env, "ATRIUM_PORT", 8000, minimum=1)
+    if port > 65535:
+        raise SettingsError(f"ATRIUM_PORT={port} is not a TCP port")
+    base_url = (env.get("BASE_URL") or f"http://{host}:{port}").rstrip("/")
+    if urlparse(base_url).scheme not in ("http", "https"):
+        raise SettingsError(f"BASE_URL={base_url!r} must start with http:// or https://")
+    log_level = env.get("LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL={log_level!r} must be one of DEBUG, INFO, WARNING, ERROR")
+    return Settings(
+        database_url=database_url,
+        queue_url=queue_url,
+        secret_key=_secret_key(env, data_dir, embedded=database_url is None),
+        base_url=base_url,
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", 3600, minimum=60),
+        refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 7 * 24 * 3600, minimum=60),
+        session_ttl=_int(env, "SESSION_TTL", 12 * 3600, minimum=60),
+        worker_concurrency=_int(env, "WORKER_CONCURRENCY", 10, minimum=1),
+        cookie_secure=base_url.startswith("https://"),
+        log_level=log_level,
+    )

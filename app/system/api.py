@@ -1,0 +1,72 @@
+"""JSON API: health."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from saq import Queue
+
+from app import __version__
+from app.db import fetch
+from app.web.schemas import ResponseBody
+
+
+class ComponentHealth(ResponseBody):
+    """One dependency's state."""
+
+    status: str
+    latency_ms: float | None = None
+    backend: str | None = None
+    detail: str | None = None
+
+
+class Health(ResponseBody):
+    """Overall state: `healthy` only when every component is up."""
+
+    status: str
+    version: str
+    uptime_seconds: int
+    database: ComponentHealth
+    queue: ComponentHealth
+
+
+async def _database() -> ComponentHealth:
+    started = time.perf_counter()
+    try:
+        await fetch("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - health reports any failure
+        return ComponentHealth(status="down", detail=type(exc).__name__)
+    return ComponentHealth(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+async def _queue(queue: Queue) -> ComponentHealth:
+    backend = "redis" if type(queue).__name__.startswith("Redis") else "postgres"
+    started = time.perf_counter()
+    try:
+        await queue.count("queued")
+    except Exception as exc:  # noqa: BLE001
+        return ComponentHealth(status="down", backend=backend, detail=type(exc).__name__)
+    return ComponentHealth(status="up", backend=backend, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+class HealthController(Controller):
+    """Liveness and readiness for load balancers and operators."""
+
+    path = "/v2/health"
+    tags = ["System"]
+
+    @get("/", operation_id="health", summary="Health of the service, its database and queue")
+    async def health(self, request: Request[Any, Any, Any], queue: Queue) -> Response[Health]:
+        """200 when healthy, 503 when the database or queue is down."""
+        database, queue_health = await _database(), await _queue(queue)
+        healthy = database.status == "up" and queue_health.status == "up"
+        body = Health(
+            status="healthy" if healthy else "unhealthy",
+            version=__version__,
+            uptime_seconds=int(time.monotonic() - request.app.state.started_at),
+            database=database,
+            queue=queue_health,
+        )
+        return Response(body, status_code=200 if healthy else 503)

@@ -1,0 +1,103 @@
+"""Per-request context kept in the ASGI scope: request id, start time, authenticated principal."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.db import TenantScope
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,100}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: a user (session or JWT) or a machine (API key, OAuth client)."""
+
+    tenant_id: int
+    plan: str
+    kind: str  # session | jwt | api_key | oauth
+    credential_id: str
+    role: str  # a user's role, or "integration" for keys and OAuth clients
+    user_id: int | None = None
+    email: str = ""
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token_jti: str | None = None
+
+    @property
+    def can_write(self) -> bool:
+        """Whether unsafe methods are allowed (read-only keys and read-scoped tokens are refused)."""
+        return "write" in self.scopes
+
+    @property
+    def label(self) -> str:
+        """Who this is, for the audit log."""
+        return self.email or f"{self.kind}:{self.credential_id}"
+
+
+def new_request_id() -> str:
+    """A request id in the reference guide's `req_…` style."""
+    return "req_" + secrets.token_hex(8)
+
+
+def request_id_of(scope: MutableMapping[str, Any]) -> str:
+    """The id of the current request (assigned on entry)."""
+    state = scope.setdefault("state", {})
+    rid = state.get("request_id")
+    if rid is None:
+        rid = state["request_id"] = new_request_id()
+    return str(rid)
+
+
+def principal_of(scope: MutableMapping[str, Any]) -> Principal | None:
+    """The authenticated caller of this request, if any."""
+    principal = scope.setdefault("state", {}).get("principal")
+    return principal if isinstance(principal, Principal) else None
+
+
+def scope_for(principal: Principal, scope: MutableMapping[str, Any]) -> TenantScope:
+    """The service-layer tenant scope for the caller of this request."""
+    headers = dict(scope.get("headers") or [])
+    client = scope.get("client")
+    return TenantScope(
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        role=principal.role,
+        actor=principal.label,
+        ip=client[0] if client else "",
+        user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:300],
+    )
+
+
+ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def with_request_context(inner: ASGIApp) -> ASGIApp:
+    """Wrap the app so every request, even one that matches no route, has an id and a start time."""
+
+    async def handler(scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] in ("http", "websocket"):
+            state = scope.setdefault("state", {})
+            incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+            state["request_id"] = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+            state["started_at"] = time.perf_counter()
+        await inner(scope, receive, send)
+
+    return handler
+
+
+async def stamp_response_headers(message: MutableMapping[str, Any], scope: MutableMapping[str, Any]) -> None:
+    """before_send hook: X-Request-ID and X-Process-Time on every response."""
+    if message.get("type") != "http.response.start":
+        return
+    state = scope.get("state", {})
+    started = state.get("started_at")
+    headers = list(message.get("headers") or [])
+    headers.append((b"x-request-id", request_id_of(scope).encode()))
+    if started is not None:
+        headers.append((b"x-process-time", f"{(time.perf_counter() - started) * 1000:.2f}ms".encode()))
+    message["headers"] = headers

@@ -1,0 +1,143 @@
+"""`Idempotency-Key` on POST: the first response is stored and replayed for 24 hours.
+
+Same key with another body → 422; same key while the first request still runs → 409. Keys are
+scoped per tenant, and records live in PostgreSQL so every process sees them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from litestar.datastructures import Headers
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import fetch, tenant_transaction
+from app.web.context import principal_of
+from app.web.errors import BadRequest, Conflict, ValidationFailed, is_api_path
+
+TTL = "24 hours"
+# A record still "running" after this long belongs to a process that died; it may be taken over.
+STALE_RUNNING = "5 minutes"
+MAX_BODY = 5 * 1024 * 1024
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BadRequest("Request body too large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class IdempotencyMiddleware:
+    """Store and replay POST responses that carry an Idempotency-Key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = Headers.from_scope(scope).get("idempotency-key") if scope["type"] == "http" else None
+        principal = principal_of(scope) if key else None  # type: ignore[arg-type]
+        if not key or scope["method"] != "POST" or not is_api_path(scope["path"]) or principal is None:
+            await self.app(scope, receive, send)
+            return
+        if len(key) > 255 or not key.strip():
+            raise ValidationFailed("Idempotency-Key must be 1-255 characters", details={"field": "Idempotency-Key", "expected": "1-255 characters"})
+        body = await _read_body(receive)
+        fingerprint = hashlib.sha256(b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])).hexdigest()
+        tenant_id = principal.tenant_id
+        async with tenant_transaction(tenant_id):
+            await fetch(
+                f"""DELETE FROM idempotency_record WHERE tenant_id = $1 AND key = $2
+                    AND (expires_at < now() OR (status = 'running' AND created_at < now() - interval '{STALE_RUNNING}'))""",
+                tenant_id,
+                key,
+            )
+            inserted = await fetch(
+                f"""INSERT INTO idempotency_record (tenant_id, key, request_hash, status, response_headers, created_at, expires_at)
+                    VALUES ($1, $2, $3, 'running', '[]', now(), now() + interval '{TTL}')
+                    ON CONFLICT (tenant_id, key) DO NOTHING RETURNING id""",
+                tenant_id,
+                key,
+                fingerprint,
+            )
+            existing = None
+            if not inserted:
+                rows = await fetch("SELECT * FROM idempotency_record WHERE tenant_id = $1 AND key = $2", tenant_id, key)
+                existing = rows[0] if rows else None
+        if existing is not None:
+            await self._replay(existing, fingerprint, send)
+            return
+        await self._run_and_store(scope, body, send, tenant_id, key)
+
+    async def _replay(self, record: dict[str, Any], fingerprint: str, send: Send) -> None:
+        if record["request_hash"] != fingerprint:
+            raise ValidationFailed(
+                "Idempotency-Key was already used with a different request",
+                details={"field": "Idempotency-Key", "expected": "a new key, or the identical request to retry"},
+            )
+        if record["status"] != "complete":
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry later")
+        stored = record["response_headers"]
+        headers = json.loads(stored) if isinstance(stored, str) else stored
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers] + [(b"idempotent-replayed", b"true")]
+        await send({"type": "http.response.start", "status": record["response_status"], "headers": raw})
+        await send({"type": "http.response.body", "body": bytes(record["response_body"] or b""), "more_body": False})
+
+    async def _run_and_store(self, scope: Scope, body: bytes, send: Send, tenant_id: int, key: str) -> None:
+        sent_body = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        status = 500
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers") or [])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        except BaseException:
+            await self._forget(tenant_id, key)
+            raise
+        if status >= 500:
+            await self._forget(tenant_id, key)
+            return
+        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if not k.lower().startswith((b"x-ratelimit", b"ratelimit", b"x-request-id", b"x-process-time"))]
+        async with tenant_transaction(tenant_id):
+            await fetch(
+                """UPDATE idempotency_record SET status = 'complete', response_status = $3, response_headers = $4::jsonb, response_body = $5
+                   WHERE tenant_id = $1 AND key = $2""",
+                tenant_id,
+                key,
+                status,
+                json.dumps(kept),
+                b"".join(chunks),
+            )
+
+    async def _forget(self, tenant_id: int, key: str) -> None:
+        async with tenant_transaction(tenant_id):
+            await fetch("DELETE FROM idempotency_record WHERE tenant_id = $1 AND key = $2", tenant_id, key)

@@ -1,0 +1,37 @@
+"""Base msgspec types shared by every domain's schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import msgspec
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail address")]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, description="At least 8 characters")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of every request body: unknown or read-only fields are refused, never stored."""
+
+
+class ResponseBody(msgspec.Struct, kw_only=True):
+    """Base of every response body."""
+
+
+class Problem(ResponseBody):
+    """The error object inside the envelope."""
+
+    code: str
+    message: str
+    request_id: str
+    details: dict[str, object] = {}
+
+
+class ErrorEnvelope(ResponseBody):
+    """Every error answer: `{"error": {...}}`."""
+
+    error: Problem

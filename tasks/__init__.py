@@ -1,0 +1,1 @@
+"""SAQ task modules. `tasks.settings` collects the functions and cron jobs every worker runs."""
