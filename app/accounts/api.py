@@ -112,7 +112,7 @@ class UserController(Controller):
     path = "/v2/users"
     tags = ["Users"]
 
-    @get("/", operation_id="listUsers", summary="List users", guards=[requires("admin", "manager")])
+    @get("/", operation_id="listUsers", summary="List users", guards=[requires("admin", "manager", "integration")])
     async def list_users(
         self,
         tenant: TenantScope,
@@ -128,7 +128,7 @@ class UserController(Controller):
         user = await accounts.create_user(tenant, data)
         return Response(user, status_code=201, headers={"Location": f"/v2/users/{user.id}"})
 
-    @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[requires("admin", "manager")])
+    @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[requires("admin", "manager", "integration")])
     async def get_user(self, tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")]) -> schemas.User:
         """404 for ids of other tenants."""
         return await accounts.get_user(tenant, user_id)

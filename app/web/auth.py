@@ -106,11 +106,11 @@ def requires(*roles: str, write: bool | None = None) -> Callable[[ASGIConnection
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
-        if roles and principal.role not in roles:
-            raise PermissionDenied(f"This requires one of the roles: {', '.join(roles)}")
         needs_write = write if write is not None else connection.scope.get("method", "GET") in UNSAFE_METHODS
         if needs_write and not principal.can_write:
             raise PermissionDenied("These credentials are read-only")
+        if roles and principal.role not in roles:
+            raise PermissionDenied(f"This requires one of the roles: {', '.join(roles)}")
 
     guard.__name__ = f"requires_{'_'.join(roles) or 'auth'}"
     return guard

@@ -1,0 +1,141 @@
+"""Test harness: one embedded PostgreSQL per run, migrated as in production, clean state per test.
+
+Requests go through the real ASGI app with httpx in the test's event loop, with the app's
+lifespan (connection pool, SAQ queue and in-process worker) running for the whole session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from app.asgi import create_app
+from app.db import migrate, start_embedded_postgres
+from app.settings import Settings, load_settings
+from tests.factories import Tenants
+
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+# Tables emptied before every test (everything but the migration ledger and SAQ's own tables).
+CLEAN_TABLES = [
+    "tenant",
+    "rate_limit_bucket",
+    "login_throttle",
+    "failed_job",
+]
+
+
+async def always_fails(ctx: dict[str, Any], *, tenant_id: int, reason: str = "boom") -> None:
+    """A task that fails every attempt, to exercise retries, failure recording and replay."""
+    raise RuntimeError(f"{reason} for tenant {tenant_id}")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Iterator[Path]:
+    """A scratch directory for this run's embedded PostgreSQL and secret files."""
+    with tempfile.TemporaryDirectory(prefix="atrium-test-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="session")
+def dsn(data_dir: Path) -> str:
+    """The test database: ATRIUM_TEST_DATABASE_URL, or an embedded server started for this run."""
+    external = os.environ.get("ATRIUM_TEST_DATABASE_URL")
+    return external or start_embedded_postgres(data_dir)
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    """Settings as a test deployment would have them."""
+    return load_settings({"ATRIUM_DATA_DIR": str(data_dir), "SECRET_KEY": TEST_SECRET, "BASE_URL": "http://testserver"})
+
+
+@pytest.fixture(scope="session")
+async def migrated(dsn: str) -> str:
+    """Apply migrations exactly as `atrium serve` does."""
+    await migrate(dsn)
+    return dsn
+
+
+class Lifespan:
+    """Run an ASGI app's lifespan protocol in the current event loop."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Lifespan:
+        self.task = asyncio.create_task(self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, self.inbox.get, self.outbox.put))  # type: ignore[arg-type]
+        await self.inbox.put({"type": "lifespan.startup"})
+        message = await self.outbox.get()
+        assert message["type"] == "lifespan.startup.complete", message
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        await self.outbox.get()
+        assert self.task is not None
+        await self.task
+
+
+@pytest.fixture(scope="session")
+async def app(migrated: str, settings: Settings) -> AsyncIterator[Litestar]:
+    """The application with its lifespan running (pool, queue, in-process SAQ worker)."""
+    application = create_app(settings, migrated, run_worker=True, extra_task_functions=[always_fails])
+    async with Lifespan(application):
+        yield application
+
+
+@pytest.fixture
+async def clean(migrated: str, app: Litestar) -> None:
+    """Empty every tenant table (cascading from tenant) and the shared counters."""
+    conn = await asyncpg.connect(migrated)
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(CLEAN_TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def client(app: Litestar, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the ASGI app."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
+    """A raw connection as the connecting (owner) role, for assertions and set-up the API cannot do."""
+    conn = await asyncpg.connect(migrated)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def tenants(client: httpx.AsyncClient) -> Tenants:
+    """Factory for tenants, users and credentials through the public API."""
+    return Tenants(client)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1) -> None:
+    """Wait until `check()` is true (for background jobs), failing after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)

@@ -1,0 +1,70 @@
+"""Factories that build test data through the public API, as an integrator or admin would."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count(1)
+
+
+@dataclass
+class Account:
+    """A logged-in user of a tenant."""
+
+    tenant_id: int
+    user_id: int
+    email: str
+    role: str
+    token: str
+    refresh_token: str
+    password: str = PASSWORD
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """Bearer headers for this user."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Tenants:
+    """Create tenants, users and keys via /v2."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def create(self, name: str | None = None, plan: str = "starter") -> Account:
+        """A new tenant and its logged-in admin."""
+        n = next(_seq)
+        email = f"admin{n}@tenant{n}.example.com"
+        response = await self.client.post(
+            "/v2/auth/register", json={"email": email, "password": PASSWORD, "tenant_name": name or f"Tenant {n}", "plan": plan}
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Account(body["tenantId"], body["userId"], email, "admin", body["access_token"], body["refresh_token"])
+
+    async def add_user(self, admin: Account, role: str) -> Account:
+        """A user with `role` in the admin's tenant, logged in."""
+        n = next(_seq)
+        email = f"{role}{n}@tenant{admin.tenant_id}.example.com"
+        created = await self.client.post("/v2/users", headers=admin.auth, json={"email": email, "password": PASSWORD, "full_name": f"{role.title()} {n}", "role": role})
+        assert created.status_code == 201, created.text
+        return await self.login(email, role=role)
+
+    async def login(self, email: str, password: str = PASSWORD, role: str = "") -> Account:
+        """Log in through the API."""
+        response = await self.client.post("/v2/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return Account(body["tenantId"], body["userId"], email, role or body["user"]["role"], body["access_token"], body["refresh_token"])
+
+    async def api_key(self, admin: Account, permission: str = "read", mode: str = "live") -> tuple[int, str]:
+        """Create an API key; returns (id, plaintext)."""
+        response = await self.client.post("/v2/api-keys", headers=admin.auth, json={"name": f"{permission} key", "permission": permission, "mode": mode})
+        assert response.status_code == 201, response.text
+        return response.json()["id"], response.json()["key"]

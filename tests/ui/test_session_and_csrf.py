@@ -1,0 +1,164 @@
+"""Browser UI over HTTP: login sessions, CSRF on every unsafe request, role-aware pages, htmx fragments."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+import httpx
+
+from tests.factories import PASSWORD, Account, Tenants
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page embeds (forms and the <body> hx-headers)."""
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html) or re.search(r'"x-csrf-token": "([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def browser_login(client: httpx.AsyncClient, account: Account, password: str = PASSWORD) -> httpx.Response:
+    """Log in through the login form, as a browser would (cookies kept in the client's jar)."""
+    page = await client.get("/login")
+    if page.status_code != 200:  # already logged in: logging in again must still rotate the session
+        page = await client.get("/")
+    return await client.post("/login", data={"email": account.email, "password": password, "_csrf_token": csrf_of(page.text), "next": "/settings/team"})
+
+
+async def test_login_page_and_redirect_when_logged_out(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    assert page.status_code == 200 and 'name="password"' in page.text
+    redirect = await client.get("/settings/team")
+    assert redirect.status_code in (302, 303, 307) and redirect.headers["location"].startswith("/login?next=/settings/team")
+    htmx = await client.get("/settings/team", headers={"HX-Request": "true"})
+    assert htmx.headers["hx-redirect"].startswith("/login")
+
+
+async def test_login_sets_a_hardened_cookie_and_rotates_the_session(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    admin = await tenants.create()
+    first = await browser_login(client, admin)
+    assert first.status_code == 303 and first.headers["location"] == "/settings/team"
+    set_cookie = first.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+    old = client.cookies.get("atrium_session")
+    second = await browser_login(client, admin)
+    assert second.status_code == 303
+    new = client.cookies.get("atrium_session")
+    assert new and new != old
+    assert await db.fetchval("SELECT count(*) FROM user_session WHERE user_id = $1", admin.user_id) == 1
+    assert (await client.get("/settings/team", headers={"Cookie": f"atrium_session={old}"})).status_code in (302, 303, 307)
+    assert (await client.get("/settings/team")).status_code == 200
+
+
+async def test_wrong_password_in_the_browser_changes_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    response = await browser_login(client, admin, password="nope")
+    assert response.status_code == 401
+    assert "Invalid email or password" in response.text
+    assert client.cookies.get("atrium_session") is None
+
+
+async def test_missing_or_wrong_csrf_token_is_403(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    page = await client.get("/login")
+    no_token = await client.post("/login", data={"email": admin.email, "password": PASSWORD})
+    assert no_token.status_code == 403
+    assert (await browser_login(client, admin)).status_code == 303
+    without = await client.post("/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true"})
+    assert without.status_code == 403
+    forged = await client.post("/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true", "x-csrf-token": "forged" + csrf_of(page.text)[6:]})
+    assert forged.status_code == 403
+    team = await client.get("/settings/team")
+    ok = await client.post("/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true", "x-csrf-token": csrf_of(team.text)})
+    assert ok.status_code == 200
+    keys = (await client.get("/v2/api-keys", headers=admin.auth)).json()
+    assert keys["total"] == 1, "only the request with a valid token created a key"
+
+
+async def test_logout_kills_the_session_server_side(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    admin = await tenants.create()
+    await browser_login(client, admin)
+    session = client.cookies.get("atrium_session")
+    page = await client.get("/settings/team")
+    out = await client.post("/logout", data={"_csrf_token": csrf_of(page.text)})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert await db.fetchval("SELECT count(*) FROM user_session WHERE user_id = $1", admin.user_id) == 0
+    assert (await client.get("/settings/team", headers={"Cookie": f"atrium_session={session}"})).status_code in (302, 303, 307)
+
+
+async def test_deactivating_a_user_ends_their_browser_sessions(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    await browser_login(client, agent)
+    agent_session = client.cookies.get("atrium_session")
+    assert (await client.get("/", headers={"Cookie": f"atrium_session={agent_session}"})).status_code == 200
+    client.cookies.clear()
+    await browser_login(client, admin)
+    page = await client.get("/settings/team")
+    response = await client.patch(
+        f"/settings/team/{agent.user_id}", data={"is_active": "false"}, headers={"HX-Request": "true", "x-csrf-token": csrf_of(page.text)}
+    )
+    assert response.status_code == 200
+    assert f'id="user-{agent.user_id}"' in response.text and "deactivated" in response.text
+    assert "<html" not in response.text, "htmx gets the row fragment, not the page"
+    assert await db.fetchval("SELECT count(*) FROM user_session WHERE user_id = $1", agent.user_id) == 0
+    client.cookies.clear()
+    assert (await client.get("/", headers={"Cookie": f"atrium_session={agent_session}"})).status_code in (302, 303, 307)
+
+
+async def test_ui_never_accepts_api_keys_or_bearer_tokens(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    _, key = await tenants.api_key(admin, "write")
+    for headers in ({"X-API-Key": key}, admin.auth):
+        response = await client.get("/settings/api-keys", headers=headers)
+        assert response.status_code in (302, 303, 307)
+
+
+async def test_pages_are_role_aware(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    manager = await tenants.add_user(admin, "manager")
+    await browser_login(client, agent)
+    assert (await client.get("/")).status_code == 200
+    for path in ("/settings/api-keys", "/settings/team", "/settings/audit-log", "/settings/jobs"):
+        denied = await client.get(path)
+        assert denied.status_code == 403, path
+        assert "Not allowed" in denied.text
+    client.cookies.clear()
+    await browser_login(client, manager)
+    team = await client.get("/settings/team")
+    assert team.status_code == 200 and "Add a team member" not in team.text
+    assert (await client.post("/settings/team", data={"email": "x@example.com"}, headers={"x-csrf-token": csrf_of(team.text)})).status_code == 403
+
+
+async def test_htmx_requests_get_the_block_and_full_requests_the_page(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await browser_login(client, admin)
+    full = await client.get("/settings/audit-log")
+    assert full.status_code == 200 and "<html" in full.text and 'id="audit-table"' in full.text
+    fragment = await client.get("/settings/audit-log", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and 'id="audit-table"' in fragment.text
+    assert "auth.login" in fragment.text
+
+
+async def test_create_user_form_shows_inline_errors_and_creates_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await browser_login(client, admin)
+    page = await client.get("/settings/team")
+    headers = {"HX-Request": "true", "x-csrf-token": csrf_of(page.text)}
+    bad = await client.post("/settings/team", data={"full_name": "Ann", "email": "not-an-email", "password": PASSWORD, "role": "agent"}, headers=headers)
+    assert bad.status_code == 422
+    assert "Enter a valid e-mail address" in bad.text and 'value="Ann"' in bad.text
+    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 1
+    good = await client.post("/settings/team", data={"full_name": "Ann", "email": "ann@example.com", "password": PASSWORD, "role": "support"}, headers=headers)
+    assert good.status_code == 200 and "ann@example.com" in good.text
+    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+
+
+async def test_coming_soon_screens_and_unknown_pages(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await browser_login(client, admin)
+    for path in ("/leads", "/pipeline", "/tickets", "/calls", "/invoices"):
+        page = await client.get(path)
+        assert page.status_code == 200 and "Coming soon" in page.text
+    assert (await client.get("/definitely-not-here")).status_code == 404

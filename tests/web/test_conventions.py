@@ -1,0 +1,151 @@
+"""API conventions shared by every endpoint: envelope, request ids, rate limits, idempotency, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+
+from tests.factories import Tenants
+
+
+async def test_every_error_has_the_envelope_and_request_id(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    cases = [
+        (await client.get("/v2/no-such-thing"), 404, "RESOURCE_NOT_FOUND"),
+        (await client.delete("/v2/health"), 405, "METHOD_NOT_ALLOWED"),
+        (await client.get("/v2/users"), 401, "AUTHENTICATION_ERROR"),
+        (await client.get("/v2/users/999999", headers=admin.auth), 404, "RESOURCE_NOT_FOUND"),
+        (await client.post("/v2/users", headers={**admin.auth, "Content-Type": "application/json"}, content=b"{not json"), 400, "BAD_REQUEST"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        error = response.json()["error"]
+        assert error["code"] == code
+        assert error["message"]
+        assert error["request_id"] == response.headers["x-request-id"]
+        assert response.headers["x-process-time"].endswith("ms")
+
+
+async def test_request_id_is_echoed_when_the_client_sends_one(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v2/health", headers={"X-Request-ID": "client-abc-12345"})
+    assert response.headers["x-request-id"] == "client-abc-12345"
+    odd = await client.get("/v2/health", headers={"X-Request-ID": "<script>"})
+    assert odd.headers["x-request-id"].startswith("req_")
+
+
+async def test_rate_limit_headers_and_429_with_retry_after(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    """Starter plan: 60/min with a burst of 120; the 121st quick request is refused."""
+    admin = await tenants.create(plan="starter")
+    other = await tenants.create(plan="starter")
+    first = await client.get("/v2/auth/me", headers=admin.auth)
+    assert first.headers["x-ratelimit-limit"] == "60"
+    assert int(first.headers["x-ratelimit-remaining"]) <= 60
+    assert int(first.headers["x-ratelimit-reset"]) > 1_700_000_000
+    assert first.headers["ratelimit-policy"] == '"starter";q=60;w=60'
+    assert first.headers["ratelimit"].startswith('"starter";r=')
+    statuses = []
+    for _ in range(130):
+        response = await client.get("/v2/auth/me", headers=admin.auth)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    assert statuses[-1] == 429, "burst of 2x the plan limit should run out"
+    assert 115 <= len(statuses) <= 130
+    assert response.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    # One tenant's traffic never throttles another.
+    assert (await client.get("/v2/auth/me", headers=other.auth)).status_code == 200
+
+
+async def test_plan_limits_differ(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    for plan, limit in (("professional", "100"), ("enterprise", "500")):
+        admin = await tenants.create(plan=plan)
+        assert (await client.get("/v2/auth/me", headers=admin.auth)).headers["x-ratelimit-limit"] == limit
+
+
+async def test_idempotent_replay_and_reuse_with_another_body(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    headers = {**admin.auth, "Idempotency-Key": "create-key-1"}
+    first = await client.post("/v2/api-keys", headers=headers, json={"name": "Sync"})
+    second = await client.post("/v2/api-keys", headers=headers, json={"name": "Sync"})
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.headers["location"] == first.headers["location"]
+    assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 1
+    other_body = await client.post("/v2/api-keys", headers=headers, json={"name": "Different"})
+    assert other_body.status_code == 422
+    assert other_body.json()["error"]["details"]["field"] == "Idempotency-Key"
+    assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 1
+
+
+async def test_idempotency_keys_are_scoped_per_tenant(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    a, b = await tenants.create(), await tenants.create()
+    ra = await client.post("/v2/api-keys", headers={**a.auth, "Idempotency-Key": "same"}, json={"name": "K"})
+    rb = await client.post("/v2/api-keys", headers={**b.auth, "Idempotency-Key": "same"}, json={"name": "K"})
+    assert ra.status_code == rb.status_code == 201
+    assert ra.json()["id"] != rb.json()["id"] and "idempotent-replayed" not in rb.headers
+
+
+async def test_same_key_while_the_first_request_runs_is_409(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    admin = await tenants.create()
+    body = b'{"name":"Slow"}'
+    import hashlib
+
+    fingerprint = hashlib.sha256(b"\n".join([b"/v2/api-keys", b"", body])).hexdigest()
+    await db.execute(
+        "INSERT INTO idempotency_record (tenant_id, key, request_hash, status, response_headers, created_at, expires_at) "
+        "VALUES ($1, 'in-flight', $2, 'running', '[]', now(), now() + interval '1 day')",
+        admin.tenant_id,
+        fingerprint,
+    )
+    response = await client.post("/v2/api-keys", headers={**admin.auth, "Idempotency-Key": "in-flight", "Content-Type": "application/json"}, content=body)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "CONFLICT"
+    assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 0
+
+
+async def test_failed_requests_are_not_stored_as_idempotent_results(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    headers = {**admin.auth, "Idempotency-Key": "retry-me"}
+    bad = await client.post("/v2/users", headers=headers, json={"email": "x"})
+    assert bad.status_code == 422
+    again = await client.post("/v2/users", headers=headers, json={"email": "x"})
+    assert again.status_code == 422 and again.headers.get("idempotent-replayed") == "true"
+
+
+async def test_health_reports_database_and_queue(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v2/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["database"]["status"] == "up" and body["queue"]["status"] == "up"
+    assert body["queue"]["backend"] == "postgres"
+    assert body["version"] and body["uptime_seconds"] >= 0
+
+
+async def test_openapi_schema_documents_operations_and_security(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/v2/schema/openapi.json")).json()
+    operation_ids = {op["operationId"] for path in schema["paths"].values() for op in path.values() if isinstance(op, dict) and "operationId" in op}
+    assert {"login", "register", "refreshToken", "getCurrentUser", "createApiKey", "revokeApiKey", "oauthToken", "health", "listAuditLog", "replayFailedJob"} <= operation_ids
+    assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
+    limit = next(p for p in schema["paths"]["/v2/users"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["description"] and limit["schema"]["maximum"] == 100
+    assert not any(path.startswith("/settings") or path == "/login" for path in schema["paths"])
+    docs = await client.get("/v2/schema/swagger")
+    assert docs.status_code == 200
+    assert "/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in docs.text
+    assert "unpkg" not in docs.text and "jsdelivr" not in docs.text
+    assert (await client.get("/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js")).status_code == 200
+
+
+async def test_json_api_never_accepts_the_session_cookie(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    page = await client.get("/login")
+    csrf = page.cookies.get("atrium_csrf")
+    token = page.text.split('name="_csrf_token" value="')[1].split('"')[0]
+    login = await client.post("/login", data={"email": admin.email, "password": "correct horse battery", "_csrf_token": token}, cookies={"atrium_csrf": csrf})
+    assert login.status_code == 303
+    session = login.cookies.get("atrium_session")
+    assert session
+    assert (await client.get("/v2/auth/me", headers={"Cookie": f"atrium_session={session}"})).status_code == 401

@@ -1,0 +1,61 @@
+"""PostgreSQL row-level security refuses cross-tenant access even when the service layer is bypassed."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tests.factories import Tenants
+
+TENANT_TABLES = ["app_user", "api_key", "oauth_client", "user_session", "revoked_token", "audit_log", "idempotency_record", "failed_job"]
+
+
+async def test_raw_queries_as_the_app_role_see_only_their_tenant(tenants: Tenants, db: asyncpg.Connection) -> None:
+    a = await tenants.create()
+    b = await tenants.create()
+    await tenants.api_key(b, "read")
+    async with db.transaction():
+        await db.execute("SET LOCAL ROLE atrium_app")
+        await db.execute("SELECT set_config('app.tenant_id', $1, true)", str(a.tenant_id))
+        assert await db.fetchval("SELECT count(*) FROM app_user WHERE tenant_id = $1", b.tenant_id) == 0
+        assert await db.fetchval("SELECT count(*) FROM api_key") == 0
+        assert await db.fetchval("SELECT count(*) FROM app_user WHERE id = $1", b.user_id) == 0
+        assert [r["id"] for r in await db.fetch("SELECT id FROM tenant")] == [a.tenant_id]
+        assert await db.fetchval("SELECT count(*) FROM app_user") == 1
+        updated = await db.execute("UPDATE app_user SET full_name = 'pwned' WHERE id = $1", b.user_id)
+        assert updated == "UPDATE 0"
+
+
+async def test_no_tenant_set_means_no_rows(tenants: Tenants, db: asyncpg.Connection) -> None:
+    await tenants.create()
+    async with db.transaction():
+        await db.execute("SET LOCAL ROLE atrium_app")
+        for table in TENANT_TABLES + ["tenant"]:
+            assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
+async def test_the_app_role_cannot_write_into_another_tenant(tenants: Tenants, db: asyncpg.Connection) -> None:
+    a = await tenants.create()
+    b = await tenants.create()
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with db.transaction():
+            await db.execute("SET LOCAL ROLE atrium_app")
+            await db.execute("SELECT set_config('app.tenant_id', $1, true)", str(a.tenant_id))
+            await db.execute(
+                "INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, ip, user_agent, details, created_at) "
+                "VALUES ($1, 'x', 'forged', '', '', '', '', '{}', now())",
+                b.tenant_id,
+            )
+
+
+async def test_every_tenant_table_forces_rls_and_the_app_role_owns_nothing(db: asyncpg.Connection) -> None:
+    rows = await db.fetch("SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1::text[])", [*TENANT_TABLES, "tenant"])
+    assert {r["relname"] for r in rows} == {*TENANT_TABLES, "tenant"}
+    assert all(r["relrowsecurity"] and r["relforcerowsecurity"] for r in rows)
+    role = await db.fetchrow("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'atrium_app'")
+    assert not role["rolsuper"] and not role["rolbypassrls"]
+    owned = await db.fetchval("SELECT count(*) FROM pg_tables WHERE tableowner = 'atrium_app'")
+    assert owned == 0
+    # Every table with a tenant_id column is covered, so a new table cannot silently skip RLS.
+    with_tenant = {r["table_name"] for r in await db.fetch("SELECT table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public'")}
+    assert with_tenant <= set(TENANT_TABLES)
