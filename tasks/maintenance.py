@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from saq.types import Context
 
 from app.db import fetch, system_transaction
 
@@ -11,11 +11,13 @@ PURGES = {
     "revoked_tokens": "DELETE FROM revoked_token WHERE expires_at < now()",
     "idempotency_records": "DELETE FROM idempotency_record WHERE expires_at < now()",
     "rate_limit_buckets": "DELETE FROM rate_limit_bucket WHERE updated_at < now() - interval '1 hour'",
-    "login_throttles": "DELETE FROM login_throttle WHERE window_started_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())",
+    "login_throttles": (
+        "DELETE FROM login_throttle WHERE window_started_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())"
+    ),
 }
 
 
-async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
+async def purge_expired(ctx: Context) -> dict[str, int]:
     """Delete rows past their expiry across all tenants (a system job). Idempotent: rerunning deletes nothing new."""
     removed: dict[str, int] = {}
     async with system_transaction():

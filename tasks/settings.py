@@ -9,6 +9,7 @@ from typing import Any
 
 from saq import CronJob, Queue, Worker
 from saq.job import Status
+from saq.types import Context
 
 from tasks.maintenance import purge_expired
 
@@ -20,7 +21,7 @@ TaskFunction = Callable[..., Awaitable[Any]]
 # (SAQ's own defaults are a single try and a 10 s timeout).
 FUNCTIONS: list[TaskFunction] = [purge_expired]
 
-CRON_JOBS = [
+CRON_JOBS: list[CronJob[Any]] = [
     CronJob(purge_expired, cron="*/5 * * * *", timeout=120, retries=3),
 ]
 
@@ -36,7 +37,7 @@ def make_queue(url: str) -> Queue:
     return Queue.from_url(url, name="atrium", min_size=1, max_size=6)
 
 
-async def record_failure(ctx: dict[str, Any]) -> None:
+async def record_failure(ctx: Context) -> None:
     """after_process hook: keep jobs that failed for good, for the admin's failed-jobs view."""
     job = ctx.get("job")
     if job is None or job.status != Status.FAILED:
@@ -46,13 +47,15 @@ async def record_failure(ctx: dict[str, Any]) -> None:
     await record_failed_job(job)
 
 
-class InProcessWorker(Worker):
+class InProcessWorker(Worker[Any]):
     """A worker inside the web process: the web server owns the signal handlers."""
 
     SIGNALS: list[signal.Signals] = []
 
 
-def make_worker(queue: Queue, *, concurrency: int = 10, in_process: bool = False, extra_functions: list[TaskFunction] | None = None) -> Worker:
+def make_worker(
+    queue: Queue, *, concurrency: int = 10, in_process: bool = False, extra_functions: list[TaskFunction] | None = None
+) -> Worker[Any]:
     """A worker for `queue` with every task and cron job of Atrium."""
     cls = InProcessWorker if in_process else Worker
     return cls(

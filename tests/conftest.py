@@ -75,7 +75,9 @@ class Lifespan:
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Lifespan:
-        self.task = asyncio.create_task(self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, self.inbox.get, self.outbox.put))  # type: ignore[arg-type]
+        self.task = asyncio.create_task(
+            self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, self.inbox.get, self.outbox.put)
+        )  # type: ignore[arg-type]
         await self.inbox.put({"type": "lifespan.startup"})
         message = await self.outbox.get()
         assert message["type"] == "lifespan.startup.complete", message

@@ -52,7 +52,9 @@ class Tenants:
         """A user with `role` in the admin's tenant, logged in."""
         n = next(_seq)
         email = f"{role}{n}@tenant{admin.tenant_id}.example.com"
-        created = await self.client.post("/v2/users", headers=admin.auth, json={"email": email, "password": PASSWORD, "full_name": f"{role.title()} {n}", "role": role})
+        created = await self.client.post(
+            "/v2/users", headers=admin.auth, json={"email": email, "password": PASSWORD, "full_name": f"{role.title()} {n}", "role": role}
+        )
         assert created.status_code == 201, created.text
         return await self.login(email, role=role)
 
@@ -65,6 +67,8 @@ class Tenants:
 
     async def api_key(self, admin: Account, permission: str = "read", mode: str = "live") -> tuple[int, str]:
         """Create an API key; returns (id, plaintext)."""
-        response = await self.client.post("/v2/api-keys", headers=admin.auth, json={"name": f"{permission} key", "permission": permission, "mode": mode})
+        response = await self.client.post(
+            "/v2/api-keys", headers=admin.auth, json={"name": f"{permission} key", "permission": permission, "mode": mode}
+        )
         assert response.status_code == 201, response.text
         return response.json()["id"], response.json()["key"]

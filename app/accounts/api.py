@@ -31,7 +31,9 @@ class AuthController(Controller):
     tags = ["Authentication"]
 
     @post("/register", operation_id="register", summary="Create a tenant and its first admin", status_code=201)
-    async def register(self, request: Request[Any, Any, Any], data: schemas.RegisterRequest, settings: Settings) -> Response[schemas.TokenPair]:
+    async def register(
+        self, request: Request[Any, Any, Any], data: schemas.RegisterRequest, settings: Settings
+    ) -> Response[schemas.TokenPair]:
         """Create a tenant with `tenant_name` (or `tenantName`/`team_name`) and its admin; returns tokens."""
         ip, ua = _client(request)
         _, user = await accounts.register_tenant(data, ip=ip, user_agent=ua)
@@ -43,7 +45,9 @@ class AuthController(Controller):
         """Unknown e-mail and wrong password get the same 401; repeated failures are throttled (429)."""
         email = data.email if data.email is not UNSET else data.username
         if email is UNSET or not email:
-            raise ValidationFailed("Invalid email: This field is required", details={"field": "email", "expected": "This field is required"})
+            raise ValidationFailed(
+                "Invalid email: This field is required", details={"field": "email", "expected": "This field is required"}
+            )
         ip, ua = _client(request)
         user = await accounts.authenticate_password(email, data.password)
         actor = TenantScope(tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua)
@@ -55,7 +59,9 @@ class AuthController(Controller):
         """Returns a new token pair; the refresh token sent is revoked and cannot be reused."""
         token = data.refresh_token if data.refresh_token is not UNSET else data.refreshToken
         if token is UNSET or not token:
-            raise ValidationFailed("Invalid refresh_token: This field is required", details={"field": "refresh_token", "expected": "This field is required"})
+            raise ValidationFailed(
+                "Invalid refresh_token: This field is required", details={"field": "refresh_token", "expected": "This field is required"}
+            )
         return await accounts.refresh_tokens(settings, token)
 
     @get("/me", operation_id="getCurrentUser", summary="The authenticated user", guards=[requires(*ANY_USER)])
@@ -135,7 +141,11 @@ class UserController(Controller):
 
     @patch("/{user_id:int}", operation_id="updateUser", summary="Change a user", guards=[requires("admin")])
     async def update_user(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")], data: schemas.UserUpdate
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        user_id: Annotated[int, Parameter(description="User id")],
+        data: schemas.UserUpdate,
     ) -> schemas.User:
         """Honours `If-Match` (412 when stale). Deactivating a user ends their sessions."""
         check_if_match(request, await accounts.get_user(tenant, user_id))
@@ -190,8 +200,8 @@ class OAuthClientController(Controller):
         return Response(created, status_code=201, headers={"Location": f"/v2/oauth-clients/{created.id}", "Cache-Control": "no-store"})
 
     @delete("/{client_pk:int}", operation_id="revokeOAuthClient", summary="Revoke an OAuth client", status_code=200)
-    async def revoke_client(self, tenant: TenantScope, client_pk: Annotated[int, Parameter(description="OAuth client id")]) -> schemas.OAuthClient:
+    async def revoke_client(
+        self, tenant: TenantScope, client_pk: Annotated[int, Parameter(description="OAuth client id")]
+    ) -> schemas.OAuthClient:
         """Its tokens stop working at once."""
         return await accounts.revoke_oauth_client(tenant, client_pk)
-
-

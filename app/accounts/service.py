@@ -31,7 +31,7 @@ from app.accounts.security import (
     verify_api_key,
     verify_secret,
 )
-from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, RevokedToken, Tenant, User, UserSession
+from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, Tenant, User, UserSession
 from app.audit.service import record_event
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.settings import Settings
@@ -75,7 +75,11 @@ async def register_tenant(data: schemas.RegisterRequest, *, ip: str = "", user_a
     """Create a tenant and its first admin user."""
     email = normalise_email(data.email)
     tenant_name = next(
-        (str(v).strip() for v in (data.tenant_name, data.tenantName, data.team_name, data.companyName) if v is not UNSET and str(v).strip()),
+        (
+            str(v).strip()
+            for v in (data.tenant_name, data.tenantName, data.team_name, data.companyName)
+            if v is not UNSET and str(v).strip()
+        ),
         None,
     )
     if tenant_name is None:
@@ -127,7 +131,8 @@ async def _throttle_failure(account: str) -> None:
         INSERT INTO login_throttle (account, failures, window_started_at, locked_until) VALUES ($1, 1, now(), NULL)
         ON CONFLICT (account) DO UPDATE SET
           failures = CASE WHEN login_throttle.window_started_at < now() - $2::interval THEN 1 ELSE login_throttle.failures + 1 END,
-          window_started_at = CASE WHEN login_throttle.window_started_at < now() - $2::interval THEN now() ELSE login_throttle.window_started_at END,
+          window_started_at = CASE WHEN login_throttle.window_started_at < now() - $2::interval
+                                   THEN now() ELSE login_throttle.window_started_at END,
           locked_until = CASE
             WHEN login_throttle.window_started_at >= now() - $2::interval AND login_throttle.failures + 1 >= $3
             THEN now() + $4::interval ELSE login_throttle.locked_until END
@@ -255,7 +260,13 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
             return None
         scopes = frozenset(str(claims.get("scope", "")).split())
         return Principal(
-            tenant_id=tenant_id, plan=rows[0]["plan"], kind="oauth", credential_id=sub, role="integration", scopes=scopes, token_jti=claims["jti"]
+            tenant_id=tenant_id,
+            plan=rows[0]["plan"],
+            kind="oauth",
+            credential_id=sub,
+            role="integration",
+            scopes=scopes,
+            token_jti=claims["jti"],
         )
     rows = await fetch(
         """
@@ -305,7 +316,9 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
         row["id"],
     )
     scopes = frozenset({"read", "write"}) if row["permission"] == "write" else frozenset({"read"})
-    return Principal(tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role="integration", scopes=scopes)
+    return Principal(
+        tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role="integration", scopes=scopes
+    )
 
 
 # --------------------------------------------------------------------------- browser sessions
@@ -404,7 +417,9 @@ async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.U
             rows = await User.insert(
                 User(tenant_id=scope.tenant_id, email=email, full_name=data.full_name.strip(), role=data.role, password_hash=password_hash)
             ).returning(*User.all_columns())
-            await record_event(scope, "user.created", target_type="user", target_id=rows[0]["id"], details={"email": email, "role": data.role})
+            await record_event(
+                scope, "user.created", target_type="user", target_id=rows[0]["id"], details={"email": email, "role": data.role}
+            )
     except UniqueViolationError:
         raise Conflict("An account with this email already exists", details={"email": email}) from None
     return msgspec.convert(rows[0], schemas.User)
@@ -434,7 +449,9 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
         if values:
             await User.update(values).where(User.id == user_id)
         if User.role in values:
-            await record_event(scope, "user.role_changed", target_type="user", target_id=user_id, details={"from": current["role"], "to": data.role})
+            await record_event(
+                scope, "user.role_changed", target_type="user", target_id=user_id, details={"from": current["role"], "to": data.role}
+            )
         if User.is_active in values:
             action = "user.reactivated" if data.is_active else "user.deactivated"
             await record_event(scope, action, target_type="user", target_id=user_id, details={"email": current["email"]})
@@ -478,7 +495,11 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
             )
         ).returning(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
         await record_event(
-            scope, "api_key.created", target_type="api_key", target_id=rows[0]["id"], details={"name": data.name, "permission": data.permission, "prefix": generated.prefix}
+            scope,
+            "api_key.created",
+            target_type="api_key",
+            target_id=rows[0]["id"],
+            details={"name": data.name, "permission": data.permission, "prefix": generated.prefix},
         )
     return msgspec.convert({**rows[0], "key": generated.plaintext}, schemas.ApiKeyCreated)
 
@@ -487,12 +508,18 @@ async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
     """Revoke a key at once; revoking twice is harmless."""
     require_admin(scope)
     async with tenant_transaction(scope.tenant_id):
-        row = await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where((ApiKey.id == key_id) & (ApiKey.tenant_id == scope.tenant_id)).first()
+        row = (
+            await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
+            .where((ApiKey.id == key_id) & (ApiKey.tenant_id == scope.tenant_id))
+            .first()
+        )
         if row is None:
             raise ResourceNotFound("API key not found")
         if row["revoked_at"] is None:
             await ApiKey.update({ApiKey.revoked_at: _now()}).where(ApiKey.id == key_id)
-            await record_event(scope, "api_key.revoked", target_type="api_key", target_id=key_id, details={"name": row["name"], "prefix": row["prefix"]})
+            await record_event(
+                scope, "api_key.revoked", target_type="api_key", target_id=key_id, details={"name": row["name"], "prefix": row["prefix"]}
+            )
             row = await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where(ApiKey.id == key_id).first()
     return msgspec.convert(row, schemas.ApiKey)
 
@@ -504,7 +531,11 @@ async def list_oauth_clients(scope: TenantScope) -> list[schemas.OAuthClient]:
     """The tenant's OAuth clients (never their secrets)."""
     require_admin(scope)
     async with tenant_transaction(scope.tenant_id):
-        rows = await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash])).where(OAuthClient.tenant_id == scope.tenant_id).order_by(OAuthClient.id)
+        rows = (
+            await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))
+            .where(OAuthClient.tenant_id == scope.tenant_id)
+            .order_by(OAuthClient.id)
+        )
     return msgspec.convert(rows, list[schemas.OAuthClient])
 
 
@@ -517,9 +548,22 @@ async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreat
     scopes = " ".join(sorted(set(data.scopes) | {"read"}))
     async with tenant_transaction(scope.tenant_id):
         rows = await OAuthClient.insert(
-            OAuthClient(tenant_id=scope.tenant_id, name=data.name.strip(), client_id=client_id, secret_hash=secret_hash, scopes=scopes, created_by=scope.user_id)
+            OAuthClient(
+                tenant_id=scope.tenant_id,
+                name=data.name.strip(),
+                client_id=client_id,
+                secret_hash=secret_hash,
+                scopes=scopes,
+                created_by=scope.user_id,
+            )
         ).returning(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))
-        await record_event(scope, "oauth_client.created", target_type="oauth_client", target_id=rows[0]["id"], details={"client_id": client_id, "scopes": scopes})
+        await record_event(
+            scope,
+            "oauth_client.created",
+            target_type="oauth_client",
+            target_id=rows[0]["id"],
+            details={"client_id": client_id, "scopes": scopes},
+        )
     return msgspec.convert({**rows[0], "client_secret": secret}, schemas.OAuthClientCreated)
 
 
@@ -527,17 +571,25 @@ async def revoke_oauth_client(scope: TenantScope, client_pk: int) -> schemas.OAu
     """Revoke a client; tokens it holds stop working at once."""
     require_admin(scope)
     async with tenant_transaction(scope.tenant_id):
-        row = await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash])).where((OAuthClient.id == client_pk) & (OAuthClient.tenant_id == scope.tenant_id)).first()
+        row = (
+            await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))
+            .where((OAuthClient.id == client_pk) & (OAuthClient.tenant_id == scope.tenant_id))
+            .first()
+        )
         if row is None:
             raise ResourceNotFound("OAuth client not found")
         if row["revoked_at"] is None:
             row["revoked_at"] = _now()
             await OAuthClient.update({OAuthClient.revoked_at: row["revoked_at"]}).where(OAuthClient.id == client_pk)
-            await record_event(scope, "oauth_client.revoked", target_type="oauth_client", target_id=client_pk, details={"client_id": row["client_id"]})
+            await record_event(
+                scope, "oauth_client.revoked", target_type="oauth_client", target_id=client_pk, details={"client_id": row["client_id"]}
+            )
     return msgspec.convert(row, schemas.OAuthClient)
 
 
-async def client_credentials_token(settings: Settings, client_id: str, client_secret: str, requested_scope: str | None) -> schemas.OAuthToken:
+async def client_credentials_token(
+    settings: Settings, client_id: str, client_secret: str, requested_scope: str | None
+) -> schemas.OAuthToken:
     """RFC 6749 §4.4: exchange client credentials for an access token with the granted scopes."""
     async with system_transaction():
         row = await OAuthClient.select().where(OAuthClient.client_id == client_id).first()
@@ -551,10 +603,18 @@ async def client_credentials_token(settings: Settings, client_id: str, client_se
     if unknown:
         raise ValidationFailed(
             "Requested scope exceeds the client's scopes",
-            details={"field": "scope", "provided": requested_scope, "expected": f"a subset of: {' '.join(sorted(allowed))}", "error": "invalid_scope"},
+            details={
+                "field": "scope",
+                "provided": requested_scope,
+                "expected": f"a subset of: {' '.join(sorted(allowed))}",
+                "error": "invalid_scope",
+            },
         )
     granted = " ".join(sorted(wanted))
     token, _, _ = issue_jwt(
-        settings.secret_key, claims={"sub": f"client:{client_id}", "tid": row["tenant_id"], "scope": granted}, token_type="access", ttl=settings.access_token_ttl
+        settings.secret_key,
+        claims={"sub": f"client:{client_id}", "tid": row["tenant_id"], "scope": granted},
+        token_type="access",
+        ttl=settings.access_token_ttl,
     )
     return schemas.OAuthToken(access_token=token, token_type="Bearer", expires_in=settings.access_token_ttl, scope=granted)

@@ -28,6 +28,8 @@ class JobsController(Controller):
         return await service.list_failed_jobs(tenant, list_query)
 
     @post("/failed/{failed_id:int}/replay", operation_id="replayFailedJob", summary="Replay a failed job", status_code=202)
-    async def replay(self, tenant: TenantScope, queue: Queue, failed_id: Annotated[int, Parameter(description="Failed job id")]) -> FailedJob:
+    async def replay(
+        self, tenant: TenantScope, queue: Queue, failed_id: Annotated[int, Parameter(description="Failed job id")]
+    ) -> FailedJob:
         """Enqueues the job again with the same arguments (once)."""
         return await service.replay_failed_job(tenant, queue, failed_id)

@@ -63,10 +63,14 @@ async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) ->
         key = f"replay:{failed_id}:{uuid.uuid4().hex[:8]}"
         await queue.enqueue(row["function"], key=key, timeout=300, retries=3, retry_delay=5.0, retry_backoff=60.0, **kwargs)
         now = datetime.now(UTC)
-        await FailedJobTable.update({FailedJobTable.replayed_at: now, FailedJobTable.replay_job_key: key}).where(FailedJobTable.id == failed_id)
+        await FailedJobTable.update({FailedJobTable.replayed_at: now, FailedJobTable.replay_job_key: key}).where(
+            FailedJobTable.id == failed_id
+        )
         from app.audit.service import record_event
 
-        await record_event(scope, "job.replayed", target_type="job", target_id=failed_id, details={"function": row["function"], "job_key": key})
+        await record_event(
+            scope, "job.replayed", target_type="job", target_id=failed_id, details={"function": row["function"], "job_key": key}
+        )
         row.update(replayed_at=now, replay_job_key=key, kwargs=kwargs)
     return msgspec.convert(row, FailedJob)
 

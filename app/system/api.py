@@ -36,7 +36,7 @@ async def _database() -> ComponentHealth:
     started = time.perf_counter()
     try:
         await fetch("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - health reports any failure
+    except Exception as exc:
         return ComponentHealth(status="down", detail=type(exc).__name__)
     return ComponentHealth(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
@@ -46,7 +46,7 @@ async def _queue(queue: Queue) -> ComponentHealth:
     started = time.perf_counter()
     try:
         await queue.count("queued")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return ComponentHealth(status="down", backend=backend, detail=type(exc).__name__)
     return ComponentHealth(status="up", backend=backend, latency_ms=round((time.perf_counter() - started) * 1000, 2))
 

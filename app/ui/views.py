@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
 import msgspec
@@ -30,6 +30,7 @@ from app.web.pagination import ListQuery
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE = 25
+ROLES = get_args(schemas.Role)
 
 
 def ui_requires(*roles: str) -> Any:
@@ -87,7 +88,9 @@ class SessionController(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any], next_url: Annotated[str, Parameter(query="next")] = "/") -> Template | Redirect:
+    async def login_page(
+        self, request: Request[Any, Any, Any], next_url: Annotated[str, Parameter(query="next")] = "/"
+    ) -> Template | Redirect:
         """The login form (logged-in users go straight on)."""
         if principal_of(request.scope) is not None:  # type: ignore[arg-type]
             return Redirect(path=_safe_next(next_url))
@@ -111,7 +114,9 @@ class SessionController(Controller):
         ip = request.client.host if request.client else ""
         ua = request.headers.get("user-agent", "")
         token = await accounts.create_session(user, settings, ip=ip, user_agent=ua)
-        scope = TenantScope(tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua[:300])
+        scope = TenantScope(
+            tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua[:300]
+        )
         await record_event(scope, "auth.login", target_type="user", target_id=user["id"], details={"via": "browser"})
         response = Redirect(path=next_url, status_code=303)
         response.set_cookie(
@@ -192,7 +197,11 @@ class SettingsController(Controller):
         """Everyone in the tenant; admins can add users, change roles and deactivate."""
         tenant = _tenant(request)
         users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, offset=offset, sort="created_at"))
-        return render(request, "settings/team.html", {"active": "settings", "tab": "team", "users": users, "errors": {}, "form": {}, "roles": schemas.Role.__args__})
+        return render(
+            request,
+            "settings/team.html",
+            {"active": "settings", "tab": "team", "users": users, "errors": {}, "form": {}, "roles": ROLES},
+        )
 
     @post("/team", guards=[ui_requires("admin")])
     async def create_user(self, request: Request[Any, Any, Any], data: Form) -> Template:
@@ -209,7 +218,7 @@ class SettingsController(Controller):
         return render(
             request,
             "settings/team.html",
-            {"active": "settings", "tab": "team", "users": users, "errors": errors, "form": form, "roles": schemas.Role.__args__},
+            {"active": "settings", "tab": "team", "users": users, "errors": errors, "form": form, "roles": ROLES},
             block="team",
             status_code=status,
         )
@@ -229,9 +238,7 @@ class SettingsController(Controller):
                 raise
             error = next(iter(_form_errors(exc).values()))
             user = await accounts.get_user(tenant, user_id)
-        return render(
-            request, "settings/team.html", {"u": user, "row_error": error, "roles": schemas.Role.__args__}, block="user_row"
-        )
+        return render(request, "settings/team.html", {"u": user, "row_error": error, "roles": ROLES}, block="user_row")
 
     # ---------------------------------------------------------------- API keys
 
@@ -240,7 +247,9 @@ class SettingsController(Controller):
         """The tenant's keys and a form to create one."""
         tenant = _tenant(request)
         keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
-        return render(request, "settings/api_keys.html", {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}})
+        return render(
+            request, "settings/api_keys.html", {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}}
+        )
 
     @post("/api-keys", guards=[ui_requires("admin")])
     async def create_api_key(self, request: Request[Any, Any, Any], data: Form) -> Template:
@@ -270,7 +279,10 @@ class SettingsController(Controller):
 
     @get("/audit-log", guards=[ui_requires("admin")])
     async def audit_log(
-        self, request: Request[Any, Any, Any], offset: Annotated[int, Parameter(ge=0)] = 0, action: Annotated[str | None, Parameter()] = None
+        self,
+        request: Request[Any, Any, Any],
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        action: Annotated[str | None, Parameter()] = None,
     ) -> Template:
         """Newest first, paginated; the page state lives in the URL."""
         tenant = _tenant(request)
@@ -297,5 +309,3 @@ class SettingsController(Controller):
 
 
 UI_CONTROLLERS = [SessionController, ShellController, SettingsController]
-
-

@@ -7,16 +7,14 @@ a browser's ambient cookie cannot be used against the API (no CSRF surface there
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Headers
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts
 from app.settings import Settings
-from app.web.context import Principal, principal_of
+from app.web.context import ASGIApp, Principal, Receive, Scope, Send, header, principal_of
 from app.web.errors import AuthenticationError, PermissionDenied, is_api_path
 
 SESSION_COOKIE = "atrium_session"
@@ -37,7 +35,7 @@ class AuthenticationMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+            state = scope.setdefault("state", {})
             if is_api_path(scope["path"]):
                 state["principal"] = await self._api_principal(scope)
             else:
@@ -45,9 +43,8 @@ class AuthenticationMiddleware:
         await self.app(scope, receive, send)
 
     async def _api_principal(self, scope: Scope) -> Principal | None:
-        headers = Headers.from_scope(scope)
-        api_key = headers.get("x-api-key")
-        authorization = headers.get("authorization", "")
+        api_key = header(scope, "x-api-key")
+        authorization = header(scope, "authorization") or ""
         principal: Principal | None
         if api_key:
             principal = await accounts.principal_for_api_key(api_key.strip())
@@ -62,7 +59,7 @@ class AuthenticationMiddleware:
                 raise AuthenticationError("Access token is invalid, expired or revoked")
         else:
             return None
-        tenant_header = headers.get("x-tenant-id")
+        tenant_header = header(scope, "x-tenant-id")
         if tenant_header is not None and tenant_header.strip() != str(principal.tenant_id):
             raise PermissionDenied("X-Tenant-ID does not match the tenant of these credentials")
         return principal
@@ -75,7 +72,7 @@ class AuthenticationMiddleware:
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
-    raw = Headers.from_scope(scope).get("cookie")
+    raw = header(scope, "cookie")
     if not raw:
         return None
     for part in raw.split(";"):
@@ -92,7 +89,7 @@ def session_token_of(scope: Scope) -> str | None:
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The authenticated caller, or 401."""
-    principal = principal_of(connection.scope)  # type: ignore[arg-type]
+    principal = principal_of(cast("Scope", connection.scope))
     if principal is None:
         raise AuthenticationError("Authentication required: send X-API-Key or Authorization: Bearer <token>")
     return principal

@@ -11,6 +11,13 @@ from typing import Any
 
 from app.db import TenantScope
 
+# Plain ASGI types for our middlewares (Litestar's TypedDict unions are too narrow to build messages with).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,100}$")
 
 
@@ -37,6 +44,15 @@ class Principal:
     def label(self) -> str:
         """Who this is, for the audit log."""
         return self.email or f"{self.kind}:{self.credential_id}"
+
+
+def header(scope: Scope, name: str) -> str | None:
+    """One request header (lower-case `name`), decoded as latin-1 like ASGI servers do."""
+    wanted = name.encode()
+    for key, value in scope.get("headers") or []:
+        if key.lower() == wanted:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def new_request_id() -> str:
@@ -73,13 +89,12 @@ def scope_for(principal: Principal, scope: MutableMapping[str, Any]) -> TenantSc
     )
 
 
-ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
-
-
 def with_request_context(inner: ASGIApp) -> ASGIApp:
     """Wrap the app so every request, even one that matches no route, has an id and a start time."""
 
-    async def handler(scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+    async def handler(
+        scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
         if scope["type"] in ("http", "websocket"):
             state = scope.setdefault("state", {})
             incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")

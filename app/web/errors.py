@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
-
-import msgspec
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 from urllib.parse import quote
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -136,7 +136,7 @@ def _field_error(exc: ValidationException) -> tuple[str, str]:
 
 def _provided(request: Request[Any, Any, Any], field: str) -> Any:
     """The value the client sent for a top-level body field, when the body was JSON."""
-    body = getattr(request._connection_state, "body", None)  # noqa: SLF001 - the body Litestar already read
+    body = getattr(request._connection_state, "body", None)
     if not isinstance(body, bytes) or not body:
         return None
     try:
@@ -192,7 +192,7 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
             details = {"field": details["field"], "provided": provided, "expected": details.get("expected")}
     if status == HTTP_500_INTERNAL_SERVER_ERROR and not isinstance(exc, HTTPException):
         log.error("500 on %s %s", request.method, request.url.path, exc_info=exc)
-    request_id = request_id_of(request.scope)
+    request_id = request_id_of(cast("MutableMapping[str, Any]", request.scope))
     if is_api_path(request.url.path):
         return Response(
             error_body(code, message, request_id, details, **extra),

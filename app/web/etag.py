@@ -6,10 +6,9 @@ import hashlib
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import Headers
 from litestar.serialization import encode_json
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.web.context import ASGIApp, Message, Receive, Scope, Send, header
 from app.web.errors import PreconditionFailed, is_api_path
 
 
@@ -48,7 +47,7 @@ class ETagMiddleware:
         if scope["type"] != "http" or scope["method"] != "GET" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if_none_match = Headers.from_scope(scope).get("if-none-match")
+        if_none_match = header(scope, "if-none-match")
         start: Message | None = None
         passthrough = False
 

@@ -10,11 +10,8 @@ import hashlib
 import json
 from typing import Any
 
-from litestar.datastructures import Headers
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
 from app.db import fetch, tenant_transaction
-from app.web.context import principal_of
+from app.web.context import ASGIApp, Message, Receive, Scope, Send, header, principal_of
 from app.web.errors import BadRequest, Conflict, ValidationFailed, is_api_path
 
 TTL = "24 hours"
@@ -47,13 +44,15 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = Headers.from_scope(scope).get("idempotency-key") if scope["type"] == "http" else None
-        principal = principal_of(scope) if key else None  # type: ignore[arg-type]
+        key = header(scope, "idempotency-key") if scope["type"] == "http" else None
+        principal = principal_of(scope) if key else None
         if not key or scope["method"] != "POST" or not is_api_path(scope["path"]) or principal is None:
             await self.app(scope, receive, send)
             return
         if len(key) > 255 or not key.strip():
-            raise ValidationFailed("Idempotency-Key must be 1-255 characters", details={"field": "Idempotency-Key", "expected": "1-255 characters"})
+            raise ValidationFailed(
+                "Idempotency-Key must be 1-255 characters", details={"field": "Idempotency-Key", "expected": "1-255 characters"}
+            )
         body = await _read_body(receive)
         fingerprint = hashlib.sha256(b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])).hexdigest()
         tenant_id = principal.tenant_id
@@ -126,7 +125,11 @@ class IdempotencyMiddleware:
         if status >= 500:
             await self._forget(tenant_id, key)
             return
-        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if not k.lower().startswith((b"x-ratelimit", b"ratelimit", b"x-request-id", b"x-process-time"))]
+        kept = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in headers
+            if not k.lower().startswith((b"x-ratelimit", b"ratelimit", b"x-request-id", b"x-process-time"))
+        ]
         async with tenant_transaction(tenant_id):
             await fetch(
                 """UPDATE idempotency_record SET status = 'complete', response_status = $3, response_headers = $4::jsonb, response_body = $5

@@ -15,7 +15,7 @@ from app.web.errors import ValidationFailed
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
 
-Q = TypeVar("Q", bound=Select)
+Q = TypeVar("Q", bound=Select[Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,8 @@ def apply_sort(query: Q, sort: str | None, allowed: Mapping[str, Column], defaul
     column = allowed.get(name)
     if column is None:
         raise ValidationFailed(
-            f"Cannot sort by {name!r}", details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(allowed))} (prefix - for descending)"}
+            f"Cannot sort by {name!r}",
+            details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(allowed))} (prefix - for descending)"},
         )
     ascending = not spec.startswith("-")
     return query.order_by(column, ascending=ascending).order_by(tiebreak, ascending=ascending)  # type: ignore[return-value]

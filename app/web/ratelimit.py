@@ -10,10 +10,8 @@ from __future__ import annotations
 import math
 import time
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
 from app.db import fetch
-from app.web.context import principal_of
+from app.web.context import ASGIApp, Message, Receive, Scope, Send, principal_of
 from app.web.errors import RateLimited, is_api_path
 
 PLAN_LIMITS = {"starter": 60, "professional": 100, "enterprise": 500}
@@ -52,7 +50,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not is_api_path(scope["path"]) or scope["path"].startswith(EXEMPT_PATHS):
             await self.app(scope, receive, send)
             return
-        principal = principal_of(scope)  # type: ignore[arg-type]
+        principal = principal_of(scope)
         if principal is not None:
             plan, bucket = principal.plan, f"t{principal.tenant_id}:{principal.credential_id}"
         else:

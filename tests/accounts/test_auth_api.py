@@ -73,7 +73,9 @@ async def test_successful_login_resets_the_failure_count(client: httpx.AsyncClie
     assert (await client.post("/v2/auth/login", json={"email": admin.email, "password": PASSWORD})).status_code == 200
 
 
-async def test_password_hashes_are_argon2id_and_upgraded_at_login(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+async def test_password_hashes_are_argon2id_and_upgraded_at_login(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
     admin = await tenants.create()
     stored = await db.fetchval("SELECT password_hash FROM app_user WHERE id = $1", admin.user_id)
     assert stored.startswith("$argon2id$")

@@ -26,7 +26,7 @@ async def test_api_key_is_shown_once_and_stored_hashed(client: httpx.AsyncClient
 async def test_reference_style_api_key_call_with_tenant_header(client: httpx.AsyncClient, tenants: Tenants) -> None:
     """`X-API-Key` + `X-Tenant-ID` as in the ArtinSmartRealty guide §1.2; last use is recorded."""
     admin = await tenants.create()
-    key_id, key = await tenants.api_key(admin, "read")
+    _, key = await tenants.api_key(admin, "read")
     ok = await client.get("/v2/users", headers={"X-API-Key": key, "X-Tenant-ID": str(admin.tenant_id)})
     assert ok.status_code == 200
     assert ok.json()["data"][0]["email"] == admin.email
@@ -105,7 +105,9 @@ async def test_oauth_client_credentials_grant(client: httpx.AsyncClient, tenants
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "X-Tenant-ID": str(admin.tenant_id)}
     assert (await client.get("/v2/users", headers=bearer)).status_code == 200
     assert (await client.post("/v2/users", headers=bearer, json={})).status_code == 403
-    too_much = await client.post("/v2/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "write"})
+    too_much = await client.post(
+        "/v2/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "write"}
+    )
     assert too_much.status_code == 422
     bad = await client.post("/v2/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong"})
     assert bad.status_code == 401

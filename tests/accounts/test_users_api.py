@@ -9,13 +9,17 @@ from tests.factories import PASSWORD, Tenants
 
 async def test_admin_creates_users_with_location_and_roles_are_enforced(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
-    created = await client.post("/v2/users", headers=admin.auth, json={"email": "Maya@Example.com", "password": PASSWORD, "full_name": "Maya", "role": "manager"})
+    created = await client.post(
+        "/v2/users", headers=admin.auth, json={"email": "Maya@Example.com", "password": PASSWORD, "full_name": "Maya", "role": "manager"}
+    )
     assert created.status_code == 201
     assert created.headers["location"] == f"/v2/users/{created.json()['id']}"
     assert created.json()["email"] == "maya@example.com"
     manager = await tenants.login("maya@example.com")
     assert (await client.get("/v2/users", headers=manager.auth)).status_code == 200
-    assert (await client.post("/v2/users", headers=manager.auth, json={"email": "z@example.com", "password": PASSWORD, "full_name": "Z"})).status_code == 403
+    assert (
+        await client.post("/v2/users", headers=manager.auth, json={"email": "z@example.com", "password": PASSWORD, "full_name": "Z"})
+    ).status_code == 403
     for role in ("agent", "support", "finance"):
         user = await tenants.add_user(admin, role)
         assert (await client.get("/v2/users", headers=user.auth)).status_code == 403
@@ -46,7 +50,9 @@ async def test_validation_errors_name_the_field_and_what_was_provided(client: ht
     short = await client.post("/v2/users", headers=admin.auth, json={"email": "a@example.com", "password": "short", "full_name": "X"})
     assert short.json()["error"]["details"]["field"] == "password"
     assert "provided" not in short.json()["error"]["details"], "passwords are never echoed"
-    role = await client.post("/v2/users", headers=admin.auth, json={"email": "a@example.com", "password": PASSWORD, "full_name": "X", "role": "god"})
+    role = await client.post(
+        "/v2/users", headers=admin.auth, json={"email": "a@example.com", "password": PASSWORD, "full_name": "X", "role": "god"}
+    )
     assert role.json()["error"]["details"]["field"] == "role"
     missing = await client.post("/v2/users", headers=admin.auth, json={"email": "a@example.com"})
     assert missing.json()["error"]["details"]["expected"] == "This field is required"
@@ -74,7 +80,9 @@ async def test_etag_if_none_match_and_if_match(client: httpx.AsyncClient, tenant
     assert stale.status_code == 412 and stale.json()["error"]["code"] == "PRECONDITION_FAILED"
     now = await client.get(f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-None-Match": etag})
     assert now.status_code == 200 and now.json()["full_name"] == "Renamed"
-    assert (await client.patch(f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-Match": now.headers["etag"]}, json={"role": "support"})).status_code == 200
+    assert (
+        await client.patch(f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-Match": now.headers["etag"]}, json={"role": "support"})
+    ).status_code == 200
 
 
 async def test_list_pagination_and_sorting(client: httpx.AsyncClient, tenants: Tenants) -> None:

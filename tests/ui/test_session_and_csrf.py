@@ -22,7 +22,9 @@ async def browser_login(client: httpx.AsyncClient, account: Account, password: s
     page = await client.get("/login")
     if page.status_code != 200:  # already logged in: logging in again must still rotate the session
         page = await client.get("/")
-    return await client.post("/login", data={"email": account.email, "password": password, "_csrf_token": csrf_of(page.text), "next": "/settings/team"})
+    return await client.post(
+        "/login", data={"email": account.email, "password": password, "_csrf_token": csrf_of(page.text), "next": "/settings/team"}
+    )
 
 
 async def test_login_page_and_redirect_when_logged_out(client: httpx.AsyncClient) -> None:
@@ -34,7 +36,9 @@ async def test_login_page_and_redirect_when_logged_out(client: httpx.AsyncClient
     assert htmx.headers["hx-redirect"].startswith("/login")
 
 
-async def test_login_sets_a_hardened_cookie_and_rotates_the_session(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+async def test_login_sets_a_hardened_cookie_and_rotates_the_session(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
     admin = await tenants.create()
     first = await browser_login(client, admin)
     assert first.status_code == 303 and first.headers["location"] == "/settings/team"
@@ -66,7 +70,9 @@ async def test_missing_or_wrong_csrf_token_is_403(client: httpx.AsyncClient, ten
     assert (await browser_login(client, admin)).status_code == 303
     without = await client.post("/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true"})
     assert without.status_code == 403
-    forged = await client.post("/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true", "x-csrf-token": "forged" + csrf_of(page.text)[6:]})
+    forged = await client.post(
+        "/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true", "x-csrf-token": "forged" + csrf_of(page.text)[6:]}
+    )
     assert forged.status_code == 403
     team = await client.get("/settings/team")
     ok = await client.post("/settings/api-keys", data={"name": "x"}, headers={"HX-Request": "true", "x-csrf-token": csrf_of(team.text)})
@@ -128,7 +134,9 @@ async def test_pages_are_role_aware(client: httpx.AsyncClient, tenants: Tenants)
     await browser_login(client, manager)
     team = await client.get("/settings/team")
     assert team.status_code == 200 and "Add a team member" not in team.text
-    assert (await client.post("/settings/team", data={"email": "x@example.com"}, headers={"x-csrf-token": csrf_of(team.text)})).status_code == 403
+    assert (
+        await client.post("/settings/team", data={"email": "x@example.com"}, headers={"x-csrf-token": csrf_of(team.text)})
+    ).status_code == 403
 
 
 async def test_htmx_requests_get_the_block_and_full_requests_the_page(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -146,11 +154,15 @@ async def test_create_user_form_shows_inline_errors_and_creates_nothing(client: 
     await browser_login(client, admin)
     page = await client.get("/settings/team")
     headers = {"HX-Request": "true", "x-csrf-token": csrf_of(page.text)}
-    bad = await client.post("/settings/team", data={"full_name": "Ann", "email": "not-an-email", "password": PASSWORD, "role": "agent"}, headers=headers)
+    bad = await client.post(
+        "/settings/team", data={"full_name": "Ann", "email": "not-an-email", "password": PASSWORD, "role": "agent"}, headers=headers
+    )
     assert bad.status_code == 422
     assert "Enter a valid e-mail address" in bad.text and 'value="Ann"' in bad.text
     assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 1
-    good = await client.post("/settings/team", data={"full_name": "Ann", "email": "ann@example.com", "password": PASSWORD, "role": "support"}, headers=headers)
+    good = await client.post(
+        "/settings/team", data={"full_name": "Ann", "email": "ann@example.com", "password": PASSWORD, "role": "support"}, headers=headers
+    )
     assert good.status_code == 200 and "ann@example.com" in good.text
     assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
 

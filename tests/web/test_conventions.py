@@ -15,7 +15,11 @@ async def test_every_error_has_the_envelope_and_request_id(client: httpx.AsyncCl
         (await client.delete("/v2/health"), 405, "METHOD_NOT_ALLOWED"),
         (await client.get("/v2/users"), 401, "AUTHENTICATION_ERROR"),
         (await client.get("/v2/users/999999", headers=admin.auth), 404, "RESOURCE_NOT_FOUND"),
-        (await client.post("/v2/users", headers={**admin.auth, "Content-Type": "application/json"}, content=b"{not json"), 400, "BAD_REQUEST"),
+        (
+            await client.post("/v2/users", headers={**admin.auth, "Content-Type": "application/json"}, content=b"{not json"),
+            400,
+            "BAD_REQUEST",
+        ),
     ]
     for response, status, code in cases:
         assert response.status_code == status, response.text
@@ -100,7 +104,9 @@ async def test_same_key_while_the_first_request_runs_is_409(client: httpx.AsyncC
         admin.tenant_id,
         fingerprint,
     )
-    response = await client.post("/v2/api-keys", headers={**admin.auth, "Idempotency-Key": "in-flight", "Content-Type": "application/json"}, content=body)
+    response = await client.post(
+        "/v2/api-keys", headers={**admin.auth, "Idempotency-Key": "in-flight", "Content-Type": "application/json"}, content=body
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == "CONFLICT"
     assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 0
 
@@ -126,8 +132,21 @@ async def test_health_reports_database_and_queue(client: httpx.AsyncClient) -> N
 
 async def test_openapi_schema_documents_operations_and_security(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/v2/schema/openapi.json")).json()
-    operation_ids = {op["operationId"] for path in schema["paths"].values() for op in path.values() if isinstance(op, dict) and "operationId" in op}
-    assert {"login", "register", "refreshToken", "getCurrentUser", "createApiKey", "revokeApiKey", "oauthToken", "health", "listAuditLog", "replayFailedJob"} <= operation_ids
+    operation_ids = {
+        op["operationId"] for path in schema["paths"].values() for op in path.values() if isinstance(op, dict) and "operationId" in op
+    }
+    assert {
+        "login",
+        "register",
+        "refreshToken",
+        "getCurrentUser",
+        "createApiKey",
+        "revokeApiKey",
+        "oauthToken",
+        "health",
+        "listAuditLog",
+        "replayFailedJob",
+    } <= operation_ids
     assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
     limit = next(p for p in schema["paths"]["/v2/users"]["get"]["parameters"] if p["name"] == "limit")
     assert limit["description"] and limit["schema"]["maximum"] == 100
@@ -144,7 +163,9 @@ async def test_json_api_never_accepts_the_session_cookie(client: httpx.AsyncClie
     page = await client.get("/login")
     csrf = page.cookies.get("atrium_csrf")
     token = page.text.split('name="_csrf_token" value="')[1].split('"')[0]
-    login = await client.post("/login", data={"email": admin.email, "password": "correct horse battery", "_csrf_token": token}, cookies={"atrium_csrf": csrf})
+    login = await client.post(
+        "/login", data={"email": admin.email, "password": "correct horse battery", "_csrf_token": token}, cookies={"atrium_csrf": csrf}
+    )
     assert login.status_code == 303
     session = login.cookies.get("atrium_session")
     assert session

@@ -30,7 +30,7 @@ async def test_no_tenant_set_means_no_rows(tenants: Tenants, db: asyncpg.Connect
     await tenants.create()
     async with db.transaction():
         await db.execute("SET LOCAL ROLE atrium_app")
-        for table in TENANT_TABLES + ["tenant"]:
+        for table in [*TENANT_TABLES, "tenant"]:
             assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
 
@@ -49,7 +49,9 @@ async def test_the_app_role_cannot_write_into_another_tenant(tenants: Tenants, d
 
 
 async def test_every_tenant_table_forces_rls_and_the_app_role_owns_nothing(db: asyncpg.Connection) -> None:
-    rows = await db.fetch("SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1::text[])", [*TENANT_TABLES, "tenant"])
+    rows = await db.fetch(
+        "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1::text[])", [*TENANT_TABLES, "tenant"]
+    )
     assert {r["relname"] for r in rows} == {*TENANT_TABLES, "tenant"}
     assert all(r["relrowsecurity"] and r["relforcerowsecurity"] for r in rows)
     role = await db.fetchrow("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'atrium_app'")
@@ -57,5 +59,10 @@ async def test_every_tenant_table_forces_rls_and_the_app_role_owns_nothing(db: a
     owned = await db.fetchval("SELECT count(*) FROM pg_tables WHERE tableowner = 'atrium_app'")
     assert owned == 0
     # Every table with a tenant_id column is covered, so a new table cannot silently skip RLS.
-    with_tenant = {r["table_name"] for r in await db.fetch("SELECT table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public'")}
+    with_tenant = {
+        r["table_name"]
+        for r in await db.fetch(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public'"
+        )
+    }
     assert with_tenant <= set(TENANT_TABLES)

@@ -1,0 +1,72 @@
+"""Settings validation and the `atrium` commands that do not serve."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from app.settings import SettingsError, load_settings
+from tests.helpers import atrium_command, create_database, process_env
+
+
+def test_defaults_generate_and_keep_a_secret_key(tmp_path: Path) -> None:
+    first = load_settings({"ATRIUM_DATA_DIR": str(tmp_path)})
+    again = load_settings({"ATRIUM_DATA_DIR": str(tmp_path)})
+    assert first.embedded and first.database_url is None
+    assert len(first.secret_key) >= 32 and first.secret_key == again.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first.base_url == "http://127.0.0.1:8000" and not first.cookie_secure
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"QUEUE_URL": "amqp://x"}, "QUEUE_URL"),
+        ({"ATRIUM_PORT": "eighty"}, "ATRIUM_PORT"),
+        ({"ATRIUM_PORT": "70000"}, "ATRIUM_PORT"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"DATABASE_URL": "postgresql://db/atrium"}, "SECRET_KEY"),
+        ({"BASE_URL": "ftp://x"}, "BASE_URL"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"ACCESS_TOKEN_TTL": "5"}, "ACCESS_TOKEN_TTL"),
+    ],
+)
+def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings({"ATRIUM_DATA_DIR": str(tmp_path), **env})
+
+
+def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
+    settings = load_settings({"ATRIUM_DATA_DIR": str(tmp_path), "BASE_URL": "https://crm.example.com/"})
+    assert settings.cookie_secure and settings.base_url == "https://crm.example.com"
+
+
+def test_cli_reports_a_bad_setting_and_exits_non_zero() -> None:
+    result = subprocess.run(
+        atrium_command("migrate"), env=process_env(DATABASE_URL="mysql://nope"), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+
+
+async def test_createadmin_creates_a_tenant_that_can_log_in(migrated: str) -> None:
+    dsn = await create_database(migrated, "atrium_cli_test")
+    env = process_env(DATABASE_URL=dsn, SECRET_KEY="cli-test-secret-0123456789abcdefghijkl")
+    args = ("createadmin", "--email", "Owner@Example.com", "--tenant", "Acme Realty", "--password", "a long password")
+    created = subprocess.run(atrium_command(*args), env=env, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    assert "Acme Realty" in created.stdout
+    duplicate = subprocess.run(atrium_command(*args), env=env, capture_output=True, text=True, timeout=120)
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT u.role, t.slug FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.email = 'owner@example.com'"
+        )
+    finally:
+        await conn.close()
+    assert row["role"] == "admin" and row["slug"] == "acme-realty"
