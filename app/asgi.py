@@ -146,4 +146,5 @@ def app_from_environment() -> Any:
     settings = load_settings()
     if settings.database_url is None:
         raise SystemExit("DATABASE_URL must be set to serve with an external ASGI server; or use `atrium serve`")
-    return create_app(settings, settings.database_url)
+    # Workers run as `atrium worker` next to an external ASGI server.
+    return create_app(settings, settings.database_url, run_worker=False)
