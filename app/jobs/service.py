@@ -16,6 +16,8 @@ from app.jobs.tables import FailedJob as FailedJobTable
 from app.web.errors import Conflict, PermissionDenied, ResourceNotFound
 from app.web.pagination import ListQuery, apply_sort, page
 
+# Used when a failed job's own settings were not recorded.
+REPLAY_DEFAULTS: dict[str, Any] = {"timeout": 300, "retries": 3, "retry_delay": 5.0, "retry_backoff": 60.0}
 SORTS = {"failed_at": FailedJobTable.failed_at, "function": FailedJobTable.function}
 
 
@@ -25,12 +27,15 @@ async def record_failed_job(job: Job) -> None:
     tenant_id = kwargs.get("tenant_id")
     async with system_transaction():
         await fetch(
-            """INSERT INTO failed_job (tenant_id, job_key, function, kwargs, error, attempts, failed_at)
-               VALUES ($1, $2, $3, $4::jsonb, $5, $6, now())""",
+            """INSERT INTO failed_job (tenant_id, job_key, function, kwargs, options, error, attempts, failed_at)
+               VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, now())""",
             int(tenant_id) if tenant_id is not None else None,
             job.key,
             job.function,
             json.dumps(kwargs, default=str),
+            json.dumps(
+                {"timeout": job.timeout, "retries": job.retries, "retry_delay": job.retry_delay, "retry_backoff": job.retry_backoff}
+            ),
             (job.error or "")[-20_000:],
             job.attempts,
         )
@@ -61,7 +66,9 @@ async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) ->
             raise Conflict("This job was already replayed", details={"replay_job_key": row["replay_job_key"]})
         kwargs: dict[str, Any] = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
         key = f"replay:{failed_id}:{uuid.uuid4().hex[:8]}"
-        await queue.enqueue(row["function"], key=key, timeout=300, retries=3, retry_delay=5.0, retry_backoff=60.0, **kwargs)
+        stored = json.loads(row["options"]) if isinstance(row["options"], str) else row["options"]
+        options = {**REPLAY_DEFAULTS, **{k: v for k, v in (stored or {}).items() if k in REPLAY_DEFAULTS}}
+        await queue.enqueue(row["function"], key=key, **options, **kwargs)
         now = datetime.now(UTC)
         await FailedJobTable.update({FailedJobTable.replayed_at: now, FailedJobTable.replay_job_key: key}).where(
             FailedJobTable.id == failed_id

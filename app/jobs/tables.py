@@ -17,6 +17,7 @@ class FailedJob(Table, tablename="failed_job"):
     job_key = Varchar(length=200)
     function = Varchar(length=100, index=True)
     kwargs = JSONB(default={})
+    options = JSONB(default={})  # timeout and retry settings, reused by a replay
     error = Text(default="")
     attempts = Integer(default=0)
     failed_at = Timestamptz(default=TimestamptzNow())

@@ -3,7 +3,7 @@ from piccolo.engine import engine_finder
 
 from app.db import APP_ROLE, tenant_rls_sql
 
-ID = "2026-11-24T03:10:26:074523"
+ID = "2026-11-24T03:28:21:281890"
 VERSION = "1.38.0"
 DESCRIPTION = "Row-level security, the atrium_app role and composite indexes"
 
