@@ -29,7 +29,7 @@ from app.audit.api import AuditLogController
 from app.db import close_pool, configure_engine, open_pool
 from app.jobs.api import JobsController
 from app.settings import Settings
-from app.system.api import HealthController
+from app.system.api import HealthController, api_docs
 from app.ui.views import UI_CONTROLLERS
 from app.web.auth import AuthenticationMiddleware
 from app.web.context import stamp_response_headers, with_request_context
@@ -86,6 +86,7 @@ def create_app(
             AuditLogController,
             JobsController,
             HealthController,
+            api_docs,
             *UI_CONTROLLERS,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

@@ -97,8 +97,8 @@ async def tenant_transaction(tenant_id: int) -> AsyncIterator[Connection]:
     async with DB.transaction() as txn:
         conn: Connection = txn.connection
         if _active_tenant.get() != tenant_id:
-            await conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+            # `role` is a setting like any other: one round trip does SET LOCAL ROLE and the tenant.
+            await conn.execute("SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)", APP_ROLE, str(tenant_id))
         token = _active_tenant.set(tenant_id)
         try:
             yield conn

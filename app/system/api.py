@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.response import Redirect
 from saq import Queue
 
 from app import __version__
@@ -49,6 +50,12 @@ async def _queue(queue: Queue) -> ComponentHealth:
     except Exception as exc:
         return ComponentHealth(status="down", backend=backend, detail=type(exc).__name__)
     return ComponentHealth(status="up", backend=backend, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+@get("/v2/docs", include_in_schema=False)
+async def api_docs() -> Redirect:
+    """Short address of the interactive API documentation."""
+    return Redirect(path="/v2/schema/swagger")
 
 
 class HealthController(Controller):

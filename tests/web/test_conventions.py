@@ -151,6 +151,7 @@ async def test_openapi_schema_documents_operations_and_security(client: httpx.As
     limit = next(p for p in schema["paths"]["/v2/users"]["get"]["parameters"] if p["name"] == "limit")
     assert limit["description"] and limit["schema"]["maximum"] == 100
     assert not any(path.startswith("/settings") or path == "/login" for path in schema["paths"])
+    assert (await client.get("/v2/docs")).headers["location"] == "/v2/schema/swagger"
     docs = await client.get("/v2/schema/swagger")
     assert docs.status_code == 200
     assert "/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in docs.text

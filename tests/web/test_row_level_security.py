@@ -66,3 +66,23 @@ async def test_every_tenant_table_forces_rls_and_the_app_role_owns_nothing(db: a
         )
     }
     assert with_tenant <= set(TENANT_TABLES)
+
+
+async def test_the_apps_tenant_transactions_run_as_the_app_role(app: object, tenants: Tenants) -> None:
+    """The service layer's transactions are themselves under RLS, not only raw test queries."""
+    from app.db import fetch, system_transaction, tenant_transaction
+
+    a = await tenants.create()
+    b = await tenants.create()
+    async with tenant_transaction(a.tenant_id):
+        rows = await fetch("SELECT current_user AS role, current_setting('app.tenant_id') AS tenant")
+        assert rows == [{"role": "atrium_app", "tenant": str(a.tenant_id)}]
+        assert await fetch("SELECT id FROM app_user WHERE tenant_id = $1", b.tenant_id) == []
+    async with system_transaction():
+        assert (await fetch("SELECT current_user AS role"))[0]["role"] != "atrium_app"
+    with pytest.raises(RuntimeError):
+        async with tenant_transaction(a.tenant_id), tenant_transaction(b.tenant_id):
+            pass
+    with pytest.raises(RuntimeError):
+        async with tenant_transaction(a.tenant_id), system_transaction():
+            pass

@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers; never run by the test suite."""

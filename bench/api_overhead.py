@@ -1,0 +1,121 @@
+"""What the /v2 plumbing costs per request, against a baseline measured in the same run.
+
+Starts `atrium serve --no-worker` on a fresh embedded PostgreSQL (or DATABASE_URL), creates a
+tenant and an API key, then drives bounded bursts of keep-alive requests over loopback:
+
+* baseline: a static file (framework + uvicorn only)
+* health:   GET /v2/health (two database round trips, no auth)
+* me:       GET /v2/auth/me with a bearer JWT (token check, rate-limit bucket, tenant transaction, ETag)
+* users:    GET /v2/users?limit=50 with X-API-Key (key lookup instead of the JWT check, a page query and a count)
+
+Prints requests/s and p50/p99 latency per case and the ratio of each p50 to the baseline's.
+
+    uv run python -m bench.api_overhead [--requests 800] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _burst(client: httpx.AsyncClient, path: str, headers: dict[str, str], total: int, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            started = time.perf_counter()
+            response = await client.get(path, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:200]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return total / (time.perf_counter() - started), latencies
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def run(base: str, total: int, concurrency: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        reg = await client.post(
+            "/v2/auth/register",
+            json={"email": "bench@bench.example.com", "password": "bench-password", "tenant_name": "Bench", "plan": "enterprise"},
+        )
+        reg.raise_for_status()
+        token = reg.json()["token"]
+
+        async def fresh_key() -> dict[str, str]:
+            # Each credential has its own bucket (enterprise: a burst of 1000 requests).
+            created = await client.post("/v2/api-keys", headers={"Authorization": f"Bearer {token}"}, json={"name": "bench"})
+            return {"X-API-Key": created.json()["key"]}
+
+        cases = [
+            ("baseline", "/static/app.css", {}),
+            ("health", "/v2/health", {}),
+            ("me (JWT)", "/v2/auth/me", {"Authorization": f"Bearer {token}"}),
+            ("users (key)", "/v2/users?limit=50", await fresh_key()),
+        ]
+        print(f"{total} requests per case, {concurrency} concurrent, keep-alive, loopback, {os.cpu_count()} cores\n")
+        print(f"{'case':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p50 / baseline':>18}")
+        baseline_p50 = None
+        for name, path, headers in cases:
+            await _burst(client, path, headers, 100, concurrency)  # warm-up
+            rps, latencies = await _burst(client, path, headers, total, concurrency)
+            p50 = _pct(latencies, 0.50)
+            baseline_p50 = baseline_p50 or p50
+            print(f"{name:<14}{rps:>10.0f}{p50:>10.2f}{_pct(latencies, 0.99):>10.2f}{p50 / baseline_p50:>17.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=800, help="per case; at most 900 (the key's burst less the warm-up)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="atrium-bench-") as data_dir:
+        env = {**os.environ, "ATRIUM_DATA_DIR": data_dir, "LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--no-worker", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{base}/v2/health", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("server did not start")
+                time.sleep(0.2)
+            asyncio.run(run(base, args.requests, args.concurrency))
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
