@@ -28,6 +28,7 @@ from app.accounts.api import ApiKeyController, AuthController, OAuthClientContro
 from app.audit.api import AuditLogController
 from app.db import close_pool, configure_engine, open_pool
 from app.jobs.api import JobsController
+from app.leads.api import LeadController
 from app.settings import Settings
 from app.system.api import HealthController, api_docs
 from app.ui.views import UI_CONTROLLERS
@@ -37,6 +38,7 @@ from app.web.deps import DEPENDENCIES
 from app.web.errors import exception_handler
 from app.web.etag import ETagMiddleware
 from app.web.idempotency import IdempotencyMiddleware
+from app.web.json import ApiResponse
 from app.web.ratelimit import RateLimitMiddleware
 from tasks.settings import TaskFunction, make_queue, make_worker
 
@@ -85,12 +87,14 @@ def create_app(
             OAuthClientController,
             AuditLogController,
             JobsController,
+            LeadController,
             HealthController,
             api_docs,
             *UI_CONTROLLERS,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],
         dependencies=DEPENDENCIES,
+        response_class=ApiResponse,
         middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
         before_send=[stamp_response_headers],  # type: ignore[list-item]

@@ -139,6 +139,8 @@ def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
         f"CREATE POLICY tenant_isolation ON {table} USING ({expr}) WITH CHECK ({expr})",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}",
+        # The id sequence, so the app role can insert.
+        f"DO $$ BEGIN EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO {APP_ROLE}', pg_get_serial_sequence('{table}', 'id')); END $$",
     ]
 
 

@@ -17,6 +17,7 @@ APP_CONFIG = AppConfig(
             "app.audit.tables",
             "app.web.tables",
             "app.jobs.tables",
+            "app.leads.tables",
         ],
         exclude_imported=True,
     ),

@@ -11,6 +11,7 @@ from saq import CronJob, Queue, Worker
 from saq.job import Status
 from saq.types import Context
 
+from tasks.leads import rescore_leads
 from tasks.maintenance import purge_expired
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ TaskFunction = Callable[..., Awaitable[Any]]
 
 # Every task, by name. Jobs are enqueued by these names with explicit timeouts and retries
 # (SAQ's own defaults are a single try and a 10 s timeout).
-FUNCTIONS: list[TaskFunction] = [purge_expired]
+FUNCTIONS: list[TaskFunction] = [purge_expired, rescore_leads]
 
 CRON_JOBS: list[CronJob[Any]] = [
     CronJob(purge_expired, cron="*/5 * * * *", timeout=120, retries=3),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from msgspec import UNSET
@@ -17,6 +17,7 @@ from app.settings import Settings
 from app.web.auth import ANY_USER, current_principal, requires
 from app.web.errors import AuthenticationError, BadRequest, ValidationFailed
 from app.web.etag import check_if_match
+from app.web.json import ApiResponse
 from app.web.pagination import ListQuery
 
 
@@ -33,12 +34,12 @@ class AuthController(Controller):
     @post("/register", operation_id="register", summary="Create a tenant and its first admin", status_code=201)
     async def register(
         self, request: Request[Any, Any, Any], data: schemas.RegisterRequest, settings: Settings
-    ) -> Response[schemas.TokenPair]:
+    ) -> ApiResponse[schemas.TokenPair]:
         """Create a tenant with `tenant_name` (or `tenantName`/`team_name`) and its admin; returns tokens."""
         ip, ua = _client(request)
         _, user = await accounts.register_tenant(data, ip=ip, user_agent=ua)
         tokens = await accounts.issue_user_tokens(settings, user.id)
-        return Response(tokens, status_code=201, headers={"Location": "/v2/auth/me"})
+        return ApiResponse(tokens, status_code=201, headers={"Location": "/v2/auth/me"})
 
     @post("/login", operation_id="login", summary="Exchange e-mail and password for tokens", status_code=200)
     async def login(self, request: Request[Any, Any, Any], data: schemas.LoginRequest, settings: Settings) -> schemas.TokenPair:
@@ -129,10 +130,10 @@ class UserController(Controller):
         return await accounts.list_users(tenant, list_query, active=is_active)
 
     @post("/", operation_id="createUser", summary="Create a user", guards=[requires("admin")], status_code=201)
-    async def create_user(self, tenant: TenantScope, data: schemas.UserCreate) -> Response[schemas.User]:
+    async def create_user(self, tenant: TenantScope, data: schemas.UserCreate) -> ApiResponse[schemas.User]:
         """E-mail addresses are unique across Atrium (409 when taken)."""
         user = await accounts.create_user(tenant, data)
-        return Response(user, status_code=201, headers={"Location": f"/v2/users/{user.id}"})
+        return ApiResponse(user, status_code=201, headers={"Location": f"/v2/users/{user.id}"})
 
     @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[requires("admin", "manager", "integration")])
     async def get_user(self, tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")]) -> schemas.User:
@@ -170,10 +171,10 @@ class ApiKeyController(Controller):
         return await accounts.list_api_keys(tenant, list_query, include_revoked=include_revoked)
 
     @post("/", operation_id="createApiKey", summary="Create an API key", status_code=201)
-    async def create_key(self, tenant: TenantScope, data: schemas.ApiKeyCreate) -> Response[schemas.ApiKeyCreated]:
+    async def create_key(self, tenant: TenantScope, data: schemas.ApiKeyCreate) -> ApiResponse[schemas.ApiKeyCreated]:
         """`permission`: `read` (GET only) or `write`; `mode`: `live` or `test` (prefix `atr_live_`/`atr_test_`)."""
         created = await accounts.create_api_key(tenant, data)
-        return Response(created, status_code=201, headers={"Location": f"/v2/api-keys/{created.id}", "Cache-Control": "no-store"})
+        return ApiResponse(created, status_code=201, headers={"Location": f"/v2/api-keys/{created.id}", "Cache-Control": "no-store"})
 
     @delete("/{key_id:int}", operation_id="revokeApiKey", summary="Revoke an API key", status_code=200)
     async def revoke_key(self, tenant: TenantScope, key_id: Annotated[int, Parameter(description="API key id")]) -> schemas.ApiKey:
@@ -194,10 +195,10 @@ class OAuthClientController(Controller):
         return await accounts.list_oauth_clients(tenant)
 
     @post("/", operation_id="createOAuthClient", summary="Create an OAuth client", status_code=201)
-    async def create_client(self, tenant: TenantScope, data: schemas.OAuthClientCreate) -> Response[schemas.OAuthClientCreated]:
+    async def create_client(self, tenant: TenantScope, data: schemas.OAuthClientCreate) -> ApiResponse[schemas.OAuthClientCreated]:
         """The `client_secret` is shown once."""
         created = await accounts.create_oauth_client(tenant, data)
-        return Response(created, status_code=201, headers={"Location": f"/v2/oauth-clients/{created.id}", "Cache-Control": "no-store"})
+        return ApiResponse(created, status_code=201, headers={"Location": f"/v2/oauth-clients/{created.id}", "Cache-Control": "no-store"})
 
     @delete("/{client_pk:int}", operation_id="revokeOAuthClient", summary="Revoke an OAuth client", status_code=200)
     async def revoke_client(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, get
 from litestar.response import Redirect
 from saq import Queue
 
 from app import __version__
 from app.db import fetch
+from app.web.json import ApiResponse
 from app.web.schemas import ResponseBody
 
 
@@ -65,7 +66,7 @@ class HealthController(Controller):
     tags = ["System"]
 
     @get("/", operation_id="health", summary="Health of the service, its database and queue")
-    async def health(self, request: Request[Any, Any, Any], queue: Queue) -> Response[Health]:
+    async def health(self, request: Request[Any, Any, Any], queue: Queue) -> ApiResponse[Health]:
         """200 when healthy, 503 when the database or queue is down."""
         database, queue_health = await _database(), await _queue(queue)
         healthy = database.status == "up" and queue_health.status == "up"
@@ -76,4 +77,4 @@ class HealthController(Controller):
             database=database,
             queue=queue_health,
         )
-        return Response(body, status_code=200 if healthy else 503)
+        return ApiResponse(body, status_code=200 if healthy else 503)

@@ -25,6 +25,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.web.context import request_id_of
+from app.web.json import ApiResponse
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         log.error("500 on %s %s", request.method, request.url.path, exc_info=exc)
     request_id = request_id_of(cast("MutableMapping[str, Any]", request.scope))
     if is_api_path(request.url.path):
-        return Response(
+        return ApiResponse(
             error_body(code, message, request_id, details, **extra),
             status_code=status,
             headers=headers,

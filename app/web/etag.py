@@ -6,10 +6,10 @@ import hashlib
 from typing import Any
 
 from litestar import Request
-from litestar.serialization import encode_json
 
 from app.web.context import ASGIApp, Message, Receive, Scope, Send, header
 from app.web.errors import PreconditionFailed, is_api_path
+from app.web.json import encode_json
 
 
 def etag_of(body: bytes) -> str:

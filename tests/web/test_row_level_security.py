@@ -7,7 +7,18 @@ import pytest
 
 from tests.factories import Tenants
 
-TENANT_TABLES = ["app_user", "api_key", "oauth_client", "user_session", "revoked_token", "audit_log", "idempotency_record", "failed_job"]
+TENANT_TABLES = [
+    "app_user",
+    "api_key",
+    "oauth_client",
+    "user_session",
+    "revoked_token",
+    "audit_log",
+    "idempotency_record",
+    "failed_job",
+    "lead",
+    "lead_activity",
+]
 
 
 async def test_raw_queries_as_the_app_role_see_only_their_tenant(tenants: Tenants, db: asyncpg.Connection) -> None:

@@ -1,0 +1,1 @@
+"""Leads: capture, qualify, score and follow up."""

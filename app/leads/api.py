@@ -1,0 +1,159 @@
+"""JSON API: leads, their score and timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+from saq import Queue
+
+from app.db import TenantScope
+from app.leads import schemas, service
+from app.settings import Settings
+from app.web.auth import ANY_USER, requires
+from app.web.errors import PermissionDenied, ValidationFailed
+from app.web.etag import check_if_match
+from app.web.json import ApiResponse
+from app.web.pagination import ListQuery
+
+READERS = (*ANY_USER, "integration")
+WRITERS = ("admin", "manager", "agent", "integration")
+LeadId = Annotated[int, Parameter(description="Lead id")]
+
+
+def parse_statuses(raw: str | None) -> tuple[str, ...]:
+    """`QUALIFIED` or `qualified,new` → ('QUALIFIED', 'NEW'); unknown values are a 422."""
+    if not raw:
+        return ()
+    values = tuple(v.strip().upper() for v in raw.split(",") if v.strip())
+    unknown = [v for v in values if v not in schemas.STATUSES]
+    if unknown:
+        raise ValidationFailed(
+            f"Invalid status: {unknown[0]}",
+            details={"field": "status", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STATUSES)}"},
+        )
+    return values
+
+
+class LeadController(Controller):
+    """Leads of the tenant."""
+
+    path = "/v2/leads"
+    tags = ["Leads"]
+
+    @get("/", operation_id="listLeads", summary="List and search leads", guards=[requires(*READERS)])
+    async def list_leads(
+        self,
+        tenant: TenantScope,
+        list_query: ListQuery,
+        settings: Settings,
+        status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
+        budget_min: Annotated[Decimal | None, Parameter(description="Leads whose budget reaches at least this amount")] = None,
+        budget_max: Annotated[Decimal | None, Parameter(description="Leads whose budget starts at or below this amount")] = None,
+        property_type: Annotated[schemas.PropertyType | None, Parameter(description="e.g. APARTMENT")] = None,
+        transaction_type: Annotated[schemas.TransactionType | None, Parameter(description="BUY, RENT or SELL")] = None,
+        created_after: Annotated[datetime | None, Parameter(description="ISO 8601, e.g. 2025-11-01T00:00:00Z")] = None,
+        created_before: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
+        language: Annotated[str | None, Parameter(description="e.g. ar")] = None,
+        temperature: Annotated[schemas.Temperature | None, Parameter(description="hot, warm or cold")] = None,
+        agent_id: Annotated[int | None, Parameter(description="Assigned user id")] = None,
+        unassigned: Annotated[bool, Parameter(description="Only leads assigned to nobody")] = False,
+        source: Annotated[str | None, Parameter(description="e.g. website")] = None,
+        score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score")] = None,
+        score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score")] = None,
+        q: Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone")] = None,
+        deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
+    ) -> schemas.LeadPage:
+        """Sortable by `created_at` (default `-created_at`), `updated_at`, `name`, `hotness_score`, `budget_min`,
+        `budget_max`, `last_interaction`, `status`. `total` is exact up to 10,000 matches and an estimate beyond
+        (`total_is_estimate`)."""
+        if deleted and tenant.role != "admin":
+            raise PermissionDenied("Only admins can list deleted leads")
+        filters = service.LeadFilters(
+            status=parse_statuses(status),
+            budget_min=budget_min,
+            budget_max=budget_max,
+            property_type=property_type,
+            transaction_type=transaction_type,
+            created_after=created_after,
+            created_before=created_before,
+            language=language,
+            temperature=temperature,
+            agent_id=agent_id,
+            unassigned=unassigned,
+            source=source,
+            score_min=score_min,
+            score_max=score_max,
+            q=q,
+            deleted=deleted,
+        )
+        return await service.list_leads(tenant, filters, list_query, settings.base_url)
+
+    @post("/", operation_id="createLead", summary="Create a lead", guards=[requires(*WRITERS)], status_code=201)
+    async def create_lead(self, tenant: TenantScope, settings: Settings, data: schemas.LeadCreate) -> ApiResponse[schemas.Lead]:
+        """`phone` must be in international format; a live lead with the same phone or e-mail answers 409 naming it."""
+        lead = await service.create_lead(tenant, data, settings.base_url)
+        return ApiResponse(lead, status_code=201, headers={"Location": f"/v2/leads/{lead.id}"})
+
+    @post(
+        "/score-all",
+        operation_id="scoreAllLeads",
+        summary="Rescore every lead (background job)",
+        guards=[requires("admin", "manager")],
+        status_code=202,
+    )
+    async def score_all(self, tenant: TenantScope, queue: Queue) -> schemas.ScoreAllResult:
+        """Runs as a job; asking again while it is queued or running does not start a second one."""
+        key = f"rescore-leads:{tenant.tenant_id}"
+        job = await queue.enqueue("rescore_leads", key=key, tenant_id=tenant.tenant_id, timeout=1800, retries=3, retry_delay=10.0)
+        existing = job or await queue.job(key)
+        return schemas.ScoreAllResult(job_key=key, status=str(existing.status) if existing else "queued")
+
+    @get("/{lead_id:int}", operation_id="getLead", summary="Get a lead", guards=[requires(*READERS)])
+    async def get_lead(self, tenant: TenantScope, settings: Settings, lead_id: LeadId) -> schemas.Lead:
+        """404 for deleted leads and other tenants' ids."""
+        return await service.get_lead(tenant, lead_id, settings.base_url)
+
+    @patch("/{lead_id:int}", operation_id="updateLead", summary="Update a lead", guards=[requires(*WRITERS)])
+    async def update_lead(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate
+    ) -> schemas.Lead:
+        """Status moves, notes and assignments are recorded on the timeline. Honours `If-Match` (412 when stale)."""
+        if request.headers.get("if-match"):
+            check_if_match(request, await service.get_lead(tenant, lead_id, settings.base_url))
+        return await service.update_lead(tenant, lead_id, data, settings.base_url)
+
+    @delete(
+        "/{lead_id:int}", operation_id="deleteLead", summary="Delete a lead (soft)", guards=[requires("admin", "manager", "integration")]
+    )
+    async def delete_lead(self, tenant: TenantScope, lead_id: LeadId) -> None:
+        """The lead leaves every list; an admin can restore it."""
+        await service.delete_lead(tenant, lead_id)
+
+    @post(
+        "/{lead_id:int}/restore", operation_id="restoreLead", summary="Restore a deleted lead", guards=[requires("admin")], status_code=200
+    )
+    async def restore_lead(self, tenant: TenantScope, settings: Settings, lead_id: LeadId) -> schemas.Lead:
+        """409 when another live lead took its phone or e-mail meanwhile."""
+        return await service.restore_lead(tenant, lead_id, settings.base_url)
+
+    @post(
+        "/{lead_id:int}/score",
+        operation_id="scoreLead",
+        summary="Score a lead and explain it",
+        guards=[requires(*READERS)],
+        status_code=200,
+    )
+    async def score_lead(self, tenant: TenantScope, lead_id: LeadId) -> schemas.LeadScore:
+        """Factors, confidence, temperature and recommendations; the rules are in docs/leads.md."""
+        if tenant.role in ("support", "finance"):
+            raise PermissionDenied("Your role cannot rescore leads")
+        return await service.score(tenant, lead_id)
+
+    @get("/{lead_id:int}/timeline", operation_id="getLeadTimeline", summary="The lead's timeline", guards=[requires(*READERS)])
+    async def get_timeline(self, tenant: TenantScope, list_query: ListQuery, lead_id: LeadId) -> schemas.TimelinePage:
+        """Every create, change, status move, note, assignment and score change, newest first."""
+        return await service.timeline(tenant, lead_id, list_query)

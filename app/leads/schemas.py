@@ -1,0 +1,208 @@
+"""Request and response types of leads, their timeline and their score."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from app.web.schemas import Email, RequestBody, ResponseBody
+
+LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
+TransactionType = Literal["BUY", "RENT", "SELL"]
+PropertyType = Literal["APARTMENT", "VILLA", "TOWNHOUSE", "PENTHOUSE", "STUDIO", "OFFICE", "RETAIL", "LAND", "OTHER"]
+Purpose = Literal["INVESTMENT", "LIVING", "RESIDENCY"]
+PaymentMethod = Literal["CASH", "MORTGAGE", "INSTALLMENT"]
+Temperature = Literal["hot", "warm", "cold"]
+
+STATUSES: tuple[str, ...] = LeadStatus.__args__  # type: ignore[attr-defined]
+
+# International format: a leading +, then digits (spaces, dashes, dots and brackets are tolerated).
+Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9][0-9 ().\-]{5,24}$", description="International format starting with +")]
+# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts.
+Money = Annotated[Decimal, msgspec.Meta(description="Amount in budget_currency (a JSON number or a decimal string)")]
+LeadName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="ISO 639-1 code, e.g. en, ar")]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. AED")]
+Bedrooms = Annotated[int, msgspec.Meta(ge=0, le=50)]
+Short = Annotated[str, msgspec.Meta(max_length=200)]
+Counter = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
+class LeadSummary(ResponseBody):
+    """A lead in a list (the list shape of the guide §3.1)."""
+
+    id: int
+    name: str
+    phone: str | None
+    email: str | None
+    status: str
+    budget_min: Decimal | None
+    budget_max: Decimal | None
+    budget_currency: str
+    property_type: str | None
+    transaction_type: str | None
+    purpose: str | None
+    preferred_location: str | None
+    language: str
+    source: str
+    hotness_score: int
+    temperature: str
+    agent_id: int | None
+    created_at: datetime
+    last_interaction: datetime | None
+    conversation_url: str
+
+
+class LeadPage(ResponseBody):
+    """A page of leads. `total_is_estimate` is true when the count was capped for speed."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[LeadSummary]
+    total_is_estimate: bool = False
+
+
+class Lead(ResponseBody):
+    """Everything about a lead (the detail shape of the guide §3.1)."""
+
+    id: int
+    tenant_id: int
+    source: str
+    name: str
+    phone: str | None
+    email: str | None
+    telegram_username: str | None
+    telegram_chat_id: str | None
+    language: str
+    status: str
+    budget_min: Decimal | None
+    budget_max: Decimal | None
+    budget_currency: str
+    transaction_type: str | None
+    property_type: str | None
+    purpose: str | None
+    bedrooms_min: int | None
+    bedrooms_max: int | None
+    payment_method: str | None
+    preferred_location: str | None
+    preferred_locations: list[str]
+    hotness_score: int
+    temperature: str
+    score_factors: dict[str, int]
+    score_confidence: float
+    urgency_score: int | None
+    conversation_state: str | None
+    message_count: int
+    voice_messages_sent: int
+    images_uploaded: int
+    qualification_duration_seconds: int | None
+    pain_point: str | None
+    voice_transcript: str | None
+    conversation_data: dict[str, Any]
+    custom_fields: dict[str, Any]
+    notes: str
+    agent_id: int | None
+    agent_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_interaction: datetime | None
+    ghost_reminder_sent: bool
+    deleted_at: datetime | None
+    conversation_url: str
+    appointment: dict[str, Any] | None = None
+
+
+class _LeadFields(RequestBody):
+    """Fields a client may set on a lead."""
+
+    phone: Phone | UnsetType | None = UNSET
+    email: Email | UnsetType | None = UNSET
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | UnsetType = UNSET
+    telegram_username: Short | UnsetType | None = UNSET
+    telegram_chat_id: Short | UnsetType | None = UNSET
+    language: Language | UnsetType = UNSET
+    budget_min: Money | UnsetType | None = UNSET
+    budget_max: Money | UnsetType | None = UNSET
+    budget_currency: Currency | UnsetType = UNSET
+    transaction_type: TransactionType | UnsetType | None = UNSET
+    property_type: PropertyType | UnsetType | None = UNSET
+    purpose: Purpose | UnsetType | None = UNSET
+    bedrooms_min: Bedrooms | UnsetType | None = UNSET
+    bedrooms_max: Bedrooms | UnsetType | None = UNSET
+    payment_method: PaymentMethod | UnsetType | None = UNSET
+    preferred_location: Short | UnsetType | None = UNSET
+    preferred_locations: Annotated[list[Short], msgspec.Meta(max_length=20)] | UnsetType = UNSET
+    urgency_score: Annotated[int, msgspec.Meta(ge=0, le=10)] | UnsetType | None = UNSET
+    conversation_state: Annotated[str, msgspec.Meta(max_length=40)] | UnsetType | None = UNSET
+    message_count: Counter | UnsetType = UNSET
+    voice_messages_sent: Counter | UnsetType = UNSET
+    images_uploaded: Counter | UnsetType = UNSET
+    qualification_duration_seconds: Counter | UnsetType | None = UNSET
+    pain_point: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType | None = UNSET
+    voice_transcript: Annotated[str, msgspec.Meta(max_length=20000)] | UnsetType | None = UNSET
+    conversation_data: dict[str, Any] | UnsetType = UNSET
+    custom_fields: dict[str, Any] | UnsetType = UNSET
+    notes: Annotated[str, msgspec.Meta(max_length=10_000)] | UnsetType = UNSET
+    agent_id: int | UnsetType | None = UNSET
+    last_interaction: datetime | UnsetType | None = UNSET
+
+
+class LeadCreate(_LeadFields, kw_only=True):
+    """A new lead. `status` defaults to NEW."""
+
+    name: LeadName
+    status: LeadStatus = "NEW"
+
+
+class LeadUpdate(_LeadFields, kw_only=True):
+    """A partial change; fields left out are unchanged. `notes` also adds a note to the timeline."""
+
+    name: LeadName | UnsetType = UNSET
+    status: LeadStatus | UnsetType = UNSET
+
+
+class LeadScore(ResponseBody):
+    """An explainable score: the points of each factor add up to `score`."""
+
+    lead_id: int
+    score: int
+    temperature: str
+    factors: dict[str, int]
+    confidence: float
+    hot: bool
+    urgency_indicators: list[str]
+    recommendations: list[str]
+    recommended_action: str
+
+
+class TimelineEvent(ResponseBody):
+    """One entry of a lead's timeline."""
+
+    id: int
+    kind: str
+    summary: str
+    changes: dict[str, Any]
+    actor: str
+    actor_user_id: int | None
+    created_at: datetime
+
+
+class TimelinePage(ResponseBody):
+    """A page of the timeline, newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[TimelineEvent]
+
+
+class ScoreAllResult(ResponseBody):
+    """The job that rescored every lead of the tenant."""
+
+    job_key: str
+    status: str

@@ -1,0 +1,503 @@
+"""Leads: rules and queries. Every function takes the caller's `TenantScope`.
+
+Who may do what: everyone in the tenant reads; admins, managers and integrations edit any lead;
+agents edit leads assigned to them or to nobody, and may only assign to themselves; admins,
+managers and write integrations delete (softly); only admins restore.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from asyncpg.exceptions import UniqueViolationError
+from msgspec import UNSET
+
+from app.accounts.tables import User
+from app.db import TenantScope, fetch, tenant_transaction
+from app.leads import schemas
+from app.leads.scoring import score_lead
+from app.leads.tables import Lead, LeadActivity
+from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
+from app.web.pagination import ListQuery
+
+EDIT_ANY = frozenset({"admin", "manager", "integration"})
+CREATE = frozenset({"admin", "manager", "agent", "integration"})
+DELETE = frozenset({"admin", "manager", "integration"})
+SORTS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "name": "name",
+    "hotness_score": "hotness_score",
+    "budget_min": "budget_min",
+    "budget_max": "budget_max",
+    "last_interaction": "last_interaction",
+    "status": "status",
+}
+# Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
+COUNT_CAP = 10_000
+_PHONE_NOISE = re.compile(r"[ ().\-]")
+SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilters:
+    """Filters of `GET /v2/leads` (names as in the reference guides)."""
+
+    status: tuple[str, ...] = ()
+    budget_min: Decimal | None = None
+    budget_max: Decimal | None = None
+    property_type: str | None = None
+    transaction_type: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    language: str | None = None
+    temperature: str | None = None
+    agent_id: int | None = None
+    unassigned: bool = False
+    source: str | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    q: str | None = None
+    deleted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def conversation_url(base_url: str, lead_id: int) -> str:
+    """Where a person opens the lead in the browser."""
+    return f"{base_url}/leads/{lead_id}"
+
+
+def normalise_phone(phone: str) -> str:
+    """`+971 50-123 4567` → `+971501234567`; the result must have 7 to 15 digits."""
+    digits = _PHONE_NOISE.sub("", phone)
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
+        raise ValidationFailed(
+            "Invalid phone number format",
+            details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
+        )
+    return digits
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _decode(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        if isinstance(row.get(name), str):
+            row[name] = json.loads(row[name])
+    return row
+
+
+def _summary(row: dict[str, Any], base_url: str) -> schemas.LeadSummary:
+    return schemas.LeadSummary(
+        **{k: row[k] for k in SUMMARY_FIELDS if k != "conversation_url"}, conversation_url=conversation_url(base_url, row["id"])
+    )
+
+
+async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
+    _decode(row, "score_factors", "conversation_data", "custom_fields")
+    agent_name = None
+    if row["agent_id"] is not None:
+        agent = await User.select(User.full_name).where(User.id == row["agent_id"]).first()
+        agent_name = agent["full_name"] if agent else None
+    return msgspec.convert(
+        {**row, "agent_name": agent_name, "conversation_url": conversation_url(base_url, row["id"]), "appointment": None}, schemas.Lead
+    )
+
+
+def _can_edit(scope: TenantScope, lead: dict[str, Any]) -> bool:
+    if scope.role in EDIT_ANY:
+        return True
+    return scope.role == "agent" and lead["agent_id"] in (None, scope.user_id)
+
+
+async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+    query = Lead.select().where((Lead.id == lead_id) & (Lead.tenant_id == scope.tenant_id))
+    if not include_deleted:
+        query = query.where(Lead.deleted_at.is_null())
+    row = await query.first()
+    if row is None:
+        raise ResourceNotFound("Lead not found", details={"lead_id": lead_id})
+    return dict(row)
+
+
+async def _record(scope: TenantScope, lead_id: int, kind: str, summary: str, changes: dict[str, Any] | None = None) -> None:
+    await LeadActivity.insert(
+        LeadActivity(
+            tenant_id=scope.tenant_id,
+            lead_id=lead_id,
+            kind=kind,
+            summary=summary,
+            changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in (changes or {}).items()},
+            actor_user_id=scope.user_id,
+            actor=scope.actor[:254],
+        )
+    )
+
+
+async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
+    """The agent's name; 422 when the id is not an active user of this tenant; agents assign only themselves."""
+    if agent_id is None:
+        return None
+    if scope.role == "agent" and agent_id != scope.user_id:
+        raise PermissionDenied("Agents can only assign leads to themselves")
+    user = (
+        await User.select(User.full_name)
+        .where((User.id == agent_id) & (User.tenant_id == scope.tenant_id) & (User.is_active == True))  # noqa: E712 - SQL, not Python truth
+        .first()
+    )
+    if user is None:
+        raise ValidationFailed(
+            "Invalid agent_id: no active user with this id in your team",
+            details={"field": "agent_id", "provided": agent_id, "expected": "an active user's id"},
+        )
+    return str(user["full_name"])
+
+
+async def _check_duplicates(scope: TenantScope, phone: str | None, email: str | None, exclude_id: int | None = None) -> None:
+    for field_name, value, condition in (("phone", phone, "phone = $2"), ("email", email, "lower(email) = lower($2)")):
+        if value is None:
+            continue
+        rows = await fetch(
+            f"SELECT id, name FROM lead WHERE tenant_id = $1 AND {condition} AND deleted_at IS NULL AND id <> $3 LIMIT 1",
+            scope.tenant_id,
+            value,
+            exclude_id or 0,
+        )
+        if rows:
+            raise Conflict(
+                f"A lead with this {field_name} already exists: #{rows[0]['id']} {rows[0]['name']}",
+                details={"field": field_name, "provided": value, "existing_lead_id": rows[0]["id"]},
+            )
+
+
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+def _check_ranges(values: dict[str, Any]) -> None:
+    for name in ("budget_min", "budget_max"):
+        amount = values.get(name)
+        if amount is not None and (
+            not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(Decimal("0.01"))
+        ):
+            raise ValidationFailed(
+                f"Invalid {name}: a non-negative amount with at most 2 decimals",
+                details={"field": name, "provided": _jsonable(amount), "expected": "a non-negative amount with at most 2 decimals"},
+            )
+    for low, high in (("budget_min", "budget_max"), ("bedrooms_min", "bedrooms_max")):
+        a, b = values.get(low), values.get(high)
+        if a is not None and b is not None and a > b:
+            raise ValidationFailed(
+                f"Invalid {low}: must not exceed {high}",
+                details={"field": low, "provided": _jsonable(a), "expected": f"at most {high} ({_jsonable(b)})"},
+            )
+
+
+def _apply_score(values: dict[str, Any]) -> dict[str, Any]:
+    result = score_lead(values)
+    return {
+        "hotness_score": result.score,
+        "temperature": result.temperature,
+        "score_factors": result.factors,
+        "score_confidence": result.confidence,
+    }
+
+
+def _set_fields(data: schemas.LeadCreate | schemas.LeadUpdate) -> dict[str, Any]:
+    values = {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not UNSET}
+    if values.get("phone") is not None:
+        values["phone"] = normalise_phone(values["phone"])
+    if values.get("email") is not None:
+        values["email"] = values["email"].strip().lower()
+    if "name" in values:
+        values["name"] = values["name"].strip()
+    return values
+
+
+async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: str) -> schemas.Lead:
+    """Create a lead, score it and start its timeline. A live lead with the same phone or e-mail → 409."""
+    if scope.role not in CREATE:
+        raise PermissionDenied("Your role cannot create leads")
+    values = _set_fields(data)
+    if scope.role == "agent" and "agent_id" not in values:
+        values["agent_id"] = scope.user_id
+    _check_ranges(values)
+    now = datetime.now(UTC)
+    async with tenant_transaction(scope.tenant_id):
+        await _check_agent(scope, values.get("agent_id"))
+        await _check_duplicates(scope, values.get("phone"), values.get("email"))
+        values.update(_apply_score({**values, "status": data.status}))
+        try:
+            rows = await Lead.insert(Lead(tenant_id=scope.tenant_id, created_at=now, updated_at=now, **values)).returning(
+                *Lead.all_columns()
+            )
+        except UniqueViolationError:
+            await _check_duplicates(scope, values.get("phone"), values.get("email"))
+            raise
+        row = dict(rows[0])
+        await _record(scope, row["id"], "created", f"Lead created from {row['source']}", {"status": (None, row["status"])})
+        if row["agent_id"] is not None:
+            await _record(scope, row["id"], "assigned", "Assigned", {"agent_id": (None, row["agent_id"])})
+        if row["notes"]:
+            await _record(scope, row["id"], "note_added", row["notes"])
+        await _record(
+            scope,
+            row["id"],
+            "scored",
+            f"Scored {row['hotness_score']} ({row['temperature']})",
+            {"hotness_score": (None, row["hotness_score"])},
+        )
+        return await _detail(row, base_url)
+
+
+async def update_lead(scope: TenantScope, lead_id: int, data: schemas.LeadUpdate, base_url: str) -> schemas.Lead:
+    """Change a lead; every change, status move, note and assignment lands on the timeline, and it is rescored."""
+    async with tenant_transaction(scope.tenant_id):
+        current = await _load(scope, lead_id)
+        if not _can_edit(scope, current):
+            raise PermissionDenied("You can edit only leads assigned to you or to nobody")
+        values = _set_fields(data)
+        note = values.pop("notes", None)
+        changed = {k: v for k, v in values.items() if current.get(k) != v}
+        _check_ranges({**current, **changed})
+        if "agent_id" in changed:
+            await _check_agent(scope, changed["agent_id"])
+        if "phone" in changed or "email" in changed:
+            await _check_duplicates(scope, changed.get("phone"), changed.get("email"), exclude_id=lead_id)
+        if note is not None and note != current["notes"]:
+            changed["notes"] = note
+        if not changed:
+            return await _detail(current, base_url)
+        merged = {**current, **changed}
+        scored = _apply_score(merged)
+        update = {**changed, **scored, "updated_at": datetime.now(UTC)}
+        await Lead.update({getattr(Lead, k): v for k, v in update.items()}).where(Lead.id == lead_id)
+        if "status" in changed:
+            await _record(
+                scope,
+                lead_id,
+                "status_changed",
+                f"Status {current['status']} → {changed['status']}",
+                {"status": (current["status"], changed["status"])},
+            )
+        if "agent_id" in changed:
+            summary = "Assigned" if changed["agent_id"] is not None else "Unassigned"
+            await _record(scope, lead_id, "assigned", summary, {"agent_id": (current["agent_id"], changed["agent_id"])})
+        if "notes" in changed:
+            await _record(scope, lead_id, "note_added", changed["notes"])
+        other = {k: (current.get(k), v) for k, v in changed.items() if k not in ("status", "agent_id", "notes")}
+        if other:
+            await _record(scope, lead_id, "updated", "Changed " + ", ".join(sorted(other)), other)
+        if scored["hotness_score"] != current["hotness_score"] or scored["temperature"] != current["temperature"]:
+            await _record(
+                scope,
+                lead_id,
+                "scored",
+                f"Score {current['hotness_score']} → {scored['hotness_score']} ({scored['temperature']})",
+                {
+                    "hotness_score": (current["hotness_score"], scored["hotness_score"]),
+                    "temperature": (current["temperature"], scored["temperature"]),
+                },
+            )
+        return await _detail(await _load(scope, lead_id), base_url)
+
+
+async def get_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.Lead:
+    """One live lead (404 for deleted leads and other tenants' ids)."""
+    async with tenant_transaction(scope.tenant_id):
+        return await _detail(await _load(scope, lead_id), base_url)
+
+
+async def delete_lead(scope: TenantScope, lead_id: int) -> None:
+    """Soft-delete: the lead disappears from lists and frees its phone/e-mail; an admin can restore it."""
+    if scope.role not in DELETE:
+        raise PermissionDenied("Only admins and managers can delete leads")
+    async with tenant_transaction(scope.tenant_id):
+        await _load(scope, lead_id)
+        await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id == lead_id)
+        await _record(scope, lead_id, "deleted", "Lead deleted")
+        from app.audit.service import record_event
+
+        await record_event(scope, "lead.deleted", target_type="lead", target_id=lead_id)
+
+
+async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.Lead:
+    """Bring a soft-deleted lead back (409 if its phone or e-mail was taken meanwhile)."""
+    if scope.role != "admin":
+        raise PermissionDenied("Only an admin can restore leads")
+    async with tenant_transaction(scope.tenant_id):
+        row = await _load(scope, lead_id, include_deleted=True)
+        if row["deleted_at"] is None:
+            return await _detail(row, base_url)
+        await _check_duplicates(scope, row["phone"], row["email"], exclude_id=lead_id)
+        await Lead.update({Lead.deleted_at: None, Lead.updated_at: datetime.now(UTC)}).where(Lead.id == lead_id)
+        await _record(scope, lead_id, "restored", "Lead restored")
+        from app.audit.service import record_event
+
+        await record_event(scope, "lead.restored", target_type="lead", target_id=lead_id)
+        return await _detail(await _load(scope, lead_id), base_url)
+
+
+async def score(scope: TenantScope, lead_id: int) -> schemas.LeadScore:
+    """Score a lead now, store the result and explain it."""
+    async with tenant_transaction(scope.tenant_id):
+        row = await _load(scope, lead_id)
+        result = score_lead(row)
+        if result.score != row["hotness_score"] or result.temperature != row["temperature"]:
+            await Lead.update(
+                {
+                    Lead.hotness_score: result.score,
+                    Lead.temperature: result.temperature,
+                    Lead.score_factors: result.factors,
+                    Lead.score_confidence: result.confidence,
+                }
+            ).where(Lead.id == lead_id)
+            await _record(
+                scope,
+                lead_id,
+                "scored",
+                f"Score {row['hotness_score']} → {result.score} ({result.temperature})",
+                {"hotness_score": (row["hotness_score"], result.score)},
+            )
+    return schemas.LeadScore(
+        lead_id=lead_id,
+        score=result.score,
+        temperature=result.temperature,
+        factors=result.factors,
+        confidence=result.confidence,
+        hot=result.hot,
+        urgency_indicators=result.urgency_indicators,
+        recommendations=result.recommendations,
+        recommended_action=result.recommended_action,
+    )
+
+
+async def rescore_tenant(scope: TenantScope, batch: int = 500) -> dict[str, int]:
+    """Rescore every live lead of the tenant in batches (keyset over id); returns counts. Idempotent."""
+    processed = changed = last_id = 0
+    while True:
+        async with tenant_transaction(scope.tenant_id):
+            rows = (
+                await Lead.select()
+                .where((Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null() & (Lead.id > last_id))
+                .order_by(Lead.id)
+                .limit(batch)
+            )
+            for row in rows:
+                result = score_lead(row)
+                if result.score != row["hotness_score"] or result.temperature != row["temperature"]:
+                    changed += 1
+                    await Lead.update(
+                        {
+                            Lead.hotness_score: result.score,
+                            Lead.temperature: result.temperature,
+                            Lead.score_factors: result.factors,
+                            Lead.score_confidence: result.confidence,
+                        }
+                    ).where(Lead.id == row["id"])
+                    await _record(scope, row["id"], "scored", f"Score {row['hotness_score']} → {result.score} ({result.temperature})")
+        processed += len(rows)
+        if len(rows) < batch:
+            return {"processed": processed, "changed": changed}
+        last_id = rows[-1]["id"]
+
+
+def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
+    """SQL conditions and arguments for the filters (every value is a bind parameter)."""
+    args: list[Any] = [scope.tenant_id]
+    clauses = ["tenant_id = $1", "deleted_at IS NOT NULL" if filters.deleted else "deleted_at IS NULL"]
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.replace("?", f"${len(args)}"))
+
+    if filters.status:
+        add("status = ANY(?::text[])", list(filters.status))
+    if filters.budget_min is not None:
+        add("coalesce(budget_max, budget_min) >= ?", filters.budget_min)
+    if filters.budget_max is not None:
+        add("coalesce(budget_min, budget_max) <= ?", filters.budget_max)
+    for name in ("property_type", "transaction_type", "language", "temperature", "source"):
+        value = getattr(filters, name)
+        if value is not None:
+            add(f"{name} = ?", value)
+    if filters.created_after is not None:
+        add("created_at >= ?", filters.created_after)
+    if filters.created_before is not None:
+        add("created_at < ?", filters.created_before)
+    if filters.agent_id is not None:
+        add("agent_id = ?", filters.agent_id)
+    if filters.unassigned:
+        clauses.append("agent_id IS NULL")
+    if filters.score_min is not None:
+        add("hotness_score >= ?", filters.score_min)
+    if filters.score_max is not None:
+        add("hotness_score <= ?", filters.score_max)
+    if filters.q:
+        term = "%" + filters.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        add("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", term)
+    return " AND ".join(clauses), args
+
+
+async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery, base_url: str) -> schemas.LeadPage:
+    """A page of leads matching the filters, with an exact total up to COUNT_CAP and an estimate beyond."""
+    spec = query.sort or "-created_at"
+    column = SORTS.get(spec.lstrip("-+"))
+    if column is None:
+        raise ValidationFailed(
+            f"Cannot sort by {spec.lstrip('-+')!r}",
+            details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(SORTS))} (prefix - for descending)"},
+        )
+    direction = "DESC" if spec.startswith("-") else "ASC"
+    nulls = "NULLS LAST" if direction == "DESC" else "NULLS FIRST"
+    where, args = _where(scope, filters)
+    columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            f"SELECT {columns} FROM lead WHERE {where} ORDER BY {column} {direction} {nulls}, id {direction} "
+            f"LIMIT {query.limit} OFFSET {query.offset}",
+            *args,
+        )
+        counted = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
+        total, estimate = int(counted[0]["n"]), False
+        if total > COUNT_CAP:
+            plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM lead WHERE {where}", *args)
+            raw = plan[0]["QUERY PLAN"]
+            total = max(COUNT_CAP + 1, int((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plan Rows"]))
+            estimate = True
+    return schemas.LeadPage(
+        total=total, limit=query.limit, offset=query.offset, data=[_summary(r, base_url) for r in rows], total_is_estimate=estimate
+    )
+
+
+async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> schemas.TimelinePage:
+    """The lead's timeline, newest first (deleted leads keep theirs, visible to admins)."""
+    async with tenant_transaction(scope.tenant_id):
+        await _load(scope, lead_id, include_deleted=scope.role == "admin")
+        where = (LeadActivity.tenant_id == scope.tenant_id) & (LeadActivity.lead_id == lead_id)
+        rows = (
+            await LeadActivity.select()
+            .where(where)
+            .order_by(LeadActivity.created_at, ascending=False)
+            .order_by(LeadActivity.id, ascending=False)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        total = await LeadActivity.count().where(where)
+    return schemas.TimelinePage(
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+        data=msgspec.convert([_decode(dict(r), "changes") for r in rows], list[schemas.TimelineEvent]),
+    )
