@@ -107,10 +107,10 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     settings = _settings()
     dsn = _database(settings)
     password = args.password or getpass.getpass("Password (8+ characters): ")
-    data = schemas.RegisterRequest(email=args.email, password=password, tenant_name=args.tenant, full_name=args.name or "", plan=args.plan)
+    data = schemas.RegisterRequest(email=args.email, password=password, tenant_name=args.tenant, full_name=args.name or "")
 
     async def create() -> None:
-        tenant, user = await accounts.register_tenant(data)
+        tenant, user = await accounts.register_tenant(data, plan=args.plan)
         print(f"Created tenant {tenant.name!r} (id {tenant.id}) with admin {user.email}")
 
     try:

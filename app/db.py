@@ -92,7 +92,10 @@ async def tenant_transaction(tenant_id: int) -> AsyncIterator[Connection]:
     tenant_id = int(tenant_id)
     if DB.current_transaction.get() is not None:
         active = _active_tenant.get()
-        if active is not None and active != tenant_id:
+        if active is None:
+            # The role and tenant would outlive this block in the enclosing system transaction.
+            raise RuntimeError("a tenant transaction cannot be nested in a system transaction")
+        if active != tenant_id:
             raise RuntimeError("a tenant transaction cannot be nested in another tenant's transaction")
     async with DB.transaction() as txn:
         conn: Connection = txn.connection

@@ -28,6 +28,8 @@ import time
 
 import httpx
 
+PASSWORD = "bench-password"
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -59,25 +61,23 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+async def _login(client: httpx.AsyncClient, email: str) -> str:
+    response = await client.post("/v2/auth/login", json={"email": email, "password": PASSWORD})
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
 async def run(base: str, total: int, concurrency: int) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        reg = await client.post(
-            "/v2/auth/register",
-            json={"email": "bench@bench.example.com", "password": "bench-password", "tenant_name": "Bench", "plan": "enterprise"},
-        )
-        reg.raise_for_status()
-        token = reg.json()["token"]
-
-        async def fresh_key() -> dict[str, str]:
-            # Each credential has its own bucket (enterprise: a burst of 1000 requests).
-            created = await client.post("/v2/api-keys", headers={"Authorization": f"Bearer {token}"}, json={"name": "bench"})
-            return {"X-API-Key": created.json()["key"]}
-
+        # One enterprise tenant per authenticated case: each has its own allowance (a burst of 1000).
+        me_token = await _login(client, "bench-me@bench.example.com")
+        users_token = await _login(client, "bench-users@bench.example.com")
+        created = await client.post("/v2/api-keys", headers={"Authorization": f"Bearer {users_token}"}, json={"name": "bench"})
         cases = [
             ("baseline", "/static/app.css", {}),
             ("health", "/v2/health", {}),
-            ("me (JWT)", "/v2/auth/me", {"Authorization": f"Bearer {token}"}),
-            ("users (key)", "/v2/users?limit=50", await fresh_key()),
+            ("me (JWT)", "/v2/auth/me", {"Authorization": f"Bearer {me_token}"}),
+            ("users (key)", "/v2/users?limit=50", {"X-API-Key": created.json()["key"]}),
         ]
         print(f"{total} requests per case, {concurrency} concurrent, keep-alive, loopback, {os.cpu_count()} cores\n")
         print(f"{'case':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p50 / baseline':>18}")
@@ -98,6 +98,9 @@ def main() -> None:
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="atrium-bench-") as data_dir:
         env = {**os.environ, "ATRIUM_DATA_DIR": data_dir, "LOG_LEVEL": "WARNING"}
+        for email in ("bench-me@bench.example.com", "bench-users@bench.example.com"):
+            admin = ["createadmin", "--email", email, "--tenant", email, "--password", PASSWORD, "--plan", "enterprise"]
+            subprocess.run([sys.executable, "-m", "app.cli", *admin], env=env, check=True, stdout=subprocess.DEVNULL)
         server = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--no-worker", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
         )

@@ -127,9 +127,9 @@ async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-def tenants(client: httpx.AsyncClient) -> Tenants:
+def tenants(client: httpx.AsyncClient, migrated: str) -> Tenants:
     """Factory for tenants, users and credentials through the public API."""
-    return Tenants(client)
+    return Tenants(client, migrated)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1) -> None:

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import httpx
 
 PASSWORD = "correct horse battery"
@@ -34,18 +35,25 @@ class Account:
 class Tenants:
     """Create tenants, users and keys via /v2."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, dsn: str) -> None:
         self.client = client
+        self.dsn = dsn
 
     async def create(self, name: str | None = None, plan: str = "starter") -> Account:
-        """A new tenant and its logged-in admin."""
+        """A new tenant and its logged-in admin; a plan other than starter is set as an operator would."""
         n = next(_seq)
         email = f"admin{n}@tenant{n}.example.com"
         response = await self.client.post(
-            "/v2/auth/register", json={"email": email, "password": PASSWORD, "tenant_name": name or f"Tenant {n}", "plan": plan}
+            "/v2/auth/register", json={"email": email, "password": PASSWORD, "tenant_name": name or f"Tenant {n}"}
         )
         assert response.status_code == 201, response.text
         body = response.json()
+        if plan != "starter":
+            conn = await asyncpg.connect(self.dsn)
+            try:
+                await conn.execute("UPDATE tenant SET plan = $1 WHERE id = $2", plan, body["tenantId"])
+            finally:
+                await conn.close()
         return Account(body["tenantId"], body["userId"], email, "admin", body["access_token"], body["refresh_token"])
 
     async def add_user(self, admin: Account, role: str) -> Account:

@@ -16,7 +16,6 @@ from app.db import TenantScope
 from app.settings import Settings
 from app.web.auth import ANY_USER, current_principal, requires
 from app.web.errors import AuthenticationError, BadRequest, ValidationFailed
-from app.web.etag import check_if_match
 from app.web.json import ApiResponse
 from app.web.pagination import ListQuery
 
@@ -149,8 +148,7 @@ class UserController(Controller):
         data: schemas.UserUpdate,
     ) -> schemas.User:
         """Honours `If-Match` (412 when stale). Deactivating a user ends their sessions."""
-        check_if_match(request, await accounts.get_user(tenant, user_id))
-        return await accounts.update_user(tenant, user_id, data)
+        return await accounts.update_user(tenant, user_id, data, if_match=request.headers.get("if-match"))
 
 
 class ApiKeyController(Controller):

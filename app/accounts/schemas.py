@@ -11,7 +11,6 @@ from msgspec import UNSET, UnsetType
 from app.web.schemas import Email, Name, Password, RequestBody, ResponseBody
 
 Role = Literal["admin", "manager", "agent", "support", "finance"]
-Plan = Literal["starter", "professional", "enterprise"]
 
 
 class Tenant(ResponseBody):
@@ -74,7 +73,6 @@ class RegisterRequest(RequestBody):
     tenantName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
     team_name: str | UnsetType = UNSET
     companyName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
-    plan: Plan = "starter"
 
 
 class LoginRequest(RequestBody):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import anyio
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +21,21 @@ HASHER = PasswordHasher()
 
 API_KEY_PREFIXES = ("atr_live_", "atr_test_")
 _LOOKUP_LEN = 12
+
+
+# argon2 takes tens of milliseconds of CPU: run it in threads, at most two at a time (the machine's
+# cores), so hashing never stalls the event loop that serves other requests and the worker.
+_HASHING = anyio.CapacityLimiter(2)
+
+
+async def hash_secret_async(secret: str) -> str:
+    """`hash_secret` off the event loop."""
+    return await anyio.to_thread.run_sync(hash_secret, secret, limiter=_HASHING)
+
+
+async def verify_secret_async(stored_hash: str, secret: str) -> bool:
+    """`verify_secret` off the event loop."""
+    return await anyio.to_thread.run_sync(verify_secret, stored_hash, secret, limiter=_HASHING)
 
 
 def hash_secret(secret: str) -> str:
@@ -44,7 +60,7 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def dummy_hash() -> str:
+def dummy_hash() -> str:  # computed once per process, at the first unknown-account login
     """A hash to verify against when the account does not exist, so timing does not tell."""
     return HASHER.hash(secrets.token_urlsafe(16))
 
@@ -88,12 +104,12 @@ def api_key_prefix(plaintext: str) -> str | None:
 _verified_keys: dict[str, int] = {}
 
 
-def verify_api_key(key_id: int, stored_hash: str, plaintext: str) -> bool:
+async def verify_api_key(key_id: int, stored_hash: str, plaintext: str) -> bool:
     """Verify a presented API key against its stored hash, remembering successes."""
     fingerprint = sha256_hex(plaintext)
     if _verified_keys.get(fingerprint) == key_id:
         return True
-    if not verify_secret(stored_hash, plaintext):
+    if not await verify_secret_async(stored_hash, plaintext):
         return False
     if len(_verified_keys) > 10_000:
         _verified_keys.clear()

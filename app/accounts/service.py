@@ -23,13 +23,13 @@ from app.accounts.security import (
     decode_jwt,
     dummy_hash,
     generate_api_key,
-    hash_secret,
+    hash_secret_async,
     issue_jwt,
     needs_rehash,
     new_token,
     sha256_hex,
     verify_api_key,
-    verify_secret,
+    verify_secret_async,
 )
 from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, Tenant, User, UserSession
 from app.audit.service import record_event
@@ -44,6 +44,7 @@ from app.web.errors import (
     ResourceNotFound,
     ValidationFailed,
 )
+from app.web.etag import require_current
 from app.web.pagination import ListQuery, apply_sort, page
 
 MAX_LOGIN_FAILURES = 5
@@ -71,8 +72,10 @@ def _slugify(name: str) -> str:
 # --------------------------------------------------------------------------- tenants and users
 
 
-async def register_tenant(data: schemas.RegisterRequest, *, ip: str = "", user_agent: str = "") -> tuple[schemas.Tenant, schemas.User]:
-    """Create a tenant and its first admin user."""
+async def register_tenant(
+    data: schemas.RegisterRequest, *, plan: str = "starter", ip: str = "", user_agent: str = ""
+) -> tuple[schemas.Tenant, schemas.User]:
+    """Create a tenant and its first admin user. The plan is the operator's choice, never the client's."""
     email = normalise_email(data.email)
     tenant_name = next(
         (
@@ -88,14 +91,14 @@ async def register_tenant(data: schemas.RegisterRequest, *, ip: str = "", user_a
             details={"field": "tenant_name", "expected": "Name of the new tenant (tenantName and team_name are accepted too)"},
         )
     full_name = next((str(v).strip() for v in (data.full_name, data.name) if v is not UNSET and str(v).strip()), email.split("@")[0])
-    password_hash = hash_secret(data.password)
+    password_hash = await hash_secret_async(data.password)
     async with system_transaction():
         if await User.exists().where(User.email == email):
             raise Conflict("An account with this email already exists", details={"email": email})
         slug = _slugify(tenant_name)
         if await Tenant.exists().where(Tenant.slug == slug):
             slug = f"{slug}-{secrets.token_hex(3)}"
-        tenant_rows = await Tenant.insert(Tenant(name=tenant_name[:200], slug=slug, plan=data.plan)).returning(*Tenant.all_columns())
+        tenant_rows = await Tenant.insert(Tenant(name=tenant_name[:200], slug=slug, plan=plan)).returning(*Tenant.all_columns())
         tenant = tenant_rows[0]
         try:
             user_rows = await User.insert(
@@ -118,48 +121,50 @@ async def get_tenant(scope: TenantScope) -> schemas.Tenant:
     return msgspec.convert(row, schemas.Tenant)
 
 
-async def _throttle_check(account: str) -> None:
-    rows = await fetch("SELECT locked_until FROM login_throttle WHERE account = $1", account)
-    if rows and rows[0]["locked_until"] is not None and rows[0]["locked_until"] > _now():
-        retry = int((rows[0]["locked_until"] - _now()).total_seconds()) + 1
-        raise RateLimited("Too many failed login attempts; try again later", retry_after=retry, headers={"Retry-After": str(retry)})
+async def _reserve_login_attempt(account: str) -> None:
+    """Count this attempt before checking the password, atomically, so parallel guesses cannot all pass.
 
-
-async def _throttle_failure(account: str) -> None:
-    await fetch(
+    The window restarts after LOGIN_WINDOW; past MAX_LOGIN_FAILURES attempts in it the account name is
+    locked for LOGIN_LOCK. A successful login clears the count.
+    """
+    rows = await fetch(
         """
-        INSERT INTO login_throttle (account, failures, window_started_at, locked_until) VALUES ($1, 1, now(), NULL)
+        INSERT INTO login_throttle AS t (account, failures, window_started_at, locked_until) VALUES ($1, 1, now(), NULL)
         ON CONFLICT (account) DO UPDATE SET
-          failures = CASE WHEN login_throttle.window_started_at < now() - $2::interval THEN 1 ELSE login_throttle.failures + 1 END,
-          window_started_at = CASE WHEN login_throttle.window_started_at < now() - $2::interval
-                                   THEN now() ELSE login_throttle.window_started_at END,
-          locked_until = CASE
-            WHEN login_throttle.window_started_at >= now() - $2::interval AND login_throttle.failures + 1 >= $3
-            THEN now() + $4::interval ELSE login_throttle.locked_until END
+          failures = CASE WHEN t.locked_until > now() THEN t.failures
+                          WHEN t.window_started_at < now() - $2::interval THEN 1 ELSE t.failures + 1 END,
+          window_started_at = CASE WHEN t.locked_until > now() THEN t.window_started_at
+                                   WHEN t.window_started_at < now() - $2::interval THEN now() ELSE t.window_started_at END,
+          locked_until = CASE WHEN t.locked_until > now() THEN t.locked_until
+                              WHEN t.window_started_at >= now() - $2::interval AND t.failures + 1 > $3 THEN now() + $4::interval
+                              ELSE NULL END
+        RETURNING locked_until
         """,
         account,
         LOGIN_WINDOW,
         MAX_LOGIN_FAILURES,
         LOGIN_LOCK,
     )
+    locked_until = rows[0]["locked_until"]
+    if locked_until is not None and locked_until > _now():
+        retry = int((locked_until - _now()).total_seconds()) + 1
+        raise RateLimited("Too many failed login attempts; try again later", retry_after=retry, headers={"Retry-After": str(retry)})
 
 
 async def authenticate_password(email: str, password: str) -> dict[str, Any]:
     """The active user with these credentials. Unknown e-mail and wrong password fail alike."""
     account = normalise_email(email)[:254]
     async with system_transaction():
-        await _throttle_check(account)
+        await _reserve_login_attempt(account)
         user = await User.select().where(User.email == account).first()
     stored = user["password_hash"] if user else dummy_hash()
-    ok = verify_secret(stored, password)
+    ok = await verify_secret_async(stored, password)
     if not ok or user is None or not user["is_active"]:
-        async with system_transaction():
-            await _throttle_failure(account)
         raise AuthenticationError(INVALID_LOGIN)
     async with system_transaction():
         values: dict[Any, Any] = {User.last_login_at: _now()}
         if needs_rehash(stored):
-            values[User.password_hash] = hash_secret(password)
+            values[User.password_hash] = await hash_secret_async(password)
         await User.update(values).where(User.id == user["id"])
         await LoginThrottle.delete().where(LoginThrottle.account == account)
     return dict(user)
@@ -300,7 +305,8 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
         return None
     rows = await fetch(
         """
-        SELECT k.id, k.tenant_id, k.key_hash, k.permission, k.revoked_at, t.plan
+        SELECT k.id, k.tenant_id, k.key_hash, k.permission, k.revoked_at, t.plan,
+               k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS touch
         FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
         """,
         prefix,
@@ -308,13 +314,12 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
     if not rows or rows[0]["revoked_at"] is not None:
         return None
     row = rows[0]
-    if not verify_api_key(row["id"], row["key_hash"], plaintext):
+    if not await verify_api_key(row["id"], row["key_hash"], plaintext):
         return None
     # Touch last-used at most once a minute per key, so reads do not turn into a write each.
-    await fetch(
-        "UPDATE api_key SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')",
-        row["id"],
-    )
+    if row["touch"]:
+        async with tenant_transaction(row["tenant_id"]):
+            await ApiKey.update({ApiKey.last_used_at: _now()}).where(ApiKey.id == row["id"])
     scopes = frozenset({"read", "write"}) if row["permission"] == "write" else frozenset({"read"})
     return Principal(
         tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role="integration", scopes=scopes
@@ -406,7 +411,7 @@ async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.U
     """Add a user to the tenant."""
     require_admin(scope)
     email = normalise_email(data.email)
-    password_hash = hash_secret(data.password)
+    password_hash = await hash_secret_async(data.password)
     async with system_transaction():
         # E-mail addresses are unique across tenants; the check must see every tenant's users.
         taken = await User.exists().where(User.email == email)
@@ -425,13 +430,17 @@ async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.U
     return msgspec.convert(rows[0], schemas.User)
 
 
-async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate) -> schemas.User:
-    """Change a user's name, role or active flag. Deactivation ends the user's sessions."""
+async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate, *, if_match: str | None = None) -> schemas.User:
+    """Change a user's name, role or active flag. Deactivation ends the user's sessions.
+
+    `if_match` (an ETag) is compared with the row locked, so two writers cannot both pass it.
+    """
     require_admin(scope)
     async with tenant_transaction(scope.tenant_id):
-        current = await User.select().where((User.id == user_id) & (User.tenant_id == scope.tenant_id)).first()
+        current = await User.select().where((User.id == user_id) & (User.tenant_id == scope.tenant_id)).lock_rows("UPDATE").first()
         if current is None:
             raise ResourceNotFound("User not found")
+        require_current(if_match, msgspec.convert(current, schemas.User))
         values: dict[Any, Any] = {}
         if data.full_name is not UNSET:
             values[User.full_name] = data.full_name.strip()
@@ -443,8 +452,11 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
         if demoting_self:
             raise Conflict("You cannot remove your own admin access", details={"id": user_id})
         if (values.get(User.role, "admin") != "admin" or values.get(User.is_active) is False) and current["role"] == "admin":
-            admins = await User.count().where((User.tenant_id == scope.tenant_id) & (User.role == "admin") & (User.is_active == True))  # noqa: E712
-            if admins <= 1:
+            # Lock every active admin row so two demotions at once cannot leave the tenant without one.
+            admins = await fetch(
+                "SELECT id FROM app_user WHERE tenant_id = $1 AND role = 'admin' AND is_active ORDER BY id FOR UPDATE", scope.tenant_id
+            )
+            if len(admins) <= 1:
                 raise Conflict("A tenant needs at least one active admin", details={"id": user_id})
         if values:
             await User.update(values).where(User.id == user_id)
@@ -481,7 +493,7 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
     """Create a key; its plaintext is returned this once and only its hash is stored."""
     require_admin(scope)
     generated = generate_api_key(data.mode)
-    key_hash = hash_secret(generated.plaintext)
+    key_hash = await hash_secret_async(generated.plaintext)
     async with tenant_transaction(scope.tenant_id):
         rows = await ApiKey.insert(
             ApiKey(
@@ -544,7 +556,7 @@ async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreat
     require_admin(scope)
     client_id = "atr_client_" + secrets.token_hex(8)
     secret = new_token(32)
-    secret_hash = hash_secret(secret)
+    secret_hash = await hash_secret_async(secret)
     scopes = " ".join(sorted(set(data.scopes) | {"read"}))
     async with tenant_transaction(scope.tenant_id):
         rows = await OAuthClient.insert(
@@ -594,7 +606,7 @@ async def client_credentials_token(
     async with system_transaction():
         row = await OAuthClient.select().where(OAuthClient.client_id == client_id).first()
     stored = row["secret_hash"] if row else dummy_hash()
-    if not verify_secret(stored, client_secret) or row is None or row["revoked_at"] is not None:
+    if not await verify_secret_async(stored, client_secret) or row is None or row["revoked_at"] is not None:
         raise AuthenticationError("Invalid client credentials", details={"error": "invalid_client"})
     allowed = set(row["scopes"].split())
     # Accept the reference guide's resource-style scopes (leads:read) as their access level.

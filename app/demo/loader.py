@@ -37,9 +37,8 @@ async def load_demo_tenant() -> DemoLogin:
     if existing is not None:
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, existing["tenant_id"], created=False)
     tenant, admin = await accounts.register_tenant(
-        schemas.RegisterRequest(
-            email=DEMO_EMAIL, password=DEMO_PASSWORD, full_name="Alex Demo", tenant_name="Demo Realty", plan="professional"
-        )
+        schemas.RegisterRequest(email=DEMO_EMAIL, password=DEMO_PASSWORD, full_name="Alex Demo", tenant_name="Demo Realty"),
+        plan="professional",
     )
     scope = TenantScope(tenant_id=tenant.id, user_id=admin.id, role="admin", actor=admin.email)
     for full_name, email, role in DEMO_TEAM:

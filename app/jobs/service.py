@@ -59,7 +59,12 @@ async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) ->
     """Enqueue a failed job again with the same arguments; a job is replayed at most once."""
     _require_admin(scope)
     async with tenant_transaction(scope.tenant_id):
-        row = await FailedJobTable.select().where((FailedJobTable.id == failed_id) & (FailedJobTable.tenant_id == scope.tenant_id)).first()
+        row = (
+            await FailedJobTable.select()
+            .where((FailedJobTable.id == failed_id) & (FailedJobTable.tenant_id == scope.tenant_id))
+            .lock_rows("UPDATE")
+            .first()
+        )
         if row is None:
             raise ResourceNotFound("Failed job not found")
         if row["replayed_at"] is not None:

@@ -15,7 +15,6 @@ from app.leads import schemas, service
 from app.settings import Settings
 from app.web.auth import ANY_USER, requires
 from app.web.errors import PermissionDenied, ValidationFailed
-from app.web.etag import check_if_match
 from app.web.json import ApiResponse
 from app.web.pagination import ListQuery
 
@@ -122,9 +121,7 @@ class LeadController(Controller):
         self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate
     ) -> schemas.Lead:
         """Status moves, notes and assignments are recorded on the timeline. Honours `If-Match` (412 when stale)."""
-        if request.headers.get("if-match"):
-            check_if_match(request, await service.get_lead(tenant, lead_id, settings.base_url))
-        return await service.update_lead(tenant, lead_id, data, settings.base_url)
+        return await service.update_lead(tenant, lead_id, data, settings.base_url, if_match=request.headers.get("if-match"))
 
     @delete(
         "/{lead_id:int}", operation_id="deleteLead", summary="Delete a lead (soft)", guards=[requires("admin", "manager", "integration")]

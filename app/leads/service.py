@@ -24,6 +24,7 @@ from app.leads import schemas
 from app.leads.scoring import score_lead
 from app.leads.tables import Lead, LeadActivity
 from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
+from app.web.etag import require_current
 from app.web.pagination import ListQuery
 
 EDIT_ANY = frozenset({"admin", "manager", "integration"})
@@ -122,10 +123,12 @@ def _can_edit(scope: TenantScope, lead: dict[str, Any]) -> bool:
     return scope.role == "agent" and lead["agent_id"] in (None, scope.user_id)
 
 
-async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = False, for_update: bool = False) -> dict[str, Any]:
     query = Lead.select().where((Lead.id == lead_id) & (Lead.tenant_id == scope.tenant_id))
     if not include_deleted:
         query = query.where(Lead.deleted_at.is_null())
+    if for_update:
+        query = query.lock_rows("UPDATE")
     row = await query.first()
     if row is None:
         raise ResourceNotFound("Lead not found", details={"lead_id": lead_id})
@@ -261,10 +264,17 @@ async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: st
         return await _detail(row, base_url)
 
 
-async def update_lead(scope: TenantScope, lead_id: int, data: schemas.LeadUpdate, base_url: str) -> schemas.Lead:
-    """Change a lead; every change, status move, note and assignment lands on the timeline, and it is rescored."""
+async def update_lead(
+    scope: TenantScope, lead_id: int, data: schemas.LeadUpdate, base_url: str, *, if_match: str | None = None
+) -> schemas.Lead:
+    """Change a lead; every change, status move, note and assignment lands on the timeline, and it is rescored.
+
+    `if_match` (an ETag) is compared with the row locked, so two writers cannot both pass it.
+    """
     async with tenant_transaction(scope.tenant_id):
-        current = await _load(scope, lead_id)
+        current = await _load(scope, lead_id, for_update=True)
+        if if_match:
+            require_current(if_match, await _detail(dict(current), base_url))
         if not _can_edit(scope, current):
             raise PermissionDenied("You can edit only leads assigned to you or to nobody")
         values = _set_fields(data)

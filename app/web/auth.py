@@ -16,6 +16,7 @@ from app.accounts import service as accounts
 from app.settings import Settings
 from app.web.context import ASGIApp, Principal, Receive, Scope, Send, header, principal_of
 from app.web.errors import AuthenticationError, PermissionDenied, is_api_path
+from app.web.ratelimit import client_ip, is_limited, spend
 
 SESSION_COOKIE = "atrium_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -37,7 +38,13 @@ class AuthenticationMiddleware:
         if scope["type"] == "http":
             state = scope.setdefault("state", {})
             if is_api_path(scope["path"]):
-                state["principal"] = await self._api_principal(scope)
+                try:
+                    state["principal"] = await self._api_principal(scope)
+                except AuthenticationError:
+                    # Guessing credentials costs the guesser's address (and an argon2 check each time).
+                    if is_limited(scope):
+                        await spend(scope, f"ip:{client_ip(scope)}", "starter")
+                    raise
             else:
                 state["principal"] = await self._session_principal(scope)
         await self.app(scope, receive, send)

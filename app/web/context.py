@@ -115,4 +115,8 @@ async def stamp_response_headers(message: MutableMapping[str, Any], scope: Mutab
     headers.append((b"x-request-id", request_id_of(scope).encode()))
     if started is not None:
         headers.append((b"x-process-time", f"{(time.perf_counter() - started) * 1000:.2f}ms".encode()))
+    present = {k.lower() for k, _ in headers}
+    for name, value in (state.get("ratelimit_headers") or {}).items():
+        if name.lower().encode() not in present:
+            headers.append((name.lower().encode(), value.encode()))
     message["headers"] = headers

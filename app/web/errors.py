@@ -57,6 +57,10 @@ class ResourceNotFound(ApiError):
     code, status_code = "RESOURCE_NOT_FOUND", 404
 
 
+class PayloadTooLarge(ApiError):
+    code, status_code = "PAYLOAD_TOO_LARGE", 413
+
+
 class Conflict(ApiError):
     code, status_code = "CONFLICT", 409
 
@@ -195,6 +199,8 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         log.error("500 on %s %s", request.method, request.url.path, exc_info=exc)
     request_id = request_id_of(cast("MutableMapping[str, Any]", request.scope))
     if is_api_path(request.url.path):
+        if status == 401:
+            headers.setdefault("WWW-Authenticate", 'Bearer realm="atrium", charset="UTF-8"')
         return ApiResponse(
             error_body(code, message, request_id, details, **extra),
             status_code=status,

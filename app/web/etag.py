@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from litestar import Request
-
 from app.web.context import ASGIApp, Message, Receive, Scope, Send, header
 from app.web.errors import PreconditionFailed, is_api_path
 from app.web.json import encode_json
@@ -22,15 +20,19 @@ def etag_of_resource(resource: Any) -> str:
     return etag_of(encode_json(resource))
 
 
-def _matches(header: str, etag: str) -> bool:
-    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
-    return "*" in candidates or etag in candidates
+def _matches(header: str, etag: str, *, weak: bool) -> bool:
+    """RFC 9110: If-None-Match compares weakly, If-Match strongly (a W/ tag never matches it)."""
+    candidates = [c.strip() for c in header.split(",")]
+    if "*" in candidates:
+        return True
+    if weak:
+        candidates = [c.removeprefix("W/") for c in candidates]
+    return etag in candidates
 
 
-def check_if_match(request: Request[Any, Any, Any], current: Any) -> None:
-    """Refuse a PATCH whose If-Match names another version than the current one."""
-    header = request.headers.get("if-match")
-    if header and not _matches(header, etag_of_resource(current)):
+def require_current(if_match: str | None, current: Any) -> None:
+    """Refuse a change whose If-Match names another version than `current` (call it with the row locked)."""
+    if if_match and not _matches(if_match, etag_of_resource(current), weak=False):
         raise PreconditionFailed(
             "The resource changed since you read it (If-Match does not match the current ETag)",
             details={"etag": etag_of_resource(current)},
@@ -72,7 +74,7 @@ class ETagMiddleware:
             etag = etag_of(body)
             headers = [(k, v) for k, v in start.get("headers") or [] if k.lower() not in (b"etag", b"content-length")]
             headers += [(b"etag", etag.encode()), (b"cache-control", b"private, no-cache")]
-            if if_none_match and _matches(if_none_match, etag):
+            if if_none_match and _matches(if_none_match, etag, weak=True):
                 await send({"type": "http.response.start", "status": 304, "headers": headers})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return

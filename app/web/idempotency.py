@@ -1,7 +1,11 @@
-"""`Idempotency-Key` on POST: the first response is stored and replayed for 24 hours.
+"""`Idempotency-Key` on POST: the first successful response is stored and replayed for 24 hours.
 
 Same key with another body → 422; same key while the first request still runs → 409. Keys are
-scoped per tenant, and records live in PostgreSQL so every process sees them.
+scoped per tenant, and a record answers only the credential that made it (the credential is part
+of the request's fingerprint), so a replay never hands one caller what another was allowed to see.
+Answers of 400 and above are not stored (a retry runs again). Answers marked `Cache-Control:
+no-store` (a new API key, a client secret) are never written down: a replay of one answers 409 with
+the created resource's Location. Records live in PostgreSQL so every process sees them.
 """
 
 from __future__ import annotations
@@ -12,12 +16,19 @@ from typing import Any
 
 from app.db import fetch, tenant_transaction
 from app.web.context import ASGIApp, Message, Receive, Scope, Send, header, principal_of
-from app.web.errors import BadRequest, Conflict, ValidationFailed, is_api_path
+from app.web.errors import Conflict, PayloadTooLarge, ValidationFailed, is_api_path
 
 TTL = "24 hours"
 # A record still "running" after this long belongs to a process that died; it may be taken over.
 STALE_RUNNING = "5 minutes"
 MAX_BODY = 5 * 1024 * 1024
+# Headers of the first answer that a replay repeats (never cookies, rate-limit state or request ids).
+REPLAYED_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control"})
+
+
+def request_fingerprint(credential_id: str, path: str, query: bytes, body: bytes) -> str:
+    """What makes two requests "the same": the caller's credential, the target and the body."""
+    return hashlib.sha256(b"\n".join([credential_id.encode(), path.encode(), query, body])).hexdigest()
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -30,7 +41,7 @@ async def _read_body(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            raise BadRequest("Request body too large")
+            raise PayloadTooLarge(f"Request body over {MAX_BODY // (1024 * 1024)} MiB")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -54,7 +65,7 @@ class IdempotencyMiddleware:
                 "Idempotency-Key must be 1-255 characters", details={"field": "Idempotency-Key", "expected": "1-255 characters"}
             )
         body = await _read_body(receive)
-        fingerprint = hashlib.sha256(b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])).hexdigest()
+        fingerprint = request_fingerprint(principal.credential_id, scope["path"], scope.get("query_string", b""), body)
         tenant_id = principal.tenant_id
         async with tenant_transaction(tenant_id):
             await fetch(
@@ -78,7 +89,7 @@ class IdempotencyMiddleware:
         if existing is not None:
             await self._replay(existing, fingerprint, send)
             return
-        await self._run_and_store(scope, body, send, tenant_id, key)
+        await self._run_and_store(scope, body, send, tenant_id, int(inserted[0]["id"]))
 
     async def _replay(self, record: dict[str, Any], fingerprint: str, send: Send) -> None:
         if record["request_hash"] != fingerprint:
@@ -86,15 +97,21 @@ class IdempotencyMiddleware:
                 "Idempotency-Key was already used with a different request",
                 details={"field": "Idempotency-Key", "expected": "a new key, or the identical request to retry"},
             )
-        if record["status"] != "complete":
-            raise Conflict("A request with this Idempotency-Key is still being processed; retry later")
         stored = record["response_headers"]
         headers = json.loads(stored) if isinstance(stored, str) else stored
+        if record["status"] == "withheld":
+            location = dict(headers).get("location")
+            raise Conflict(
+                "A request with this Idempotency-Key already succeeded; its answer held a secret that is shown only once",
+                details={"location": location} if location else {},
+            )
+        if record["status"] != "complete":
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry later")
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers] + [(b"idempotent-replayed", b"true")]
         await send({"type": "http.response.start", "status": record["response_status"], "headers": raw})
         await send({"type": "http.response.body", "body": bytes(record["response_body"] or b""), "more_body": False})
 
-    async def _run_and_store(self, scope: Scope, body: bytes, send: Send, tenant_id: int, key: str) -> None:
+    async def _run_and_store(self, scope: Scope, body: bytes, send: Send, tenant_id: int, record_id: int) -> None:
         sent_body = False
 
         async def replay_receive() -> Message:
@@ -120,27 +137,26 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         except BaseException:
-            await self._forget(tenant_id, key)
+            await self._forget(tenant_id, record_id)
             raise
-        if status >= 500:
-            await self._forget(tenant_id, key)
+        if status >= 400:
+            await self._forget(tenant_id, record_id)
             return
-        kept = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in headers
-            if not k.lower().startswith((b"x-ratelimit", b"ratelimit", b"x-request-id", b"x-process-time"))
-        ]
+        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k.lower() in REPLAYED_HEADERS]
+        withheld = any(k.lower() == b"cache-control" and b"no-store" in v.lower() for k, v in headers)
+        # Only the record this request inserted is completed: one taken over meanwhile has another id.
         async with tenant_transaction(tenant_id):
             await fetch(
-                """UPDATE idempotency_record SET status = 'complete', response_status = $3, response_headers = $4::jsonb, response_body = $5
-                   WHERE tenant_id = $1 AND key = $2""",
+                """UPDATE idempotency_record SET status = $3, response_status = $4, response_headers = $5::jsonb, response_body = $6
+                   WHERE tenant_id = $1 AND id = $2 AND status = 'running'""",
                 tenant_id,
-                key,
+                record_id,
+                "withheld" if withheld else "complete",
                 status,
                 json.dumps(kept),
-                b"".join(chunks),
+                None if withheld else b"".join(chunks),
             )
 
-    async def _forget(self, tenant_id: int, key: str) -> None:
+    async def _forget(self, tenant_id: int, record_id: int) -> None:
         async with tenant_transaction(tenant_id):
-            await fetch("DELETE FROM idempotency_record WHERE tenant_id = $1 AND key = $2", tenant_id, key)
+            await fetch("DELETE FROM idempotency_record WHERE tenant_id = $1 AND id = $2", tenant_id, record_id)

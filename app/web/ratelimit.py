@@ -1,6 +1,6 @@
 """Per-plan API rate limits, shared by every process through PostgreSQL.
 
-A token bucket per caller (tenant + credential; client address before authentication): it holds
+A token bucket per tenant (client address before authentication, and for failed credentials): it holds
 up to twice the plan's per-minute limit (the burst allowance) and refills at the plan's rate. One
 `INSERT … ON CONFLICT` per request updates it atomically.
 """
@@ -11,7 +11,7 @@ import math
 import time
 
 from app.db import fetch
-from app.web.context import ASGIApp, Message, Receive, Scope, Send, principal_of
+from app.web.context import ASGIApp, Receive, Scope, Send, principal_of
 from app.web.errors import RateLimited, is_api_path
 
 PLAN_LIMITS = {"starter": 60, "professional": 100, "enterprise": 500}
@@ -35,50 +35,53 @@ async def take_token(bucket: str, per_minute: int) -> tuple[bool, float]:
     return bool(rows[0]["allowed"]), float(rows[0]["tokens"])
 
 
-def _client_ip(scope: Scope) -> str:
+def client_ip(scope: Scope) -> str:
+    """The caller's address (uvicorn resolves trusted proxy headers)."""
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    return str(client[0]) if client else "unknown"
+
+
+async def spend(scope: Scope, bucket: str, plan: str) -> None:
+    """Take one request from `bucket` under `plan`; keep the headers for the answer; 429 when empty."""
+    limit = PLAN_LIMITS.get(plan, PLAN_LIMITS["starter"])
+    allowed, tokens = await take_token(bucket, limit)
+    rate = limit / 60.0
+    remaining = max(0, min(limit, math.floor(tokens)))
+    # Seconds until a request is possible again (when out), or until the minute's allowance is back.
+    wait = math.ceil((1 - tokens) / rate) if tokens < 1 else math.ceil(max(0.0, limit - tokens) / rate)
+    headers = {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(int(time.time()) + wait),
+        "RateLimit-Policy": f'"{plan}";q={limit};w=60',
+        "RateLimit": f'"{plan}";r={remaining};t={wait}',
+    }
+    # Added to whatever answer this request gets, errors included (see context.stamp_response_headers).
+    scope.setdefault("state", {})["ratelimit_headers"] = headers
+    if not allowed:
+        retry = max(1, wait)
+        raise RateLimited(
+            f"Rate limit of {limit} requests/minute exceeded", retry_after=retry, headers={**headers, "Retry-After": str(retry)}
+        )
+
+
+def is_limited(scope: Scope) -> bool:
+    """Whether this request counts against a rate limit."""
+    return scope["type"] == "http" and is_api_path(scope["path"]) and not scope["path"].startswith(EXEMPT_PATHS)
 
 
 class RateLimitMiddleware:
-    """Apply the caller's plan limit to /v2 and add the rate-limit headers to every answer."""
+    """Apply the tenant's plan limit to /v2 (anonymous callers: per address, starter limits)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_api_path(scope["path"]) or scope["path"].startswith(EXEMPT_PATHS):
-            await self.app(scope, receive, send)
-            return
-        principal = principal_of(scope)
-        if principal is not None:
-            plan, bucket = principal.plan, f"t{principal.tenant_id}:{principal.credential_id}"
-        else:
-            plan, bucket = "starter", f"ip:{_client_ip(scope)}"
-        limit = PLAN_LIMITS.get(plan, PLAN_LIMITS["starter"])
-        allowed, tokens = await take_token(bucket, limit)
-        rate = limit / 60.0
-        remaining = max(0, min(limit, math.floor(tokens)))
-        # Seconds until a request is possible again (when out), or until the minute's allowance is back.
-        wait = math.ceil((1 - tokens) / rate) if tokens < 1 else math.ceil(max(0.0, limit - tokens) / rate)
-        headers = [
-            (b"x-ratelimit-limit", str(limit).encode()),
-            (b"x-ratelimit-remaining", str(remaining).encode()),
-            (b"x-ratelimit-reset", str(int(time.time()) + wait).encode()),
-            (b"ratelimit-policy", f'"{plan}";q={limit};w=60'.encode()),
-            (b"ratelimit", f'"{plan}";r={remaining};t={wait}'.encode()),
-        ]
-        if not allowed:
-            retry = max(1, wait)
-            raise RateLimited(
-                f"Rate limit of {limit} requests/minute exceeded",
-                retry_after=retry,
-                headers={k.decode(): v.decode() for k, v in headers} | {"Retry-After": str(retry)},
-            )
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers") or []) + headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        if is_limited(scope):
+            principal = principal_of(scope)
+            if principal is not None:
+                # The plan is the tenant's: every key and user of a tenant share its allowance.
+                await spend(scope, f"tenant:{principal.tenant_id}", principal.plan)
+            else:
+                await spend(scope, f"ip:{client_ip(scope)}", "starter")
+        await self.app(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
 from argon2 import PasswordHasher
@@ -61,6 +63,15 @@ async def test_repeated_failures_throttle_the_account_even_with_the_right_passwo
     for _ in range(5):
         await client.post("/v2/auth/login", json={"email": "ghost@nowhere.example.com", "password": "guess"})
     assert (await client.post("/v2/auth/login", json={"email": "ghost@nowhere.example.com", "password": "guess"})).status_code == 429
+
+
+async def test_parallel_guesses_cannot_get_past_the_lockout(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    guesses = await asyncio.gather(
+        *(client.post("/v2/auth/login", json={"email": admin.email, "password": f"guess{n}"}) for n in range(20))
+    )
+    statuses = [r.status_code for r in guesses]
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 15
 
 
 async def test_successful_login_resets_the_failure_count(client: httpx.AsyncClient, tenants: Tenants) -> None:

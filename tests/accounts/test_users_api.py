@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.factories import PASSWORD, Tenants
@@ -80,6 +82,10 @@ async def test_etag_if_none_match_and_if_match(client: httpx.AsyncClient, tenant
     assert stale.status_code == 412 and stale.json()["error"]["code"] == "PRECONDITION_FAILED"
     now = await client.get(f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-None-Match": etag})
     assert now.status_code == 200 and now.json()["full_name"] == "Renamed"
+    weak = await client.patch(
+        f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-Match": "W/" + now.headers["etag"]}, json={"role": "support"}
+    )
+    assert weak.status_code == 412, "If-Match compares strongly"
     assert (
         await client.patch(f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-Match": now.headers["etag"]}, json={"role": "support"})
     ).status_code == 200
@@ -97,3 +103,15 @@ async def test_list_pagination_and_sorting(client: httpx.AsyncClient, tenants: T
     assert (await client.get("/v2/users?limit=101", headers=admin.auth)).status_code == 422
     bad_sort = await client.get("/v2/users?sort=password_hash", headers=admin.auth)
     assert bad_sort.status_code == 422 and bad_sort.json()["error"]["details"]["field"] == "sort"
+
+
+async def test_concurrent_writers_with_the_same_etag_cannot_both_win(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    etag = (await client.get(f"/v2/users/{agent.user_id}", headers=admin.auth)).headers["etag"]
+    writes = [
+        client.patch(f"/v2/users/{agent.user_id}", headers={**admin.auth, "If-Match": etag}, json={"full_name": name})
+        for name in ("A", "B", "C")
+    ]
+    responses = await asyncio.gather(*writes)
+    assert sorted(r.status_code for r in responses) == [200, 412, 412]

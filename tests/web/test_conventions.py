@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
 
+from app.web.idempotency import request_fingerprint
 from tests.factories import Tenants
 
 
@@ -58,8 +61,46 @@ async def test_rate_limit_headers_and_429_with_retry_after(client: httpx.AsyncCl
     assert response.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
     assert int(response.headers["retry-after"]) >= 1
     assert response.headers["x-ratelimit-remaining"] == "0"
+    # The allowance is the tenant's: another key of the same tenant is throttled too.
+    _, key = await tenants.api_key(other, "read")
+    assert (await client.get("/v2/users", headers={"X-API-Key": key})).status_code == 200
     # One tenant's traffic never throttles another.
     assert (await client.get("/v2/auth/me", headers=other.auth)).status_code == 200
+
+
+async def test_the_allowance_is_shared_by_every_credential_of_a_tenant(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create()
+    _, key = await tenants.api_key(admin, "read")
+    await client.get("/v2/auth/me", headers=admin.auth)
+    await db.execute(
+        "UPDATE rate_limit_bucket SET tokens = 0, updated_at = clock_timestamp() WHERE bucket = $1", f"tenant:{admin.tenant_id}"
+    )
+    assert (await client.get("/v2/users", headers={"X-API-Key": key})).status_code == 429
+
+
+async def test_guessing_credentials_is_rate_limited_per_address(client: httpx.AsyncClient) -> None:
+    statuses = []
+    for n in range(130):
+        response = await client.get("/v2/users", headers={"X-API-Key": f"atr_live_guess{n:08d}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    assert statuses[0] == 401 and statuses[-1] == 429
+    assert response.headers["x-ratelimit-limit"] == "60" and int(response.headers["retry-after"]) >= 1
+
+
+async def test_401_names_the_scheme(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v2/users")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_register_cannot_choose_a_plan(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v2/auth/register", json={"email": "p@example.com", "password": "long enough pw", "tenant_name": "P", "plan": "enterprise"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["details"]["field"] == "plan"
 
 
 async def test_plan_limits_differ(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -70,18 +111,65 @@ async def test_plan_limits_differ(client: httpx.AsyncClient, tenants: Tenants) -
 
 async def test_idempotent_replay_and_reuse_with_another_body(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
-    headers = {**admin.auth, "Idempotency-Key": "create-key-1"}
-    first = await client.post("/v2/api-keys", headers=headers, json={"name": "Sync"})
-    second = await client.post("/v2/api-keys", headers=headers, json={"name": "Sync"})
+    headers = {**admin.auth, "Idempotency-Key": "create-user-1"}
+    body = {"email": "once@example.com", "password": "long enough pw", "full_name": "Once", "role": "agent"}
+    first = await client.post("/v2/users", headers=headers, json=body)
+    second = await client.post("/v2/users", headers=headers, json=body)
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json()
     assert second.headers["idempotent-replayed"] == "true"
     assert second.headers["location"] == first.headers["location"]
-    assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 1
-    other_body = await client.post("/v2/api-keys", headers=headers, json={"name": "Different"})
+    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+    other_body = await client.post("/v2/users", headers=headers, json={**body, "full_name": "Different"})
     assert other_body.status_code == 422
     assert other_body.json()["error"]["details"]["field"] == "Idempotency-Key"
+    assert other_body.headers["x-ratelimit-limit"] == "60"
+    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+
+
+async def test_one_time_secrets_are_never_stored_or_replayed(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    admin = await tenants.create()
+    headers = {**admin.auth, "Idempotency-Key": "create-key-1"}
+    first = await client.post("/v2/api-keys", headers=headers, json={"name": "Sync"})
+    assert first.status_code == 201
+    secret = first.json()["key"]
+    second = await client.post("/v2/api-keys", headers=headers, json={"name": "Sync"})
+    assert second.status_code == 409
+    assert second.json()["error"]["details"]["location"] == first.headers["location"]
+    assert secret not in second.text
     assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 1
+    stored = await db.fetch("SELECT response_body, response_headers::text AS headers FROM idempotency_record")
+    assert stored and all(row["response_body"] is None and secret not in row["headers"] for row in stored)
+
+
+async def test_a_replay_answers_only_the_credential_that_made_it(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    _, read_key = await tenants.api_key(admin, "read")
+    body = {"email": "new@example.com", "password": "long enough pw", "full_name": "New", "role": "admin"}
+    assert (await client.post("/v2/users", headers={**admin.auth, "Idempotency-Key": "shared"}, json=body)).status_code == 201
+    for other in (agent.auth, {"X-API-Key": read_key}):
+        response = await client.post("/v2/users", headers={**other, "Idempotency-Key": "shared"}, json=body)
+        assert response.status_code in (403, 422), response.text
+        assert "new@example.com" not in response.text and "idempotent-replayed" not in response.headers
+
+
+async def test_concurrent_requests_with_one_key_run_once(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    headers = {**admin.auth, "Idempotency-Key": "double-click"}
+    body = {"email": "twice@example.com", "password": "long enough pw", "full_name": "Twice"}
+    responses = await asyncio.gather(*(client.post("/v2/users", headers=headers, json=body) for _ in range(2)))
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+
+
+async def test_oversized_bodies_are_413(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    big = b'{"name": "' + b"x" * (6 * 1024 * 1024) + b'"}'
+    response = await client.post(
+        "/v2/api-keys", headers={**admin.auth, "Idempotency-Key": "big", "Content-Type": "application/json"}, content=big
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 async def test_idempotency_keys_are_scoped_per_tenant(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -95,9 +183,7 @@ async def test_idempotency_keys_are_scoped_per_tenant(client: httpx.AsyncClient,
 async def test_same_key_while_the_first_request_runs_is_409(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
     admin = await tenants.create()
     body = b'{"name":"Slow"}'
-    import hashlib
-
-    fingerprint = hashlib.sha256(b"\n".join([b"/v2/api-keys", b"", body])).hexdigest()
+    fingerprint = request_fingerprint(f"user:{admin.user_id}", "/v2/api-keys", b"", body)
     await db.execute(
         "INSERT INTO idempotency_record (tenant_id, key, request_hash, status, response_headers, created_at, expires_at) "
         "VALUES ($1, 'in-flight', $2, 'running', '[]', now(), now() + interval '1 day')",
@@ -117,7 +203,8 @@ async def test_failed_requests_are_not_stored_as_idempotent_results(client: http
     bad = await client.post("/v2/users", headers=headers, json={"email": "x"})
     assert bad.status_code == 422
     again = await client.post("/v2/users", headers=headers, json={"email": "x"})
-    assert again.status_code == 422 and again.headers.get("idempotent-replayed") == "true"
+    assert again.status_code == 422 and "idempotent-replayed" not in again.headers
+    assert again.headers["x-ratelimit-limit"] == "60", "errors carry the rate-limit headers too"
 
 
 async def test_health_reports_database_and_queue(client: httpx.AsyncClient) -> None:
