@@ -29,6 +29,7 @@ from app.audit.api import AuditLogController
 from app.db import close_pool, configure_engine, open_pool
 from app.jobs.api import JobsController
 from app.leads.api import LeadController
+from app.leads.views import LeadPagesController
 from app.settings import Settings
 from app.system.api import HealthController, api_docs
 from app.ui.views import UI_CONTROLLERS
@@ -90,6 +91,7 @@ def create_app(
             LeadController,
             HealthController,
             api_docs,
+            LeadPagesController,
             *UI_CONTROLLERS,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

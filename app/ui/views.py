@@ -46,14 +46,15 @@ def ui_requires(*roles: str) -> Any:
     return guard
 
 
-def _tenant(request: Request[Any, Any, Any]) -> TenantScope:
+def tenant_of(request: Request[Any, Any, Any]) -> TenantScope:
+    """The logged-in user's tenant scope (401 → login when there is none)."""
     principal = principal_of(request.scope)  # type: ignore[arg-type]
     if principal is None:
         raise NotAuthorizedException()
     return scope_for(principal, request.scope)  # type: ignore[arg-type]
 
 
-def _form_errors(exc: Exception) -> dict[str, str]:
+def form_errors(exc: Exception) -> dict[str, str]:
     """Field → message for a form that failed schema validation."""
     if isinstance(exc, msgspec.ValidationError):
         text = str(exc)
@@ -63,21 +64,21 @@ def _form_errors(exc: Exception) -> dict[str, str]:
             return {field: "Required"}
         message = text.split(" - at ")[0]
         if "matching regex" in message:
-            message = "Enter a valid e-mail address" if field == "email" else "Invalid format"
+            message = {"email": "Enter a valid e-mail address", "phone": "International format starting with +"}.get(
+                field, "Invalid format"
+            )
         elif "length >=" in message:
             message = f"At least {message.rsplit(' ', 1)[-1]} characters"
         elif "Invalid enum value" in message:
             message = "Choose one of the options"
         return {field: message}
     if isinstance(exc, ApiError):
-        field = next(iter(exc.details), "form") if exc.details else "form"
-        if field == "field":
-            field = str(exc.details["field"])
-        return {field if field in ("email", "full_name", "password", "role", "name") else "form": exc.detail}
+        field = str(exc.details.get("field", "form"))
+        return {field: exc.detail}
     raise exc
 
 
-def _clean(form: dict[str, str]) -> dict[str, str]:
+def clean_form(form: dict[str, str]) -> dict[str, str]:
     """Form fields without the CSRF token and empty optional values."""
     return {k: v for k, v in form.items() if not k.startswith("_")}
 
@@ -144,7 +145,6 @@ def _safe_next(value: str) -> str:
 
 
 COMING_SOON = {
-    "leads": ("Leads", "Capture, qualify, search and bulk-manage leads with scoring and a full timeline."),
     "pipeline": ("Pipeline", "A kanban board of deals by stage, with drag and drop, WIP limits and live updates."),
     "tickets": ("Tickets", "A support queue with priorities, SLAs, public replies and internal notes."),
     "calls": ("Calls", "The call log with dispositions, transcripts and call analytics."),
@@ -161,7 +161,7 @@ class ShellController(Controller):
     @get("/")
     async def dashboard(self, request: Request[Any, Any, Any]) -> Template:
         """Team, keys and recent activity at a glance."""
-        tenant = _tenant(request)
+        tenant = tenant_of(request)
         org = await accounts.get_tenant(tenant)
         team = await accounts.list_users(tenant, ListQuery(limit=1), active=True)
         recent = await audit.list_events(tenant, ListQuery(limit=8)) if tenant.role == "admin" else None
@@ -195,7 +195,7 @@ class SettingsController(Controller):
     @get("/team", guards=[ui_requires("admin", "manager")])
     async def team(self, request: Request[Any, Any, Any], offset: Annotated[int, Parameter(ge=0)] = 0) -> Template:
         """Everyone in the tenant; admins can add users, change roles and deactivate."""
-        tenant = _tenant(request)
+        tenant = tenant_of(request)
         users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, offset=offset, sort="created_at"))
         return render(
             request,
@@ -206,12 +206,12 @@ class SettingsController(Controller):
     @post("/team", guards=[ui_requires("admin")])
     async def create_user(self, request: Request[Any, Any, Any], data: Form) -> Template:
         """Add a user; errors are shown next to the fields and nothing is created."""
-        tenant = _tenant(request)
-        form = _clean(data)
+        tenant = tenant_of(request)
+        form = clean_form(data)
         try:
             await accounts.create_user(tenant, msgspec.convert(form, schemas.UserCreate, strict=False))
         except (msgspec.ValidationError, ApiError) as exc:
-            errors, status = _form_errors(exc), 422
+            errors, status = form_errors(exc), 422
         else:
             errors, form, status = {}, {}, 200
         users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, sort="created_at"))
@@ -226,17 +226,17 @@ class SettingsController(Controller):
     @patch("/team/{user_id:int}", guards=[ui_requires("admin")])
     async def update_user(self, request: Request[Any, Any, Any], user_id: int, data: Form) -> Template:
         """Change a role or (de)activate a user; answers with the updated row."""
-        tenant = _tenant(request)
-        form = _clean(data)
+        tenant = tenant_of(request)
+        form = clean_form(data)
         if "is_active" in form:
             form["is_active"] = form["is_active"] in ("true", "1", "on")  # type: ignore[assignment]
         error = None
         try:
             user = await accounts.update_user(tenant, user_id, msgspec.convert(form, schemas.UserUpdate, strict=False))
         except (msgspec.ValidationError, ApiError) as exc:
-            if getattr(exc, "status_code", 422) == 404:
+            if getattr(exc, "status_code", 422) in (403, 404):
                 raise
-            error = next(iter(_form_errors(exc).values()))
+            error = next(iter(form_errors(exc).values()))
             user = await accounts.get_user(tenant, user_id)
         return render(request, "settings/team.html", {"u": user, "row_error": error, "roles": ROLES}, block="user_row")
 
@@ -245,7 +245,7 @@ class SettingsController(Controller):
     @get("/api-keys", guards=[ui_requires("admin")])
     async def api_keys(self, request: Request[Any, Any, Any]) -> Template:
         """The tenant's keys and a form to create one."""
-        tenant = _tenant(request)
+        tenant = tenant_of(request)
         keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
         return render(
             request, "settings/api_keys.html", {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}}
@@ -254,12 +254,12 @@ class SettingsController(Controller):
     @post("/api-keys", guards=[ui_requires("admin")])
     async def create_api_key(self, request: Request[Any, Any, Any], data: Form) -> Template:
         """Create a key and show it this once."""
-        tenant = _tenant(request)
+        tenant = tenant_of(request)
         created, errors, status = None, {}, 200
         try:
-            created = await accounts.create_api_key(tenant, msgspec.convert(_clean(data), schemas.ApiKeyCreate, strict=False))
+            created = await accounts.create_api_key(tenant, msgspec.convert(clean_form(data), schemas.ApiKeyCreate, strict=False))
         except (msgspec.ValidationError, ApiError) as exc:
-            errors, status = _form_errors(exc), 422
+            errors, status = form_errors(exc), 422
         keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
         return render(
             request,
@@ -272,7 +272,7 @@ class SettingsController(Controller):
     @post("/api-keys/{key_id:int}/revoke", guards=[ui_requires("admin")])
     async def revoke_api_key(self, request: Request[Any, Any, Any], key_id: int) -> Template:
         """Revoke a key; answers with its updated row."""
-        key = await accounts.revoke_api_key(_tenant(request), key_id)
+        key = await accounts.revoke_api_key(tenant_of(request), key_id)
         return render(request, "settings/api_keys.html", {"k": key}, block="key_row")
 
     # ---------------------------------------------------------------- audit log and jobs
@@ -285,7 +285,7 @@ class SettingsController(Controller):
         action: Annotated[str | None, Parameter()] = None,
     ) -> Template:
         """Newest first, paginated; the page state lives in the URL."""
-        tenant = _tenant(request)
+        tenant = tenant_of(request)
         entries = await audit.list_events(tenant, ListQuery(limit=PAGE_SIZE, offset=offset), action=action or None)
         params = {"action": action} if action else {}
         return render(
@@ -298,13 +298,13 @@ class SettingsController(Controller):
     @get("/jobs", guards=[ui_requires("admin")])
     async def failed_jobs(self, request: Request[Any, Any, Any]) -> Template:
         """Background jobs that failed for good, with a replay button."""
-        page = await jobs.list_failed_jobs(_tenant(request), ListQuery(limit=50))
+        page = await jobs.list_failed_jobs(tenant_of(request), ListQuery(limit=50))
         return render(request, "settings/jobs.html", {"active": "settings", "tab": "jobs", "jobs": page})
 
     @post("/jobs/{failed_id:int}/replay", guards=[ui_requires("admin")])
     async def replay_job(self, request: Request[Any, Any, Any], failed_id: int, queue: Queue) -> Template:
         """Enqueue the job again; answers with its updated row."""
-        job = await jobs.replay_failed_job(_tenant(request), queue, failed_id)
+        job = await jobs.replay_failed_job(tenant_of(request), queue, failed_id)
         return render(request, "settings/jobs.html", {"j": job}, block="job_row")
 
 

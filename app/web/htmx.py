@@ -35,6 +35,7 @@ def render(
     status_code: int = 200,
     push_url: str | None = None,
     trigger_event: str | None = None,
+    re_target: str | None = None,
 ) -> Template:
     """Render `template`: only `block` for htmx requests, the whole page otherwise."""
     ctx = {"principal": principal_of(request.scope), "nav": NAV, "path": request.url.path, **context}  # type: ignore[arg-type]
@@ -46,6 +47,8 @@ def render(
             status_code=status_code,
             push_url=push_url,
             trigger_event=trigger_event,
+            # HTMXBlockTemplate does not pass re_target on, so the header is set here.
+            headers={"HX-Retarget": re_target} if re_target else None,
             after="receive" if trigger_event else None,
         )
     return Template(template_name=template, context=ctx, status_code=status_code)

@@ -1,0 +1,216 @@
+"""Browser UI for leads: list, search, detail with timeline, click-to-edit, new-lead form."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Response, Template
+
+from app.accounts import service as accounts
+from app.db import TenantScope
+from app.leads import schemas, service
+from app.leads.api import parse_statuses
+from app.leads.scoring import score_lead
+from app.settings import Settings
+from app.ui.views import Form, clean_form, form_errors, tenant_of, ui_requires
+from app.web.errors import ApiError
+from app.web.htmx import is_htmx, render
+from app.web.pagination import ListQuery
+
+PAGE_SIZE = 25
+EDITABLE = (
+    "name",
+    "phone",
+    "email",
+    "source",
+    "language",
+    "budget_min",
+    "budget_max",
+    "budget_currency",
+    "transaction_type",
+    "property_type",
+    "purpose",
+    "bedrooms_min",
+    "bedrooms_max",
+    "preferred_location",
+    "urgency_score",
+)
+CHOICES = {
+    "status": schemas.STATUSES,
+    "transaction_type": schemas.TransactionType.__args__,  # type: ignore[attr-defined]
+    "property_type": schemas.PropertyType.__args__,  # type: ignore[attr-defined]
+    "purpose": schemas.Purpose.__args__,  # type: ignore[attr-defined]
+    "temperature": ("hot", "warm", "cold"),
+}
+# Fields that cannot be emptied (a cleared input leaves them unchanged).
+REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
+SORTABLE = ("name", "status", "budget_max", "hotness_score", "created_at")
+
+
+def _lead_form(form: dict[str, str]) -> dict[str, Any]:
+    """Form strings → schema input: empty optional fields are left out (unchanged or unset)."""
+    return {k: v.strip() for k, v in clean_form(form).items() if v.strip() != ""}
+
+
+async def _team(tenant: TenantScope) -> list[Any]:
+    return (await accounts.list_users(tenant, ListQuery(limit=100, sort="full_name"), active=True)).data
+
+
+def _can_edit(tenant: TenantScope, lead: schemas.Lead) -> bool:
+    return tenant.role in service.EDIT_ANY or (tenant.role == "agent" and lead.agent_id in (None, tenant.user_id))
+
+
+class LeadPagesController(Controller):
+    """Leads screens."""
+
+    path = "/leads"
+    include_in_schema = False
+    guards = [ui_requires()]
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        status: str | None = None,
+        temperature: str | None = None,
+        property_type: str | None = None,
+        agent: Annotated[str | None, Parameter(description="user id or 'none'")] = None,
+        sort: str = "-created_at",
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Template:
+        """Active search, filters, sortable columns and pagination, all kept in the URL."""
+        tenant = tenant_of(request)
+        state = {
+            "q": q or "",
+            "status": status or "",
+            "temperature": temperature or "",
+            "property_type": property_type or "",
+            "agent": agent or "",
+        }
+        filters = service.LeadFilters(
+            q=q or None,
+            status=parse_statuses(status),
+            temperature=temperature if temperature in CHOICES["temperature"] else None,
+            property_type=property_type if property_type in CHOICES["property_type"] else None,
+            agent_id=int(agent) if agent and agent.isdigit() else None,
+            unassigned=agent == "none",
+        )
+        page = await service.list_leads(tenant, filters, ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort), settings.base_url)
+        query = urlencode({k: v for k, v in {**state, "sort": sort}.items() if v and not (k == "sort" and v == "-created_at")})
+        return render(
+            request,
+            "leads/index.html",
+            {
+                "active": "leads",
+                "page": page,
+                "state": state,
+                "sort": sort,
+                "query": query,
+                "filters_query": urlencode({k: v for k, v in state.items() if v}),
+                "team": await _team(tenant),
+                "choices": CHOICES,
+                "sortable": SORTABLE,
+                "can_create": tenant.role in service.CREATE,
+            },
+            block="results" if request.headers.get("hx-target") == "lead-results" else "content",
+            push_url=str(request.url.path) + ("?" + query if query else ""),
+        )
+
+    @get("/new")
+    async def new(self, request: Request[Any, Any, Any]) -> Template:
+        """The new-lead form."""
+        tenant = tenant_of(request)
+        return render(
+            request, "leads/new.html", {"active": "leads", "form": {}, "errors": {}, "choices": CHOICES, "team": await _team(tenant)}
+        )
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any], data: Form, settings: Settings) -> Template | Redirect:
+        """Create a lead; errors are shown next to their fields and nothing is created."""
+        tenant = tenant_of(request)
+        form = _lead_form(data)
+        try:
+            lead = await service.create_lead(tenant, msgspec.convert(form, schemas.LeadCreate, strict=False), settings.base_url)
+        except (msgspec.ValidationError, ApiError) as exc:
+            errors = form_errors(exc)
+            ctx = {"active": "leads", "form": clean_form(data), "errors": errors, "choices": CHOICES, "team": await _team(tenant)}
+            return render(request, "leads/new.html", ctx, status_code=422)
+        return Redirect(path=f"/leads/{lead.id}", status_code=303)
+
+    async def _detail_context(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> dict[str, Any]:
+        tenant = tenant_of(request)
+        lead = await service.get_lead(tenant, lead_id, settings.base_url)
+        result = score_lead(msgspec.to_builtins(lead, builtin_types=(Decimal,)) | {"last_interaction": lead.last_interaction})
+        return {
+            "active": "leads",
+            "lead": lead,
+            "score": result,
+            "timeline": await service.timeline(tenant, lead_id, ListQuery(limit=50)),
+            "team": await _team(tenant),
+            "choices": CHOICES,
+            "editable": EDITABLE,
+            "can_edit": _can_edit(tenant, lead),
+            "can_delete": tenant.role in service.DELETE,
+            "errors": {},
+            "form": {},
+        }
+
+    @get("/{lead_id:int}")
+    async def detail(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+        """Everything about a lead, its score explained, and its timeline."""
+        return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id))
+
+    @get("/{lead_id:int}/edit")
+    async def edit(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+        """Click-to-edit: the details card as a form."""
+        ctx = await self._detail_context(request, settings, lead_id)
+        return render(request, "leads/detail.html", ctx, block="details_form" if is_htmx(request) else "content")
+
+    @get("/{lead_id:int}/details")
+    async def details(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+        """The details card (cancel of click-to-edit)."""
+        return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id), block="details")
+
+    @patch("/{lead_id:int}")
+    async def update(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: Form) -> Template:
+        """Save edited details, a status change, an assignment or a note; answers with the refreshed lead."""
+        tenant = tenant_of(request)
+        raw = clean_form(data)
+        details_form = data.get("_form") == "details"
+        form = _lead_form(data)
+        # Cleared fields of the details form become null (unset), unlike a partial status/assign change.
+        if details_form:
+            form.update({k: None for k in EDITABLE if k in raw and raw[k].strip() == "" and k not in REQUIRED_TEXT})
+        if raw.get("agent_id") == "":
+            form["agent_id"] = None
+        errors: dict[str, str] = {}
+        try:
+            await service.update_lead(tenant, lead_id, msgspec.convert(form, schemas.LeadUpdate, strict=False), settings.base_url)
+        except (msgspec.ValidationError, ApiError) as exc:
+            if getattr(exc, "status_code", 422) in (403, 404):
+                raise
+            errors = form_errors(exc)
+        ctx = await self._detail_context(request, settings, lead_id)
+        ctx.update(errors=errors, form=raw if errors else {})  # echo exactly what was typed
+        if errors and details_form:  # only the form is redrawn, with its errors
+            return render(request, "leads/detail.html", ctx, block="details_form", status_code=422, re_target="#details")
+        return render(request, "leads/detail.html", ctx, block="lead", status_code=422 if errors else 200)
+
+    @post("/{lead_id:int}/score")
+    async def rescore(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+        """Score now and show the explanation."""
+        await service.score(tenant_of(request), lead_id)
+        return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id), block="lead")
+
+    @delete("/{lead_id:int}", status_code=200)
+    async def remove(self, request: Request[Any, Any, Any], lead_id: int) -> Response[str]:
+        """Soft-delete, then back to the list."""
+        await service.delete_lead(tenant_of(request), lead_id)
+        return Response("", headers={"HX-Redirect": "/leads"})

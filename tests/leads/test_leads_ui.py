@@ -1,0 +1,103 @@
+"""The leads screens over HTTP: list fragments, search in the URL, forms with inline errors, roles."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.factories import Tenants
+from tests.leads.test_leads_api import make_lead
+from tests.ui.test_session_and_csrf import browser_login, csrf_of
+
+
+async def test_list_search_and_filters_live_in_the_url(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await make_lead(client, admin, name="Ali Hassan", phone="+971501000001", status="QUALIFIED")
+    await make_lead(client, admin, name="Sarah Ahmed", phone="+971501000002")
+    await browser_login(client, admin)
+    full = await client.get("/leads?q=hass")
+    assert full.status_code == 200 and "<html" in full.text
+    assert "Ali Hassan" in full.text and "Sarah Ahmed" not in full.text
+    assert 'value="hass"' in full.text, "the search box keeps the term"
+    fragment = await client.get("/leads?status=QUALIFIED", headers={"HX-Request": "true", "HX-Target": "lead-results"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and 'id="lead-results"' in fragment.text
+    assert "Ali Hassan" in fragment.text and "Sarah Ahmed" not in fragment.text
+    assert fragment.headers["hx-push-url"] == "/leads?status=QUALIFIED"
+    sorted_page = await client.get("/leads?sort=name")
+    assert sorted_page.text.index("Ali Hassan") < sorted_page.text.index("Sarah Ahmed")
+    assert 'href="/leads?sort=-name"' in sorted_page.text, "the active column links to the other direction"
+
+
+async def test_new_lead_form_shows_errors_inline_and_creates_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await browser_login(client, admin)
+    token = csrf_of((await client.get("/leads/new")).text)
+    bad = await client.post("/leads", data={"_csrf_token": token, "name": "Omar", "phone": "12345", "budget_min": ""})
+    assert bad.status_code == 422
+    assert "International format starting with +" in bad.text and 'value="Omar"' in bad.text and 'value="12345"' in bad.text
+    assert (await client.get("/v2/leads", headers=admin.auth)).json()["total"] == 0
+    good = await client.post("/leads", data={"_csrf_token": token, "name": "Omar", "phone": "+971 50 555 0101", "budget_max": "2500000"})
+    assert good.status_code == 303
+    lead_id = int(good.headers["location"].rsplit("/", 1)[1])
+    lead = (await client.get(f"/v2/leads/{lead_id}", headers=admin.auth)).json()
+    assert lead["phone"] == "+971505550101" and lead["budget_max"] == 2500000 and lead["budget_min"] is None
+
+
+async def test_detail_edits_are_fragments_and_land_on_the_timeline(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    lead = await make_lead(client, admin, name="Fatima", phone="+971521234567")
+    await browser_login(client, admin)
+    page = await client.get(f"/leads/{lead['id']}")
+    assert page.status_code == 200 and 'id="timeline"' in page.text
+    headers = {"HX-Request": "true", "x-csrf-token": csrf_of(page.text)}
+    moved = await client.patch(f"/leads/{lead['id']}", data={"status": "VIEWING_SCHEDULED"}, headers=headers)
+    assert moved.status_code == 200 and moved.text.lstrip().startswith('<div id="lead"')
+    noted = await client.patch(f"/leads/{lead['id']}", data={"notes": "Booked for Saturday"}, headers=headers)
+    assert "Booked for Saturday" in noted.text
+    edit = await client.get(f"/leads/{lead['id']}/edit", headers=headers)
+    assert edit.text.lstrip().startswith('<form class="card form-grid" id="details"')
+    invalid = await client.patch(
+        f"/leads/{lead['id']}", data={"_form": "details", "name": "Fatima", "phone": "555", "email": ""}, headers=headers
+    )
+    assert invalid.status_code == 422 and invalid.headers["hx-retarget"] == "#details"
+    assert "International format starting with +" in invalid.text and 'value="555"' in invalid.text and "None" not in invalid.text
+    saved = await client.patch(
+        f"/leads/{lead['id']}",
+        data={"_form": "details", "name": "Fatima A.", "phone": "+971521234567", "email": "", "budget_max": "9000000"},
+        headers=headers,
+    )
+    assert saved.status_code == 200 and "Fatima A." in saved.text
+    api = (await client.get(f"/v2/leads/{lead['id']}", headers=admin.auth)).json()
+    assert api["status"] == "VIEWING_SCHEDULED" and api["name"] == "Fatima A." and api["budget_max"] == 9000000
+    kinds = {e["kind"] for e in (await client.get(f"/v2/leads/{lead['id']}/timeline", headers=admin.auth)).json()["data"]}
+    assert {"status_changed", "note_added", "updated"} <= kinds
+
+
+async def test_support_sees_leads_read_only_and_agents_cannot_touch_others(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    support = await tenants.add_user(admin, "support")
+    other = await tenants.add_user(admin, "agent")
+    agent = await tenants.add_user(admin, "agent")
+    theirs = await make_lead(client, admin, name="Theirs", agent_id=other.user_id)
+    await browser_login(client, support)
+    page = await client.get(f"/leads/{theirs['id']}")
+    assert page.status_code == 200 and "disabled" in page.text and "hx-delete" not in page.text
+    token = csrf_of(page.text)
+    denied = await client.patch(f"/leads/{theirs['id']}", data={"status": "WON"}, headers={"HX-Request": "true", "x-csrf-token": token})
+    assert denied.status_code == 403
+    client.cookies.clear()
+    await browser_login(client, agent)
+    token = csrf_of((await client.get("/leads")).text)
+    assert (await client.delete(f"/leads/{theirs['id']}", headers={"HX-Request": "true", "x-csrf-token": token})).status_code == 403
+    assert (await client.get(f"/v2/leads/{theirs['id']}", headers=admin.auth)).json()["status"] == "NEW"
+
+
+async def test_another_tenants_lead_pages_are_404(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    a = await tenants.create()
+    b = await tenants.create()
+    lead = await make_lead(client, b, name="B's")
+    await browser_login(client, a)
+    assert (await client.get(f"/leads/{lead['id']}")).status_code == 404
+    token = csrf_of((await client.get("/leads")).text)
+    assert (await client.patch(f"/leads/{lead['id']}", data={"status": "WON"}, headers={"x-csrf-token": token})).status_code == 404
+    assert (await client.delete(f"/leads/{lead['id']}", headers={"x-csrf-token": token})).status_code == 404
+    assert "B&#39;s" not in (await client.get("/leads")).text
