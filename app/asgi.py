@@ -28,7 +28,7 @@ from app.accounts.api import ApiKeyController, AuthController, OAuthClientContro
 from app.audit.api import AuditLogController
 from app.db import close_pool, configure_engine, open_pool
 from app.jobs.api import JobsController
-from app.leads.api import LeadController
+from app.leads.api import LeadController, LeadExportController
 from app.leads.views import LeadPagesController
 from app.settings import Settings
 from app.system.api import HealthController, api_docs
@@ -89,6 +89,7 @@ def create_app(
             AuditLogController,
             JobsController,
             LeadController,
+            LeadExportController,
             HealthController,
             api_docs,
             LeadPagesController,

@@ -10,6 +10,15 @@ import asyncpg
 import httpx
 
 PASSWORD = "correct horse battery"
+# Many plain leads for one tenant at once ($1 tenant id, $2 how many), straight into the table.
+BULK_LEADS_SQL = """
+INSERT INTO lead (tenant_id, name, phone, source, language, status, budget_currency, preferred_locations,
+                  hotness_score, temperature, score_factors, score_confidence, message_count, voice_messages_sent,
+                  images_uploaded, conversation_data, custom_fields, notes, created_at, updated_at, ghost_reminder_sent)
+SELECT $1, 'Lead ' || g, '+9715' || lpad(g::text, 8, '0'), 'import', 'en', 'NEW', 'AED', '{}', 0, 'cold', '{}', 0,
+       0, 0, 0, '{}', '{}', '', now() - g * interval '1 second', now(), false
+FROM generate_series(1, $2) g
+"""
 _seq = itertools.count(1)
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import Provide
 from litestar.params import Parameter
+from litestar.response import Stream
 from saq import Queue
 
 from app.db import TenantScope
-from app.leads import schemas, service
+from app.leads import export, schemas, service
 from app.settings import Settings
 from app.web.auth import ANY_USER, requires
 from app.web.errors import PermissionDenied, ValidationFailed
@@ -37,58 +39,73 @@ def parse_statuses(raw: str | None) -> tuple[str, ...]:
     return values
 
 
+PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
+
+
+async def provide_lead_filters(
+    tenant: TenantScope,
+    status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
+    budget_min: Annotated[Decimal | None, Parameter(description="Leads whose budget reaches at least this amount")] = None,
+    budget_max: Annotated[Decimal | None, Parameter(description="Leads whose budget starts at or below this amount")] = None,
+    property_type: Annotated[schemas.PropertyType | None, Parameter(description="e.g. APARTMENT")] = None,
+    transaction_type: Annotated[schemas.TransactionType | None, Parameter(description="BUY, RENT or SELL")] = None,
+    created_after: Annotated[datetime | None, Parameter(description="ISO 8601, e.g. 2025-11-01T00:00:00Z")] = None,
+    created_before: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
+    period: Annotated[Literal["7d", "30d", "90d", "365d"] | None, Parameter(description="Created in the last 7/30/90/365 days")] = None,
+    language: Annotated[str | None, Parameter(description="e.g. ar")] = None,
+    temperature: Annotated[schemas.Temperature | None, Parameter(description="hot, warm or cold")] = None,
+    agent_id: Annotated[int | None, Parameter(description="Assigned user id")] = None,
+    unassigned: Annotated[bool, Parameter(description="Only leads assigned to nobody")] = False,
+    source: Annotated[str | None, Parameter(description="e.g. website")] = None,
+    score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score")] = None,
+    score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score")] = None,
+    q: Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone")] = None,
+    deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
+) -> service.LeadFilters:
+    """The lead filters shared by the list and the export (names of the reference guides)."""
+    if deleted and tenant.role != "admin":
+        raise PermissionDenied("Only admins can list deleted leads")
+    if period is not None and created_after is None:
+        created_after = datetime.now(UTC) - timedelta(days=PERIODS[period])
+    return service.LeadFilters(
+        status=parse_statuses(status),
+        budget_min=budget_min,
+        budget_max=budget_max,
+        property_type=property_type,
+        transaction_type=transaction_type,
+        created_after=created_after,
+        created_before=created_before,
+        language=language,
+        temperature=temperature,
+        agent_id=agent_id,
+        unassigned=unassigned,
+        source=source,
+        score_min=score_min,
+        score_max=score_max,
+        q=q,
+        deleted=deleted,
+    )
+
+
 class LeadController(Controller):
     """Leads of the tenant."""
 
     path = "/v2/leads"
     tags = ["Leads"]
 
-    @get("/", operation_id="listLeads", summary="List and search leads", guards=[requires(*READERS)])
+    @get(
+        "/",
+        operation_id="listLeads",
+        summary="List and search leads",
+        guards=[requires(*READERS)],
+        dependencies={"filters": Provide(provide_lead_filters)},
+    )
     async def list_leads(
-        self,
-        tenant: TenantScope,
-        list_query: ListQuery,
-        settings: Settings,
-        status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
-        budget_min: Annotated[Decimal | None, Parameter(description="Leads whose budget reaches at least this amount")] = None,
-        budget_max: Annotated[Decimal | None, Parameter(description="Leads whose budget starts at or below this amount")] = None,
-        property_type: Annotated[schemas.PropertyType | None, Parameter(description="e.g. APARTMENT")] = None,
-        transaction_type: Annotated[schemas.TransactionType | None, Parameter(description="BUY, RENT or SELL")] = None,
-        created_after: Annotated[datetime | None, Parameter(description="ISO 8601, e.g. 2025-11-01T00:00:00Z")] = None,
-        created_before: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
-        language: Annotated[str | None, Parameter(description="e.g. ar")] = None,
-        temperature: Annotated[schemas.Temperature | None, Parameter(description="hot, warm or cold")] = None,
-        agent_id: Annotated[int | None, Parameter(description="Assigned user id")] = None,
-        unassigned: Annotated[bool, Parameter(description="Only leads assigned to nobody")] = False,
-        source: Annotated[str | None, Parameter(description="e.g. website")] = None,
-        score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score")] = None,
-        score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score")] = None,
-        q: Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone")] = None,
-        deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
+        self, tenant: TenantScope, list_query: ListQuery, settings: Settings, filters: service.LeadFilters
     ) -> schemas.LeadPage:
         """Sortable by `created_at` (default `-created_at`), `updated_at`, `name`, `hotness_score`, `budget_min`,
         `budget_max`, `last_interaction`, `status`. `total` is exact up to 10,000 matches and an estimate beyond
         (`total_is_estimate`)."""
-        if deleted and tenant.role != "admin":
-            raise PermissionDenied("Only admins can list deleted leads")
-        filters = service.LeadFilters(
-            status=parse_statuses(status),
-            budget_min=budget_min,
-            budget_max=budget_max,
-            property_type=property_type,
-            transaction_type=transaction_type,
-            created_after=created_after,
-            created_before=created_before,
-            language=language,
-            temperature=temperature,
-            agent_id=agent_id,
-            unassigned=unassigned,
-            source=source,
-            score_min=score_min,
-            score_max=score_max,
-            q=q,
-            deleted=deleted,
-        )
         return await service.list_leads(tenant, filters, list_query, settings.base_url)
 
     @post("/", operation_id="createLead", summary="Create a lead", guards=[requires(*WRITERS)], status_code=201)
@@ -154,3 +171,35 @@ class LeadController(Controller):
     async def get_timeline(self, tenant: TenantScope, list_query: ListQuery, lead_id: LeadId) -> schemas.TimelinePage:
         """Every create, change, status move, note, assignment and score change, newest first."""
         return await service.timeline(tenant, lead_id, list_query)
+
+
+class LeadExportController(Controller):
+    """Lead exports for spreadsheets and other systems."""
+
+    path = "/v2/export"
+    tags = ["Leads"]
+
+    @get(
+        "/leads",
+        operation_id="exportLeads",
+        summary="Export leads as CSV, XLSX or JSON",
+        guards=[requires(*READERS)],
+        dependencies={"filters": Provide(provide_lead_filters)},
+    )
+    async def export(
+        self,
+        tenant: TenantScope,
+        filters: service.LeadFilters,
+        format: Annotated[
+            Literal["csv", "xlsx", "json"], Parameter(description="csv (streamed, unlimited), xlsx (at most 100,000 rows) or json")
+        ] = "csv",
+        columns: Annotated[str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}")] = None,
+    ) -> Stream:
+        """Same filters as `GET /v2/leads` plus `period`; newest first. Every export is written to the audit log."""
+        chosen = export.pick_columns(columns, format)
+        body = await export.export_leads(tenant, format, filters, chosen)
+        return Stream(
+            body,
+            media_type=export.MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{export.filename(format)}"', "Cache-Control": "no-store"},
+        )

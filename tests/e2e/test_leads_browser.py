@@ -1,0 +1,68 @@
+"""A sales agent's session in headless Chromium: search, filter, open a lead, change it, see the timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import expect, sync_playwright
+
+from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+
+
+def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
+    with atrium_serve(tmp_path / "data", free_port()) as (base, _, _):
+        token = httpx.post(f"{base}/v2/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        for name, phone, status in (
+            ("Ali Hassan", "+971501234567", "QUALIFIED"),
+            ("Sarah Ahmed", "+971521234568", "NEW"),
+            ("Tom Lee", "+447700900123", "NEW"),
+        ):
+            assert httpx.post(f"{base}/v2/leads", headers=auth, json={"name": name, "phone": phone, "status": status}).status_code == 201
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base}/leads")
+            page.fill("input[name=email]", DEMO_EMAIL)
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            rows = page.locator("#leads-table tbody tr")
+            expect(rows).to_have_count(3)
+
+            page.fill("input[name=q]", "ahm")  # active search, debounced
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("Sarah Ahmed")
+            expect(page).to_have_url(f"{base}/leads?q=ahm")
+            page.fill("input[name=q]", "")
+            expect(rows).to_have_count(3)
+            page.select_option("#lead-filters select[name=status]", "QUALIFIED")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("Ali Hassan")
+            page.go_back()  # the URL holds the state: back shows the unfiltered list again
+            page.reload()
+            expect(rows).to_have_count(3)
+
+            page.click("#leads-table a:has-text('Tom Lee')")
+            expect(page.locator("#lead h1")).to_contain_text("Tom Lee")
+            page.select_option("#lead select[name=status]", "CONTACTED")
+            expect(page.locator("#timeline")).to_contain_text("Status NEW → CONTACTED")
+            page.click("#details button:has-text('Edit')")
+            page.fill("form#details input[name=phone]", "555")
+            page.click("form#details button:has-text('Save')")
+            expect(page.locator("form#details .error")).to_contain_text("International format")
+            page.fill("form#details input[name=phone]", "+44 7700 900 124")
+            page.fill("form#details input[name=budget_max]", "750000")
+            page.click("form#details button:has-text('Save')")
+            expect(page.locator("#details")).to_contain_text("+447700900124")
+            expect(page.locator("#timeline")).to_contain_text("Changed budget_max, phone")
+            page.fill("#lead textarea[name=notes]", "Prefers a call after 6pm")
+            page.click("#lead button:has-text('Add note')")
+            expect(page.locator("#timeline")).to_contain_text("Prefers a call after 6pm")
+            assert not errors, errors
+            browser.close()
+        lead = httpx.get(f"{base}/v2/leads?q=Tom", headers=auth).json()["data"][0]
+        assert lead["status"] == "CONTACTED" and lead["phone"] == "+447700900124" and lead["budget_max"] == 750000
