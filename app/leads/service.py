@@ -460,8 +460,33 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
+def _counted_by_status(filters: LeadFilters) -> bool:
+    """Whether the total can come from lead_counter: live leads, filtered by status at most."""
+    only_status = LeadFilters(status=filters.status)
+    return filters == only_status
+
+
+async def _count(scope: TenantScope, filters: LeadFilters, where: str, args: list[Any]) -> int:
+    """Exact from the counters for the common case, else a count that stops after COUNT_CAP + 1."""
+    if _counted_by_status(filters):
+        statuses = list(filters.status) or list(schemas.STATUSES)
+        rows = await fetch(
+            "SELECT coalesce(sum(live), 0) AS n FROM lead_counter WHERE tenant_id = $1 AND status = ANY($2::text[])",
+            scope.tenant_id,
+            statuses,
+        )
+    else:
+        rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
+    return int(rows[0]["n"])
+
+
 async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery, base_url: str) -> schemas.LeadPage:
-    """A page of leads matching the filters, with an exact total up to COUNT_CAP and an estimate beyond."""
+    """A page of leads matching the filters.
+
+    `total` is exact and costs one row read for the common case (no filter but status, kept by
+    triggers in lead_counter); for other filters it is exact up to COUNT_CAP and the planner's
+    estimate beyond, flagged by `total_is_estimate`.
+    """
     spec = query.sort or "-created_at"
     column = SORTS.get(spec.lstrip("-+"))
     if column is None:
@@ -479,9 +504,8 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
             f"LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
-        counted = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
-        total, estimate = int(counted[0]["n"]), False
-        if total > COUNT_CAP:
+        total, estimate = await _count(scope, filters, where, args), False
+        if total > COUNT_CAP and not _counted_by_status(filters):
             plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM lead WHERE {where}", *args)
             raw = plan[0]["QUERY PLAN"]
             total = max(COUNT_CAP + 1, int((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plan Rows"]))

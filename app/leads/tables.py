@@ -82,3 +82,12 @@ class LeadActivity(Table, tablename="lead_activity"):
     actor_user_id = BigInt(null=True, default=None)
     actor = Varchar(length=254, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class LeadCounter(Table, tablename="lead_counter"):
+    """Live leads per tenant and status, kept by triggers in the same transaction as every change."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    status = Varchar(length=30)
+    live = BigInt(default=0)

@@ -282,3 +282,32 @@ async def test_if_match_protects_against_lost_updates(client: httpx.AsyncClient,
     stale = await client.patch(f"/v2/leads/{lead['id']}", headers={**admin.auth, "If-Match": etag}, json={"name": "Two"})
     assert stale.status_code == 412
     assert (await client.get(f"/v2/leads/{lead['id']}", headers=admin.auth)).json()["name"] == "One"
+
+
+async def test_totals_are_exact_and_cheap_for_status_filters(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    """lead_counter follows inserts (bulk too), status moves, soft deletes and restores in the same transaction."""
+    from tests.factories import BULK_LEADS_SQL
+
+    admin = await tenants.create()
+    other = await tenants.create()
+    await db.execute(BULK_LEADS_SQL, admin.tenant_id, 12_000)
+    await db.execute(BULK_LEADS_SQL, other.tenant_id, 5)
+    lead = await make_lead(client, admin, name="Counted", status="QUALIFIED")
+
+    async def total(query: str) -> tuple[int, bool]:
+        body = (await client.get(f"/v2/leads?limit=1&{query}", headers=admin.auth)).json()
+        return body["total"], body["total_is_estimate"]
+
+    assert await total("") == (12_001, False)
+    assert await total("status=QUALIFIED") == (1, False)
+    assert await total("status=NEW,QUALIFIED") == (12_001, False)
+    await client.patch(f"/v2/leads/{lead['id']}", headers=admin.auth, json={"status": "WON"})
+    assert await total("status=QUALIFIED") == (0, False) and await total("status=WON") == (1, False)
+    await client.delete(f"/v2/leads/{lead['id']}", headers=admin.auth)
+    assert await total("") == (12_000, False)
+    await client.post(f"/v2/leads/{lead['id']}/restore", headers=admin.auth)
+    assert await total("status=WON") == (1, False)
+    count, estimate = await total("source=import")
+    assert estimate and count > 10_000, "other filters past the cap are estimated, and say so"
+    assert await total("q=Lead%201") != (0, False)
+    assert await db.fetchval("SELECT sum(live) FROM lead_counter WHERE tenant_id = $1", other.tenant_id) == 5

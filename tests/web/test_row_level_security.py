@@ -18,6 +18,7 @@ TENANT_TABLES = [
     "failed_job",
     "lead",
     "lead_activity",
+    "lead_counter",
 ]
 
 
