@@ -23,7 +23,7 @@ import xlsxwriter
 
 from app.audit.service import record_event
 from app.db import TenantScope, tenant_transaction
-from app.leads.service import LeadFilters, _where
+from app.leads.service import LEAD_SOURCE, LeadFilters, _where
 from app.web.errors import ValidationFailed
 
 XLSX_MAX_ROWS = 100_000
@@ -123,7 +123,7 @@ def pick_columns(raw: str | None, fmt: str) -> list[Column]:
 def _select(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> tuple[str, list[Any]]:
     where, args = _where(scope, filters)
     select = ", ".join(f"{c.sql} AS {c.key}" for c in columns)
-    return f"SELECT {select} FROM lead WHERE {where} ORDER BY created_at DESC, id DESC", args
+    return f"SELECT {select} FROM {LEAD_SOURCE} WHERE {where} ORDER BY created_at DESC, id DESC", args
 
 
 def filename(fmt: str) -> str:
@@ -140,7 +140,7 @@ async def count_for_export(scope: TenantScope, filters: LeadFilters) -> int:
     """The exact number of leads an export will contain."""
     where, args = _where(scope, filters)
     async with tenant_transaction(scope.tenant_id) as conn:
-        return int(await conn.fetchval(f"SELECT count(*) FROM lead WHERE {where}", *args))
+        return int(await conn.fetchval(f"SELECT count(*) FROM {LEAD_SOURCE} WHERE {where}", *args))
 
 
 async def export_leads(scope: TenantScope, fmt: str, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:

@@ -40,6 +40,11 @@ SORTS = {
     "last_interaction": "last_interaction",
     "status": "status",
 }
+# Columns that may be NULL sort their NULLs last either way; the others use the indexes' order.
+NULLABLE_SORTS = frozenset({"budget_min", "budget_max", "last_interaction"})
+# Reads of lists, searches and exports: the tenant's leads through a view the planner can index
+# (see the lead_scoped migration); its predicate is the RLS policy's own.
+LEAD_SOURCE = "lead_scoped"
 # Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
 COUNT_CAP = 10_000
 _PHONE_NOISE = re.compile(r"[ ().\-]")
@@ -476,7 +481,7 @@ async def _count(scope: TenantScope, filters: LeadFilters, where: str, args: lis
             statuses,
         )
     else:
-        rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
+        rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {LEAD_SOURCE} WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
     return int(rows[0]["n"])
 
 
@@ -495,18 +500,18 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
             details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(SORTS))} (prefix - for descending)"},
         )
     direction = "DESC" if spec.startswith("-") else "ASC"
-    nulls = "NULLS LAST" if direction == "DESC" else "NULLS FIRST"
+    nulls = "NULLS LAST" if column in NULLABLE_SORTS else ""
     where, args = _where(scope, filters)
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"SELECT {columns} FROM lead WHERE {where} ORDER BY {column} {direction} {nulls}, id {direction} "
+            f"SELECT {columns} FROM {LEAD_SOURCE} WHERE {where} ORDER BY {column} {direction} {nulls}, id {direction} "
             f"LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
         total, estimate = await _count(scope, filters, where, args), False
         if total > COUNT_CAP and not _counted_by_status(filters):
-            plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM lead WHERE {where}", *args)
+            plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {LEAD_SOURCE} WHERE {where}", *args)
             raw = plan[0]["QUERY PLAN"]
             total = max(COUNT_CAP + 1, int((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plan Rows"]))
             estimate = True

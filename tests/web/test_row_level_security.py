@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.factories import Tenants
+from tests.factories import BULK_LEADS_SQL, Tenants
 
 TENANT_TABLES = [
     "app_user",
@@ -74,7 +74,8 @@ async def test_every_tenant_table_forces_rls_and_the_app_role_owns_nothing(db: a
     with_tenant = {
         r["table_name"]
         for r in await db.fetch(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public'"
+            "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)"
+            " WHERE c.column_name = 'tenant_id' AND c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
         )
     }
     assert with_tenant <= set(TENANT_TABLES)
@@ -98,3 +99,17 @@ async def test_the_apps_tenant_transactions_run_as_the_app_role(app: object, ten
     with pytest.raises(RuntimeError):
         async with tenant_transaction(a.tenant_id), system_transaction():
             pass
+
+
+async def test_the_lead_search_view_applies_the_same_tenant_predicate(tenants: Tenants, db: asyncpg.Connection) -> None:
+    a = await tenants.create()
+    b = await tenants.create()
+    for tenant in (a, b):
+        await db.execute(BULK_LEADS_SQL, tenant.tenant_id, 1)  # both get a lead named 'Lead 1'
+    async with db.transaction():
+        await db.execute("SET LOCAL ROLE atrium_app")
+        assert await db.fetchval("SELECT count(*) FROM lead_scoped") == 0, "no tenant set, no rows"
+        await db.execute("SELECT set_config('app.tenant_id', $1, true)", str(a.tenant_id))
+        rows = await db.fetch("SELECT tenant_id FROM lead_scoped WHERE name ILIKE '%lead 1%'")
+        assert [r["tenant_id"] for r in rows] == [a.tenant_id]
+        assert await db.fetchval("SELECT count(*) FROM lead_scoped WHERE tenant_id = $1", b.tenant_id) == 0
