@@ -71,6 +71,7 @@ class LeadFilters:
     score_max: int | None = None
     q: str | None = None
     deleted: bool = False
+    ids: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -428,6 +429,55 @@ async def rescore_tenant(scope: TenantScope, batch: int = 500) -> dict[str, int]
         last_id = rows[-1]["id"]
 
 
+MAX_BULK = 500
+
+
+async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | None) -> int:
+    """Assign many leads at once, all or nothing; each lands on its timeline. Returns how many changed."""
+    if not lead_ids or len(lead_ids) > MAX_BULK:
+        raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
+    async with tenant_transaction(scope.tenant_id):
+        await _check_agent(scope, agent_id)
+        rows = (
+            await Lead.select()
+            .where(Lead.id.is_in(lead_ids) & (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null())
+            .lock_rows("UPDATE")
+        )
+        if len(rows) != len(set(lead_ids)):
+            raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
+        refused = [r["id"] for r in rows if not _can_edit(scope, r)]
+        if refused:
+            raise PermissionDenied("You can assign only leads assigned to you or to nobody", details={"lead_ids": refused})
+        changed = [r for r in rows if r["agent_id"] != agent_id]
+        if changed:
+            await Lead.update({Lead.agent_id: agent_id, Lead.updated_at: datetime.now(UTC)}).where(
+                Lead.id.is_in([r["id"] for r in changed])
+            )
+        for row in changed:
+            await _record(scope, row["id"], "assigned", "Assigned" if agent_id else "Unassigned", {"agent_id": (row["agent_id"], agent_id)})
+    return len(changed)
+
+
+async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
+    """Soft-delete many leads at once, all or nothing (admins and managers)."""
+    if scope.role not in DELETE:
+        raise PermissionDenied("Only admins and managers can delete leads")
+    if not lead_ids or len(lead_ids) > MAX_BULK:
+        raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
+    async with tenant_transaction(scope.tenant_id):
+        live = (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null() & Lead.id.is_in(lead_ids)
+        rows = await Lead.select(Lead.id).where(live).lock_rows("UPDATE")
+        if len(rows) != len(set(lead_ids)):
+            raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
+        await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(live)
+        for row in rows:
+            await _record(scope, row["id"], "deleted", "Lead deleted (bulk)")
+        from app.audit.service import record_event
+
+        await record_event(scope, "lead.deleted", target_type="lead", target_id="bulk", details={"lead_ids": sorted(r["id"] for r in rows)})
+    return len(rows)
+
+
 def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
     """SQL conditions and arguments for the filters (every value is a bind parameter)."""
     args: list[Any] = [scope.tenant_id]
@@ -455,6 +505,8 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("agent_id = ?", filters.agent_id)
     if filters.unassigned:
         clauses.append("agent_id IS NULL")
+    if filters.ids:
+        add("id = ANY(?::bigint[])", list(filters.ids))
     if filters.score_min is not None:
         add("hotness_score >= ?", filters.score_min)
     if filters.score_max is not None:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
-from litestar.response import Redirect, Response, Template
+from litestar.response import Redirect, Response, Stream, Template
 
 from app.accounts import service as accounts
 from app.db import TenantScope
-from app.leads import schemas, service
+from app.leads import export, schemas, service
 from app.leads.api import parse_statuses
 from app.leads.scoring import score_lead
 from app.settings import Settings
 from app.ui.views import Form, clean_form, form_errors, tenant_of, ui_requires
-from app.web.errors import ApiError
+from app.web.errors import ApiError, ValidationFailed
 from app.web.htmx import is_htmx, render
 from app.web.pagination import ListQuery
 
@@ -49,7 +50,19 @@ CHOICES = {
 }
 # Fields that cannot be emptied (a cleared input leaves them unchanged).
 REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
-SORTABLE = ("name", "status", "budget_max", "hotness_score", "created_at")
+
+
+def _filters(state: dict[str, str]) -> service.LeadFilters:
+    """The list filters of the leads screen (lenient: unknown values are ignored, not errors)."""
+    agent = state.get("agent", "")
+    return service.LeadFilters(
+        q=state.get("q") or None,
+        status=parse_statuses(state.get("status")),
+        temperature=state["temperature"] if state.get("temperature") in CHOICES["temperature"] else None,
+        property_type=state["property_type"] if state.get("property_type") in CHOICES["property_type"] else None,
+        agent_id=int(agent) if agent.isdigit() else None,
+        unassigned=agent == "none",
+    )
 
 
 def _lead_form(form: dict[str, str]) -> dict[str, Any]:
@@ -86,7 +99,6 @@ class LeadPagesController(Controller):
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> Template:
         """Active search, filters, sortable columns and pagination, all kept in the URL."""
-        tenant = tenant_of(request)
         state = {
             "q": q or "",
             "status": status or "",
@@ -94,16 +106,15 @@ class LeadPagesController(Controller):
             "property_type": property_type or "",
             "agent": agent or "",
         }
-        filters = service.LeadFilters(
-            q=q or None,
-            status=parse_statuses(status),
-            temperature=temperature if temperature in CHOICES["temperature"] else None,
-            property_type=property_type if property_type in CHOICES["property_type"] else None,
-            agent_id=int(agent) if agent and agent.isdigit() else None,
-            unassigned=agent == "none",
-        )
-        page = await service.list_leads(tenant, filters, ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort), settings.base_url)
+        return await self._list(request, settings, state, sort, offset)
+
+    async def _list(
+        self, request: Request[Any, Any, Any], settings: Settings, state: dict[str, str], sort: str, offset: int, message: str | None = None
+    ) -> Template:
+        tenant = tenant_of(request)
+        page = await service.list_leads(tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort), settings.base_url)
         query = urlencode({k: v for k, v in {**state, "sort": sort}.items() if v and not (k == "sort" and v == "-created_at")})
+        filters_query = urlencode({k: v for k, v in state.items() if v})
         return render(
             request,
             "leads/index.html",
@@ -113,15 +124,63 @@ class LeadPagesController(Controller):
                 "state": state,
                 "sort": sort,
                 "query": query,
-                "filters_query": urlencode({k: v for k, v in state.items() if v}),
+                "filters_query": filters_query,
                 "team": await _team(tenant),
                 "choices": CHOICES,
-                "sortable": SORTABLE,
                 "can_create": tenant.role in service.CREATE,
+                "can_delete": tenant.role in service.DELETE,
+                "message": message,
             },
             block="results" if request.headers.get("hx-target") == "lead-results" else "content",
-            push_url=str(request.url.path) + ("?" + query if query else ""),
+            push_url=None if request.method == "POST" else str(request.url.path) + ("?" + query if query else ""),
         )
+
+    @post("/bulk")
+    async def bulk(self, request: Request[Any, Any, Any], settings: Settings) -> Template:
+        """Assign or delete the selected leads (all or nothing), then show the list again."""
+        tenant = tenant_of(request)
+        form = await request.form()
+        ids = [int(v) for v in form.getall("ids") if str(v).isdigit()]
+        action = form.get("action")
+        state = {k: str(form.get(k) or "") for k in ("q", "status", "temperature", "property_type", "agent")}
+        if action == "assign":
+            agent = str(form.get("bulk_agent") or "")
+            done = await service.bulk_assign(tenant, ids, int(agent) if agent.isdigit() else None)
+            message = f"Assigned {done} lead{'s' if done != 1 else ''}."
+        elif action == "delete":
+            done = await service.bulk_delete(tenant, ids)
+            message = f"Deleted {done} lead{'s' if done != 1 else ''}. An admin can restore them."
+        else:
+            raise ValidationFailed("Choose an action", details={"field": "action", "expected": "assign or delete"})
+        return await self._list(request, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
+
+    @get("/export")
+    async def export_view(
+        self,
+        request: Request[Any, Any, Any],
+        format: Literal["csv", "xlsx"] = "csv",
+        ids: list[int] | None = None,
+        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        status: str | None = None,
+        temperature: str | None = None,
+        property_type: str | None = None,
+        agent: str | None = None,
+    ) -> Stream:
+        """Download the current view (or the selected leads) as CSV or Excel, like the API's export."""
+        state = {
+            "q": q or "",
+            "status": status or "",
+            "temperature": temperature or "",
+            "property_type": property_type or "",
+            "agent": agent or "",
+        }
+        filters = _filters(state)
+        if ids:
+            filters = replace(filters, ids=tuple(ids))
+        columns = export.pick_columns(None, format)
+        body = await export.export_leads(tenant_of(request), format, filters, columns)
+        headers = {"Content-Disposition": f'attachment; filename="{export.filename(format)}"', "Cache-Control": "no-store"}
+        return Stream(body, media_type=export.MEDIA_TYPES[format], headers=headers)
 
     @get("/new")
     async def new(self, request: Request[Any, Any, Any]) -> Template:

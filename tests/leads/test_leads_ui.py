@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import httpx
 
 from tests.factories import Tenants
@@ -101,3 +103,78 @@ async def test_another_tenants_lead_pages_are_404(client: httpx.AsyncClient, ten
     assert (await client.patch(f"/leads/{lead['id']}", data={"status": "WON"}, headers={"x-csrf-token": token})).status_code == 404
     assert (await client.delete(f"/leads/{lead['id']}", headers={"x-csrf-token": token})).status_code == 404
     assert "B&#39;s" not in (await client.get("/leads")).text
+
+
+async def test_bulk_assign_and_delete_are_all_or_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    leads = [await make_lead(client, admin, name=f"Bulk {n}") for n in range(3)]
+    await browser_login(client, admin)
+    token = csrf_of((await client.get("/leads")).text)
+    headers = {"HX-Request": "true", "HX-Target": "lead-results", "x-csrf-token": token}
+    form_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    ids = [("ids", str(lead["id"])) for lead in leads[:2]]
+    assigned = await client.post(
+        "/leads/bulk", content=urlencode([*ids, ("action", "assign"), ("bulk_agent", str(agent.user_id))]), headers=form_headers
+    )
+    assert assigned.status_code == 200 and "Assigned 2 leads." in assigned.text
+    assert 'id="lead-results"' in assigned.text and "<html" not in assigned.text
+    api = {lead["id"]: lead["agent_id"] for lead in (await client.get("/v2/leads", headers=admin.auth)).json()["data"]}
+    assert api == {leads[0]["id"]: agent.user_id, leads[1]["id"]: agent.user_id, leads[2]["id"]: None}
+    timeline = (await client.get(f"/v2/leads/{leads[0]['id']}/timeline", headers=admin.auth)).json()["data"]
+    assert timeline[0]["kind"] == "assigned"
+    # One lead of another tenant in the selection: nothing happens at all.
+    other = await tenants.create()
+    foreign = await make_lead(client, other, name="Foreign")
+    mixed = await client.post(
+        "/leads/bulk", content=urlencode([*ids, ("ids", str(foreign["id"])), ("action", "delete")]), headers=form_headers
+    )
+    assert mixed.status_code == 404
+    assert (await client.get("/v2/leads", headers=admin.auth)).json()["total"] == 3
+    deleted = await client.post("/leads/bulk", content=urlencode([*ids, ("action", "delete")]), headers=form_headers)
+    assert "Deleted 2 leads." in deleted.text
+    assert (await client.get("/v2/leads", headers=admin.auth)).json()["total"] == 1
+    assert (await client.get(f"/v2/leads/{foreign['id']}", headers=other.auth)).status_code == 200
+
+
+async def test_agents_bulk_assign_only_what_they_may_edit(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    other = await tenants.add_user(admin, "agent")
+    free = await make_lead(client, admin, name="Free")
+    taken = await make_lead(client, admin, name="Taken", agent_id=other.user_id)
+    await browser_login(client, agent)
+    token = csrf_of((await client.get("/leads")).text)
+    headers = {"HX-Request": "true", "HX-Target": "lead-results", "x-csrf-token": token}
+    form_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    refused = await client.post(
+        "/leads/bulk",
+        content=urlencode([("ids", str(free["id"])), ("ids", str(taken["id"])), ("action", "assign"), ("bulk_agent", str(agent.user_id))]),
+        headers=form_headers,
+    )
+    assert refused.status_code == 403
+    assert (await client.get(f"/v2/leads/{free['id']}", headers=admin.auth)).json()["agent_id"] is None
+    ok = await client.post(
+        "/leads/bulk",
+        content=urlencode([("ids", str(free["id"])), ("action", "assign"), ("bulk_agent", str(agent.user_id))]),
+        headers=form_headers,
+    )
+    assert ok.status_code == 200
+    assert (
+        await client.post("/leads/bulk", content=urlencode([("ids", str(free["id"])), ("action", "delete")]), headers=form_headers)
+    ).status_code == 403
+
+
+async def test_export_from_the_screen_follows_the_view_or_the_selection(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    first = await make_lead(client, admin, name="Ali", status="QUALIFIED")
+    await make_lead(client, admin, name="Sarah")
+    await browser_login(client, admin)
+    view = await client.get("/leads/export?format=csv&status=QUALIFIED")
+    assert view.status_code == 200 and view.text.count("\n") == 2 and "Ali" in view.text
+    picked = await client.get(f"/leads/export?format=csv&ids={first['id']}")
+    assert "Ali" in picked.text and "Sarah" not in picked.text
+    xlsx = await client.get("/leads/export?format=xlsx")
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    audit = (await client.get("/v2/audit-log?action=leads.exported", headers=admin.auth)).json()
+    assert audit["total"] == 3
