@@ -104,8 +104,8 @@ class LeadController(Controller):
         self, tenant: TenantScope, list_query: ListQuery, settings: Settings, filters: service.LeadFilters
     ) -> schemas.LeadPage:
         """Sortable by `created_at` (default `-created_at`), `updated_at`, `name`, `hotness_score`, `budget_min`,
-        `budget_max`, `last_interaction`, `status`. `total` is exact up to 10,000 matches and an estimate beyond
-        (`total_is_estimate`)."""
+        `budget_max`, `last_interaction`, `status`. `total` is exact for status filters and small
+        results, and PostgreSQL's estimate for large filtered results (`total_is_estimate: true`)."""
         return await service.list_leads(tenant, filters, list_query, settings.base_url)
 
     @post("/", operation_id="createLead", summary="Create a lead", guards=[requires(*WRITERS)], status_code=201)
