@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 import warnings
 
@@ -43,12 +44,12 @@ async def _with_pool(dsn: str, coro_factory):  # type: ignore[no-untyped-def]
         await close_pool()
 
 
-def _print_demo_login(dsn: str, settings: Settings) -> None:
+def _print_demo_login(dsn: str, base_url: str) -> None:
     from app.demo.loader import load_demo_tenant
 
     login = asyncio.run(_with_pool(dsn, load_demo_tenant))
     state = "created" if login.created else "already loaded"
-    print(f"Demo tenant {state}. Log in at {settings.base_url}/login as {login.email} / {login.password}", flush=True)
+    print(f"Demo tenant {state}. Log in at {base_url}/login as {login.email} / {login.password}", flush=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -59,10 +60,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings()
     dsn = _database(settings)
-    if args.demo:
-        _print_demo_login(dsn, settings)
     host = args.host or settings.host
     port = args.port or settings.port
+    if args.demo:
+        _print_demo_login(dsn, os.environ.get("BASE_URL") or f"http://{host}:{port}")
     app = create_app(settings, dsn, run_worker=not args.no_worker)
     print(f"Atrium is running at http://{host}:{port}/  (API docs: http://{host}:{port}/v2/schema/swagger)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True, server_header=False)
@@ -127,7 +128,7 @@ def cmd_demo_data(_: argparse.Namespace) -> None:
     """Load the demo tenant."""
     settings = _settings()
     dsn = _database(settings)
-    _print_demo_login(dsn, settings)
+    _print_demo_login(dsn, settings.base_url)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from app.accounts import schemas
 from app.accounts import service as accounts
 from app.accounts.tables import User
-from app.db import TenantScope, system_transaction
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.demo.dataset import GENERATE, generate_args
+from app.leads.service import rescore_tenant
 
 DEMO_EMAIL = "admin@demo.atrium.test"
 DEMO_PASSWORD = "atrium-demo-2026"
+DEMO_LEADS = 3_000
+DEMO_PHONE_BASE = 971_555_000_000
 DEMO_TEAM = [
     ("Maya Brooks", "manager@demo.atrium.test", "manager"),
     ("Omar Haddad", "agent@demo.atrium.test", "agent"),
@@ -31,7 +35,7 @@ class DemoLogin:
 
 
 async def load_demo_tenant() -> DemoLogin:
-    """Create the demo tenant, its admin and a user for every role (once)."""
+    """Create the demo tenant, its admin, a user for every role and a few thousand scored leads (once)."""
     async with system_transaction():
         existing = await User.select(User.tenant_id).where(User.email == DEMO_EMAIL).first()
     if existing is not None:
@@ -41,6 +45,18 @@ async def load_demo_tenant() -> DemoLogin:
         plan="professional",
     )
     scope = TenantScope(tenant_id=tenant.id, user_id=admin.id, role="admin", actor=admin.email)
+    agents = []
     for full_name, email, role in DEMO_TEAM:
-        await accounts.create_user(scope, schemas.UserCreate(email=email, password=DEMO_PASSWORD, full_name=full_name, role=role))  # type: ignore[arg-type]
+        user = await accounts.create_user(scope, schemas.UserCreate(email=email, password=DEMO_PASSWORD, full_name=full_name, role=role))  # type: ignore[arg-type]
+        if role in ("agent", "manager"):
+            agents.append(user.id)
+    async with tenant_transaction(tenant.id):
+        await fetch(GENERATE, *generate_args(tenant.id, DEMO_PHONE_BASE, 1, DEMO_LEADS))
+        # Most leads have an agent; a few wait in the unassigned pile.
+        await fetch(
+            "UPDATE lead SET agent_id = ($2::bigint[])[1 + id % array_length($2::bigint[], 1)] WHERE tenant_id = $1 AND id % 10 <> 0",
+            tenant.id,
+            agents,
+        )
+    await rescore_tenant(scope)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)

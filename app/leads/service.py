@@ -517,6 +517,15 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
+async def status_counts(scope: TenantScope) -> dict[str, int]:
+    """Live leads per status (from the counters: one small read)."""
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch("SELECT status, live FROM lead_counter WHERE tenant_id = $1", scope.tenant_id)
+    counts = dict.fromkeys(schemas.STATUSES, 0)
+    counts.update({r["status"]: int(r["live"]) for r in rows})
+    return counts
+
+
 def _counted_by_status(filters: LeadFilters) -> bool:
     """Whether the total can come from lead_counter: live leads, filtered by status at most."""
     only_status = LeadFilters(status=filters.status)

@@ -21,6 +21,7 @@ from app.audit import service as audit
 from app.audit.service import record_event
 from app.db import TenantScope
 from app.jobs import service as jobs
+from app.leads import service as lead_service
 from app.settings import Settings
 from app.web.auth import SESSION_COOKIE, session_token_of
 from app.web.context import principal_of, scope_for
@@ -165,7 +166,10 @@ class ShellController(Controller):
         org = await accounts.get_tenant(tenant)
         team = await accounts.list_users(tenant, ListQuery(limit=1), active=True)
         recent = await audit.list_events(tenant, ListQuery(limit=8)) if tenant.role == "admin" else None
-        return render(request, "dashboard.html", {"active": "dashboard", "org": org, "team_size": team.total, "recent": recent})
+        leads = await lead_service.status_counts(tenant)
+        return render(
+            request, "dashboard.html", {"active": "dashboard", "org": org, "team_size": team.total, "recent": recent, "leads": leads}
+        )
 
     @get("/{section:str}")
     async def coming_soon(self, request: Request[Any, Any, Any], section: str) -> Template:

@@ -174,3 +174,16 @@ async def test_coming_soon_screens_and_unknown_pages(client: httpx.AsyncClient, 
         page = await client.get(path)
         assert page.status_code == 200 and "Coming soon" in page.text
     assert (await client.get("/definitely-not-here")).status_code == 404
+
+
+async def test_dashboard_counts_the_tenants_leads(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    other = await tenants.create()
+    for n, status in enumerate(("NEW", "QUALIFIED", "QUALIFIED")):
+        await client.post("/v2/leads", headers=admin.auth, json={"name": f"L{n}", "status": status})
+    await client.post("/v2/leads", headers=other.auth, json={"name": "Other"})
+    await browser_login(client, admin)
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert '<span class="kpi-value">3</span><span class="kpi-label">leads</span>' in page.text
+    assert '<span class="kpi-value">2</span><span class="kpi-label">qualified</span>' in page.text
