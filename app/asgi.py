@@ -26,6 +26,8 @@ from saq import Worker
 from app import __version__
 from app.accounts.api import ApiKeyController, AuthController, OAuthClientController, OAuthController, UserController
 from app.audit.api import AuditLogController
+from app.contacts.api import CompanyController, ContactController
+from app.contacts.views import ContactPagesController
 from app.db import close_pool, configure_engine, open_pool
 from app.jobs.api import JobsController
 from app.leads.api import LeadController, LeadExportController
@@ -89,10 +91,13 @@ def create_app(
             AuditLogController,
             JobsController,
             LeadController,
+            ContactController,
+            CompanyController,
             LeadExportController,
             HealthController,
             api_docs,
             LeadPagesController,
+            ContactPagesController,
             *UI_CONTROLLERS,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

@@ -130,6 +130,12 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
+def like_pattern(term: str) -> str:
+    """`ILIKE` pattern for a substring search, with the user's % _ and backslash taken literally."""
+    escaped = term.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
     """Statements that put `table` under tenant row-level security and grant it to the app role.
 

@@ -18,6 +18,7 @@ APP_CONFIG = AppConfig(
             "app.web.tables",
             "app.jobs.tables",
             "app.leads.tables",
+            "app.contacts.tables",
         ],
         exclude_imported=True,
     ),

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.web.schemas import Email, RequestBody, ResponseBody
+from app.web.schemas import Email, Phone, RequestBody, ResponseBody
 
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
 TransactionType = Literal["BUY", "RENT", "SELL"]
@@ -20,8 +20,6 @@ Temperature = Literal["hot", "warm", "cold"]
 
 STATUSES: tuple[str, ...] = LeadStatus.__args__  # type: ignore[attr-defined]
 
-# International format: a leading +, then digits (spaces, dashes, dots and brackets are tolerated).
-Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9][0-9 ().\-]{5,24}$", description="International format starting with +")]
 # msgspec cannot bound a Decimal; the service refuses negative or oversized amounts.
 Money = Annotated[Decimal, msgspec.Meta(description="Amount in budget_currency (a JSON number or a decimal string)")]
 LeadName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -107,6 +105,8 @@ class Lead(ResponseBody):
     custom_fields: dict[str, Any]
     notes: str
     agent_id: int | None
+    contact_id: int | None
+    company_id: int | None
     agent_name: str | None
     created_at: datetime
     updated_at: datetime
@@ -149,6 +149,8 @@ class _LeadFields(RequestBody):
     custom_fields: dict[str, Any] | UnsetType = UNSET
     notes: Annotated[str, msgspec.Meta(max_length=10_000)] | UnsetType = UNSET
     agent_id: int | UnsetType | None = UNSET
+    contact_id: int | UnsetType | None = UNSET
+    company_id: int | UnsetType | None = UNSET
     last_interaction: datetime | UnsetType | None = UNSET
 
 

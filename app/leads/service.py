@@ -8,7 +8,6 @@ managers and write integrations delete (softly); only admins restore.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,13 +18,14 @@ from asyncpg.exceptions import UniqueViolationError
 from msgspec import UNSET
 
 from app.accounts.tables import User
-from app.db import TenantScope, fetch, tenant_transaction
+from app.db import TenantScope, fetch, like_pattern, tenant_transaction
 from app.leads import schemas
 from app.leads.scoring import score_lead
 from app.leads.tables import Lead, LeadActivity
 from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
 from app.web.etag import require_current
 from app.web.pagination import ListQuery
+from app.web.schemas import normalise_phone
 
 EDIT_ANY = frozenset({"admin", "manager", "integration"})
 CREATE = frozenset({"admin", "manager", "agent", "integration"})
@@ -47,7 +47,6 @@ NULLABLE_SORTS = frozenset({"budget_min", "budget_max", "last_interaction"})
 LEAD_SOURCE = "lead_scoped"
 # Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
 COUNT_CAP = 5_000
-_PHONE_NOISE = re.compile(r"[ ().\-]")
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
 
 
@@ -72,23 +71,14 @@ class LeadFilters:
     q: str | None = None
     deleted: bool = False
     ids: tuple[int, ...] = ()
+    contact_id: int | None = None
+    company_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def conversation_url(base_url: str, lead_id: int) -> str:
     """Where a person opens the lead in the browser."""
     return f"{base_url}/leads/{lead_id}"
-
-
-def normalise_phone(phone: str) -> str:
-    """`+971 50-123 4567` → `+971501234567`; the result must have 7 to 15 digits."""
-    digits = _PHONE_NOISE.sub("", phone)
-    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
-        raise ValidationFailed(
-            "Invalid phone number format",
-            details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
-        )
-    return digits
 
 
 def _jsonable(value: Any) -> Any:
@@ -174,6 +164,17 @@ async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
     return str(user["full_name"])
 
 
+async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
+    """A lead may link only to a contact and a company of its own tenant (422 otherwise)."""
+    for name, table in (("contact_id", "contact"), ("company_id", "company")):
+        value = values.get(name)
+        if value is not None and not await fetch(f"SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2", value, scope.tenant_id):
+            raise ValidationFailed(
+                f"Invalid {name}: no such {table} in your tenant",
+                details={"field": name, "provided": value, "expected": f"the id of one of your {table}s"},
+            )
+
+
 async def _check_duplicates(scope: TenantScope, phone: str | None, email: str | None, exclude_id: int | None = None) -> None:
     for field_name, value, condition in (("phone", phone, "phone = $2"), ("email", email, "lower(email) = lower($2)")):
         if value is None:
@@ -245,6 +246,7 @@ async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: st
     now = datetime.now(UTC)
     async with tenant_transaction(scope.tenant_id):
         await _check_agent(scope, values.get("agent_id"))
+        await _check_links(scope, values)
         await _check_duplicates(scope, values.get("phone"), values.get("email"))
         values.update(_apply_score({**values, "status": data.status}))
         try:
@@ -289,6 +291,7 @@ async def update_lead(
         _check_ranges({**current, **changed})
         if "agent_id" in changed:
             await _check_agent(scope, changed["agent_id"])
+        await _check_links(scope, changed)
         if "phone" in changed or "email" in changed:
             await _check_duplicates(scope, changed.get("phone"), changed.get("email"), exclude_id=lead_id)
         if note is not None and note != current["notes"]:
@@ -507,13 +510,16 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         clauses.append("agent_id IS NULL")
     if filters.ids:
         add("id = ANY(?::bigint[])", list(filters.ids))
+    if filters.contact_id is not None:
+        add("contact_id = ?", filters.contact_id)
+    if filters.company_id is not None:
+        add("company_id = ?", filters.company_id)
     if filters.score_min is not None:
         add("hotness_score >= ?", filters.score_min)
     if filters.score_max is not None:
         add("hotness_score <= ?", filters.score_max)
     if filters.q:
-        term = "%" + filters.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        add("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", term)
+        add("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", like_pattern(filters.q))
     return " AND ".join(clauses), args
 
 

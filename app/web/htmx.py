@@ -13,6 +13,7 @@ from app.web.context import principal_of
 NAV = [
     ("dashboard", "Dashboard", "/"),
     ("leads", "Leads", "/leads"),
+    ("contacts", "Contacts", "/contacts"),
     ("pipeline", "Pipeline", "/pipeline"),
     ("tickets", "Tickets", "/tickets"),
     ("calls", "Calls", "/calls"),

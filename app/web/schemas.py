@@ -12,6 +12,22 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail address")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, description="At least 8 characters")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# International format: a leading +, then digits (spaces, dashes, dots and brackets are tolerated).
+Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9][0-9 ().\-]{5,24}$", description="International format starting with +")]
+_PHONE_NOISE = re.compile(r"[ ().\-]")
+
+
+def normalise_phone(phone: str) -> str:
+    """`+971 50-123 4567` → `+971501234567`; the result must have 7 to 15 digits."""
+    from app.web.errors import ValidationFailed
+
+    digits = _PHONE_NOISE.sub("", phone)
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
+        raise ValidationFailed(
+            "Invalid phone number format",
+            details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
+        )
+    return digits
 
 
 class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -19,6 +19,9 @@ TENANT_TABLES = [
     "lead",
     "lead_activity",
     "lead_counter",
+    "company",
+    "contact",
+    "contact_activity",
 ]
 
 

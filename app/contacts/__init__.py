@@ -1,0 +1,1 @@
+"""Contacts and the companies they work for."""

@@ -1,0 +1,294 @@
+"""Contacts and companies: rules and queries, always within the caller's tenant.
+
+Everyone reads; admins, managers, agents, support and write integrations create and edit; admins,
+managers and write integrations delete (a deleted company's contacts and leads stay, unlinked).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from asyncpg.exceptions import UniqueViolationError
+from msgspec import UNSET
+
+from app.audit.service import record_event
+from app.contacts import schemas
+from app.contacts.tables import Company, Contact, ContactActivity
+from app.db import TenantScope, fetch, like_pattern, tenant_transaction
+from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
+from app.web.etag import require_current
+from app.web.pagination import ListQuery, page
+from app.web.schemas import normalise_phone
+
+WRITERS = frozenset({"admin", "manager", "agent", "support", "integration"})
+DELETERS = frozenset({"admin", "manager", "integration"})
+
+
+def _require(scope: TenantScope, roles: frozenset[str], what: str) -> None:
+    if scope.role not in roles:
+        raise PermissionDenied(f"Your role cannot {what}")
+
+
+def _values(data: msgspec.Struct) -> dict[str, Any]:
+    values = {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not UNSET}
+    if values.get("phone"):
+        values["phone"] = normalise_phone(values["phone"])
+    if values.get("email"):
+        values["email"] = values["email"].strip().lower()
+    if "name" in values:
+        values["name"] = values["name"].strip()
+    return values
+
+
+def _changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if current.get(k) != v}
+
+
+# --------------------------------------------------------------------------- companies
+
+
+async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> schemas.CompanyPage:
+    """A page of companies, optionally searched by name or domain."""
+    sort = query.sort or "name"
+    column = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}.get(sort.lstrip("-"))
+    if column is None:
+        raise ValidationFailed(
+            f"Cannot sort by {sort.lstrip('-')!r}",
+            details={"field": "sort", "provided": sort, "expected": "one of: created_at, name, updated_at"},
+        )
+    direction = "DESC" if sort.startswith("-") else "ASC"
+    args: list[Any] = [scope.tenant_id]
+    where = "tenant_id = $1"
+    if q:
+        args.append(like_pattern(q))
+        where += " AND (name || ' ' || coalesce(domain, '')) ILIKE $2"
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            f"SELECT * FROM company WHERE {where} ORDER BY {column} {direction}, id {direction} LIMIT {query.limit} OFFSET {query.offset}",
+            *args,
+        )
+        total = (await fetch(f"SELECT count(*) AS n FROM company WHERE {where}", *args))[0]["n"]
+    return schemas.CompanyPage(**page(int(total), query, msgspec.convert(rows, list[schemas.Company])))
+
+
+async def _company(scope: TenantScope, company_id: int, *, lock: bool = False) -> dict[str, Any]:
+    query = Company.select().where((Company.id == company_id) & (Company.tenant_id == scope.tenant_id))
+    row = await (query.lock_rows("UPDATE") if lock else query).first()
+    if row is None:
+        raise ResourceNotFound("Company not found", details={"company_id": company_id})
+    return dict(row)
+
+
+async def get_company(scope: TenantScope, company_id: int) -> schemas.Company:
+    """One company (404 for other tenants' ids)."""
+    async with tenant_transaction(scope.tenant_id):
+        return msgspec.convert(await _company(scope, company_id), schemas.Company)
+
+
+async def create_company(scope: TenantScope, data: schemas.CompanyCreate) -> schemas.Company:
+    """Create a company; a name already used in the tenant → 409 naming it."""
+    _require(scope, WRITERS, "create companies")
+    values = _values(data)
+    try:
+        async with tenant_transaction(scope.tenant_id):
+            rows = await Company.insert(Company(tenant_id=scope.tenant_id, **values)).returning(*Company.all_columns())
+    except UniqueViolationError:
+        await _company_name_conflict(scope, values["name"])
+        raise
+    return msgspec.convert(rows[0], schemas.Company)
+
+
+async def _company_name_conflict(scope: TenantScope, name: str) -> None:
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch("SELECT id FROM company WHERE tenant_id = $1 AND lower(name) = lower($2)", scope.tenant_id, name)
+    if rows:
+        raise Conflict(
+            "A company with this name already exists", details={"field": "name", "provided": name, "existing_company_id": rows[0]["id"]}
+        )
+
+
+async def update_company(
+    scope: TenantScope, company_id: int, data: schemas.CompanyUpdate, *, if_match: str | None = None
+) -> schemas.Company:
+    """Change a company (If-Match checked with the row locked)."""
+    _require(scope, WRITERS, "edit companies")
+    values = _values(data)
+    try:
+        async with tenant_transaction(scope.tenant_id):
+            current = await _company(scope, company_id, lock=True)
+            require_current(if_match, msgspec.convert(current, schemas.Company))
+            changed = _changes(current, values)
+            if changed:
+                changed["updated_at"] = datetime.now(UTC)
+                await Company.update({getattr(Company, k): v for k, v in changed.items()}).where(Company.id == company_id)
+            row = await _company(scope, company_id)
+    except UniqueViolationError:
+        await _company_name_conflict(scope, values["name"])
+        raise
+    return msgspec.convert(row, schemas.Company)
+
+
+async def delete_company(scope: TenantScope, company_id: int) -> None:
+    """Delete a company; its contacts and leads stay, unlinked. Audited."""
+    _require(scope, DELETERS, "delete companies")
+    async with tenant_transaction(scope.tenant_id):
+        row = await _company(scope, company_id, lock=True)
+        await Company.delete().where(Company.id == company_id)
+        await record_event(scope, "company.deleted", target_type="company", target_id=company_id, details={"name": row["name"]})
+
+
+# --------------------------------------------------------------------------- contacts
+
+_CONTACT_SELECT = """
+SELECT c.id, c.tenant_id, c.name, c.email, c.phone, c.title, c.company_id, co.name AS company_name, c.notes, c.created_at, c.updated_at
+FROM contact c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id
+"""
+
+
+async def _contact(scope: TenantScope, contact_id: int, *, lock: bool = False) -> dict[str, Any]:
+    rows = await fetch(
+        _CONTACT_SELECT + " WHERE c.id = $1 AND c.tenant_id = $2" + (" FOR UPDATE OF c" if lock else ""), contact_id, scope.tenant_id
+    )
+    if not rows:
+        raise ResourceNotFound("Contact not found", details={"contact_id": contact_id})
+    return rows[0]
+
+
+async def list_contacts(
+    scope: TenantScope, query: ListQuery, *, q: str | None = None, company_id: int | None = None
+) -> schemas.ContactPage:
+    """A page of contacts, searched by name, e-mail or phone, or of one company."""
+    sort = query.sort or "name"
+    column = {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}.get(sort.lstrip("-"))
+    if column is None:
+        raise ValidationFailed(
+            f"Cannot sort by {sort.lstrip('-')!r}",
+            details={"field": "sort", "provided": sort, "expected": "one of: created_at, name, updated_at"},
+        )
+    direction = "DESC" if sort.startswith("-") else "ASC"
+    args: list[Any] = [scope.tenant_id]
+    where = "c.tenant_id = $1"
+    if q:
+        args.append(like_pattern(q))
+        where += f" AND (c.name || ' ' || coalesce(c.email, '') || ' ' || coalesce(c.phone, '')) ILIKE ${len(args)}"
+    if company_id is not None:
+        args.append(company_id)
+        where += f" AND c.company_id = ${len(args)}"
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            f"{_CONTACT_SELECT} WHERE {where} ORDER BY {column} {direction}, c.id {direction} LIMIT {query.limit} OFFSET {query.offset}",
+            *args,
+        )
+        total = (await fetch(f"SELECT count(*) AS n FROM contact c WHERE {where}", *args))[0]["n"]
+    return schemas.ContactPage(**page(int(total), query, msgspec.convert(rows, list[schemas.Contact])))
+
+
+async def get_contact(scope: TenantScope, contact_id: int) -> schemas.Contact:
+    """One contact with its company's name (404 for other tenants' ids)."""
+    async with tenant_transaction(scope.tenant_id):
+        return msgspec.convert(await _contact(scope, contact_id), schemas.Contact)
+
+
+async def _check_company(scope: TenantScope, company_id: int | None) -> None:
+    if company_id is not None and not await fetch("SELECT 1 FROM company WHERE id = $1 AND tenant_id = $2", company_id, scope.tenant_id):
+        raise ValidationFailed(
+            "Invalid company_id: no such company in your tenant",
+            details={"field": "company_id", "provided": company_id, "expected": "the id of one of your companies"},
+        )
+
+
+async def _email_conflict(scope: TenantScope, email: str | None, exclude_id: int = 0) -> None:
+    if email is None:
+        return
+    rows = await fetch(
+        "SELECT id, name FROM contact WHERE tenant_id = $1 AND lower(email) = lower($2) AND id <> $3", scope.tenant_id, email, exclude_id
+    )
+    if rows:
+        raise Conflict(
+            f"A contact with this email already exists: #{rows[0]['id']} {rows[0]['name']}",
+            details={"field": "email", "provided": email, "existing_contact_id": rows[0]["id"]},
+        )
+
+
+async def _record(scope: TenantScope, contact_id: int, kind: str, summary: str, changes: dict[str, Any] | None = None) -> None:
+    await ContactActivity.insert(
+        ContactActivity(
+            tenant_id=scope.tenant_id,
+            contact_id=contact_id,
+            kind=kind,
+            summary=summary,
+            changes=json.loads(json.dumps(changes or {}, default=str)),
+            actor_user_id=scope.user_id,
+            actor=scope.actor[:254],
+        )
+    )
+
+
+async def create_contact(scope: TenantScope, data: schemas.ContactCreate) -> schemas.Contact:
+    """Create a contact; its e-mail must be new in the tenant (409 naming the existing contact)."""
+    _require(scope, WRITERS, "create contacts")
+    values = _values(data)
+    async with tenant_transaction(scope.tenant_id):
+        await _check_company(scope, values.get("company_id"))
+        await _email_conflict(scope, values.get("email"))
+        rows = await Contact.insert(Contact(tenant_id=scope.tenant_id, **values)).returning(Contact.id)
+        await _record(scope, rows[0]["id"], "created", "Contact created")
+        return msgspec.convert(await _contact(scope, rows[0]["id"]), schemas.Contact)
+
+
+async def update_contact(
+    scope: TenantScope, contact_id: int, data: schemas.ContactUpdate, *, if_match: str | None = None
+) -> schemas.Contact:
+    """Change a contact; changes land on its activity (If-Match checked with the row locked)."""
+    _require(scope, WRITERS, "edit contacts")
+    values = _values(data)
+    async with tenant_transaction(scope.tenant_id):
+        current = await _contact(scope, contact_id, lock=True)
+        require_current(if_match, msgspec.convert(current, schemas.Contact))
+        changed = _changes(current, values)
+        if "company_id" in changed:
+            await _check_company(scope, changed["company_id"])
+        if "email" in changed:
+            await _email_conflict(scope, changed["email"], exclude_id=contact_id)
+        if changed:
+            await Contact.update({**{getattr(Contact, k): v for k, v in changed.items()}, Contact.updated_at: datetime.now(UTC)}).where(
+                Contact.id == contact_id
+            )
+            await _record(
+                scope, contact_id, "updated", "Changed " + ", ".join(sorted(changed)), {k: [current.get(k), v] for k, v in changed.items()}
+            )
+        return msgspec.convert(await _contact(scope, contact_id), schemas.Contact)
+
+
+async def delete_contact(scope: TenantScope, contact_id: int) -> None:
+    """Delete a contact; its leads stay, unlinked. Audited."""
+    _require(scope, DELETERS, "delete contacts")
+    async with tenant_transaction(scope.tenant_id):
+        row = await _contact(scope, contact_id, lock=True)
+        await Contact.delete().where(Contact.id == contact_id)
+        await record_event(scope, "contact.deleted", target_type="contact", target_id=contact_id, details={"name": row["name"]})
+
+
+async def contact_activities(scope: TenantScope, contact_id: int, query: ListQuery) -> schemas.ActivityPage:
+    """The contact's own activity and its leads' timelines, merged, newest first."""
+    union = """
+        SELECT id, kind, summary, changes, actor, created_at, NULL::bigint AS lead_id FROM contact_activity
+         WHERE tenant_id = $1 AND contact_id = $2
+        UNION ALL
+        SELECT a.id, a.kind, a.summary, a.changes, a.actor, a.created_at, a.lead_id FROM lead_activity a
+          JOIN lead l ON l.id = a.lead_id AND l.tenant_id = a.tenant_id
+         WHERE a.tenant_id = $1 AND l.contact_id = $2 AND l.deleted_at IS NULL
+    """
+    async with tenant_transaction(scope.tenant_id):
+        await _contact(scope, contact_id)
+        rows = await fetch(
+            f"{union} ORDER BY created_at DESC, id DESC LIMIT {query.limit} OFFSET {query.offset}", scope.tenant_id, contact_id
+        )
+        total = (await fetch(f"SELECT count(*) AS n FROM ({union}) merged", scope.tenant_id, contact_id))[0]["n"]
+    for row in rows:
+        if isinstance(row["changes"], str):
+            row["changes"] = json.loads(row["changes"])
+    return schemas.ActivityPage(**page(int(total), query, msgspec.convert(rows, list[schemas.Activity])))
