@@ -19,6 +19,7 @@ APP_CONFIG = AppConfig(
             "app.jobs.tables",
             "app.leads.tables",
             "app.contacts.tables",
+            "app.imports.tables",
         ],
         exclude_imported=True,
     ),

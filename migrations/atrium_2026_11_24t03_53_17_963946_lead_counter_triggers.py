@@ -10,7 +10,8 @@ DESCRIPTION = "Triggers that keep lead_counter exact, and a backfill"
 STATEMENTS = [
     "CREATE UNIQUE INDEX lead_counter_tenant_status ON lead_counter (tenant_id, status)",
     # One function for the three statement-level triggers: each statement's net change per
-    # (tenant, status) of live leads is applied once, so bulk inserts stay cheap.
+    # (tenant, status) of live leads is applied once, so bulk inserts stay cheap. Tenants being
+    # deleted (their leads go by cascade) are skipped, so their counters can go too.
     """
     CREATE OR REPLACE FUNCTION lead_counter_apply() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -28,12 +29,22 @@ STATEMENTS = [
           ON CONFLICT (tenant_id, status) DO UPDATE SET live = c.live + EXCLUDED.live;
       ELSE
         INSERT INTO lead_counter AS c (tenant_id, status, live)
-          SELECT tenant_id, status, -count(*) FROM old_rows WHERE deleted_at IS NULL GROUP BY tenant_id, status
+          SELECT o.tenant_id, o.status, -count(*) FROM old_rows o
+           WHERE o.deleted_at IS NULL AND EXISTS (SELECT 1 FROM tenant t WHERE t.id = o.tenant_id)
+           GROUP BY o.tenant_id, o.status
           ON CONFLICT (tenant_id, status) DO UPDATE SET live = c.live + EXCLUDED.live;
       END IF;
       RETURN NULL;
     END $$
     """,
+    """
+    CREATE OR REPLACE FUNCTION lead_counter_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      DELETE FROM lead_counter;
+      RETURN NULL;
+    END $$
+    """,
+    "CREATE TRIGGER lead_counter_truncate AFTER TRUNCATE ON lead FOR EACH STATEMENT EXECUTE FUNCTION lead_counter_clear()",
     "CREATE TRIGGER lead_counter_insert AFTER INSERT ON lead REFERENCING NEW TABLE AS new_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION lead_counter_apply()",
     "CREATE TRIGGER lead_counter_update AFTER UPDATE ON lead REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "

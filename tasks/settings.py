@@ -11,7 +11,7 @@ from saq import CronJob, Queue, Worker
 from saq.job import Status
 from saq.types import Context
 
-from tasks.leads import rescore_leads
+from tasks.leads import rescore_all_tenants, rescore_leads
 from tasks.maintenance import purge_expired
 
 log = logging.getLogger(__name__)
@@ -20,10 +20,11 @@ TaskFunction = Callable[..., Awaitable[Any]]
 
 # Every task, by name. Jobs are enqueued by these names with explicit timeouts and retries
 # (SAQ's own defaults are a single try and a 10 s timeout).
-FUNCTIONS: list[TaskFunction] = [purge_expired, rescore_leads]
+FUNCTIONS: list[TaskFunction] = [purge_expired, rescore_leads, rescore_all_tenants]
 
 CRON_JOBS: list[CronJob[Any]] = [
     CronJob(purge_expired, cron="*/5 * * * *", timeout=120, retries=3),
+    CronJob(rescore_all_tenants, cron="15 3 * * *", timeout=300, retries=3),
 ]
 
 DEFAULT_TIMEOUT = 60

@@ -32,18 +32,23 @@ BATCH = 5_000
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """An exportable column: its header, SQL expression, and spreadsheet cell kind."""
+    """An exportable column: header, SQL expression, spreadsheet cell kind, and whether it is free text."""
 
     key: str
     header: str
     sql: str
     kind: str = "text"  # text | number | money | datetime | status
+    free_text: bool = False
+
+    def select(self, fmt: str) -> str:
+        """The SQL for this column in `fmt`: free text is neutralised for CSV only."""
+        return _neutralise(self.sql) if fmt == "csv" and self.free_text else self.sql
 
 
-def _text(expr: str) -> str:
-    # Spreadsheet formula injection: a cell starting with = @ tab CR, or + / - not followed by a digit,
-    # is prefixed with an apostrophe (phone numbers such as +971… stay untouched).
-    return f"CASE WHEN {expr} ~ '^([=@\\t\\r]|[+-][^0-9])' THEN '''' || {expr} ELSE {expr} END"
+def _neutralise(expr: str) -> str:
+    # Spreadsheet formula injection: text starting with = @ tab or CR, or with + or - unless the whole
+    # value is a number or a phone number (+971 50…), gets a leading apostrophe.
+    return f"CASE WHEN {expr} ~ '^[=@\\t\\r]' OR ({expr} ~ '^[+-]' AND {expr} !~ '^[+-]?[0-9 ().-]+$') THEN '''' || {expr} ELSE {expr} END"
 
 
 def _iso(expr: str) -> str:
@@ -54,9 +59,9 @@ COLUMNS = {
     c.key: c
     for c in (
         Column("lead_id", "Lead ID", "id", "number"),
-        Column("name", "Name", _text("name")),
-        Column("phone", "Phone", "phone"),
-        Column("email", "Email", _text("email")),
+        Column("name", "Name", "name", free_text=True),
+        Column("phone", "Phone", "phone", free_text=True),
+        Column("email", "Email", "email", free_text=True),
         Column("status", "Status", "status", "status"),
         Column("budget_min", "Budget Min", "trim_scale(budget_min)", "money"),
         Column("budget_max", "Budget Max", "trim_scale(budget_max)", "money"),
@@ -64,9 +69,9 @@ COLUMNS = {
         Column("property_type", "Property Type", "property_type"),
         Column("transaction_type", "Transaction Type", "transaction_type"),
         Column("purpose", "Purpose", "purpose"),
-        Column("location", "Location", _text("preferred_location")),
+        Column("location", "Location", "preferred_location", free_text=True),
         Column("language", "Language", "language"),
-        Column("source", "Source", _text("source")),
+        Column("source", "Source", "source", free_text=True),
         Column("hotness_score", "Hotness Score", "hotness_score", "number"),
         Column("temperature", "Temperature", "temperature"),
         Column("agent_id", "Agent ID", "agent_id", "number"),
@@ -120,9 +125,9 @@ def pick_columns(raw: str | None, fmt: str) -> list[Column]:
     return [COLUMNS[k] for k in dict.fromkeys(keys)]
 
 
-def _select(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> tuple[str, list[Any]]:
+def _select(scope: TenantScope, filters: LeadFilters, columns: list[Column], fmt: str) -> tuple[str, list[Any]]:
     where, args = _where(scope, filters)
-    select = ", ".join(f"{c.sql} AS {c.key}" for c in columns)
+    select = ", ".join(f"{c.select(fmt)} AS {c.key}" for c in columns)
     return f"SELECT {select} FROM {LEAD_SOURCE} WHERE {where} ORDER BY created_at DESC, id DESC", args
 
 
@@ -156,12 +161,12 @@ async def export_leads(scope: TenantScope, fmt: str, filters: LeadFilters, colum
         return stream_csv(scope, filters, columns)
     if fmt == "json":
         return stream_json(scope, filters, columns, total or 0)
-    return stream_xlsx(scope, filters, columns)
+    return stream_file(await build_xlsx(scope, filters, columns))
 
 
 async def stream_csv(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:
     """CSV with a header row, straight from COPY; memory stays flat (at most 8 chunks in flight)."""
-    sql, args = _select(scope, filters, columns)
+    sql, args = _select(scope, filters, columns, "csv")
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
 
     async def put(chunk: bytes | bytearray) -> None:
@@ -188,7 +193,7 @@ async def stream_csv(scope: TenantScope, filters: LeadFilters, columns: list[Col
 
 async def stream_json(scope: TenantScope, filters: LeadFilters, columns: list[Column], total: int) -> AsyncIterator[bytes]:
     """`{"export_id", "created_at", "total_records", "data": [...]}`, encoded batch by batch."""
-    sql, args = _select(scope, filters, columns)
+    sql, args = _select(scope, filters, columns, "json")
     head = {"export_id": "exp_" + secrets.token_hex(4), "created_at": datetime.now(UTC), "total_records": total}
     yield msgspec.json.encode(head)[:-1] + b',"data":['
     first = True
@@ -247,9 +252,9 @@ class _Sheet:
         self.file.seek(0)
 
 
-async def stream_xlsx(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:
-    """An .xlsx file (the row cap is checked by export_leads)."""
-    sql, args = _select(scope, filters, columns)
+async def build_xlsx(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> _Sheet:
+    """Write the whole workbook to a temporary file before anything is sent, so a failure is an error, not a cut file."""
+    sql, args = _select(scope, filters, columns, "xlsx")
     sheet = await anyio.to_thread.run_sync(_Sheet, columns)
     try:
         async with tenant_transaction(scope.tenant_id) as conn:
@@ -261,6 +266,15 @@ async def stream_xlsx(scope: TenantScope, filters: LeadFilters, columns: list[Co
                     batch = []
             await anyio.to_thread.run_sync(sheet.write, batch)
         await anyio.to_thread.run_sync(sheet.close)
+    except BaseException:
+        sheet.file.close()
+        raise
+    return sheet
+
+
+async def stream_file(sheet: _Sheet) -> AsyncIterator[bytes]:
+    """The finished workbook in 256 KiB pieces; the temporary file goes when done."""
+    try:
         while chunk := await anyio.to_thread.run_sync(sheet.file.read, 256 * 1024):
             yield chunk
     finally:

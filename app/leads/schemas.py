@@ -151,7 +151,7 @@ class _LeadFields(RequestBody):
     agent_id: int | UnsetType | None = UNSET
     contact_id: int | UnsetType | None = UNSET
     company_id: int | UnsetType | None = UNSET
-    last_interaction: datetime | UnsetType | None = UNSET
+    last_interaction: Annotated[datetime, msgspec.Meta(tz=True)] | UnsetType | None = UNSET
 
 
 class LeadCreate(_LeadFields, kw_only=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from app.db import TenantScope, fetch, like_pattern, tenant_transaction
 from app.leads import schemas
 from app.leads.scoring import score_lead
 from app.leads.tables import Lead, LeadActivity
+from app.piccolo_conf import DB
 from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
 from app.web.etag import require_current
 from app.web.pagination import ListQuery
@@ -106,7 +107,7 @@ async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
     _decode(row, "score_factors", "conversation_data", "custom_fields")
     agent_name = None
     if row["agent_id"] is not None:
-        agent = await User.select(User.full_name).where(User.id == row["agent_id"]).first()
+        agent = await User.select(User.full_name).where((User.id == row["agent_id"]) & (User.tenant_id == row["tenant_id"])).first()
         agent_name = agent["full_name"] if agent else None
     return msgspec.convert(
         {**row, "agent_name": agent_name, "conversation_url": conversation_url(base_url, row["id"]), "appointment": None}, schemas.Lead
@@ -195,7 +196,25 @@ async def _check_duplicates(scope: TenantScope, phone: str | None, email: str | 
 MAX_MONEY = Decimal("99999999999999.99")
 
 
+async def _guarded(scope: TenantScope, values: dict[str, Any], query: Any, exclude_id: int | None = None) -> Any:
+    """Run a write in a savepoint, so a lost race on a unique phone/e-mail becomes a 409, not a broken transaction."""
+    txn = DB.current_transaction.get()
+    assert txn is not None, "writes run inside tenant_transaction"
+    try:
+        async with txn.connection.transaction():  # a savepoint inside the open transaction
+            return await query
+    except UniqueViolationError:
+        await _check_duplicates(scope, values.get("phone"), values.get("email"), exclude_id=exclude_id)
+        raise Conflict("Another lead with this phone or e-mail was saved at the same moment", details={"field": "phone"}) from None
+
+
 def _check_ranges(values: dict[str, Any]) -> None:
+    touched = values.get("last_interaction")
+    if isinstance(touched, datetime) and touched > datetime.now(UTC) + timedelta(minutes=5):
+        raise ValidationFailed(
+            "Invalid last_interaction: it is in the future",
+            details={"field": "last_interaction", "provided": touched.isoformat(), "expected": "a time in the past"},
+        )
     for name in ("budget_min", "budget_max"):
         amount = values.get(name)
         if amount is not None and (
@@ -249,13 +268,8 @@ async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: st
         await _check_links(scope, values)
         await _check_duplicates(scope, values.get("phone"), values.get("email"))
         values.update(_apply_score({**values, "status": data.status}))
-        try:
-            rows = await Lead.insert(Lead(tenant_id=scope.tenant_id, created_at=now, updated_at=now, **values)).returning(
-                *Lead.all_columns()
-            )
-        except UniqueViolationError:
-            await _check_duplicates(scope, values.get("phone"), values.get("email"))
-            raise
+        insert = Lead.insert(Lead(tenant_id=scope.tenant_id, created_at=now, updated_at=now, **values)).returning(*Lead.all_columns())
+        rows = await _guarded(scope, values, insert)
         row = dict(rows[0])
         await _record(scope, row["id"], "created", f"Lead created from {row['source']}", {"status": (None, row["status"])})
         if row["agent_id"] is not None:
@@ -280,11 +294,11 @@ async def update_lead(
     `if_match` (an ETag) is compared with the row locked, so two writers cannot both pass it.
     """
     async with tenant_transaction(scope.tenant_id):
-        current = await _load(scope, lead_id, for_update=True)
-        if if_match:
-            require_current(if_match, await _detail(dict(current), base_url))
+        current = _decode(await _load(scope, lead_id, for_update=True), "score_factors", "conversation_data", "custom_fields")
         if not _can_edit(scope, current):
             raise PermissionDenied("You can edit only leads assigned to you or to nobody")
+        if if_match:
+            require_current(if_match, await _detail(dict(current), base_url))
         values = _set_fields(data)
         note = values.pop("notes", None)
         changed = {k: v for k, v in values.items() if current.get(k) != v}
@@ -301,7 +315,9 @@ async def update_lead(
         merged = {**current, **changed}
         scored = _apply_score(merged)
         update = {**changed, **scored, "updated_at": datetime.now(UTC)}
-        await Lead.update({getattr(Lead, k): v for k, v in update.items()}).where(Lead.id == lead_id)
+        await _guarded(
+            scope, {**current, **changed}, Lead.update({getattr(Lead, k): v for k, v in update.items()}).where(Lead.id == lead_id), lead_id
+        )
         if "status" in changed:
             await _record(
                 scope,
@@ -343,7 +359,7 @@ async def delete_lead(scope: TenantScope, lead_id: int) -> None:
     if scope.role not in DELETE:
         raise PermissionDenied("Only admins and managers can delete leads")
     async with tenant_transaction(scope.tenant_id):
-        await _load(scope, lead_id)
+        await _load(scope, lead_id, for_update=True)
         await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id == lead_id)
         await _record(scope, lead_id, "deleted", "Lead deleted")
         from app.audit.service import record_event
@@ -356,11 +372,13 @@ async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schem
     if scope.role != "admin":
         raise PermissionDenied("Only an admin can restore leads")
     async with tenant_transaction(scope.tenant_id):
-        row = await _load(scope, lead_id, include_deleted=True)
+        row = await _load(scope, lead_id, include_deleted=True, for_update=True)
         if row["deleted_at"] is None:
             return await _detail(row, base_url)
         await _check_duplicates(scope, row["phone"], row["email"], exclude_id=lead_id)
-        await Lead.update({Lead.deleted_at: None, Lead.updated_at: datetime.now(UTC)}).where(Lead.id == lead_id)
+        await _guarded(
+            scope, row, Lead.update({Lead.deleted_at: None, Lead.updated_at: datetime.now(UTC)}).where(Lead.id == lead_id), lead_id
+        )
         await _record(scope, lead_id, "restored", "Lead restored")
         from app.audit.service import record_event
 
@@ -369,7 +387,9 @@ async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schem
 
 
 async def score(scope: TenantScope, lead_id: int) -> schemas.LeadScore:
-    """Score a lead now, store the result and explain it."""
+    """Score a lead now, store the result and explain it (not for support and finance: it writes)."""
+    if scope.role not in CREATE:
+        raise PermissionDenied("Your role cannot rescore leads")
     async with tenant_transaction(scope.tenant_id):
         row = await _load(scope, lead_id)
         result = score_lead(row)

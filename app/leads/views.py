@@ -140,9 +140,13 @@ class LeadPagesController(Controller):
         """Assign or delete the selected leads (all or nothing), then show the list again."""
         tenant = tenant_of(request)
         form = await request.form()
-        ids = [int(v) for v in form.getall("ids") if str(v).isdigit()]
+        ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()]
         action = form.get("action")
         state = {k: str(form.get(k) or "") for k in ("q", "status", "temperature", "property_type", "agent")}
+        if not ids:
+            return await self._list(
+                request, settings, state, str(form.get("sort") or "-created_at"), 0, message="Select at least one lead first."
+            )
         if action == "assign":
             agent = str(form.get("bulk_agent") or "")
             done = await service.bulk_assign(tenant, ids, int(agent) if agent.isdigit() else None)
@@ -237,9 +241,10 @@ class LeadPagesController(Controller):
         """The details card (cancel of click-to-edit)."""
         return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id), block="details")
 
-    @patch("/{lead_id:int}")
-    async def update(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: Form) -> Template:
-        """Save edited details, a status change, an assignment or a note; answers with the refreshed lead."""
+    async def _save(
+        self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: dict[str, str]
+    ) -> tuple[dict[str, Any], bool]:
+        """Apply a details/status/assignment/note change; returns (detail context with any errors, details form?)."""
         tenant = tenant_of(request)
         raw = clean_form(data)
         details_form = data.get("_form") == "details"
@@ -258,9 +263,25 @@ class LeadPagesController(Controller):
             errors = form_errors(exc)
         ctx = await self._detail_context(request, settings, lead_id)
         ctx.update(errors=errors, form=raw if errors else {})  # echo exactly what was typed
-        if errors and details_form:  # only the form is redrawn, with its errors
+        return ctx, details_form
+
+    @patch("/{lead_id:int}")
+    async def update(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: Form) -> Template:
+        """Save edited details, a status change, an assignment or a note; answers with the refreshed lead."""
+        ctx, details_form = await self._save(request, settings, lead_id, data)
+        if ctx["errors"] and details_form:  # only the form is redrawn, with its errors
             return render(request, "leads/detail.html", ctx, block="details_form", status_code=422, re_target="#details")
-        return render(request, "leads/detail.html", ctx, block="lead", status_code=422 if errors else 200)
+        return render(request, "leads/detail.html", ctx, block="lead", status_code=422 if ctx["errors"] else 200)
+
+    @post("/{lead_id:int}")
+    async def update_without_javascript(
+        self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: Form
+    ) -> Template | Redirect:
+        """The same change from a plain form post (no JavaScript): back to the lead, or the page with its errors."""
+        ctx, details_form = await self._save(request, settings, lead_id, data)
+        if not ctx["errors"]:
+            return Redirect(path=f"/leads/{lead_id}", status_code=303)
+        return render(request, "leads/detail.html", ctx, block="details_form" if details_form else "content", status_code=422)
 
     @post("/{lead_id:int}/score")
     async def rescore(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:

@@ -13,6 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import msgspec
+from asyncpg.exceptions import UniqueViolationError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -164,6 +165,9 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
     if isinstance(exc, ApiError):
         extra = {"retry_after_seconds": exc.retry_after} if isinstance(exc, RateLimited) else {}
         return exc.status_code, exc.code, exc.detail, exc.details, dict(exc.headers or {}), extra
+    if isinstance(exc, UniqueViolationError):
+        # Last line of defence: services check first; a write that lost a race still gets a clear 409.
+        return 409, "CONFLICT", "This conflicts with an existing record (a unique value is already taken)", {}, {}, {}
     if isinstance(exc, ValidationException):
         field, expected = _field_error(exc)
         if "JSON is malformed" in expected or "JSON is malformed" in str(exc.detail):

@@ -22,6 +22,8 @@ TENANT_TABLES = [
     "company",
     "contact",
     "contact_activity",
+    "import_job",
+    "import_row",
 ]
 
 
