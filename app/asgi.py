@@ -29,6 +29,8 @@ from app.audit.api import AuditLogController
 from app.contacts.api import CompanyController, ContactController
 from app.contacts.views import ContactPagesController
 from app.db import close_pool, configure_engine, open_pool
+from app.imports.api import ImportController
+from app.imports.views import ImportPagesController
 from app.jobs.api import JobsController
 from app.leads.api import LeadController, LeadExportController
 from app.leads.views import LeadPagesController
@@ -94,10 +96,12 @@ def create_app(
             ContactController,
             CompanyController,
             LeadExportController,
+            ImportController,
             HealthController,
             api_docs,
             LeadPagesController,
             ContactPagesController,
+            ImportPagesController,
             *UI_CONTROLLERS,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

@@ -1,0 +1,63 @@
+"""JSON API: CSV imports of leads and contacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Stream
+from saq import Queue
+
+from app.db import TenantScope
+from app.imports import schemas, service
+from app.web.auth import requires
+from app.web.errors import ValidationFailed
+from app.web.json import ApiResponse
+
+
+class ImportController(Controller):
+    """Upload a CSV, check it, confirm it, follow it, read its report."""
+
+    path = "/v2/imports"
+    tags = ["Imports"]
+    guards = [requires("admin", "manager")]
+
+    @post("/", operation_id="uploadImport", summary="Upload a CSV of leads or contacts", status_code=201)
+    async def upload(
+        self, tenant: TenantScope, data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> ApiResponse[schemas.ImportJob]:
+        """Multipart: `file` (UTF-8 CSV with a header row, at most 10 MB / 50,000 rows) and `kind` (leads or contacts).
+        Answers with the columns and a suggested mapping; nothing is imported yet."""
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("Attach the CSV as the `file` field", details={"field": "file", "expected": "a multipart file"})
+        job = await service.upload(tenant, str(data.get("kind", "leads")), upload.filename or "import.csv", await upload.read())
+        return ApiResponse(job, status_code=201, headers={"Location": f"/v2/imports/{job.id}"})
+
+    @get("/{import_id:int}", operation_id="getImport", summary="An import and its progress")
+    async def get_import(self, tenant: TenantScope, import_id: int) -> schemas.ImportJob:
+        """`processed_rows` of `total_rows`; `status` uploaded → previewed → queued → running → done."""
+        return await service.get(tenant, import_id)
+
+    @post("/{import_id:int}/preview", operation_id="previewImport", summary="Dry run with a column mapping", status_code=200)
+    async def preview(self, tenant: TenantScope, import_id: int, data: schemas.PreviewRequest) -> schemas.Preview:
+        """What would be created, updated (duplicates with `on_duplicate=update`), skipped and why rows fail. Writes nothing."""
+        return await service.preview(tenant, import_id, data)
+
+    @post("/{import_id:int}/run", operation_id="runImport", summary="Confirm and start the import", status_code=202)
+    async def start(self, tenant: TenantScope, queue: Queue, import_id: int) -> schemas.ImportJob:
+        """Runs as a background job, once; follow it with GET."""
+        return await service.start(tenant, import_id, queue)
+
+    @get("/{import_id:int}/report", operation_id="getImportReport", summary="What happened to every row (CSV)")
+    async def report(self, tenant: TenantScope, import_id: int) -> Stream:
+        """`row,outcome,record_id,message` for every row processed so far."""
+        body = await service.report(tenant, import_id)
+        return Stream(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="import_{import_id}_report.csv"'},
+        )

@@ -1,0 +1,94 @@
+"""Browser UI for CSV imports: upload, map and check, confirm, watch the progress, download the report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Stream, Template
+from saq import Queue
+
+from app.imports import schemas, service
+from app.ui.views import tenant_of, ui_requires
+from app.web.errors import ApiError, ValidationFailed
+from app.web.htmx import render
+
+
+class ImportPagesController(Controller):
+    """The import wizard."""
+
+    path = "/imports"
+    include_in_schema = False
+    guards = [ui_requires("admin", "manager")]
+
+    @get("/new")
+    async def new(self, request: Request[Any, Any, Any], kind: str = "leads") -> Template:
+        """Step 1: choose a CSV file."""
+        return render(request, "imports/new.html", {"active": "leads", "kind": kind, "error": None})
+
+    @post("/")
+    async def upload(
+        self, request: Request[Any, Any, Any], data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> Template | Redirect:
+        """Keep the file, then go on to the mapping."""
+        kind = str(data.get("kind", "leads"))
+        upload = data.get("file")
+        try:
+            if not isinstance(upload, UploadFile):
+                raise ValidationFailed("Choose a CSV file to import", details={"field": "file"})
+            job = await service.upload(tenant_of(request), kind, upload.filename or "import.csv", await upload.read())
+        except ApiError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            return render(request, "imports/new.html", {"active": "leads", "kind": kind, "error": exc.detail}, status_code=422)
+        return Redirect(path=f"/imports/{job.id}", status_code=303)
+
+    @get("/{import_id:int}")
+    async def show(self, request: Request[Any, Any, Any], import_id: int) -> Template:
+        """Step 2 (map and check), 3 (confirm) or 4 (progress and report), by the import's status."""
+        job = await service.get(tenant_of(request), import_id)
+        return render(request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": None})
+
+    @post("/{import_id:int}/preview")
+    async def preview(self, request: Request[Any, Any, Any], import_id: int) -> Template:
+        """Dry run with the chosen mapping; shows what would happen to the rows, writes nothing."""
+        tenant = tenant_of(request)
+        form = await request.form()
+        job = await service.get(tenant, import_id)
+        mapping = {column: str(form.get(f"map:{column}")) for column in job.columns if form.get(f"map:{column}")}
+        on_duplicate: schemas.OnDuplicate = "update" if form.get("on_duplicate") == "update" else "skip"
+        try:
+            result = await service.preview(tenant, import_id, schemas.PreviewRequest(mapping=mapping, on_duplicate=on_duplicate))
+        except ApiError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            job.mapping = mapping
+            return render(
+                request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": exc.detail}, status_code=422
+            )
+        return render(request, "imports/show.html", {"active": "leads", "job": result.job, "preview": result, "error": None})
+
+    @post("/{import_id:int}/run")
+    async def start(self, request: Request[Any, Any, Any], import_id: int, queue: Queue) -> Redirect:
+        """Confirm: the import runs in the background."""
+        await service.start(tenant_of(request), import_id, queue)
+        return Redirect(path=f"/imports/{import_id}", status_code=303)
+
+    @get("/{import_id:int}/progress")
+    async def progress(self, request: Request[Any, Any, Any], import_id: int) -> Template:
+        """The progress block, polled by the page while the import runs."""
+        job = await service.get(tenant_of(request), import_id)
+        return render(request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": None}, block="progress")
+
+    @get("/{import_id:int}/report")
+    async def report(self, request: Request[Any, Any, Any], import_id: int) -> Stream:
+        """The per-row report as CSV."""
+        body = await service.report(tenant_of(request), import_id)
+        return Stream(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="import_{import_id}_report.csv"'},
+        )
