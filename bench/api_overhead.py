@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,37 +27,9 @@ import time
 
 import httpx
 
+from bench.common import burst, free_port, pct
+
 PASSWORD = "bench-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _burst(client: httpx.AsyncClient, path: str, headers: dict[str, str], total: int, concurrency: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    remaining = total
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            started = time.perf_counter()
-            response = await client.get(path, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:200]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return total / (time.perf_counter() - started), latencies
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def _login(client: httpx.AsyncClient, email: str) -> str:
@@ -83,11 +54,11 @@ async def run(base: str, total: int, concurrency: int) -> None:
         print(f"{'case':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p50 / baseline':>18}")
         baseline_p50 = None
         for name, path, headers in cases:
-            await _burst(client, path, headers, 100, concurrency)  # warm-up
-            rps, latencies = await _burst(client, path, headers, total, concurrency)
-            p50 = _pct(latencies, 0.50)
+            await burst(client, path, headers, 100, concurrency)  # warm-up
+            rps, latencies = await burst(client, path, headers, total, concurrency)
+            p50 = pct(latencies, 0.50)
             baseline_p50 = baseline_p50 or p50
-            print(f"{name:<14}{rps:>10.0f}{p50:>10.2f}{_pct(latencies, 0.99):>10.2f}{p50 / baseline_p50:>17.1f}x")
+            print(f"{name:<14}{rps:>10.0f}{p50:>10.2f}{pct(latencies, 0.99):>10.2f}{p50 / baseline_p50:>17.1f}x")
 
 
 def main() -> None:
@@ -95,7 +66,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=800, help="per case; at most 900 (the key's burst less the warm-up)")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="atrium-bench-") as data_dir:
         env = {**os.environ, "ATRIUM_DATA_DIR": data_dir, "LOG_LEVEL": "WARNING"}
         for email in ("bench-me@bench.example.com", "bench-users@bench.example.com"):

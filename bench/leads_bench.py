@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,42 +34,11 @@ import httpx
 import psutil
 
 from app.db import migrate, start_embedded_postgres
+from bench.common import burst, free_port, pct
 from bench.leads_dataset import generate
 
 PASSWORD = "bench-password"
 EMAIL = "bench@bench.example.com"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-async def _burst(
-    client: httpx.AsyncClient, path: str, headers: dict[str, str], total: int, concurrency: int = 8
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    remaining = total
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            started = time.perf_counter()
-            response = await client.get(path, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:300]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return total / (time.perf_counter() - started), latencies
 
 
 class PeakRSS:
@@ -127,13 +95,13 @@ async def measure(base: str, dsn: str, server_pid: int, requests: int) -> None:
         base_p50 = None
         for name, path, headers in cases:
             await _refill(dsn)
-            await _burst(client, path, headers, 30, concurrency=1)  # warm-up
-            _, sequential = await _burst(client, path, headers, requests // 2, concurrency=1)
+            await burst(client, path, headers, 30, concurrency=1)  # warm-up
+            _, sequential = await burst(client, path, headers, requests // 2, concurrency=1)
             await _refill(dsn)
-            rps, concurrent = await _burst(client, path, headers, requests)
-            p50 = _pct(sequential, 0.5)
+            rps, concurrent = await burst(client, path, headers, requests)
+            p50 = pct(sequential, 0.5)
             base_p50 = base_p50 or p50
-            print(f"{name:<30}{p50:>9.2f}{_pct(sequential, 0.99):>9.2f}{p50 / base_p50:>9.1f}x{rps:>10.0f}{_pct(concurrent, 0.5):>11.2f}")
+            print(f"{name:<30}{p50:>9.2f}{pct(sequential, 0.99):>9.2f}{p50 / base_p50:>9.1f}x{rps:>10.0f}{pct(concurrent, 0.5):>11.2f}")
 
         for label, query in (("CSV, every lead", "format=csv"), ("XLSX, status=WON", "format=xlsx&status=WON")):
             await _refill(dsn)
@@ -182,7 +150,7 @@ def main() -> None:
         for n in range(args.noise_tenants):
             seconds += asyncio.run(generate(dsn, n + 2, 50_000, 972_000_000_000 + n * 1_000_000))
         print(f"dataset: {args.leads:,} leads + {args.noise_tenants} x 50,000 noise in {seconds:.0f}s\n")
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen([*cli, "serve", "--no-worker", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -20,7 +20,7 @@ from app.contacts.tables import Company, Contact, ContactActivity
 from app.db import TenantScope, fetch, like_pattern, tenant_transaction
 from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
 from app.web.etag import require_current
-from app.web.pagination import ListQuery, page
+from app.web.pagination import ListQuery, page, sort_sql
 from app.web.schemas import normalise_phone
 
 WRITERS = frozenset({"admin", "manager", "agent", "support", "integration"})
@@ -52,14 +52,7 @@ def _changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 
 async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> schemas.CompanyPage:
     """A page of companies, optionally searched by name or domain."""
-    sort = query.sort or "name"
-    column = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}.get(sort.lstrip("-"))
-    if column is None:
-        raise ValidationFailed(
-            f"Cannot sort by {sort.lstrip('-')!r}",
-            details={"field": "sort", "provided": sort, "expected": "one of: created_at, name, updated_at"},
-        )
-    direction = "DESC" if sort.startswith("-") else "ASC"
+    column, direction = sort_sql(query.sort, {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "name")
     args: list[Any] = [scope.tenant_id]
     where = "tenant_id = $1"
     if q:
@@ -161,14 +154,7 @@ async def list_contacts(
     scope: TenantScope, query: ListQuery, *, q: str | None = None, company_id: int | None = None
 ) -> schemas.ContactPage:
     """A page of contacts, searched by name, e-mail or phone, or of one company."""
-    sort = query.sort or "name"
-    column = {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}.get(sort.lstrip("-"))
-    if column is None:
-        raise ValidationFailed(
-            f"Cannot sort by {sort.lstrip('-')!r}",
-            details={"field": "sort", "provided": sort, "expected": "one of: created_at, name, updated_at"},
-        )
-    direction = "DESC" if sort.startswith("-") else "ASC"
+    column, direction = sort_sql(query.sort, {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}, "name")
     args: list[Any] = [scope.tenant_id]
     where = "c.tenant_id = $1"
     if q:

@@ -25,7 +25,7 @@ from app.leads.tables import Lead, LeadActivity
 from app.piccolo_conf import DB
 from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
 from app.web.etag import require_current
-from app.web.pagination import ListQuery
+from app.web.pagination import ListQuery, sort_sql
 from app.web.schemas import normalise_phone
 
 EDIT_ANY = frozenset({"admin", "manager", "integration"})
@@ -597,14 +597,7 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     triggers in lead_counter); for other filters see `_total`: estimates are flagged by
     `total_is_estimate`.
     """
-    spec = query.sort or "-created_at"
-    column = SORTS.get(spec.lstrip("-+"))
-    if column is None:
-        raise ValidationFailed(
-            f"Cannot sort by {spec.lstrip('-+')!r}",
-            details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(SORTS))} (prefix - for descending)"},
-        )
-    direction = "DESC" if spec.startswith("-") else "ASC"
+    column, direction = sort_sql(query.sort, SORTS, "-created_at")
     nulls = "NULLS LAST" if column in NULLABLE_SORTS else ""
     where, args = _where(scope, filters)
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")

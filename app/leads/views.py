@@ -52,6 +52,14 @@ CHOICES = {
 REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
 
 
+SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent")
+
+
+def _screen_state(**values: Any) -> dict[str, str]:
+    """The leads screen's filters as strings, as they appear in its URL and forms."""
+    return {k: str(values.get(k) or "") for k in SCREEN_FILTERS}
+
+
 def _filters(state: dict[str, str]) -> service.LeadFilters:
     """The list filters of the leads screen (lenient: unknown values are ignored, not errors)."""
     agent = state.get("agent", "")
@@ -99,13 +107,7 @@ class LeadPagesController(Controller):
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> Template:
         """Active search, filters, sortable columns and pagination, all kept in the URL."""
-        state = {
-            "q": q or "",
-            "status": status or "",
-            "temperature": temperature or "",
-            "property_type": property_type or "",
-            "agent": agent or "",
-        }
+        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent)
         return await self._list(request, settings, state, sort, offset)
 
     async def _list(
@@ -142,7 +144,7 @@ class LeadPagesController(Controller):
         form = await request.form()
         ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()]
         action = form.get("action")
-        state = {k: str(form.get(k) or "") for k in ("q", "status", "temperature", "property_type", "agent")}
+        state = _screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})
         if not ids:
             return await self._list(
                 request, settings, state, str(form.get("sort") or "-created_at"), 0, message="Select at least one lead first."
@@ -171,13 +173,7 @@ class LeadPagesController(Controller):
         agent: str | None = None,
     ) -> Stream:
         """Download the current view (or the selected leads) as CSV or Excel, like the API's export."""
-        state = {
-            "q": q or "",
-            "status": status or "",
-            "temperature": temperature or "",
-            "property_type": property_type or "",
-            "agent": agent or "",
-        }
+        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent)
         filters = _filters(state)
         if ids:
             filters = replace(filters, ids=tuple(ids))

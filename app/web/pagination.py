@@ -50,6 +50,18 @@ def apply_sort(query: Q, sort: str | None, allowed: Mapping[str, Column], defaul
     return query.order_by(column, ascending=ascending).order_by(tiebreak, ascending=ascending)  # type: ignore[return-value]
 
 
+def sort_sql(sort: str | None, allowed: Mapping[str, str], default: str) -> tuple[str, str]:
+    """(column expression, ASC|DESC) for a raw-SQL list; an unknown field is a validation error."""
+    spec = sort or default
+    column = allowed.get(spec.lstrip("-+"))
+    if column is None:
+        raise ValidationFailed(
+            f"Cannot sort by {spec.lstrip('-+')!r}",
+            details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(allowed))} (prefix - for descending)"},
+        )
+    return column, "DESC" if spec.startswith("-") else "ASC"
+
+
 def page(total: int, query: ListQuery, data: list[Any]) -> dict[str, Any]:
     """Keyword arguments for a `…Page` struct."""
     return {"total": total, "limit": query.limit, "offset": query.offset, "data": data}

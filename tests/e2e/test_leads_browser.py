@@ -7,8 +7,10 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect, sync_playwright
 
-from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
+from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TEAM
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+
+AGENT_EMAIL = next(email for _, email, role in DEMO_TEAM if role == "agent")
 
 
 def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
@@ -27,7 +29,7 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{base}/leads")
-            page.fill("input[name=email]", DEMO_EMAIL)
+            page.fill("input[name=email]", AGENT_EMAIL)  # a sales agent: the leads are unassigned, so theirs to work
             page.fill("input[name=password]", DEMO_PASSWORD)
             page.click("button[type=submit]")
             rows = page.locator("#leads-table tbody tr")
