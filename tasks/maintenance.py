@@ -11,6 +11,8 @@ PURGES = {
     "revoked_tokens": "DELETE FROM revoked_token WHERE expires_at < now()",
     "idempotency_records": "DELETE FROM idempotency_record WHERE expires_at < now()",
     "rate_limit_buckets": "DELETE FROM rate_limit_bucket WHERE updated_at < now() - interval '1 hour'",
+    # Finished exports are kept a day for download, then dropped (their files can be large).
+    "export_files": "DELETE FROM export_job WHERE finished_at < now() - interval '1 day'",
     "login_throttles": (
         "DELETE FROM login_throttle WHERE window_started_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())"
     ),

@@ -11,6 +11,7 @@ from saq import CronJob, Queue, Worker
 from saq.job import Status
 from saq.types import Context
 
+from tasks.exports import run_export
 from tasks.imports import run_import
 from tasks.leads import rescore_all_tenants, rescore_leads
 from tasks.maintenance import purge_expired
@@ -21,7 +22,7 @@ TaskFunction = Callable[..., Awaitable[Any]]
 
 # Every task, by name. Jobs are enqueued by these names with explicit timeouts and retries
 # (SAQ's own defaults are a single try and a 10 s timeout).
-FUNCTIONS: list[TaskFunction] = [purge_expired, rescore_leads, rescore_all_tenants, run_import]
+FUNCTIONS: list[TaskFunction] = [purge_expired, rescore_leads, rescore_all_tenants, run_import, run_export]
 
 CRON_JOBS: list[CronJob[Any]] = [
     CronJob(purge_expired, cron="*/5 * * * *", timeout=120, retries=3),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -184,7 +184,7 @@ class LeadExportController(Controller):
         guards=[requires(*READERS)],
         dependencies={"filters": Provide(provide_lead_filters)},
     )
-    async def export(
+    async def export_leads(
         self,
         tenant: TenantScope,
         filters: service.LeadFilters,
@@ -201,3 +201,37 @@ class LeadExportController(Controller):
             media_type=export.MEDIA_TYPES[format],
             headers={"Content-Disposition": f'attachment; filename="{export.filename(format)}"', "Cache-Control": "no-store"},
         )
+
+    @post(
+        "/leads/jobs",
+        operation_id="startLeadExportJob",
+        summary="Build a large Excel export in the background",
+        guards=[requires(*READERS)],
+        dependencies={"filters": Provide(provide_lead_filters)},
+        status_code=202,
+    )
+    async def start_job(
+        self,
+        tenant: TenantScope,
+        filters: service.LeadFilters,
+        queue: Queue,
+        columns: Annotated[str | None, Parameter(description="Comma-separated column names")] = None,
+    ) -> export.ExportJobView:
+        """Same filters as the export; follow `GET /v2/export/jobs/{id}` and download from `/file` when `status` is done."""
+        return await export.start_export_job(tenant, filters, export.pick_columns(columns, "xlsx"), queue)
+
+    @get("/jobs/{export_id:int}", operation_id="getLeadExportJob", summary="A background export's progress", guards=[requires(*READERS)])
+    async def get_job(self, tenant: TenantScope, export_id: int) -> export.ExportJobView:
+        """`processed_rows` of `total_rows`; `status` queued → running → done (or failed)."""
+        return await export.get_export_job(tenant, export_id)
+
+    @get(
+        "/jobs/{export_id:int}/file",
+        operation_id="downloadLeadExportJob",
+        summary="Download a finished export",
+        guards=[requires(*READERS)],
+    )
+    async def download(self, tenant: TenantScope, export_id: int) -> Response[bytes]:
+        """409 until the export is done; kept for a day."""
+        name, content = await export.export_file(tenant, export_id)
+        return Response(content, media_type=export.MEDIA_TYPES["xlsx"], headers={"Content-Disposition": f'attachment; filename="{name}"'})

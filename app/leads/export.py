@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +21,13 @@ from typing import Any
 import anyio
 import msgspec
 import xlsxwriter
+from saq import Queue
 
 from app.audit.service import record_event
 from app.db import TenantScope, tenant_transaction
 from app.leads.service import LEAD_SOURCE, LeadFilters, _where
-from app.web.errors import ValidationFailed
+from app.leads.tables import ExportJob
+from app.web.errors import Conflict, ResourceNotFound, ValidationFailed
 
 XLSX_MAX_ROWS = 100_000
 BATCH = 5_000
@@ -252,9 +255,12 @@ class _Sheet:
         self.file.seek(0)
 
 
-async def build_xlsx(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> _Sheet:
+async def build_xlsx(
+    scope: TenantScope, filters: LeadFilters, columns: list[Column], progress: Callable[[int], Awaitable[None]] | None = None
+) -> _Sheet:
     """Write the whole workbook to a temporary file before anything is sent, so a failure is an error, not a cut file."""
     sql, args = _select(scope, filters, columns, "xlsx")
+    written = 0
     sheet = await anyio.to_thread.run_sync(_Sheet, columns)
     try:
         async with tenant_transaction(scope.tenant_id) as conn:
@@ -263,7 +269,10 @@ async def build_xlsx(scope: TenantScope, filters: LeadFilters, columns: list[Col
                 batch.append(dict(record))
                 if len(batch) >= BATCH:
                     await anyio.to_thread.run_sync(sheet.write, batch)
+                    written += len(batch)
                     batch = []
+                    if progress is not None:
+                        await progress(written)
             await anyio.to_thread.run_sync(sheet.write, batch)
         await anyio.to_thread.run_sync(sheet.close)
     except BaseException:
@@ -279,3 +288,112 @@ async def stream_file(sheet: _Sheet) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         sheet.file.close()
+
+
+# --------------------------------------------------------------------------- background Excel exports
+
+# The leads screen builds Excel files of more rows than this in the background, with a progress bar.
+BACKGROUND_FROM = 5_000
+
+
+def _job_view(row: dict[str, Any]) -> ExportJobView:
+    return msgspec.convert({k: v for k, v in row.items() if k not in ("content", "filters", "columns")}, ExportJobView)
+
+
+async def start_export_job(scope: TenantScope, filters: LeadFilters, columns: list[Column], queue: Queue) -> ExportJobView:
+    """Queue an Excel export of the view; follow it with get_export_job, download with export_file."""
+    total = await count_for_export(scope, filters)
+    if total > XLSX_MAX_ROWS:
+        raise ValidationFailed(
+            f"Excel exports are limited to {XLSX_MAX_ROWS:,} rows and {total:,} leads match; narrow the filters or use format=csv",
+            details={"field": "format", "provided": "xlsx", "expected": f"csv, or filters matching at most {XLSX_MAX_ROWS:,} leads"},
+        )
+    async with tenant_transaction(scope.tenant_id):
+        rows = await ExportJob.insert(
+            ExportJob(
+                tenant_id=scope.tenant_id,
+                filters=msgspec.to_builtins(filters),
+                columns=[c.key for c in columns],
+                total_rows=total,
+                filename=filename("xlsx"),
+                created_by=scope.user_id,
+            )
+        ).returning(*ExportJob.all_columns(exclude=[ExportJob.content]))
+        await _audit(scope, "xlsx", filters, columns, total)
+        await queue.enqueue(
+            "run_export", key=f"export:{rows[0]['id']}", tenant_id=scope.tenant_id, export_id=rows[0]["id"], timeout=1800, retries=2
+        )
+    return _job_view(dict(rows[0]))
+
+
+async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
+    row = await ExportJob.select().where((ExportJob.id == export_id) & (ExportJob.tenant_id == scope.tenant_id)).first()
+    if row is None:
+        raise ResourceNotFound("Export not found", details={"export_id": export_id})
+    return dict(row)
+
+
+async def get_export_job(scope: TenantScope, export_id: int) -> ExportJobView:
+    """An export and its progress."""
+    async with tenant_transaction(scope.tenant_id):
+        return _job_view(await _load_job(scope, export_id))
+
+
+async def export_file(scope: TenantScope, export_id: int) -> tuple[str, bytes]:
+    """(file name, bytes) of a finished export; 409 while it is still being built."""
+    async with tenant_transaction(scope.tenant_id):
+        row = await _load_job(scope, export_id)
+    if row["status"] != "done" or row["content"] is None:
+        raise Conflict("The export is not ready yet", details={"status": row["status"]})
+    return row["filename"], bytes(row["content"])
+
+
+async def run_export_job(tenant_id: int, export_id: int) -> int:
+    """The job: build the workbook, reporting progress, and keep the file. Rerunning rebuilds it."""
+    probe = TenantScope(tenant_id=tenant_id)
+    async with tenant_transaction(tenant_id):
+        job = await _load_job(probe, export_id)
+        await ExportJob.update({ExportJob.status: "running", ExportJob.processed_rows: 0}).where(ExportJob.id == export_id)
+    raw = job["filters"]
+    filters = msgspec.convert(json.loads(raw) if isinstance(raw, str) else raw, LeadFilters)
+    keys = json.loads(job["columns"]) if isinstance(job["columns"], str) else job["columns"]
+    scope = TenantScope(tenant_id=tenant_id, user_id=job["created_by"], role="integration", actor=f"export #{export_id}")
+
+    async def progress(done: int) -> None:
+        async with tenant_transaction(tenant_id):
+            await ExportJob.update({ExportJob.processed_rows: done}).where(ExportJob.id == export_id)
+
+    try:
+        sheet = await build_xlsx(scope, filters, [COLUMNS[k] for k in keys], progress)
+    except Exception as exc:
+        async with tenant_transaction(tenant_id):
+            await ExportJob.update({ExportJob.status: "failed", ExportJob.error: str(exc)[:500]}).where(ExportJob.id == export_id)
+        raise
+    try:
+        content = await anyio.to_thread.run_sync(sheet.file.read)
+    finally:
+        sheet.file.close()
+    async with tenant_transaction(tenant_id):
+        await ExportJob.update(
+            {
+                ExportJob.status: "done",
+                ExportJob.content: content,
+                ExportJob.processed_rows: job["total_rows"],
+                ExportJob.finished_at: datetime.now(UTC),
+            }
+        ).where(ExportJob.id == export_id)
+    return int(job["total_rows"])
+
+
+class ExportJobView(msgspec.Struct, kw_only=True):
+    """A background export and its progress."""
+
+    id: int
+    format: str
+    status: str
+    total_rows: int
+    processed_rows: int
+    filename: str
+    error: str
+    created_at: datetime
+    finished_at: datetime | None = None

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Response, Stream, Template
+from saq import Queue
 
 from app.accounts import service as accounts
 from app.db import TenantScope
@@ -132,6 +133,7 @@ class LeadPagesController(Controller):
                 "can_create": tenant.role in service.CREATE,
                 "can_delete": tenant.role in service.DELETE,
                 "message": message,
+                "background_from": export.BACKGROUND_FROM,
             },
             block="results" if request.headers.get("hx-target") == "lead-results" else "content",
             push_url=None if request.method == "POST" else str(request.url.path) + ("?" + query if query else ""),
@@ -159,6 +161,31 @@ class LeadPagesController(Controller):
         else:
             raise ValidationFailed("Choose an action", details={"field": "action", "expected": "assign or delete"})
         return await self._list(request, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
+
+    @post("/export-jobs")
+    async def start_export_job(self, request: Request[Any, Any, Any], queue: Queue) -> Redirect:
+        """A large Excel export of the current view, built in the background."""
+        form = await request.form()
+        job = await export.start_export_job(
+            tenant_of(request),
+            _filters(_screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})),
+            export.pick_columns(None, "xlsx"),
+            queue,
+        )
+        return Redirect(path=f"/leads/exports/{job.id}", status_code=303)
+
+    @get("/exports/{export_id:int}")
+    async def export_job(self, request: Request[Any, Any, Any], export_id: int) -> Template:
+        """The export's progress bar, polled until the file is ready."""
+        job = await export.get_export_job(tenant_of(request), export_id)
+        block = "progress" if request.headers.get("hx-target") == "export-progress" else "content"
+        return render(request, "leads/export_job.html", {"active": "leads", "job": job}, block=block)
+
+    @get("/exports/{export_id:int}/file")
+    async def export_job_file(self, request: Request[Any, Any, Any], export_id: int) -> Response[bytes]:
+        """The finished workbook."""
+        name, content = await export.export_file(tenant_of(request), export_id)
+        return Response(content, media_type=export.MEDIA_TYPES["xlsx"], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @get("/export")
     async def export_view(

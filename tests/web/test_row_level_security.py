@@ -24,6 +24,7 @@ TENANT_TABLES = [
     "contact_activity",
     "import_job",
     "import_row",
+    "export_job",
 ]
 
 
