@@ -10,7 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TEAM
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
 
-AGENT_EMAIL = next(email for _, email, role in DEMO_TEAM if role == "agent")
+AGENT_NAME, AGENT_EMAIL = next((name, email) for name, email, role in DEMO_TEAM if role == "agent")
 
 
 def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
@@ -51,6 +51,13 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.reload()
             expect(rows).to_have_count(3)
 
+            # Bulk: select all three and take them.
+            page.check("input[data-select-all]")
+            page.select_option("#bulk select[name=bulk_agent]", label=AGENT_NAME)
+            page.click("#bulk button[value=assign]")
+            expect(page.locator(".flash")).to_contain_text("Assigned 3 leads.")
+            expect(rows.first).to_contain_text(AGENT_NAME)
+
             page.click("#leads-table a:has-text('Tom Zephyrson')")
             expect(page.locator("#lead h1")).to_contain_text("Tom Zephyrson")
             page.select_option("#lead select[name=status]", "CONTACTED")
@@ -70,4 +77,6 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             assert not errors, errors
             browser.close()
         lead = httpx.get(f"{base}/v2/leads?q=Zephyrson", headers=auth).json()["data"][0]
+        agent_id = next(u["id"] for u in httpx.get(f"{base}/v2/users", headers=auth).json()["data"] if u["email"] == AGENT_EMAIL)
+        assert lead["agent_id"] == agent_id
         assert lead["status"] == "CONTACTED" and lead["phone"] == "+447700900124" and lead["budget_max"] == 750000
