@@ -11,6 +11,8 @@ PURGES = {
     "revoked_tokens": "DELETE FROM revoked_token WHERE expires_at < now()",
     "idempotency_records": "DELETE FROM idempotency_record WHERE expires_at < now()",
     "rate_limit_buckets": "DELETE FROM rate_limit_bucket WHERE updated_at < now() - interval '1 hour'",
+    # Uploaded CSVs (names, phones, e-mails) are kept a week for the report, then emptied.
+    "import_files": ("UPDATE import_job SET content = ''::bytea WHERE content <> ''::bytea AND created_at < now() - interval '7 days'"),
     # Finished exports are kept a day for download, then dropped (their files can be large).
     "export_files": "DELETE FROM export_job WHERE finished_at < now() - interval '1 day'",
     "login_throttles": (

@@ -25,7 +25,13 @@ class ImportController(Controller):
     tags = ["Imports"]
     guards = [requires("admin", "manager")]
 
-    @post("/", operation_id="uploadImport", summary="Upload a CSV of leads or contacts", status_code=201)
+    @post(
+        "/",
+        operation_id="uploadImport",
+        summary="Upload a CSV of leads or contacts",
+        status_code=201,
+        request_max_body_size=service.MAX_BYTES + 1024 * 1024,
+    )
     async def upload(
         self, tenant: TenantScope, data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> ApiResponse[schemas.ImportJob]:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from saq import Queue
 
@@ -65,11 +66,15 @@ def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed("The file is not UTF-8 text", details={"field": "file", "expected": "a CSV file saved as UTF-8"}) from None
+    text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise ValidationFailed(f"The file is not valid CSV: {exc}", details={"field": "file", "expected": "a CSV file"}) from None
     if not rows:
         raise ValidationFailed("The file is empty", details={"field": "file", "expected": "a header row and at least one row"})
     header = [h.strip() for h in rows[0]]
@@ -157,7 +162,11 @@ def _parse(kind: str, values: dict[str, str]) -> msgspec.Struct:
         data["phone"] = normalise_phone(data["phone"])
     target = lead_schemas.LeadCreate if kind == "leads" else contact_schemas.ContactCreate
     try:
-        return msgspec.convert(data, target, strict=False)
+        parsed = msgspec.convert(data, target, strict=False)
+        if kind == "leads":
+            ranges = {k: getattr(parsed, k) for k in ("budget_min", "budget_max", "bedrooms_min", "bedrooms_max")}
+            leads.check_ranges({k: v for k, v in ranges.items() if v is not msgspec.UNSET})
+        return parsed
     except msgspec.ValidationError as exc:
         text = str(exc)
         if "missing required field" in text:
@@ -284,7 +293,7 @@ async def start(scope: TenantScope, import_id: int, queue: Queue) -> schemas.Imp
         raise PermissionDenied("Only admins and managers can import")
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
-        if job["status"] != "previewed":
+        if job["status"] not in ("previewed", "failed"):
             raise Conflict("Check the file (preview) before importing; an import runs once", details={"status": job["status"]})
         await ImportJob.update({ImportJob.status: "queued"}).where(ImportJob.id == import_id)
         await queue.enqueue(
@@ -303,7 +312,21 @@ async def start(scope: TenantScope, import_id: int, queue: Queue) -> schemas.Imp
 
 
 async def run(tenant_id: int, import_id: int) -> dict[str, int]:
-    """The job: import rows from where the last attempt stopped, a batch per transaction."""
+    """The job: import rows from where the last attempt stopped, a batch per transaction.
+
+    If it fails, the import is marked failed with the reason; starting it again resumes it.
+    """
+    try:
+        return await _run(tenant_id, import_id)
+    except BaseException as exc:
+        async with tenant_transaction(tenant_id):
+            await ImportJob.update({ImportJob.status: "failed", ImportJob.error: f"Stopped: {type(exc).__name__}"}).where(
+                ImportJob.id == import_id
+            )
+        raise
+
+
+async def _run(tenant_id: int, import_id: int) -> dict[str, int]:
     probe = TenantScope(tenant_id=tenant_id)
     async with tenant_transaction(tenant_id):
         job = await _load(probe, import_id, lock=True)
@@ -382,6 +405,8 @@ async def _import_row(
             return "created", created_id, ""
     except ApiError as exc:
         return "failed", None, exc.detail
+    except asyncpg.PostgresError as exc:  # rolled back to the savepoint: only this row is lost
+        return "failed", None, f"Could not be saved: {type(exc).__name__}"
 
 
 async def report(scope: TenantScope, import_id: int) -> AsyncIterator[bytes]:

@@ -29,7 +29,7 @@ class ImportPagesController(Controller):
         """Step 1: choose a CSV file."""
         return render(request, "imports/new.html", {"active": "leads", "kind": kind, "error": None})
 
-    @post("/")
+    @post("/", request_max_body_size=service.MAX_BYTES + 1024 * 1024)
     async def upload(
         self, request: Request[Any, Any, Any], data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> Template | Redirect:
@@ -73,8 +73,10 @@ class ImportPagesController(Controller):
 
     @post("/{import_id:int}/run")
     async def start(self, request: Request[Any, Any, Any], import_id: int, queue: Queue) -> Redirect:
-        """Confirm: the import runs in the background."""
-        await service.start(tenant_of(request), import_id, queue)
+        """Confirm: the import runs in the background (a second click just shows its progress)."""
+        tenant = tenant_of(request)
+        if (await service.get(tenant, import_id)).status in ("previewed", "failed"):
+            await service.start(tenant, import_id, queue)
         return Redirect(path=f"/imports/{import_id}", status_code=303)
 
     @get("/{import_id:int}/progress")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import secrets
 import tempfile
@@ -320,15 +321,24 @@ async def start_export_job(scope: TenantScope, filters: LeadFilters, columns: li
             )
         ).returning(*ExportJob.all_columns(exclude=[ExportJob.content]))
         await _audit(scope, "xlsx", filters, columns, total)
-        await queue.enqueue(
-            "run_export", key=f"export:{rows[0]['id']}", tenant_id=scope.tenant_id, export_id=rows[0]["id"], timeout=1800, retries=2
-        )
+    # Enqueued once the row is committed, so the worker always finds it.
+    await queue.enqueue(
+        "run_export",
+        key=f"export:{rows[0]['id']}",
+        tenant_id=scope.tenant_id,
+        export_id=rows[0]["id"],
+        timeout=1800,
+        retries=2,
+        retry_delay=5.0,
+    )
     return _job_view(dict(rows[0]))
 
 
 async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
+    """An export of the tenant; only the person who asked for it (or an admin, or the job itself) may see it,
+    because its filters may show what their role cannot list (deleted leads)."""
     row = await ExportJob.select().where((ExportJob.id == export_id) & (ExportJob.tenant_id == scope.tenant_id)).first()
-    if row is None:
+    if row is None or (scope.role is not None and scope.role != "admin" and row["created_by"] != scope.user_id):
         raise ResourceNotFound("Export not found", details={"export_id": export_id})
     return dict(row)
 
@@ -340,12 +350,13 @@ async def get_export_job(scope: TenantScope, export_id: int) -> ExportJobView:
 
 
 async def export_file(scope: TenantScope, export_id: int) -> tuple[str, bytes]:
-    """(file name, bytes) of a finished export; 409 while it is still being built."""
+    """(file name, bytes) of a finished export; 409 while it is still being built. Every download is audited."""
     async with tenant_transaction(scope.tenant_id):
         row = await _load_job(scope, export_id)
-    if row["status"] != "done" or row["content"] is None:
-        raise Conflict("The export is not ready yet", details={"status": row["status"]})
-    return row["filename"], bytes(row["content"])
+        if row["status"] != "done" or row["content"] is None:
+            raise Conflict("The export is not ready yet", details={"status": row["status"]})
+        await record_event(scope, "leads.export_downloaded", target_type="export", target_id=export_id, details={"rows": row["total_rows"]})
+    return row["filename"], row["content"]
 
 
 async def run_export_job(tenant_id: int, export_id: int) -> int:
@@ -359,15 +370,20 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
     keys = json.loads(job["columns"]) if isinstance(job["columns"], str) else job["columns"]
     scope = TenantScope(tenant_id=tenant_id, user_id=job["created_by"], role="integration", actor=f"export #{export_id}")
 
-    async def progress(done: int) -> None:
+    async def write_progress(done: int) -> None:
         async with tenant_transaction(tenant_id):
             await ExportJob.update({ExportJob.processed_rows: done}).where(ExportJob.id == export_id)
 
+    async def progress(done: int) -> None:
+        # A fresh context, so this commits on its own connection instead of joining the build's
+        # transaction (which would only show the progress when everything is done).
+        await asyncio.create_task(write_progress(done), context=contextvars.Context())
+
     try:
         sheet = await build_xlsx(scope, filters, [COLUMNS[k] for k in keys], progress)
-    except Exception as exc:
-        async with tenant_transaction(tenant_id):
-            await ExportJob.update({ExportJob.status: "failed", ExportJob.error: str(exc)[:500]}).where(ExportJob.id == export_id)
+    except BaseException as exc:
+        failed = {ExportJob.status: "failed", ExportJob.error: f"Stopped: {type(exc).__name__}", ExportJob.finished_at: datetime.now(UTC)}
+        await asyncio.create_task(_mark(tenant_id, export_id, failed), context=contextvars.Context())
         raise
     try:
         content = await anyio.to_thread.run_sync(sheet.file.read)
@@ -383,6 +399,11 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
             }
         ).where(ExportJob.id == export_id)
     return int(job["total_rows"])
+
+
+async def _mark(tenant_id: int, export_id: int, values: dict[Any, Any]) -> None:
+    async with tenant_transaction(tenant_id):
+        await ExportJob.update(values).where(ExportJob.id == export_id)
 
 
 class ExportJobView(msgspec.Struct, kw_only=True):

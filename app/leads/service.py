@@ -208,7 +208,8 @@ async def _guarded(scope: TenantScope, values: dict[str, Any], query: Any, exclu
         raise Conflict("Another lead with this phone or e-mail was saved at the same moment", details={"field": "phone"}) from None
 
 
-def _check_ranges(values: dict[str, Any]) -> None:
+def check_ranges(values: dict[str, Any]) -> None:
+    """Amounts, ranges and times a lead may hold (shared with the import's dry run)."""
     touched = values.get("last_interaction")
     if isinstance(touched, datetime) and touched > datetime.now(UTC) + timedelta(minutes=5):
         raise ValidationFailed(
@@ -261,7 +262,7 @@ async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: st
     values = _set_fields(data)
     if scope.role == "agent" and "agent_id" not in values:
         values["agent_id"] = scope.user_id
-    _check_ranges(values)
+    check_ranges(values)
     now = datetime.now(UTC)
     async with tenant_transaction(scope.tenant_id):
         await _check_agent(scope, values.get("agent_id"))
@@ -302,7 +303,7 @@ async def update_lead(
         values = _set_fields(data)
         note = values.pop("notes", None)
         changed = {k: v for k, v in values.items() if current.get(k) != v}
-        _check_ranges({**current, **changed})
+        check_ranges({**current, **changed})
         if "agent_id" in changed:
             await _check_agent(scope, changed["agent_id"])
         await _check_links(scope, changed)
