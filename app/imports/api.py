@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, Parameter
 from litestar.response import Stream
 from saq import Queue
 
@@ -54,9 +54,15 @@ class ImportController(Controller):
         return await service.preview(tenant, import_id, data)
 
     @post("/{import_id:int}/run", operation_id="runImport", summary="Confirm and start the import", status_code=202)
-    async def start(self, tenant: TenantScope, queue: Queue, import_id: int) -> schemas.ImportJob:
+    async def start(
+        self,
+        tenant: TenantScope,
+        queue: Queue,
+        import_id: int,
+        confirm: Annotated[str | None, Parameter(description="The preview's `confirm`: refuses (409) if the mapping changed since")] = None,
+    ) -> schemas.ImportJob:
         """Runs as a background job, once; follow it with GET."""
-        return await service.start(tenant, import_id, queue)
+        return await service.start(tenant, import_id, queue, confirm)
 
     @get("/{import_id:int}/report", operation_id="getImportReport", summary="What happened to every row (CSV)")
     async def report(self, tenant: TenantScope, import_id: int) -> Stream:

@@ -58,3 +58,4 @@ class Preview(ResponseBody):
     would_skip: int
     would_fail: int
     rows: list[PreviewRow]
+    confirm: str

@@ -10,6 +10,7 @@ a row twice.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import asyncpg
 import msgspec
 from saq import Queue
@@ -242,14 +244,8 @@ async def preview(scope: TenantScope, import_id: int, data: schemas.PreviewReque
         job["mapping"] = data.mapping
         records = list(_records(job))
         existing = await _existing(scope, job["kind"], records)
-        counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
-        shown: list[schemas.PreviewRow] = []
-        seen: dict[str, int] = {}
-        for number, values in records:
-            outcome, message = _plan(job["kind"], values, existing, seen, number, data.on_duplicate)
-            counts[outcome] += 1
-            if len(shown) < PREVIEW_ROWS and (outcome == "fail" or len(shown) < 10):
-                shown.append(schemas.PreviewRow(row=number, outcome=outcome, message=message, values=values))
+        # Checking tens of thousands of rows is CPU work: a worker thread, so other requests go on.
+        counts, shown = await anyio.to_thread.run_sync(_plan_all, job["kind"], records, existing, data.on_duplicate)
         await ImportJob.update(
             {ImportJob.mapping: data.mapping, ImportJob.on_duplicate: data.on_duplicate, ImportJob.status: "previewed"}
         ).where(ImportJob.id == import_id)
@@ -262,7 +258,27 @@ async def preview(scope: TenantScope, import_id: int, data: schemas.PreviewReque
         would_skip=counts["skip"],
         would_fail=counts["fail"],
         rows=shown,
+        confirm=confirm_token(data.mapping, data.on_duplicate),
     )
+
+
+def confirm_token(mapping: dict[str, str], on_duplicate: str) -> str:
+    """Names exactly what was checked, so "Import" runs that and not a mapping changed in another tab."""
+    return hashlib.sha256(json.dumps([mapping, on_duplicate], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _plan_all(
+    kind: str, records: list[tuple[int, dict[str, str]]], existing: dict[str, int], on_duplicate: str
+) -> tuple[dict[str, int], list[schemas.PreviewRow]]:
+    counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
+    shown: list[schemas.PreviewRow] = []
+    seen: dict[str, int] = {}
+    for number, values in records:
+        outcome, message = _plan(kind, values, existing, seen, number, on_duplicate)
+        counts[outcome] += 1
+        if len(shown) < PREVIEW_ROWS and (outcome == "fail" or len(shown) < 10):
+            shown.append(schemas.PreviewRow(row=number, outcome=outcome, message=message, values=values))
+    return counts, shown
 
 
 def _plan(
@@ -287,14 +303,17 @@ def _plan(
     return "create", ""
 
 
-async def start(scope: TenantScope, import_id: int, queue: Queue) -> schemas.ImportJob:
-    """Confirm a previewed import and queue it as a job (once)."""
+async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str | None = None) -> schemas.ImportJob:
+    """Confirm a previewed import and queue it as a job (once). `confirm`, from the preview, must still match."""
     if scope.role not in IMPORTERS:
         raise PermissionDenied("Only admins and managers can import")
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
         if job["status"] not in ("previewed", "failed"):
             raise Conflict("Check the file (preview) before importing; an import runs once", details={"status": job["status"]})
+        mapping = json.loads(job["mapping"]) if isinstance(job["mapping"], str) else job["mapping"]
+        if confirm is not None and confirm != confirm_token(mapping, job["on_duplicate"]):
+            raise Conflict("The mapping was changed after you checked it; check the file again", details={"field": "confirm"})
         await ImportJob.update({ImportJob.status: "queued"}).where(ImportJob.id == import_id)
         await queue.enqueue(
             "run_import",
@@ -383,6 +402,16 @@ async def _import_row(
     outcome, message = _plan(kind, values, existing, seen, number, job["on_duplicate"])
     if outcome in ("skip", "fail"):
         return ("skipped" if outcome == "skip" else "failed"), None, message
+    result = await _write_row(scope, conn, kind, values, existing, outcome)
+    if result[0] == "failed":  # a row that could not be saved does not make later rows duplicates
+        for key in [k for k, v in seen.items() if v == number]:
+            del seen[key]
+    return result
+
+
+async def _write_row(
+    scope: TenantScope, conn: Any, kind: str, values: dict[str, str], existing: dict[str, int], outcome: str
+) -> tuple[str, int | None, str]:
     try:
         async with conn.transaction():  # savepoint
             parsed = _parse(kind, values)

@@ -76,7 +76,9 @@ class ImportPagesController(Controller):
         """Confirm: the import runs in the background (a second click just shows its progress)."""
         tenant = tenant_of(request)
         if (await service.get(tenant, import_id)).status in ("previewed", "failed"):
-            await service.start(tenant, import_id, queue)
+            form = await request.form()
+            confirm = form.get("confirm")
+            await service.start(tenant, import_id, queue, str(confirm) if confirm else None)
         return Redirect(path=f"/imports/{import_id}", status_code=303)
 
     @get("/{import_id:int}/progress")

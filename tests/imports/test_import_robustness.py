@@ -81,3 +81,18 @@ async def test_background_exports_belong_to_whoever_asked(client: httpx.AsyncCli
     assert (await client.get(f"/v2/export/jobs/{job['id']}/file", headers=admin.auth)).status_code == 200
     downloads = (await client.get("/v2/audit-log?action=leads.export_downloaded", headers=admin.auth)).json()
     assert downloads["total"] == 1
+
+
+async def test_import_runs_exactly_the_mapping_that_was_checked(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create()
+    job = (await upload(client, admin.auth, "name,phone\nAli,+971501230000\n")).json()
+    first = (await client.post(f"/v2/imports/{job['id']}/preview", headers=admin.auth, json={"mapping": job["mapping"]})).json()
+    # Another tab checks a different mapping meanwhile.
+    await client.post(f"/v2/imports/{job['id']}/preview", headers=admin.auth, json={"mapping": {"name": "name"}, "on_duplicate": "update"})
+    stale = await client.post(f"/v2/imports/{job['id']}/run?confirm={first['confirm']}", headers=admin.auth)
+    assert stale.status_code == 409 and stale.json()["error"]["details"]["field"] == "confirm"
+    assert await db.fetchval("SELECT status FROM import_job WHERE id = $1", job["id"]) == "previewed"
+    current = (await client.post(f"/v2/imports/{job['id']}/preview", headers=admin.auth, json={"mapping": job["mapping"]})).json()
+    assert (await client.post(f"/v2/imports/{job['id']}/run?confirm={current['confirm']}", headers=admin.auth)).status_code == 202
