@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import httpx
 
-from bench.common import burst, free_port, pct
+from bench.common import burst, free_port, pct, serving
 
 PASSWORD = "bench-password"
 
@@ -72,23 +69,9 @@ def main() -> None:
         for email in ("bench-me@bench.example.com", "bench-users@bench.example.com"):
             admin = ["createadmin", "--email", email, "--tenant", email, "--password", PASSWORD, "--plan", "enterprise"]
             subprocess.run([sys.executable, "-m", "app.cli", *admin], env=env, check=True, stdout=subprocess.DEVNULL)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--no-worker", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/v2/health", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
+        with serving(env, port):
+            base = f"http://127.0.0.1:{port}"
             asyncio.run(run(base, args.requests, args.concurrency))
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -42,3 +47,24 @@ def pct(values: list[float], q: float) -> float:
     """The q-quantile of latencies, in milliseconds."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`atrium serve --no-worker` on `port` until the block ends; waits (60 s at most) until /v2/health answers."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--no-worker", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)

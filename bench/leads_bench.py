@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +32,7 @@ import httpx
 import psutil
 
 from app.db import migrate, start_embedded_postgres
-from bench.common import burst, free_port, pct
+from bench.common import burst, free_port, pct, serving
 from bench.leads_dataset import generate
 
 PASSWORD = "bench-password"
@@ -151,21 +149,9 @@ def main() -> None:
             seconds += asyncio.run(generate(dsn, n + 2, 50_000, 972_000_000_000 + n * 1_000_000))
         print(f"dataset: {args.leads:,} leads + {args.noise_tenants} x 50,000 noise in {seconds:.0f}s\n")
         port = free_port()
-        server = subprocess.Popen([*cli, "serve", "--no-worker", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/v2/health", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
+        with serving(env, port) as server:
+            base = f"http://127.0.0.1:{port}"
             asyncio.run(measure(base, dsn, server.pid, args.requests))
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

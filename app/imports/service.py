@@ -55,6 +55,11 @@ ALIASES = {
 }  # fmt: skip
 
 
+def _require_importer(scope: TenantScope) -> None:
+    if scope.role not in IMPORTERS:
+        raise PermissionDenied("Only admins and managers can import")
+
+
 def _job(row: dict[str, Any]) -> schemas.ImportJob:
     for name in ("columns", "mapping"):
         if isinstance(row[name], str):
@@ -98,8 +103,7 @@ def suggest_mapping(kind: str, header: list[str]) -> dict[str, str]:
 
 async def upload(scope: TenantScope, kind: str, filename: str, content: bytes) -> schemas.ImportJob:
     """Keep an uploaded CSV and suggest a mapping; nothing else is written."""
-    if scope.role not in IMPORTERS:
-        raise PermissionDenied("Only admins and managers can import")
+    _require_importer(scope)
     if kind not in FIELDS:
         raise ValidationFailed("Invalid kind", details={"field": "kind", "provided": kind, "expected": "leads or contacts"})
     if len(content) > MAX_BYTES:
@@ -222,8 +226,7 @@ def _duplicate_of(values: dict[str, str], existing: dict[str, int]) -> int | Non
 
 async def preview(scope: TenantScope, import_id: int, data: schemas.PreviewRequest) -> schemas.Preview:
     """Check every row with the chosen mapping and say what would happen; writes nothing but the mapping."""
-    if scope.role not in IMPORTERS:
-        raise PermissionDenied("Only admins and managers can import")
+    _require_importer(scope)
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
         if job["status"] not in ("uploaded", "previewed"):
@@ -305,8 +308,7 @@ def _plan(
 
 async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str | None = None) -> schemas.ImportJob:
     """Confirm a previewed import and queue it as a job (once). `confirm`, from the preview, must still match."""
-    if scope.role not in IMPORTERS:
-        raise PermissionDenied("Only admins and managers can import")
+    _require_importer(scope)
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
         if job["status"] not in ("previewed", "failed"):

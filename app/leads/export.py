@@ -135,6 +135,15 @@ def _select(scope: TenantScope, filters: LeadFilters, columns: list[Column], fmt
     return f"SELECT {select} FROM {LEAD_SOURCE} WHERE {where} ORDER BY created_at DESC, id DESC", args
 
 
+def _check_xlsx_rows(total: int) -> None:
+    """Excel files stop at XLSX_MAX_ROWS rows: a clear 422 pointing to CSV, before anything is built."""
+    if total > XLSX_MAX_ROWS:
+        raise ValidationFailed(
+            f"Excel exports are limited to {XLSX_MAX_ROWS:,} rows and {total:,} leads match; narrow the filters or use format=csv",
+            details={"field": "format", "provided": "xlsx", "expected": f"csv, or filters matching at most {XLSX_MAX_ROWS:,} leads"},
+        )
+
+
 def filename(fmt: str) -> str:
     """`leads_2025-11-28.csv`, as in the guide."""
     return f"leads_{datetime.now(UTC):%Y-%m-%d}.{fmt}"
@@ -155,11 +164,8 @@ async def count_for_export(scope: TenantScope, filters: LeadFilters) -> int:
 async def export_leads(scope: TenantScope, fmt: str, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:
     """Check, audit and start an export; every refusal happens here, before the first byte is sent."""
     total = None if fmt == "csv" else await count_for_export(scope, filters)
-    if fmt == "xlsx" and total is not None and total > XLSX_MAX_ROWS:
-        raise ValidationFailed(
-            f"Excel exports are limited to {XLSX_MAX_ROWS:,} rows and {total:,} leads match; narrow the filters or use format=csv",
-            details={"field": "format", "provided": "xlsx", "expected": f"csv, or filters matching at most {XLSX_MAX_ROWS:,} leads"},
-        )
+    if fmt == "xlsx" and total is not None:
+        _check_xlsx_rows(total)
     await _audit(scope, fmt, filters, columns, total)
     if fmt == "csv":
         return stream_csv(scope, filters, columns)
@@ -304,11 +310,7 @@ def _job_view(row: dict[str, Any]) -> ExportJobView:
 async def start_export_job(scope: TenantScope, filters: LeadFilters, columns: list[Column], queue: Queue) -> ExportJobView:
     """Queue an Excel export of the view; follow it with get_export_job, download with export_file."""
     total = await count_for_export(scope, filters)
-    if total > XLSX_MAX_ROWS:
-        raise ValidationFailed(
-            f"Excel exports are limited to {XLSX_MAX_ROWS:,} rows and {total:,} leads match; narrow the filters or use format=csv",
-            details={"field": "format", "provided": "xlsx", "expected": f"csv, or filters matching at most {XLSX_MAX_ROWS:,} leads"},
-        )
+    _check_xlsx_rows(total)
     async with tenant_transaction(scope.tenant_id):
         rows = await ExportJob.insert(
             ExportJob(

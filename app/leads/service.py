@@ -517,7 +517,7 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("coalesce(budget_max, budget_min) >= ?", filters.budget_min)
     if filters.budget_max is not None:
         add("coalesce(budget_min, budget_max) <= ?", filters.budget_max)
-    for name in ("property_type", "transaction_type", "language", "temperature", "source"):
+    for name in ("property_type", "transaction_type", "language", "temperature", "source", "agent_id", "contact_id", "company_id"):
         value = getattr(filters, name)
         if value is not None:
             add(f"{name} = ?", value)
@@ -525,16 +525,10 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("created_at >= ?", filters.created_after)
     if filters.created_before is not None:
         add("created_at < ?", filters.created_before)
-    if filters.agent_id is not None:
-        add("agent_id = ?", filters.agent_id)
     if filters.unassigned:
         clauses.append("agent_id IS NULL")
     if filters.ids:
         add("id = ANY(?::bigint[])", list(filters.ids))
-    if filters.contact_id is not None:
-        add("contact_id = ?", filters.contact_id)
-    if filters.company_id is not None:
-        add("company_id = ?", filters.company_id)
     if filters.score_min is not None:
         add("hotness_score >= ?", filters.score_min)
     if filters.score_max is not None:
