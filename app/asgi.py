@@ -24,20 +24,11 @@ from litestar.template import TemplateConfig
 from saq import Worker
 
 from app import __version__
-from app.accounts.api import ApiKeyController, AuthController, OAuthClientController, OAuthController, UserController
-from app.audit.api import AuditLogController
-from app.contacts.api import CompanyController, ContactController
-from app.contacts.views import ContactPagesController
+from app.accounts.authentication import AuthenticationMiddleware
+from app.core.jobs import TaskFunction
 from app.db import close_pool, configure_engine, open_pool
-from app.imports.api import ImportController
-from app.imports.views import ImportPagesController
-from app.jobs.api import JobsController
-from app.leads.api import LeadController, LeadExportController
-from app.leads.views import LeadPagesController
+from app.domains import domains, navigation
 from app.settings import Settings
-from app.system.api import HealthController, api_docs
-from app.ui.views import UI_CONTROLLERS
-from app.web.auth import AuthenticationMiddleware
 from app.web.context import stamp_response_headers, with_request_context
 from app.web.deps import DEPENDENCIES
 from app.web.errors import exception_handler
@@ -45,7 +36,7 @@ from app.web.etag import ETagMiddleware
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.json import ApiResponse
 from app.web.ratelimit import RateLimitMiddleware
-from tasks.settings import TaskFunction, make_queue, make_worker
+from tasks.settings import make_queue, make_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -85,24 +76,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
-            AuthController,
-            OAuthController,
-            UserController,
-            ApiKeyController,
-            OAuthClientController,
-            AuditLogController,
-            JobsController,
-            LeadController,
-            ContactController,
-            CompanyController,
-            LeadExportController,
-            ImportController,
-            HealthController,
-            api_docs,
-            LeadPagesController,
-            ContactPagesController,
-            ImportPagesController,
-            *UI_CONTROLLERS,
+            *(controller for domain in domains() for controller in domain.controllers),
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],
         dependencies=DEPENDENCIES,
@@ -111,7 +85,7 @@ def create_app(
         exception_handlers={Exception: exception_handler},
         before_send=[stamp_response_headers],  # type: ignore[list-item]
         lifespan=[lifespan],
-        state=State({"settings": settings, "started_at": time.monotonic()}),
+        state=State({"settings": settings, "started_at": time.monotonic(), "nav": navigation()}),
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
         plugins=[HTMXPlugin()],
         csrf_config=CSRFConfig(

@@ -20,13 +20,13 @@ from typing import Any
 from asyncpg import Connection
 from piccolo.engine.postgres import PostgresEngine
 
+from app.core.policy import SYSTEM
 from app.piccolo_conf import DB
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 APP_ROLE = "atrium_app"
-ROLES = ("admin", "manager", "agent", "support", "finance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,11 @@ class TenantScope:
     actor: str = ""
     ip: str = ""
     user_agent: str = ""
+
+    @classmethod
+    def system(cls, tenant_id: int, actor: str, *, on_behalf_of: int | None = None) -> TenantScope:
+        """A background job acting in a tenant with the "system" role; `on_behalf_of` is the user who started it."""
+        return cls(tenant_id=tenant_id, user_id=on_behalf_of, role=SYSTEM, actor=actor)
 
 
 def start_embedded_postgres(data_dir: Path) -> str:

@@ -4,33 +4,28 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from saq import CronJob, Queue, Worker
 from saq.job import Status
 from saq.types import Context
 
-from tasks.exports import run_export
-from tasks.imports import run_import
-from tasks.leads import rescore_all_tenants, rescore_leads
+from app.core.jobs import TaskFunction
+from app.domains import domains
 from tasks.maintenance import purge_expired
 
 log = logging.getLogger(__name__)
 
-TaskFunction = Callable[..., Awaitable[Any]]
 
-# Every task, by name. Jobs are enqueued by these names with explicit timeouts and retries
-# (SAQ's own defaults are a single try and a 10 s timeout).
-FUNCTIONS: list[TaskFunction] = [purge_expired, rescore_leads, rescore_all_tenants, run_import, run_export]
+def task_functions() -> list[TaskFunction]:
+    """Every installed domain's tasks, by name (each declares its key, timeout and retries with @job)."""
+    return [purge_expired.function, *(spec.function for domain in domains() for spec in domain.jobs)]
 
-CRON_JOBS: list[CronJob[Any]] = [
-    CronJob(purge_expired, cron="*/5 * * * *", timeout=120, retries=3),
-    CronJob(rescore_all_tenants, cron="15 3 * * *", timeout=300, retries=3),
-]
 
-DEFAULT_TIMEOUT = 60
-DEFAULT_RETRIES = 3
+def cron_jobs() -> list[CronJob[Any]]:
+    """The housekeeping cron and every installed domain's cron jobs."""
+    purge = CronJob(purge_expired.function, cron="*/5 * * * *", timeout=purge_expired.timeout, retries=purge_expired.retries)
+    return [purge, *(cron for domain in domains() for cron in domain.cron)]
 
 
 def make_queue(url: str) -> Queue:
@@ -64,8 +59,8 @@ def make_worker(
     cls = InProcessWorker if in_process else Worker
     return cls(
         queue,
-        functions=[*FUNCTIONS, *(extra_functions or [])],
-        cron_jobs=CRON_JOBS,
+        functions=[*task_functions(), *(extra_functions or [])],
+        cron_jobs=cron_jobs(),
         concurrency=concurrency,
         after_process=[record_failure],
         timers={"schedule": 1, "worker_info": 10, "sweep": 30, "abort": 1},

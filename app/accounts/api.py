@@ -9,15 +9,15 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from msgspec import UNSET
 
-from app.accounts import schemas
+from app.accounts import policy, schemas
 from app.accounts import service as accounts
 from app.audit.service import record_event
+from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
+from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
 from app.settings import Settings
-from app.web.auth import ANY_USER, current_principal, requires
-from app.web.errors import AuthenticationError, BadRequest, ValidationFailed
+from app.web.auth import current_principal, guard
 from app.web.json import ApiResponse
-from app.web.pagination import ListQuery
 
 
 def _client(request: Request[Any, Any, Any]) -> tuple[str, str]:
@@ -64,13 +64,19 @@ class AuthController(Controller):
             )
         return await accounts.refresh_tokens(settings, token)
 
-    @get("/me", operation_id="getCurrentUser", summary="The authenticated user", guards=[requires(*ANY_USER)])
+    @get("/me", operation_id="getCurrentUser", summary="The authenticated user", guards=[guard(policy.SELF_SERVICE)])
     async def me(self, tenant: TenantScope) -> schemas.User:
         """The user behind the bearer token, with `tenant_id` and `role`."""
         assert tenant.user_id is not None
         return await accounts.get_user(tenant, tenant.user_id)
 
-    @post("/logout", operation_id="logout", summary="Revoke the current tokens", status_code=204, guards=[requires(*ANY_USER, write=False)])
+    @post(
+        "/logout",
+        operation_id="logout",
+        summary="Revoke the current tokens",
+        status_code=204,
+        guards=[guard(policy.SELF_SERVICE, write=False)],
+    )
     async def logout(self, request: Request[Any, Any, Any], settings: Settings, data: schemas.LogoutRequest | None = None) -> None:
         """Revokes the access token used for this call and, when sent, the refresh token."""
         principal = current_principal(request)
@@ -118,28 +124,28 @@ class UserController(Controller):
     path = "/v2/users"
     tags = ["Users"]
 
-    @get("/", operation_id="listUsers", summary="List users", guards=[requires("admin", "manager", "integration")])
+    @get("/", operation_id="listUsers", summary="List users", guards=[guard(policy.VIEW_TEAM)])
     async def list_users(
         self,
         tenant: TenantScope,
         list_query: ListQuery,
         is_active: Annotated[bool | None, Parameter(description="Only active (true) or deactivated (false) users")] = None,
-    ) -> schemas.UserPage:
+    ) -> Page[schemas.User]:
         """Sortable by `created_at`, `email`, `full_name`, `role`."""
         return await accounts.list_users(tenant, list_query, active=is_active)
 
-    @post("/", operation_id="createUser", summary="Create a user", guards=[requires("admin")], status_code=201)
+    @post("/", operation_id="createUser", summary="Create a user", guards=[guard(policy.MANAGE_USERS)], status_code=201)
     async def create_user(self, tenant: TenantScope, data: schemas.UserCreate) -> ApiResponse[schemas.User]:
         """E-mail addresses are unique across Atrium (409 when taken)."""
         user = await accounts.create_user(tenant, data)
         return ApiResponse(user, status_code=201, headers={"Location": f"/v2/users/{user.id}"})
 
-    @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[requires("admin", "manager", "integration")])
+    @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[guard(policy.VIEW_TEAM)])
     async def get_user(self, tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")]) -> schemas.User:
         """404 for ids of other tenants."""
         return await accounts.get_user(tenant, user_id)
 
-    @patch("/{user_id:int}", operation_id="updateUser", summary="Change a user", guards=[requires("admin")])
+    @patch("/{user_id:int}", operation_id="updateUser", summary="Change a user", guards=[guard(policy.MANAGE_USERS)])
     async def update_user(
         self,
         request: Request[Any, Any, Any],
@@ -156,7 +162,7 @@ class ApiKeyController(Controller):
 
     path = "/v2/api-keys"
     tags = ["API keys"]
-    guards = [requires("admin")]
+    guards = [guard(policy.MANAGE_CREDENTIALS)]
 
     @get("/", operation_id="listApiKeys", summary="List API keys")
     async def list_keys(
@@ -164,7 +170,7 @@ class ApiKeyController(Controller):
         tenant: TenantScope,
         list_query: ListQuery,
         include_revoked: Annotated[bool, Parameter(description="Include revoked keys")] = True,
-    ) -> schemas.ApiKeyPage:
+    ) -> Page[schemas.ApiKey]:
         """Never includes secrets: only the prefix, permission and last use."""
         return await accounts.list_api_keys(tenant, list_query, include_revoked=include_revoked)
 
@@ -185,7 +191,7 @@ class OAuthClientController(Controller):
 
     path = "/v2/oauth-clients"
     tags = ["Authentication"]
-    guards = [requires("admin")]
+    guards = [guard(policy.MANAGE_CREDENTIALS)]
 
     @get("/", operation_id="listOAuthClients", summary="List OAuth clients")
     async def list_clients(self, tenant: TenantScope) -> list[schemas.OAuthClient]:

@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.web.schemas import Email, Name, Password, RequestBody, ResponseBody
-
-Role = Literal["admin", "manager", "agent", "support", "finance"]
+from app.core.policy import Role
+from app.core.schemas import Email, Name, Password, RequestBody, ResponseBody
 
 
 class Tenant(ResponseBody):
@@ -34,15 +33,6 @@ class User(ResponseBody):
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None = None
-
-
-class UserPage(ResponseBody):
-    """A page of users."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[User]
 
 
 class UserCreate(RequestBody):
@@ -140,15 +130,6 @@ class ApiKeyCreated(ApiKey, kw_only=True):
     """A new key: `key` is shown this once and cannot be recovered."""
 
     key: str
-
-
-class ApiKeyPage(ResponseBody):
-    """A page of API keys."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[ApiKey]
 
 
 class ApiKeyCreate(RequestBody):

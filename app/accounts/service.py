@@ -16,7 +16,7 @@ import msgspec
 from asyncpg.exceptions import UniqueViolationError
 from msgspec import UNSET
 
-from app.accounts import schemas
+from app.accounts import policy, schemas
 from app.accounts.security import (
     TokenError,
     api_key_prefix,
@@ -33,26 +33,26 @@ from app.accounts.security import (
 )
 from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, Tenant, User, UserSession
 from app.audit.service import record_event
-from app.db import TenantScope, fetch, system_transaction, tenant_transaction
-from app.settings import Settings
-from app.web.context import Principal
-from app.web.errors import (
+from app.core.errors import (
     AuthenticationError,
     Conflict,
-    PermissionDenied,
     RateLimited,
     ResourceNotFound,
     ValidationFailed,
 )
-from app.web.etag import require_current
-from app.web.pagination import ListQuery, apply_sort, page
+from app.core.pagination import ListQuery, Page, page_of, sort_order
+from app.core.policy import INTEGRATION
+from app.core.principal import Principal
+from app.core.versions import require_current
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.settings import Settings
 
 MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
-USER_SORTS = {"created_at": User.created_at, "email": User.email, "full_name": User.full_name, "role": User.role}
-KEY_SORTS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "last_used_at": ApiKey.last_used_at}
+USER_SORTS = {"created_at": "created_at", "email": "email", "full_name": "full_name", "role": "role"}
+KEY_SORTS = {"created_at": "created_at", "name": "name", "last_used_at": "last_used_at"}
 
 
 def _now() -> datetime:
@@ -148,7 +148,7 @@ async def _reserve_login_attempt(account: str) -> None:
     locked_until = rows[0]["locked_until"]
     if locked_until is not None and locked_until > _now():
         retry = int((locked_until - _now()).total_seconds()) + 1
-        raise RateLimited("Too many failed login attempts; try again later", retry_after=retry, headers={"Retry-After": str(retry)})
+        raise RateLimited("Too many failed login attempts; try again later", retry_after=retry)
 
 
 async def authenticate_password(email: str, password: str) -> dict[str, Any]:
@@ -269,7 +269,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
             plan=rows[0]["plan"],
             kind="oauth",
             credential_id=sub,
-            role="integration",
+            role=INTEGRATION,
             scopes=scopes,
             token_jti=claims["jti"],
         )
@@ -322,7 +322,7 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
             await ApiKey.update({ApiKey.last_used_at: _now()}).where(ApiKey.id == row["id"])
     scopes = frozenset({"read", "write"}) if row["permission"] == "write" else frozenset({"read"})
     return Principal(
-        tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role="integration", scopes=scopes
+        tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role=INTEGRATION, scopes=scopes
     )
 
 
@@ -380,22 +380,30 @@ async def end_session(token: str) -> None:
 # --------------------------------------------------------------------------- users of a tenant
 
 
-def require_admin(scope: TenantScope) -> None:
-    """Only admins manage users, keys and clients."""
-    if scope.role != "admin":
-        raise PermissionDenied("Only an admin can do this")
-
-
-async def list_users(scope: TenantScope, query: ListQuery, *, active: bool | None = None) -> schemas.UserPage:
-    """A page of the tenant's users."""
+async def list_users(scope: TenantScope, query: ListQuery, *, active: bool | None = None) -> Page[schemas.User]:
+    """A page of the tenant's users (the team screen and `GET /v2/users`)."""
+    policy.VIEW_TEAM.require(scope)
     async with tenant_transaction(scope.tenant_id):
         select = User.select(*User.all_columns(exclude=[User.password_hash])).where(User.tenant_id == scope.tenant_id)
         count = User.count().where(User.tenant_id == scope.tenant_id)
         if active is not None:
             select, count = select.where(User.is_active == active), count.where(User.is_active == active)
-        rows = await apply_sort(select, query.sort, USER_SORTS, "created_at", User.id).limit(query.limit).offset(query.offset)
+        rows = await sort_order(query.sort, USER_SORTS, "created_at").apply(select).limit(query.limit).offset(query.offset)
         total = await count
-    return schemas.UserPage(**page(total, query, msgspec.convert(rows, list[schemas.User])))
+    return page_of(schemas.User, rows, query, total)
+
+
+async def team_members(scope: TenantScope) -> list[schemas.User]:
+    """The tenant's active people by name, for pickers (assign to, filter by agent): every member may see them."""
+    async with tenant_transaction(scope.tenant_id):
+        rows = (
+            await User.select(*User.all_columns(exclude=[User.password_hash]))
+            .where((User.tenant_id == scope.tenant_id) & (User.is_active == True))  # noqa: E712 - SQL, not Python truth
+            .order_by(User.full_name)
+            .order_by(User.id)
+            .limit(1000)
+        )
+    return msgspec.convert(rows, list[schemas.User])
 
 
 async def get_user(scope: TenantScope, user_id: int) -> schemas.User:
@@ -409,7 +417,7 @@ async def get_user(scope: TenantScope, user_id: int) -> schemas.User:
 
 async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.User:
     """Add a user to the tenant."""
-    require_admin(scope)
+    policy.MANAGE_USERS.require(scope)
     email = normalise_email(data.email)
     password_hash = await hash_secret_async(data.password)
     async with system_transaction():
@@ -435,7 +443,7 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
 
     `if_match` (an ETag) is compared with the row locked, so two writers cannot both pass it.
     """
-    require_admin(scope)
+    policy.MANAGE_USERS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         current = await User.select().where((User.id == user_id) & (User.tenant_id == scope.tenant_id)).lock_rows("UPDATE").first()
         if current is None:
@@ -476,22 +484,22 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
 # --------------------------------------------------------------------------- API keys
 
 
-async def list_api_keys(scope: TenantScope, query: ListQuery, *, include_revoked: bool = True) -> schemas.ApiKeyPage:
+async def list_api_keys(scope: TenantScope, query: ListQuery, *, include_revoked: bool = True) -> Page[schemas.ApiKey]:
     """A page of the tenant's API keys (never their secrets)."""
-    require_admin(scope)
+    policy.MANAGE_CREDENTIALS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         select = ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where(ApiKey.tenant_id == scope.tenant_id)
         count = ApiKey.count().where(ApiKey.tenant_id == scope.tenant_id)
         if not include_revoked:
             select, count = select.where(ApiKey.revoked_at.is_null()), count.where(ApiKey.revoked_at.is_null())
-        rows = await apply_sort(select, query.sort, KEY_SORTS, "-created_at", ApiKey.id).limit(query.limit).offset(query.offset)
+        rows = await sort_order(query.sort, KEY_SORTS, "-created_at").apply(select).limit(query.limit).offset(query.offset)
         total = await count
-    return schemas.ApiKeyPage(**page(total, query, msgspec.convert(rows, list[schemas.ApiKey])))
+    return page_of(schemas.ApiKey, rows, query, total)
 
 
 async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
     """Create a key; its plaintext is returned this once and only its hash is stored."""
-    require_admin(scope)
+    policy.MANAGE_CREDENTIALS.require(scope)
     generated = generate_api_key(data.mode)
     key_hash = await hash_secret_async(generated.plaintext)
     async with tenant_transaction(scope.tenant_id):
@@ -518,7 +526,7 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
 
 async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
     """Revoke a key at once; revoking twice is harmless."""
-    require_admin(scope)
+    policy.MANAGE_CREDENTIALS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = (
             await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
@@ -541,7 +549,7 @@ async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
 
 async def list_oauth_clients(scope: TenantScope) -> list[schemas.OAuthClient]:
     """The tenant's OAuth clients (never their secrets)."""
-    require_admin(scope)
+    policy.MANAGE_CREDENTIALS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         rows = (
             await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))
@@ -553,7 +561,7 @@ async def list_oauth_clients(scope: TenantScope) -> list[schemas.OAuthClient]:
 
 async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreate) -> schemas.OAuthClientCreated:
     """Create a client-credentials client; the secret is returned this once."""
-    require_admin(scope)
+    policy.MANAGE_CREDENTIALS.require(scope)
     client_id = "atr_client_" + secrets.token_hex(8)
     secret = new_token(32)
     secret_hash = await hash_secret_async(secret)
@@ -581,7 +589,7 @@ async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreat
 
 async def revoke_oauth_client(scope: TenantScope, client_pk: int) -> schemas.OAuthClient:
     """Revoke a client; tokens it holds stop working at once."""
-    require_admin(scope)
+    policy.MANAGE_CREDENTIALS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = (
             await OAuthClient.select(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))

@@ -7,11 +7,11 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from app.audit import service
-from app.audit.schemas import AuditPage
+from app.audit import policy, service
+from app.audit.schemas import AuditEntry
+from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
-from app.web.auth import requires
-from app.web.pagination import ListQuery
+from app.web.auth import guard
 
 
 class AuditLogController(Controller):
@@ -19,7 +19,7 @@ class AuditLogController(Controller):
 
     path = "/v2/audit-log"
     tags = ["Audit log"]
-    guards = [requires("admin")]
+    guards = [guard(policy.VIEW)]
 
     @get("/", operation_id="listAuditLog", summary="List audit log entries")
     async def list_entries(
@@ -27,6 +27,6 @@ class AuditLogController(Controller):
         tenant: TenantScope,
         list_query: ListQuery,
         action: Annotated[str | None, Parameter(description="Only this action, e.g. `api_key.created`")] = None,
-    ) -> AuditPage:
+    ) -> Page[AuditEntry]:
         """Newest first by default (`sort=-created_at`)."""
         return await service.list_events(tenant, list_query, action=action)

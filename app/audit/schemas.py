@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.web.schemas import ResponseBody
+from app.core.schemas import ResponseBody
 
 
 class AuditEntry(ResponseBody):
@@ -21,12 +21,3 @@ class AuditEntry(ResponseBody):
     user_agent: str
     details: dict[str, Any]
     created_at: datetime
-
-
-class AuditPage(ResponseBody):
-    """A page of audit entries, newest first by default."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[AuditEntry]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import msgspec
-
-from app.audit.schemas import AuditEntry, AuditPage
+from app.audit import policy
+from app.audit.schemas import AuditEntry
 from app.audit.tables import AuditLog
+from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.db import TenantScope, tenant_transaction
-from app.web.pagination import ListQuery, apply_sort, page
 
-SORTS = {"created_at": AuditLog.created_at, "action": AuditLog.action}
+SORTS = {"created_at": "created_at", "action": "action"}
 
 
 async def record_event(
@@ -35,18 +34,19 @@ async def record_event(
         )
 
 
-async def list_events(scope: TenantScope, query: ListQuery, action: str | None = None) -> AuditPage:
+async def list_events(scope: TenantScope, query: ListQuery, action: str | None = None) -> Page[AuditEntry]:
     """A page of the tenant's audit log, optionally for one action."""
+    policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         select = AuditLog.select().where(AuditLog.tenant_id == scope.tenant_id)
         count = AuditLog.count().where(AuditLog.tenant_id == scope.tenant_id)
         if action:
             select = select.where(AuditLog.action == action)
             count = count.where(AuditLog.action == action)
-        select = apply_sort(select, query.sort, SORTS, "-created_at", AuditLog.id)
+        select = sort_order(query.sort, SORTS, "-created_at").apply(select)
         rows = await select.limit(query.limit).offset(query.offset)
         total = await count
     for row in rows:
         if isinstance(row["details"], str):
             row["details"] = json.loads(row["details"])
-    return AuditPage(**page(total, query, msgspec.convert(rows, list[AuditEntry])))
+    return page_of(AuditEntry, rows, query, total)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.web.schemas import Email, Name, Phone, RequestBody, ResponseBody
+from app.core.schemas import Email, Name, Phone, RequestBody, ResponseBody
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 Notes = Annotated[str, msgspec.Meta(max_length=10_000)]
@@ -27,15 +27,6 @@ class Company(ResponseBody):
     notes: str
     created_at: datetime
     updated_at: datetime
-
-
-class CompanyPage(ResponseBody):
-    """A page of companies."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[Company]
 
 
 class CompanyCreate(RequestBody):
@@ -76,15 +67,6 @@ class Contact(ResponseBody):
     updated_at: datetime
 
 
-class ContactPage(ResponseBody):
-    """A page of contacts."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[Contact]
-
-
 class ContactCreate(RequestBody):
     """A new contact; an e-mail identifies one contact per tenant (409 when taken)."""
 
@@ -117,12 +99,3 @@ class Activity(ResponseBody):
     actor: str
     created_at: datetime
     lead_id: int | None = None
-
-
-class ActivityPage(ResponseBody):
-    """A page of activity, newest first."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[Activity]

@@ -1,8 +1,4 @@
-"""Contacts and companies: rules and queries, always within the caller's tenant.
-
-Everyone reads; admins, managers, agents, support and write integrations create and edit; admins,
-managers and write integrations delete (a deleted company's contacts and leads stay, unlinked).
-"""
+"""Contacts and companies: rules and queries, always within the caller's tenant (who may do what: app.contacts.policy)."""
 
 from __future__ import annotations
 
@@ -15,21 +11,13 @@ from asyncpg.exceptions import UniqueViolationError
 from msgspec import UNSET
 
 from app.audit.service import record_event
-from app.contacts import schemas
+from app.contacts import policy, schemas
 from app.contacts.tables import Company, Contact, ContactActivity
+from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
+from app.core.pagination import ListQuery, Page, page_of, sort_order
+from app.core.schemas import normalise_phone
+from app.core.versions import require_current
 from app.db import TenantScope, fetch, like_pattern, tenant_transaction
-from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
-from app.web.etag import require_current
-from app.web.pagination import ListQuery, page, sort_sql
-from app.web.schemas import normalise_phone
-
-WRITERS = frozenset({"admin", "manager", "agent", "support", "integration"})
-DELETERS = frozenset({"admin", "manager", "integration"})
-
-
-def _require(scope: TenantScope, roles: frozenset[str], what: str) -> None:
-    if scope.role not in roles:
-        raise PermissionDenied(f"Your role cannot {what}")
 
 
 def _values(data: msgspec.Struct) -> dict[str, Any]:
@@ -50,9 +38,9 @@ def _changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- companies
 
 
-async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> schemas.CompanyPage:
+async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> Page[schemas.Company]:
     """A page of companies, optionally searched by name or domain."""
-    column, direction = sort_sql(query.sort, {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "name")
+    order = sort_order(query.sort, {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "name")
     args: list[Any] = [scope.tenant_id]
     where = "tenant_id = $1"
     if q:
@@ -60,11 +48,11 @@ async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = N
         where += " AND (name || ' ' || coalesce(domain, '')) ILIKE $2"
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"SELECT * FROM company WHERE {where} ORDER BY {column} {direction}, id {direction} LIMIT {query.limit} OFFSET {query.offset}",
+            f"SELECT * FROM company WHERE {where} ORDER BY {order.sql()} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
         total = (await fetch(f"SELECT count(*) AS n FROM company WHERE {where}", *args))[0]["n"]
-    return schemas.CompanyPage(**page(int(total), query, msgspec.convert(rows, list[schemas.Company])))
+    return page_of(schemas.Company, rows, query, int(total))
 
 
 async def _company(scope: TenantScope, company_id: int, *, lock: bool = False) -> dict[str, Any]:
@@ -83,7 +71,7 @@ async def get_company(scope: TenantScope, company_id: int) -> schemas.Company:
 
 async def create_company(scope: TenantScope, data: schemas.CompanyCreate) -> schemas.Company:
     """Create a company; a name already used in the tenant → 409 naming it."""
-    _require(scope, WRITERS, "create companies")
+    policy.EDIT.require(scope)
     values = _values(data)
     try:
         async with tenant_transaction(scope.tenant_id):
@@ -107,7 +95,7 @@ async def update_company(
     scope: TenantScope, company_id: int, data: schemas.CompanyUpdate, *, if_match: str | None = None
 ) -> schemas.Company:
     """Change a company (If-Match checked with the row locked)."""
-    _require(scope, WRITERS, "edit companies")
+    policy.EDIT.require(scope)
     values = _values(data)
     try:
         async with tenant_transaction(scope.tenant_id):
@@ -126,7 +114,7 @@ async def update_company(
 
 async def delete_company(scope: TenantScope, company_id: int) -> None:
     """Delete a company; its contacts and leads stay, unlinked. Audited."""
-    _require(scope, DELETERS, "delete companies")
+    policy.DELETE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = await _company(scope, company_id, lock=True)
         await Company.delete().where(Company.id == company_id)
@@ -152,9 +140,9 @@ async def _contact(scope: TenantScope, contact_id: int, *, lock: bool = False) -
 
 async def list_contacts(
     scope: TenantScope, query: ListQuery, *, q: str | None = None, company_id: int | None = None
-) -> schemas.ContactPage:
+) -> Page[schemas.Contact]:
     """A page of contacts, searched by name, e-mail or phone, or of one company."""
-    column, direction = sort_sql(query.sort, {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}, "name")
+    order = sort_order(query.sort, {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}, "name")
     args: list[Any] = [scope.tenant_id]
     where = "c.tenant_id = $1"
     if q:
@@ -165,11 +153,11 @@ async def list_contacts(
         where += f" AND c.company_id = ${len(args)}"
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"{_CONTACT_SELECT} WHERE {where} ORDER BY {column} {direction}, c.id {direction} LIMIT {query.limit} OFFSET {query.offset}",
+            f"{_CONTACT_SELECT} WHERE {where} ORDER BY {order.sql(tiebreak='c.id')} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
         total = (await fetch(f"SELECT count(*) AS n FROM contact c WHERE {where}", *args))[0]["n"]
-    return schemas.ContactPage(**page(int(total), query, msgspec.convert(rows, list[schemas.Contact])))
+    return page_of(schemas.Contact, rows, query, int(total))
 
 
 async def get_contact(scope: TenantScope, contact_id: int) -> schemas.Contact:
@@ -215,7 +203,7 @@ async def _record(scope: TenantScope, contact_id: int, kind: str, summary: str, 
 
 async def create_contact(scope: TenantScope, data: schemas.ContactCreate) -> schemas.Contact:
     """Create a contact; its e-mail must be new in the tenant (409 naming the existing contact)."""
-    _require(scope, WRITERS, "create contacts")
+    policy.EDIT.require(scope)
     values = _values(data)
     async with tenant_transaction(scope.tenant_id):
         await _check_company(scope, values.get("company_id"))
@@ -229,7 +217,7 @@ async def update_contact(
     scope: TenantScope, contact_id: int, data: schemas.ContactUpdate, *, if_match: str | None = None
 ) -> schemas.Contact:
     """Change a contact; changes land on its activity (If-Match checked with the row locked)."""
-    _require(scope, WRITERS, "edit contacts")
+    policy.EDIT.require(scope)
     values = _values(data)
     async with tenant_transaction(scope.tenant_id):
         current = await _contact(scope, contact_id, lock=True)
@@ -251,14 +239,14 @@ async def update_contact(
 
 async def delete_contact(scope: TenantScope, contact_id: int) -> None:
     """Delete a contact; its leads stay, unlinked. Audited."""
-    _require(scope, DELETERS, "delete contacts")
+    policy.DELETE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = await _contact(scope, contact_id, lock=True)
         await Contact.delete().where(Contact.id == contact_id)
         await record_event(scope, "contact.deleted", target_type="contact", target_id=contact_id, details={"name": row["name"]})
 
 
-async def contact_activities(scope: TenantScope, contact_id: int, query: ListQuery) -> schemas.ActivityPage:
+async def contact_activities(scope: TenantScope, contact_id: int, query: ListQuery) -> Page[schemas.Activity]:
     """The contact's own activity and its leads' timelines, merged, newest first."""
     union = """
         SELECT id, kind, summary, changes, actor, created_at, NULL::bigint AS lead_id FROM contact_activity
@@ -277,4 +265,4 @@ async def contact_activities(scope: TenantScope, contact_id: int, query: ListQue
     for row in rows:
         if isinstance(row["changes"], str):
             row["changes"] = json.loads(row["changes"])
-    return schemas.ActivityPage(**page(int(total), query, msgspec.convert(rows, list[schemas.Activity])))
+    return page_of(schemas.Activity, rows, query, int(total))

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
-from app.contacts import schemas, service
+from app.contacts import policy, schemas, service
+from app.core.errors import DomainError
+from app.core.pagination import ListQuery
+from app.core.validation import convert_input
+from app.db import TenantScope
 from app.leads import service as leads
 from app.settings import Settings
-from app.ui.views import Form, clean_form, form_errors, tenant_of, ui_requires
-from app.web.errors import ApiError
-from app.web.htmx import render
-from app.web.pagination import ListQuery
+from app.web.auth import guard
+from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
 
 PAGE_SIZE = 25
 
@@ -28,42 +29,41 @@ class ContactPagesController(Controller):
     """Contacts and companies screens."""
 
     include_in_schema = False
-    guards = [ui_requires()]
+    guards = [guard(policy.VIEW)]
 
-    async def _contacts(self, request: Request[Any, Any, Any], q: str, offset: int, **extra: Any) -> Template:
-        tenant = tenant_of(request)
+    async def _contacts(self, request: Request[Any, Any, Any], tenant: TenantScope, q: str, offset: int, **extra: Any) -> Template:
         page = await service.list_contacts(tenant, ListQuery(limit=PAGE_SIZE, offset=offset), q=q or None)
         companies = await service.list_companies(tenant, ListQuery(limit=100))
         ctx = {"active": "contacts", "tab": "contacts", "page": page, "q": q, "companies": companies.data, "form": {}, "errors": {}}
-        ctx.update(can_write=tenant.role in service.WRITERS, **extra)
-        block = "results" if request.headers.get("hx-target") == "contact-results" else "content"
+        ctx.update(extra)
+        block = "results" if targets(request, "contact-results") else "content"
         return render(request, "contacts/index.html", ctx, block=block, status_code=422 if extra.get("errors") else 200)
 
     @get("/contacts")
     async def contacts(
         self,
         request: Request[Any, Any, Any],
+        tenant: TenantScope,
         q: Annotated[str, Parameter(max_length=100)] = "",
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> Template:
         """Contacts with search as you type."""
-        return await self._contacts(request, q, offset)
+        return await self._contacts(request, tenant, q, offset)
 
     @post("/contacts")
-    async def create_contact(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+    async def create_contact(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
         """Add a contact; errors inline, nothing created."""
         try:
-            contact = await service.create_contact(tenant_of(request), msgspec.convert(_form(data), schemas.ContactCreate, strict=False))
-        except (msgspec.ValidationError, ApiError) as exc:
-            if getattr(exc, "status_code", 422) in (403, 404):
+            contact = await service.create_contact(tenant, convert_input(_form(data), schemas.ContactCreate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
                 raise
-            return await self._contacts(request, "", 0, form=clean_form(data), errors=form_errors(exc))
+            return await self._contacts(request, tenant, "", 0, form=clean_form(data), errors=form_errors(exc))
         return Redirect(path=f"/contacts/{contact.id}", status_code=303)
 
     @get("/contacts/{contact_id:int}")
-    async def contact(self, request: Request[Any, Any, Any], settings: Settings, contact_id: int) -> Template:
+    async def contact(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, contact_id: int) -> Template:
         """A contact, its leads and its activity."""
-        tenant = tenant_of(request)
         contact = await service.get_contact(tenant, contact_id)
         ctx = {
             "active": "contacts",
@@ -77,14 +77,14 @@ class ContactPagesController(Controller):
     async def companies(
         self,
         request: Request[Any, Any, Any],
+        tenant: TenantScope,
         q: Annotated[str, Parameter(max_length=100)] = "",
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> Template:
         """Companies with search as you type."""
-        return await self._companies(request, q, offset)
+        return await self._companies(request, tenant, q, offset)
 
-    async def _companies(self, request: Request[Any, Any, Any], q: str, offset: int, **extra: Any) -> Template:
-        tenant = tenant_of(request)
+    async def _companies(self, request: Request[Any, Any, Any], tenant: TenantScope, q: str, offset: int, **extra: Any) -> Template:
         page = await service.list_companies(tenant, ListQuery(limit=PAGE_SIZE, offset=offset), q=q or None)
         ctx = {
             "active": "contacts",
@@ -93,27 +93,25 @@ class ContactPagesController(Controller):
             "q": q,
             "form": {},
             "errors": {},
-            "can_write": tenant.role in service.WRITERS,
         }
         ctx.update(extra)
-        block = "results" if request.headers.get("hx-target") == "company-results" else "content"
+        block = "results" if targets(request, "company-results") else "content"
         return render(request, "contacts/companies.html", ctx, block=block, status_code=422 if extra.get("errors") else 200)
 
     @post("/companies")
-    async def create_company(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+    async def create_company(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
         """Add a company; errors inline, nothing created."""
         try:
-            company = await service.create_company(tenant_of(request), msgspec.convert(_form(data), schemas.CompanyCreate, strict=False))
-        except (msgspec.ValidationError, ApiError) as exc:
-            if getattr(exc, "status_code", 422) in (403, 404):
+            company = await service.create_company(tenant, convert_input(_form(data), schemas.CompanyCreate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
                 raise
-            return await self._companies(request, "", 0, form=clean_form(data), errors=form_errors(exc))
+            return await self._companies(request, tenant, "", 0, form=clean_form(data), errors=form_errors(exc))
         return Redirect(path=f"/companies/{company.id}", status_code=303)
 
     @get("/companies/{company_id:int}")
-    async def company(self, request: Request[Any, Any, Any], settings: Settings, company_id: int) -> Template:
+    async def company(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, company_id: int) -> Template:
         """A company, its contacts and its leads."""
-        tenant = tenant_of(request)
         ctx = {
             "active": "contacts",
             "company": await service.get_company(tenant, company_id),

@@ -11,10 +11,10 @@ from litestar.params import Body, Parameter
 from litestar.response import Stream
 from saq import Queue
 
+from app.core.errors import ValidationFailed
 from app.db import TenantScope
-from app.imports import schemas, service
-from app.web.auth import requires
-from app.web.errors import ValidationFailed
+from app.imports import policy, schemas, service
+from app.web.auth import guard
 from app.web.json import ApiResponse
 
 
@@ -23,7 +23,7 @@ class ImportController(Controller):
 
     path = "/v2/imports"
     tags = ["Imports"]
-    guards = [requires("admin", "manager")]
+    guards = [guard(policy.RUN)]
 
     @post(
         "/",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from app.web.schemas import RequestBody, ResponseBody
+from app.core.schemas import RequestBody, ResponseBody
 
 ImportKind = Literal["leads", "contacts"]
 OnDuplicate = Literal["skip", "update"]

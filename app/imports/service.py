@@ -22,18 +22,20 @@ import anyio
 import asyncpg
 import msgspec
 from saq import Queue
+from saq.types import Context
 
 from app.contacts import schemas as contact_schemas
 from app.contacts import service as contacts
+from app.core.errors import Conflict, DomainError, ResourceNotFound, ValidationFailed
+from app.core.jobs import job
+from app.core.schemas import normalise_phone
+from app.core.validation import in_words, invalid_input
 from app.db import TenantScope, fetch, tenant_transaction
-from app.imports import schemas
+from app.imports import policy, schemas
 from app.imports.tables import ImportJob
 from app.leads import schemas as lead_schemas
 from app.leads import service as leads
-from app.web.errors import ApiError, Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
-from app.web.schemas import normalise_phone
 
-IMPORTERS = frozenset({"admin", "manager"})
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 PREVIEW_ROWS = 50
@@ -53,11 +55,6 @@ ALIASES = {
     "propertytype": "property_type", "location": "preferred_location", "area": "preferred_location",
     "lang": "language", "comment": "notes", "comments": "notes", "jobtitle": "title", "position": "title",
 }  # fmt: skip
-
-
-def _require_importer(scope: TenantScope) -> None:
-    if scope.role not in IMPORTERS:
-        raise PermissionDenied("Only admins and managers can import")
 
 
 def _job(row: dict[str, Any]) -> schemas.ImportJob:
@@ -103,7 +100,7 @@ def suggest_mapping(kind: str, header: list[str]) -> dict[str, str]:
 
 async def upload(scope: TenantScope, kind: str, filename: str, content: bytes) -> schemas.ImportJob:
     """Keep an uploaded CSV and suggest a mapping; nothing else is written."""
-    _require_importer(scope)
+    policy.RUN.require(scope)
     if kind not in FIELDS:
         raise ValidationFailed("Invalid kind", details={"field": "kind", "provided": kind, "expected": "leads or contacts"})
     if len(content) > MAX_BYTES:
@@ -169,20 +166,12 @@ def _parse(kind: str, values: dict[str, str]) -> msgspec.Struct:
     target = lead_schemas.LeadCreate if kind == "leads" else contact_schemas.ContactCreate
     try:
         parsed = msgspec.convert(data, target, strict=False)
-        if kind == "leads":
-            ranges = {k: getattr(parsed, k) for k in ("budget_min", "budget_max", "bedrooms_min", "bedrooms_max")}
-            leads.check_ranges({k: v for k, v in ranges.items() if v is not msgspec.UNSET})
-        return parsed
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        if "missing required field" in text:
-            field = text.split("`")[1]
-            raise ValidationFailed(f"{field} is required", details={"field": field}) from None
-        field = text.rsplit("$.", 1)[-1].rstrip("`") if "$." in text else "row"
-        reason = text.split(" - at ")[0]
-        if "Invalid enum value" in reason:
-            reason = "not one of the allowed values"
-        raise ValidationFailed(f"{field}: {reason}", details={"field": field}) from None
+        raise invalid_input(exc) from None
+    if kind == "leads":
+        ranges = {k: getattr(parsed, k) for k in ("budget_min", "budget_max", "bedrooms_min", "bedrooms_max")}
+        leads.check_ranges({k: v for k, v in ranges.items() if v is not msgspec.UNSET})
+    return parsed
 
 
 async def _existing(scope: TenantScope, kind: str, records: list[tuple[int, dict[str, str]]]) -> dict[str, int]:
@@ -226,7 +215,7 @@ def _duplicate_of(values: dict[str, str], existing: dict[str, int]) -> int | Non
 
 async def preview(scope: TenantScope, import_id: int, data: schemas.PreviewRequest) -> schemas.Preview:
     """Check every row with the chosen mapping and say what would happen; writes nothing but the mapping."""
-    _require_importer(scope)
+    policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
         if job["status"] not in ("uploaded", "previewed"):
@@ -290,9 +279,8 @@ def _plan(
     """(create | update | skip | fail, why) for one row, given what already exists and earlier rows."""
     try:
         _parse(kind, values)
-    except ApiError as exc:
-        expected = exc.details.get("expected")
-        return "fail", f"{exc.details['field']}: {expected}" if expected else exc.detail
+    except DomainError as exc:
+        return "fail", in_words(exc)
     match = _duplicate_of(values, existing)
     earlier = _duplicate_of(values, seen)
     for key in (f"phone:{normalise_phone(values['phone'])}" if values.get("phone") and _valid_phone(values["phone"]) else "",
@@ -308,7 +296,7 @@ def _plan(
 
 async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str | None = None) -> schemas.ImportJob:
     """Confirm a previewed import and queue it as a job (once). `confirm`, from the preview, must still match."""
-    _require_importer(scope)
+    policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
         if job["status"] not in ("previewed", "failed"):
@@ -317,19 +305,17 @@ async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str |
         if confirm is not None and confirm != confirm_token(mapping, job["on_duplicate"]):
             raise Conflict("The mapping was changed after you checked it; check the file again", details={"field": "confirm"})
         await ImportJob.update({ImportJob.status: "queued"}).where(ImportJob.id == import_id)
-        await queue.enqueue(
-            "run_import",
-            key=f"import:{import_id}",
-            tenant_id=scope.tenant_id,
-            import_id=import_id,
-            timeout=3600,
-            retries=3,
-            retry_delay=5.0,
-        )
+        await run_import.enqueue(queue, tenant_id=scope.tenant_id, import_id=import_id)
         from app.audit.service import record_event
 
         await record_event(scope, f"{job['kind']}.imported", target_type="import", target_id=import_id, details={"rows": job["total_rows"]})
     return await get(scope, import_id)
+
+
+@job(key="import:{import_id}", timeout=3600, retries=3)
+async def run_import(ctx: Context, *, tenant_id: int, import_id: int) -> dict[str, int]:
+    """The job importing a confirmed CSV; resumable and idempotent (each row is imported at most once)."""
+    return await run(tenant_id, import_id)
 
 
 async def run(tenant_id: int, import_id: int) -> dict[str, int]:
@@ -354,7 +340,7 @@ async def _run(tenant_id: int, import_id: int) -> dict[str, int]:
         if job["status"] == "done":
             return {"processed": job["processed_rows"]}
         await ImportJob.update({ImportJob.status: "running"}).where(ImportJob.id == import_id)
-    scope = TenantScope(tenant_id=tenant_id, user_id=job["created_by"], role="integration", actor=f"import #{import_id}")
+    scope = TenantScope.system(tenant_id, f"import #{import_id}", on_behalf_of=job["created_by"])
     records = list(_records(job))[job["processed_rows"] :]
     seen: dict[str, int] = {}
     for start_at in range(0, len(records), BATCH):
@@ -434,8 +420,8 @@ async def _write_row(
             for key in (f"phone:{getattr(parsed, 'phone', None)}", f"email:{(getattr(parsed, 'email', None) or '').lower()}"):
                 existing.setdefault(key, created_id)
             return "created", created_id, ""
-    except ApiError as exc:
-        return "failed", None, exc.detail
+    except DomainError as exc:
+        return "failed", None, exc.message
     except asyncpg.PostgresError as exc:  # rolled back to the savepoint: only this row is lost
         return "failed", None, f"Could not be saved: {type(exc).__name__}"
 

@@ -11,10 +11,11 @@ from litestar.params import Body
 from litestar.response import Redirect, Stream, Template
 from saq import Queue
 
-from app.imports import schemas, service
-from app.ui.views import tenant_of, ui_requires
-from app.web.errors import ApiError, ValidationFailed
-from app.web.htmx import render
+from app.core.errors import DomainError, ValidationFailed
+from app.db import TenantScope
+from app.imports import policy, schemas, service
+from app.web.auth import guard
+from app.web.ui import refusal_stays_on_page, render
 
 
 class ImportPagesController(Controller):
@@ -22,7 +23,7 @@ class ImportPagesController(Controller):
 
     path = "/imports"
     include_in_schema = False
-    guards = [ui_requires("admin", "manager")]
+    guards = [guard(policy.RUN)]
 
     @get("/new")
     async def new(self, request: Request[Any, Any, Any], kind: str = "leads") -> Template:
@@ -31,7 +32,10 @@ class ImportPagesController(Controller):
 
     @post("/", request_max_body_size=service.MAX_BYTES + 1024 * 1024)
     async def upload(
-        self, request: Request[Any, Any, Any], data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Template | Redirect:
         """Keep the file, then go on to the mapping."""
         kind = str(data.get("kind", "leads"))
@@ -39,42 +43,40 @@ class ImportPagesController(Controller):
         try:
             if not isinstance(upload, UploadFile):
                 raise ValidationFailed("Choose a CSV file to import", details={"field": "file"})
-            job = await service.upload(tenant_of(request), kind, upload.filename or "import.csv", await upload.read())
-        except ApiError as exc:
-            if exc.status_code in (403, 404):
+            job = await service.upload(tenant, kind, upload.filename or "import.csv", await upload.read())
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
                 raise
-            return render(request, "imports/new.html", {"active": "leads", "kind": kind, "error": exc.detail}, status_code=422)
+            return render(request, "imports/new.html", {"active": "leads", "kind": kind, "error": exc.human}, status_code=422)
         return Redirect(path=f"/imports/{job.id}", status_code=303)
 
     @get("/{import_id:int}")
-    async def show(self, request: Request[Any, Any, Any], import_id: int) -> Template:
+    async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
         """Step 2 (map and check), 3 (confirm) or 4 (progress and report), by the import's status."""
-        job = await service.get(tenant_of(request), import_id)
+        job = await service.get(tenant, import_id)
         return render(request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": None})
 
     @post("/{import_id:int}/preview")
-    async def preview(self, request: Request[Any, Any, Any], import_id: int) -> Template:
+    async def preview(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
         """Dry run with the chosen mapping; shows what would happen to the rows, writes nothing."""
-        tenant = tenant_of(request)
         form = await request.form()
         job = await service.get(tenant, import_id)
         mapping = {column: str(form.get(f"map:{column}")) for column in job.columns if form.get(f"map:{column}")}
         on_duplicate: schemas.OnDuplicate = "update" if form.get("on_duplicate") == "update" else "skip"
         try:
             result = await service.preview(tenant, import_id, schemas.PreviewRequest(mapping=mapping, on_duplicate=on_duplicate))
-        except ApiError as exc:
-            if exc.status_code in (403, 404):
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
                 raise
             job.mapping = mapping
             return render(
-                request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": exc.detail}, status_code=422
+                request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": exc.human}, status_code=422
             )
         return render(request, "imports/show.html", {"active": "leads", "job": result.job, "preview": result, "error": None})
 
     @post("/{import_id:int}/run")
-    async def start(self, request: Request[Any, Any, Any], import_id: int, queue: Queue) -> Redirect:
+    async def start(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int, queue: Queue) -> Redirect:
         """Confirm: the import runs in the background (a second click just shows its progress)."""
-        tenant = tenant_of(request)
         if (await service.get(tenant, import_id)).status in ("previewed", "failed"):
             form = await request.form()
             confirm = form.get("confirm")
@@ -82,15 +84,15 @@ class ImportPagesController(Controller):
         return Redirect(path=f"/imports/{import_id}", status_code=303)
 
     @get("/{import_id:int}/progress")
-    async def progress(self, request: Request[Any, Any, Any], import_id: int) -> Template:
+    async def progress(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
         """The progress block, polled by the page while the import runs."""
-        job = await service.get(tenant_of(request), import_id)
+        job = await service.get(tenant, import_id)
         return render(request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": None}, block="progress")
 
     @get("/{import_id:int}/report")
-    async def report(self, request: Request[Any, Any, Any], import_id: int) -> Stream:
+    async def report(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Stream:
         """The per-row report as CSV."""
-        body = await service.report(tenant_of(request), import_id)
+        body = await service.report(tenant, import_id)
         return Stream(
             body,
             media_type="text/csv; charset=utf-8",

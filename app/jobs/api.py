@@ -8,11 +8,11 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from saq import Queue
 
+from app.core.pagination import ListQuery
 from app.db import TenantScope
-from app.jobs import service
+from app.jobs import policy, service
 from app.jobs.schemas import FailedJob, FailedJobPage
-from app.web.auth import requires
-from app.web.pagination import ListQuery
+from app.web.auth import guard
 
 
 class JobsController(Controller):
@@ -20,7 +20,7 @@ class JobsController(Controller):
 
     path = "/v2/admin/jobs"
     tags = ["Admin"]
-    guards = [requires("admin")]
+    guards = [guard(policy.MANAGE)]
 
     @get("/failed", operation_id="listFailedJobs", summary="List failed jobs")
     async def list_failed(self, tenant: TenantScope, list_query: ListQuery) -> FailedJobPage:

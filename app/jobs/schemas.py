@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.web.schemas import ResponseBody
+from app.core.pagination import Page
+from app.core.schemas import ResponseBody
 
 
 class FailedJob(ResponseBody):
@@ -22,11 +23,8 @@ class FailedJob(ResponseBody):
     replay_job_key: str | None = None
 
 
-class FailedJobPage(ResponseBody):
-    """A page of failed jobs with the tenant's totals."""
+class FailedJobPage(Page[FailedJob]):
+    """A page of failed jobs with how many of the tenant's are not replayed yet."""
 
-    total: int
-    limit: int
-    offset: int
-    data: list[FailedJob]
-    not_replayed: int
+    data: list[FailedJob]  # restated so the OpenAPI schema names the item type
+    not_replayed: int = 0

@@ -10,15 +10,16 @@ from typing import Any
 import msgspec
 from saq import Job, Queue
 
+from app.core.errors import Conflict, ResourceNotFound
+from app.core.pagination import ListQuery, page_of, sort_order
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.jobs import policy
 from app.jobs.schemas import FailedJob, FailedJobPage
 from app.jobs.tables import FailedJob as FailedJobTable
-from app.web.errors import Conflict, PermissionDenied, ResourceNotFound
-from app.web.pagination import ListQuery, apply_sort, page
 
 # Used when a failed job's own settings were not recorded.
 REPLAY_DEFAULTS: dict[str, Any] = {"timeout": 300, "retries": 3, "retry_delay": 5.0, "retry_backoff": 60.0}
-SORTS = {"failed_at": FailedJobTable.failed_at, "function": FailedJobTable.function}
+SORTS = {"failed_at": "failed_at", "function": "function"}
 
 
 async def record_failed_job(job: Job) -> None:
@@ -43,21 +44,22 @@ async def record_failed_job(job: Job) -> None:
 
 async def list_failed_jobs(scope: TenantScope, query: ListQuery) -> FailedJobPage:
     """A page of the tenant's failed jobs, newest first."""
-    _require_admin(scope)
+    policy.MANAGE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         select = FailedJobTable.select().where(FailedJobTable.tenant_id == scope.tenant_id)
-        rows = await apply_sort(select, query.sort, SORTS, "-failed_at", FailedJobTable.id).limit(query.limit).offset(query.offset)
+        rows = await sort_order(query.sort, SORTS, "-failed_at").apply(select).limit(query.limit).offset(query.offset)
         total = await FailedJobTable.count().where(FailedJobTable.tenant_id == scope.tenant_id)
         pending = await FailedJobTable.count().where((FailedJobTable.tenant_id == scope.tenant_id) & FailedJobTable.replayed_at.is_null())
     for row in rows:
         if isinstance(row["kwargs"], str):
             row["kwargs"] = json.loads(row["kwargs"])
-    return FailedJobPage(**page(total, query, msgspec.convert(rows, list[FailedJob])), not_replayed=pending)
+    listed = page_of(FailedJob, rows, query, total)
+    return FailedJobPage(total=listed.total, limit=listed.limit, offset=listed.offset, data=listed.data, not_replayed=pending)
 
 
 async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) -> FailedJob:
     """Enqueue a failed job again with the same arguments; a job is replayed at most once."""
-    _require_admin(scope)
+    policy.MANAGE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = (
             await FailedJobTable.select()
@@ -85,8 +87,3 @@ async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) ->
         )
         row.update(replayed_at=now, replay_job_key=key, kwargs=kwargs)
     return msgspec.convert(row, FailedJob)
-
-
-def _require_admin(scope: TenantScope) -> None:
-    if scope.role != "admin":
-        raise PermissionDenied("Only an admin can see and replay failed jobs")

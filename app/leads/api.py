@@ -12,38 +12,20 @@ from litestar.params import Parameter
 from litestar.response import Stream
 from saq import Queue
 
+from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
-from app.leads import export, schemas, service
+from app.leads import export, jobs, policy, schemas, service
 from app.settings import Settings
-from app.web.auth import ANY_USER, requires
-from app.web.errors import PermissionDenied, ValidationFailed
+from app.web.auth import guard
 from app.web.json import ApiResponse
-from app.web.pagination import ListQuery
 
-READERS = (*ANY_USER, "integration")
-WRITERS = ("admin", "manager", "agent", "integration")
 LeadId = Annotated[int, Parameter(description="Lead id")]
-
-
-def parse_statuses(raw: str | None) -> tuple[str, ...]:
-    """`QUALIFIED` or `qualified,new` → ('QUALIFIED', 'NEW'); unknown values are a 422."""
-    if not raw:
-        return ()
-    values = tuple(v.strip().upper() for v in raw.split(",") if v.strip())
-    unknown = [v for v in values if v not in schemas.STATUSES]
-    if unknown:
-        raise ValidationFailed(
-            f"Invalid status: {unknown[0]}",
-            details={"field": "status", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STATUSES)}"},
-        )
-    return values
 
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 
 
 async def provide_lead_filters(
-    tenant: TenantScope,
     status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
     budget_min: Annotated[Decimal | None, Parameter(description="Leads whose budget reaches at least this amount")] = None,
     budget_max: Annotated[Decimal | None, Parameter(description="Leads whose budget starts at or below this amount")] = None,
@@ -63,12 +45,10 @@ async def provide_lead_filters(
     deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
 ) -> service.LeadFilters:
     """The lead filters shared by the list and the export (names of the reference guides)."""
-    if deleted and tenant.role != "admin":
-        raise PermissionDenied("Only admins can list deleted leads")
     if period is not None and created_after is None:
         created_after = datetime.now(UTC) - timedelta(days=PERIODS[period])
     return service.LeadFilters(
-        status=parse_statuses(status),
+        status=service.parse_statuses(status),
         budget_min=budget_min,
         budget_max=budget_max,
         property_type=property_type,
@@ -97,18 +77,18 @@ class LeadController(Controller):
         "/",
         operation_id="listLeads",
         summary="List and search leads",
-        guards=[requires(*READERS)],
+        guards=[guard(policy.VIEW)],
         dependencies={"filters": Provide(provide_lead_filters)},
     )
     async def list_leads(
         self, tenant: TenantScope, list_query: ListQuery, settings: Settings, filters: service.LeadFilters
-    ) -> schemas.LeadPage:
+    ) -> Page[schemas.LeadSummary]:
         """Sortable by `created_at` (default `-created_at`), `updated_at`, `name`, `hotness_score`, `budget_min`,
         `budget_max`, `last_interaction`, `status`. `total` is exact for status filters and small
         results, and PostgreSQL's estimate for large filtered results (`total_is_estimate: true`)."""
         return await service.list_leads(tenant, filters, list_query, settings.base_url)
 
-    @post("/", operation_id="createLead", summary="Create a lead", guards=[requires(*WRITERS)], status_code=201)
+    @post("/", operation_id="createLead", summary="Create a lead", guards=[guard(policy.CREATE)], status_code=201)
     async def create_lead(self, tenant: TenantScope, settings: Settings, data: schemas.LeadCreate) -> ApiResponse[schemas.Lead]:
         """`phone` must be in international format; a live lead with the same phone or e-mail answers 409 naming it."""
         lead = await service.create_lead(tenant, data, settings.base_url)
@@ -118,37 +98,37 @@ class LeadController(Controller):
         "/score-all",
         operation_id="scoreAllLeads",
         summary="Rescore every lead (background job)",
-        guards=[requires("admin", "manager")],
+        guards=[guard(policy.SCORE_ALL)],
         status_code=202,
     )
     async def score_all(self, tenant: TenantScope, queue: Queue) -> schemas.ScoreAllResult:
         """Runs as a job; asking again while it is queued or running does not start a second one."""
-        key = f"rescore-leads:{tenant.tenant_id}"
-        job = await queue.enqueue("rescore_leads", key=key, tenant_id=tenant.tenant_id, timeout=1800, retries=3, retry_delay=10.0)
-        existing = job or await queue.job(key)
-        return schemas.ScoreAllResult(job_key=key, status=str(existing.status) if existing else "queued")
+        key, status = await jobs.request_rescore(tenant, queue)
+        return schemas.ScoreAllResult(job_key=key, status=status)
 
-    @get("/{lead_id:int}", operation_id="getLead", summary="Get a lead", guards=[requires(*READERS)])
+    @get("/{lead_id:int}", operation_id="getLead", summary="Get a lead", guards=[guard(policy.VIEW)])
     async def get_lead(self, tenant: TenantScope, settings: Settings, lead_id: LeadId) -> schemas.Lead:
         """404 for deleted leads and other tenants' ids."""
         return await service.get_lead(tenant, lead_id, settings.base_url)
 
-    @patch("/{lead_id:int}", operation_id="updateLead", summary="Update a lead", guards=[requires(*WRITERS)])
+    @patch("/{lead_id:int}", operation_id="updateLead", summary="Update a lead", guards=[guard(policy.EDIT)])
     async def update_lead(
         self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate
     ) -> schemas.Lead:
         """Status moves, notes and assignments are recorded on the timeline. Honours `If-Match` (412 when stale)."""
         return await service.update_lead(tenant, lead_id, data, settings.base_url, if_match=request.headers.get("if-match"))
 
-    @delete(
-        "/{lead_id:int}", operation_id="deleteLead", summary="Delete a lead (soft)", guards=[requires("admin", "manager", "integration")]
-    )
+    @delete("/{lead_id:int}", operation_id="deleteLead", summary="Delete a lead (soft)", guards=[guard(policy.DELETE)])
     async def delete_lead(self, tenant: TenantScope, lead_id: LeadId) -> None:
         """The lead leaves every list; an admin can restore it."""
         await service.delete_lead(tenant, lead_id)
 
     @post(
-        "/{lead_id:int}/restore", operation_id="restoreLead", summary="Restore a deleted lead", guards=[requires("admin")], status_code=200
+        "/{lead_id:int}/restore",
+        operation_id="restoreLead",
+        summary="Restore a deleted lead",
+        guards=[guard(policy.RESTORE)],
+        status_code=200,
     )
     async def restore_lead(self, tenant: TenantScope, settings: Settings, lead_id: LeadId) -> schemas.Lead:
         """409 when another live lead took its phone or e-mail meanwhile."""
@@ -158,15 +138,15 @@ class LeadController(Controller):
         "/{lead_id:int}/score",
         operation_id="scoreLead",
         summary="Score a lead and explain it",
-        guards=[requires(*READERS)],
+        guards=[guard(policy.SCORE)],
         status_code=200,
     )
     async def score_lead(self, tenant: TenantScope, lead_id: LeadId) -> schemas.LeadScore:
         """Factors, confidence, temperature and recommendations; the rules are in docs/leads.md."""
         return await service.score(tenant, lead_id)
 
-    @get("/{lead_id:int}/timeline", operation_id="getLeadTimeline", summary="The lead's timeline", guards=[requires(*READERS)])
-    async def get_timeline(self, tenant: TenantScope, list_query: ListQuery, lead_id: LeadId) -> schemas.TimelinePage:
+    @get("/{lead_id:int}/timeline", operation_id="getLeadTimeline", summary="The lead's timeline", guards=[guard(policy.VIEW)])
+    async def get_timeline(self, tenant: TenantScope, list_query: ListQuery, lead_id: LeadId) -> Page[schemas.TimelineEvent]:
         """Every create, change, status move, note, assignment and score change, newest first."""
         return await service.timeline(tenant, lead_id, list_query)
 
@@ -181,7 +161,7 @@ class LeadExportController(Controller):
         "/leads",
         operation_id="exportLeads",
         summary="Export leads as CSV, XLSX or JSON",
-        guards=[requires(*READERS)],
+        guards=[guard(policy.EXPORT)],
         dependencies={"filters": Provide(provide_lead_filters)},
     )
     async def export_leads(
@@ -206,7 +186,7 @@ class LeadExportController(Controller):
         "/leads/jobs",
         operation_id="startLeadExportJob",
         summary="Build a large Excel export in the background",
-        guards=[requires(*READERS)],
+        guards=[guard(policy.EXPORT)],
         dependencies={"filters": Provide(provide_lead_filters)},
         status_code=202,
     )
@@ -220,7 +200,7 @@ class LeadExportController(Controller):
         """Same filters as the export; follow `GET /v2/export/jobs/{id}` and download from `/file` when `status` is done."""
         return await export.start_export_job(tenant, filters, export.pick_columns(columns, "xlsx"), queue)
 
-    @get("/jobs/{export_id:int}", operation_id="getLeadExportJob", summary="A background export's progress", guards=[requires(*READERS)])
+    @get("/jobs/{export_id:int}", operation_id="getLeadExportJob", summary="A background export's progress", guards=[guard(policy.EXPORT)])
     async def get_job(self, tenant: TenantScope, export_id: int) -> export.ExportJobView:
         """`processed_rows` of `total_rows`; `status` queued → running → done (or failed)."""
         return await export.get_export_job(tenant, export_id)
@@ -229,7 +209,7 @@ class LeadExportController(Controller):
         "/jobs/{export_id:int}/file",
         operation_id="downloadLeadExportJob",
         summary="Download a finished export",
-        guards=[requires(*READERS)],
+        guards=[guard(policy.EXPORT)],
     )
     async def download(self, tenant: TenantScope, export_id: int) -> Response[bytes]:
         """409 until the export is done; kept for a day."""

@@ -23,12 +23,15 @@ import anyio
 import msgspec
 import xlsxwriter
 from saq import Queue
+from saq.types import Context
 
 from app.audit.service import record_event
+from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
+from app.core.jobs import job
 from app.db import TenantScope, tenant_transaction
+from app.leads import policy
 from app.leads.service import LEAD_SOURCE, LeadFilters, _where
 from app.leads.tables import ExportJob
-from app.web.errors import Conflict, ResourceNotFound, ValidationFailed
 
 XLSX_MAX_ROWS = 100_000
 BATCH = 5_000
@@ -163,6 +166,9 @@ async def count_for_export(scope: TenantScope, filters: LeadFilters) -> int:
 
 async def export_leads(scope: TenantScope, fmt: str, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:
     """Check, audit and start an export; every refusal happens here, before the first byte is sent."""
+    policy.EXPORT.require(scope)
+    if filters.deleted:
+        policy.VIEW_DELETED.require(scope)
     total = None if fmt == "csv" else await count_for_export(scope, filters)
     if fmt == "xlsx" and total is not None:
         _check_xlsx_rows(total)
@@ -309,6 +315,9 @@ def _job_view(row: dict[str, Any]) -> ExportJobView:
 
 async def start_export_job(scope: TenantScope, filters: LeadFilters, columns: list[Column], queue: Queue) -> ExportJobView:
     """Queue an Excel export of the view; follow it with get_export_job, download with export_file."""
+    policy.EXPORT.require(scope)
+    if filters.deleted:
+        policy.VIEW_DELETED.require(scope)
     total = await count_for_export(scope, filters)
     _check_xlsx_rows(total)
     async with tenant_transaction(scope.tenant_id):
@@ -324,15 +333,7 @@ async def start_export_job(scope: TenantScope, filters: LeadFilters, columns: li
         ).returning(*ExportJob.all_columns(exclude=[ExportJob.content]))
         await _audit(scope, "xlsx", filters, columns, total)
     # Enqueued once the row is committed, so the worker always finds it.
-    await queue.enqueue(
-        "run_export",
-        key=f"export:{rows[0]['id']}",
-        tenant_id=scope.tenant_id,
-        export_id=rows[0]["id"],
-        timeout=1800,
-        retries=2,
-        retry_delay=5.0,
-    )
+    await run_export.enqueue(queue, tenant_id=scope.tenant_id, export_id=rows[0]["id"])
     return _job_view(dict(rows[0]))
 
 
@@ -340,7 +341,7 @@ async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
     """An export of the tenant; only the person who asked for it (or an admin, or the job itself) may see it,
     because its filters may show what their role cannot list (deleted leads)."""
     row = await ExportJob.select().where((ExportJob.id == export_id) & (ExportJob.tenant_id == scope.tenant_id)).first()
-    if row is None or (scope.role is not None and scope.role != "admin" and row["created_by"] != scope.user_id):
+    if row is None or not (policy.SEE_ANY_EXPORT.allows(scope) or row["created_by"] == scope.user_id):
         raise ResourceNotFound("Export not found", details={"export_id": export_id})
     return dict(row)
 
@@ -363,14 +364,13 @@ async def export_file(scope: TenantScope, export_id: int) -> tuple[str, bytes]:
 
 async def run_export_job(tenant_id: int, export_id: int) -> int:
     """The job: build the workbook, reporting progress, and keep the file. Rerunning rebuilds it."""
-    probe = TenantScope(tenant_id=tenant_id)
     async with tenant_transaction(tenant_id):
-        job = await _load_job(probe, export_id)
+        job = await _load_job(TenantScope.system(tenant_id, f"export #{export_id}"), export_id)
         await ExportJob.update({ExportJob.status: "running", ExportJob.processed_rows: 0}).where(ExportJob.id == export_id)
     raw = job["filters"]
     filters = msgspec.convert(json.loads(raw) if isinstance(raw, str) else raw, LeadFilters)
     keys = json.loads(job["columns"]) if isinstance(job["columns"], str) else job["columns"]
-    scope = TenantScope(tenant_id=tenant_id, user_id=job["created_by"], role="integration", actor=f"export #{export_id}")
+    scope = TenantScope.system(tenant_id, f"export #{export_id}", on_behalf_of=job["created_by"])
 
     async def write_progress(done: int) -> None:
         async with tenant_transaction(tenant_id):
@@ -401,6 +401,12 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
             }
         ).where(ExportJob.id == export_id)
     return int(job["total_rows"])
+
+
+@job(key="export:{export_id}", timeout=1800, retries=2)
+async def run_export(ctx: Context, *, tenant_id: int, export_id: int) -> int:
+    """The job building a large Excel export in the background; a retry rebuilds it from scratch."""
+    return await run_export_job(tenant_id, export_id)
 
 
 async def _mark(tenant_id: int, export_id: int, values: dict[Any, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.web.schemas import Email, Phone, RequestBody, ResponseBody
+from app.core.schemas import Email, Phone, RequestBody, ResponseBody
 
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
 TransactionType = Literal["BUY", "RENT", "SELL"]
@@ -53,16 +53,6 @@ class LeadSummary(ResponseBody):
     created_at: datetime
     last_interaction: datetime | None
     conversation_url: str
-
-
-class LeadPage(ResponseBody):
-    """A page of leads. `total_is_estimate` is true when the count was capped for speed."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[LeadSummary]
-    total_is_estimate: bool = False
 
 
 class Lead(ResponseBody):
@@ -192,15 +182,6 @@ class TimelineEvent(ResponseBody):
     actor: str
     actor_user_id: int | None
     created_at: datetime
-
-
-class TimelinePage(ResponseBody):
-    """A page of the timeline, newest first."""
-
-    total: int
-    limit: int
-    offset: int
-    data: list[TimelineEvent]
 
 
 class ScoreAllResult(ResponseBody):

@@ -1,8 +1,6 @@
 """Leads: rules and queries. Every function takes the caller's `TenantScope`.
 
-Who may do what: everyone in the tenant reads; admins, managers and integrations edit any lead;
-agents edit leads assigned to them or to nobody, and may only assign to themselves; admins,
-managers and write integrations delete (softly); only admins restore.
+Who may do what is declared in app.leads.policy; every function here checks it.
 """
 
 from __future__ import annotations
@@ -18,19 +16,16 @@ from asyncpg.exceptions import UniqueViolationError
 from msgspec import UNSET
 
 from app.accounts.tables import User
+from app.core.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
+from app.core.pagination import ListQuery, Page, page_of, sort_order
+from app.core.schemas import normalise_phone
+from app.core.versions import require_current
 from app.db import TenantScope, fetch, like_pattern, tenant_transaction
-from app.leads import schemas
+from app.leads import policy, schemas
 from app.leads.scoring import score_lead
 from app.leads.tables import Lead, LeadActivity
 from app.piccolo_conf import DB
-from app.web.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
-from app.web.etag import require_current
-from app.web.pagination import ListQuery, sort_sql
-from app.web.schemas import normalise_phone
 
-EDIT_ANY = frozenset({"admin", "manager", "integration"})
-CREATE = frozenset({"admin", "manager", "agent", "integration"})
-DELETE = frozenset({"admin", "manager", "integration"})
 SORTS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
@@ -77,6 +72,21 @@ class LeadFilters:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def parse_statuses(raw: str | None) -> tuple[str, ...]:
+    """`QUALIFIED` or `qualified,new` → ('QUALIFIED', 'NEW'); unknown values are a validation error."""
+    if not raw:
+        return ()
+    values = tuple(v.strip().upper() for v in raw.split(",") if v.strip())
+    unknown = [v for v in values if v not in schemas.STATUSES]
+    if unknown:
+        raise ValidationFailed(
+            f"Invalid status: {unknown[0]}",
+            details={"field": "status", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STATUSES)}"},
+            human="Choose one of the statuses",
+        )
+    return values
+
+
 def conversation_url(base_url: str, lead_id: int) -> str:
     """Where a person opens the lead in the browser."""
     return f"{base_url}/leads/{lead_id}"
@@ -114,12 +124,6 @@ async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
     )
 
 
-def _can_edit(scope: TenantScope, lead: dict[str, Any]) -> bool:
-    if scope.role in EDIT_ANY:
-        return True
-    return scope.role == "agent" and lead["agent_id"] in (None, scope.user_id)
-
-
 async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = False, for_update: bool = False) -> dict[str, Any]:
     query = Lead.select().where((Lead.id == lead_id) & (Lead.tenant_id == scope.tenant_id))
     if not include_deleted:
@@ -150,8 +154,7 @@ async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
     """The agent's name; 422 when the id is not an active user of this tenant; agents assign only themselves."""
     if agent_id is None:
         return None
-    if scope.role == "agent" and agent_id != scope.user_id:
-        raise PermissionDenied("Agents can only assign leads to themselves")
+    policy.ASSIGN.require(scope, agent_id)
     user = (
         await User.select(User.full_name)
         .where((User.id == agent_id) & (User.tenant_id == scope.tenant_id) & (User.is_active == True))  # noqa: E712 - SQL, not Python truth
@@ -208,6 +211,9 @@ async def _guarded(scope: TenantScope, values: dict[str, Any], query: Any, exclu
         raise Conflict("Another lead with this phone or e-mail was saved at the same moment", details={"field": "phone"}) from None
 
 
+LABELS = {"budget_min": "Budget minimum", "budget_max": "Budget maximum", "bedrooms_min": "Bedrooms minimum"}
+
+
 def check_ranges(values: dict[str, Any]) -> None:
     """Amounts, ranges and times a lead may hold (shared with the import's dry run)."""
     touched = values.get("last_interaction")
@@ -215,6 +221,7 @@ def check_ranges(values: dict[str, Any]) -> None:
         raise ValidationFailed(
             "Invalid last_interaction: it is in the future",
             details={"field": "last_interaction", "provided": touched.isoformat(), "expected": "a time in the past"},
+            human="The last interaction cannot be in the future",
         )
     for name in ("budget_min", "budget_max"):
         amount = values.get(name)
@@ -224,6 +231,7 @@ def check_ranges(values: dict[str, Any]) -> None:
             raise ValidationFailed(
                 f"Invalid {name}: a non-negative amount with at most 2 decimals",
                 details={"field": name, "provided": _jsonable(amount), "expected": "a non-negative amount with at most 2 decimals"},
+                human=f"{LABELS[name]} must be a positive amount with at most 2 decimals",
             )
     for low, high in (("budget_min", "budget_max"), ("bedrooms_min", "bedrooms_max")):
         a, b = values.get(low), values.get(high)
@@ -231,6 +239,7 @@ def check_ranges(values: dict[str, Any]) -> None:
             raise ValidationFailed(
                 f"Invalid {low}: must not exceed {high}",
                 details={"field": low, "provided": _jsonable(a), "expected": f"at most {high} ({_jsonable(b)})"},
+                human=f"{LABELS[low]} cannot exceed the maximum",
             )
 
 
@@ -257,11 +266,10 @@ def _set_fields(data: schemas.LeadCreate | schemas.LeadUpdate) -> dict[str, Any]
 
 async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: str) -> schemas.Lead:
     """Create a lead, score it and start its timeline. A live lead with the same phone or e-mail → 409."""
-    if scope.role not in CREATE:
-        raise PermissionDenied("Your role cannot create leads")
+    policy.CREATE.require(scope)
     values = _set_fields(data)
-    if scope.role == "agent" and "agent_id" not in values:
-        values["agent_id"] = scope.user_id
+    if "agent_id" not in values and (assignee := policy.default_assignee(scope)) is not None:
+        values["agent_id"] = assignee
     check_ranges(values)
     now = datetime.now(UTC)
     async with tenant_transaction(scope.tenant_id):
@@ -296,8 +304,7 @@ async def update_lead(
     """
     async with tenant_transaction(scope.tenant_id):
         current = _decode(await _load(scope, lead_id, for_update=True), "score_factors", "conversation_data", "custom_fields")
-        if not _can_edit(scope, current):
-            raise PermissionDenied("You can edit only leads assigned to you or to nobody")
+        policy.EDIT.require(scope, current)
         if if_match:
             require_current(if_match, await _detail(dict(current), base_url))
         values = _set_fields(data)
@@ -357,8 +364,7 @@ async def get_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.L
 
 async def delete_lead(scope: TenantScope, lead_id: int) -> None:
     """Soft-delete: the lead disappears from lists and frees its phone/e-mail; an admin can restore it."""
-    if scope.role not in DELETE:
-        raise PermissionDenied("Only admins and managers can delete leads")
+    policy.DELETE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         await _load(scope, lead_id, for_update=True)
         await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id == lead_id)
@@ -370,8 +376,7 @@ async def delete_lead(scope: TenantScope, lead_id: int) -> None:
 
 async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.Lead:
     """Bring a soft-deleted lead back (409 if its phone or e-mail was taken meanwhile)."""
-    if scope.role != "admin":
-        raise PermissionDenied("Only an admin can restore leads")
+    policy.RESTORE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = await _load(scope, lead_id, include_deleted=True, for_update=True)
         if row["deleted_at"] is None:
@@ -389,8 +394,7 @@ async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schem
 
 async def score(scope: TenantScope, lead_id: int) -> schemas.LeadScore:
     """Score a lead now, store the result and explain it (not for support and finance: it writes)."""
-    if scope.role not in CREATE:
-        raise PermissionDenied("Your role cannot rescore leads")
+    policy.SCORE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = await _load(scope, lead_id)
         result = score_lead(row)
@@ -469,7 +473,7 @@ async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | N
         )
         if len(rows) != len(set(lead_ids)):
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
-        refused = [r["id"] for r in rows if not _can_edit(scope, r)]
+        refused = [r["id"] for r in rows if not policy.EDIT.allows(scope, r)]
         if refused:
             raise PermissionDenied("You can assign only leads assigned to you or to nobody", details={"lead_ids": refused})
         changed = [r for r in rows if r["agent_id"] != agent_id]
@@ -484,8 +488,7 @@ async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | N
 
 async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
     """Soft-delete many leads at once, all or nothing (admins and managers)."""
-    if scope.role not in DELETE:
-        raise PermissionDenied("Only admins and managers can delete leads")
+    policy.DELETE.require(scope)
     if not lead_ids or len(lead_ids) > MAX_BULK:
         raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
     async with tenant_transaction(scope.tenant_id):
@@ -585,33 +588,33 @@ async def _total(scope: TenantScope, filters: LeadFilters, where: str, args: lis
     return (counted, False) if counted <= COUNT_CAP else (max(estimate, counted), True)
 
 
-async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery, base_url: str) -> schemas.LeadPage:
+async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery, base_url: str) -> Page[schemas.LeadSummary]:
     """A page of leads matching the filters.
 
     `total` is exact and costs one row read for the common case (no filter but status, kept by
     triggers in lead_counter); for other filters see `_total`: estimates are flagged by
     `total_is_estimate`.
     """
-    column, direction = sort_sql(query.sort, SORTS, "-created_at")
-    nulls = "NULLS LAST" if column in NULLABLE_SORTS else ""
+    policy.VIEW.require(scope)
+    if filters.deleted:
+        policy.VIEW_DELETED.require(scope)
+    order = sort_order(query.sort, SORTS, "-created_at")
     where, args = _where(scope, filters)
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"SELECT {columns} FROM {LEAD_SOURCE} WHERE {where} ORDER BY {column} {direction} {nulls}, id {direction} "
+            f"SELECT {columns} FROM {LEAD_SOURCE} WHERE {where} ORDER BY {order.sql(nulls_last=order.field in NULLABLE_SORTS)} "
             f"LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
         total, estimate = await _total(scope, filters, where, args, query, len(rows))
-    return schemas.LeadPage(
-        total=total, limit=query.limit, offset=query.offset, data=[_summary(r, base_url) for r in rows], total_is_estimate=estimate
-    )
+    return page_of(schemas.LeadSummary, [_summary(r, base_url) for r in rows], query, total, estimate=estimate)
 
 
-async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> schemas.TimelinePage:
+async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> Page[schemas.TimelineEvent]:
     """The lead's timeline, newest first (deleted leads keep theirs, visible to admins)."""
     async with tenant_transaction(scope.tenant_id):
-        await _load(scope, lead_id, include_deleted=scope.role == "admin")
+        await _load(scope, lead_id, include_deleted=policy.VIEW_DELETED.allows(scope))
         where = (LeadActivity.tenant_id == scope.tenant_id) & (LeadActivity.lead_id == lead_id)
         rows = (
             await LeadActivity.select()
@@ -622,9 +625,4 @@ async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> schema
             .offset(query.offset)
         )
         total = await LeadActivity.count().where(where)
-    return schemas.TimelinePage(
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-        data=msgspec.convert([_decode(dict(r), "changes") for r in rows], list[schemas.TimelineEvent]),
-    )
+    return page_of(schemas.TimelineEvent, [_decode(dict(r), "changes") for r in rows], query, total)

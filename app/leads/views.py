@@ -10,19 +10,20 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response, Stream, Template
 from saq import Queue
 
 from app.accounts import service as accounts
+from app.core.errors import DomainError, ValidationFailed
+from app.core.pagination import ListQuery
+from app.core.validation import convert_input
 from app.db import TenantScope
-from app.leads import export, schemas, service
-from app.leads.api import parse_statuses
+from app.leads import export, policy, schemas, service
 from app.leads.scoring import score_lead
 from app.settings import Settings
-from app.ui.views import Form, clean_form, form_errors, tenant_of, ui_requires
-from app.web.errors import ApiError, ValidationFailed
-from app.web.htmx import is_htmx, render
-from app.web.pagination import ListQuery
+from app.web.auth import guard
+from app.web.ui import Form, clean_form, form_errors, is_fragment, refusal_stays_on_page, render, targets
 
 PAGE_SIZE = 25
 EDITABLE = (
@@ -66,7 +67,7 @@ def _filters(state: dict[str, str]) -> service.LeadFilters:
     agent = state.get("agent", "")
     return service.LeadFilters(
         q=state.get("q") or None,
-        status=parse_statuses(state.get("status")),
+        status=service.parse_statuses(state.get("status")),
         temperature=state["temperature"] if state.get("temperature") in CHOICES["temperature"] else None,
         property_type=state["property_type"] if state.get("property_type") in CHOICES["property_type"] else None,
         agent_id=int(agent) if agent.isdigit() else None,
@@ -80,11 +81,7 @@ def _lead_form(form: dict[str, str]) -> dict[str, Any]:
 
 
 async def _team(tenant: TenantScope) -> list[Any]:
-    return (await accounts.list_users(tenant, ListQuery(limit=100, sort="full_name"), active=True)).data
-
-
-def _can_edit(tenant: TenantScope, lead: schemas.Lead) -> bool:
-    return tenant.role in service.EDIT_ANY or (tenant.role == "agent" and lead.agent_id in (None, tenant.user_id))
+    return await accounts.team_members(tenant)
 
 
 class LeadPagesController(Controller):
@@ -92,12 +89,13 @@ class LeadPagesController(Controller):
 
     path = "/leads"
     include_in_schema = False
-    guards = [ui_requires()]
+    guards = [guard(policy.VIEW)]
 
     @get("/")
     async def index(
         self,
         request: Request[Any, Any, Any],
+        tenant: TenantScope,
         settings: Settings,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         status: str | None = None,
@@ -109,12 +107,18 @@ class LeadPagesController(Controller):
     ) -> Template:
         """Active search, filters, sortable columns and pagination, all kept in the URL."""
         state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent)
-        return await self._list(request, settings, state, sort, offset)
+        return await self._list(request, tenant, settings, state, sort, offset)
 
     async def _list(
-        self, request: Request[Any, Any, Any], settings: Settings, state: dict[str, str], sort: str, offset: int, message: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        settings: Settings,
+        state: dict[str, str],
+        sort: str,
+        offset: int,
+        message: str | None = None,
     ) -> Template:
-        tenant = tenant_of(request)
         page = await service.list_leads(tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort), settings.base_url)
         query = urlencode({k: v for k, v in {**state, "sort": sort}.items() if v and not (k == "sort" and v == "-created_at")})
         filters_query = urlencode({k: v for k, v in state.items() if v})
@@ -130,26 +134,23 @@ class LeadPagesController(Controller):
                 "filters_query": filters_query,
                 "team": await _team(tenant),
                 "choices": CHOICES,
-                "can_create": tenant.role in service.CREATE,
-                "can_delete": tenant.role in service.DELETE,
                 "message": message,
                 "background_from": export.BACKGROUND_FROM,
             },
-            block="results" if request.headers.get("hx-target") == "lead-results" else "content",
+            block="results" if targets(request, "lead-results") else "content",
             push_url=None if request.method == "POST" else str(request.url.path) + ("?" + query if query else ""),
         )
 
     @post("/bulk")
-    async def bulk(self, request: Request[Any, Any, Any], settings: Settings) -> Template:
+    async def bulk(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings) -> Template:
         """Assign or delete the selected leads (all or nothing), then show the list again."""
-        tenant = tenant_of(request)
         form = await request.form()
         ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()]
         action = form.get("action")
         state = _screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})
         if not ids:
             return await self._list(
-                request, settings, state, str(form.get("sort") or "-created_at"), 0, message="Select at least one lead first."
+                request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message="Select at least one lead first."
             )
         if action == "assign":
             agent = str(form.get("bulk_agent") or "")
@@ -160,37 +161,38 @@ class LeadPagesController(Controller):
             message = f"Deleted {done} lead{'s' if done != 1 else ''}. An admin can restore them."
         else:
             raise ValidationFailed("Choose an action", details={"field": "action", "expected": "assign or delete"})
-        return await self._list(request, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
+        return await self._list(request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
 
-    @post("/export-jobs")
-    async def start_export_job(self, request: Request[Any, Any, Any], queue: Queue) -> Redirect:
+    @post("/export-jobs", guards=[guard(policy.EXPORT)])
+    async def start_export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue) -> Redirect:
         """A large Excel export of the current view, built in the background."""
         form = await request.form()
         job = await export.start_export_job(
-            tenant_of(request),
+            tenant,
             _filters(_screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})),
             export.pick_columns(None, "xlsx"),
             queue,
         )
         return Redirect(path=f"/leads/exports/{job.id}", status_code=303)
 
-    @get("/exports/{export_id:int}")
-    async def export_job(self, request: Request[Any, Any, Any], export_id: int) -> Template:
+    @get("/exports/{export_id:int}", guards=[guard(policy.EXPORT)])
+    async def export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int) -> Template:
         """The export's progress bar, polled until the file is ready."""
-        job = await export.get_export_job(tenant_of(request), export_id)
-        block = "progress" if request.headers.get("hx-target") == "export-progress" else "content"
+        job = await export.get_export_job(tenant, export_id)
+        block = "progress" if targets(request, "export-progress") else "content"
         return render(request, "leads/export_job.html", {"active": "leads", "job": job}, block=block)
 
-    @get("/exports/{export_id:int}/file")
-    async def export_job_file(self, request: Request[Any, Any, Any], export_id: int) -> Response[bytes]:
+    @get("/exports/{export_id:int}/file", guards=[guard(policy.EXPORT)])
+    async def export_job_file(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int) -> Response[bytes]:
         """The finished workbook."""
-        name, content = await export.export_file(tenant_of(request), export_id)
+        name, content = await export.export_file(tenant, export_id)
         return Response(content, media_type=export.MEDIA_TYPES["xlsx"], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @get("/export")
+    @get("/export", guards=[guard(policy.EXPORT)])
     async def export_view(
         self,
         request: Request[Any, Any, Any],
+        tenant: TenantScope,
         format: Literal["csv", "xlsx"] = "csv",
         ids: list[int] | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
@@ -205,33 +207,31 @@ class LeadPagesController(Controller):
         if ids:
             filters = replace(filters, ids=tuple(ids))
         columns = export.pick_columns(None, format)
-        body = await export.export_leads(tenant_of(request), format, filters, columns)
+        body = await export.export_leads(tenant, format, filters, columns)
         headers = {"Content-Disposition": f'attachment; filename="{export.filename(format)}"', "Cache-Control": "no-store"}
         return Stream(body, media_type=export.MEDIA_TYPES[format], headers=headers)
 
-    @get("/new")
-    async def new(self, request: Request[Any, Any, Any]) -> Template:
+    @get("/new", guards=[guard(policy.CREATE)])
+    async def new(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
         """The new-lead form."""
-        tenant = tenant_of(request)
-        return render(
-            request, "leads/new.html", {"active": "leads", "form": {}, "errors": {}, "choices": CHOICES, "team": await _team(tenant)}
-        )
+        ctx: dict[str, Any] = {"form": {}, "errors": {}}
+        return render(request, "leads/new.html", {"active": "leads", **ctx, **await self._form_choices(tenant)})
 
     @post("/")
-    async def create(self, request: Request[Any, Any, Any], data: Form, settings: Settings) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form, settings: Settings) -> Template | Redirect:
         """Create a lead; errors are shown next to their fields and nothing is created."""
-        tenant = tenant_of(request)
         form = _lead_form(data)
         try:
-            lead = await service.create_lead(tenant, msgspec.convert(form, schemas.LeadCreate, strict=False), settings.base_url)
-        except (msgspec.ValidationError, ApiError) as exc:
-            errors = form_errors(exc)
-            ctx = {"active": "leads", "form": clean_form(data), "errors": errors, "choices": CHOICES, "team": await _team(tenant)}
+            lead = await service.create_lead(tenant, convert_input(form, schemas.LeadCreate), settings.base_url)
+        except DomainError as exc:
+            ctx = {"active": "leads", "form": clean_form(data), "errors": form_errors(exc), **await self._form_choices(tenant)}
             return render(request, "leads/new.html", ctx, status_code=422)
         return Redirect(path=f"/leads/{lead.id}", status_code=303)
 
-    async def _detail_context(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> dict[str, Any]:
-        tenant = tenant_of(request)
+    async def _form_choices(self, tenant: TenantScope) -> dict[str, Any]:
+        return {"choices": CHOICES, "team": await _team(tenant), "assignee_default": policy.default_assignee(tenant)}
+
+    async def _detail_context(self, tenant: TenantScope, settings: Settings, lead_id: int) -> dict[str, Any]:
         lead = await service.get_lead(tenant, lead_id, settings.base_url)
         result = score_lead(msgspec.to_builtins(lead, builtin_types=(Decimal,)) | {"last_interaction": lead.last_interaction})
         return {
@@ -242,33 +242,28 @@ class LeadPagesController(Controller):
             "team": await _team(tenant),
             "choices": CHOICES,
             "editable": EDITABLE,
-            "can_edit": _can_edit(tenant, lead),
-            "can_delete": tenant.role in service.DELETE,
             "errors": {},
             "form": {},
         }
 
     @get("/{lead_id:int}")
-    async def detail(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+    async def detail(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int) -> Template:
         """Everything about a lead, its score explained, and its timeline."""
-        return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id))
+        return render(request, "leads/detail.html", await self._detail_context(tenant, settings, lead_id))
 
     @get("/{lead_id:int}/edit")
-    async def edit(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+    async def edit(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int) -> Template:
         """Click-to-edit: the details card as a form."""
-        ctx = await self._detail_context(request, settings, lead_id)
-        return render(request, "leads/detail.html", ctx, block="details_form" if is_htmx(request) else "content")
+        ctx = await self._detail_context(tenant, settings, lead_id)
+        return render(request, "leads/detail.html", ctx, block="details_form" if is_fragment(request) else "content")
 
     @get("/{lead_id:int}/details")
-    async def details(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+    async def details(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int) -> Template:
         """The details card (cancel of click-to-edit)."""
-        return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id), block="details")
+        return render(request, "leads/detail.html", await self._detail_context(tenant, settings, lead_id), block="details")
 
-    async def _save(
-        self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: dict[str, str]
-    ) -> tuple[dict[str, Any], bool]:
+    async def _save(self, tenant: TenantScope, settings: Settings, lead_id: int, data: dict[str, str]) -> tuple[dict[str, Any], bool]:
         """Apply a details/status/assignment/note change; returns (detail context with any errors, details form?)."""
-        tenant = tenant_of(request)
         raw = clean_form(data)
         details_form = data.get("_form") == "details"
         form = _lead_form(data)
@@ -279,41 +274,41 @@ class LeadPagesController(Controller):
             form["agent_id"] = None
         errors: dict[str, str] = {}
         try:
-            await service.update_lead(tenant, lead_id, msgspec.convert(form, schemas.LeadUpdate, strict=False), settings.base_url)
-        except (msgspec.ValidationError, ApiError) as exc:
-            if getattr(exc, "status_code", 422) in (403, 404):
+            await service.update_lead(tenant, lead_id, convert_input(form, schemas.LeadUpdate), settings.base_url)
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
                 raise
             errors = form_errors(exc)
-        ctx = await self._detail_context(request, settings, lead_id)
+        ctx = await self._detail_context(tenant, settings, lead_id)
         ctx.update(errors=errors, form=raw if errors else {})  # echo exactly what was typed
         return ctx, details_form
 
     @patch("/{lead_id:int}")
-    async def update(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: Form) -> Template:
+    async def update(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int, data: Form) -> Template:
         """Save edited details, a status change, an assignment or a note; answers with the refreshed lead."""
-        ctx, details_form = await self._save(request, settings, lead_id, data)
+        ctx, details_form = await self._save(tenant, settings, lead_id, data)
         if ctx["errors"] and details_form:  # only the form is redrawn, with its errors
             return render(request, "leads/detail.html", ctx, block="details_form", status_code=422, re_target="#details")
         return render(request, "leads/detail.html", ctx, block="lead", status_code=422 if ctx["errors"] else 200)
 
     @post("/{lead_id:int}")
     async def update_without_javascript(
-        self, request: Request[Any, Any, Any], settings: Settings, lead_id: int, data: Form
+        self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int, data: Form
     ) -> Template | Redirect:
         """The same change from a plain form post (no JavaScript): back to the lead, or the page with its errors."""
-        ctx, details_form = await self._save(request, settings, lead_id, data)
+        ctx, details_form = await self._save(tenant, settings, lead_id, data)
         if not ctx["errors"]:
             return Redirect(path=f"/leads/{lead_id}", status_code=303)
         return render(request, "leads/detail.html", ctx, block="details_form" if details_form else "content", status_code=422)
 
     @post("/{lead_id:int}/score")
-    async def rescore(self, request: Request[Any, Any, Any], settings: Settings, lead_id: int) -> Template:
+    async def rescore(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int) -> Template:
         """Score now and show the explanation."""
-        await service.score(tenant_of(request), lead_id)
-        return render(request, "leads/detail.html", await self._detail_context(request, settings, lead_id), block="lead")
+        await service.score(tenant, lead_id)
+        return render(request, "leads/detail.html", await self._detail_context(tenant, settings, lead_id), block="lead")
 
     @delete("/{lead_id:int}", status_code=200)
-    async def remove(self, request: Request[Any, Any, Any], lead_id: int) -> Response[str]:
+    async def remove(self, tenant: TenantScope, lead_id: int) -> ClientRedirect:
         """Soft-delete, then back to the list."""
-        await service.delete_lead(tenant_of(request), lead_id)
-        return Response("", headers={"HX-Redirect": "/leads"})
+        await service.delete_lead(tenant, lead_id)
+        return ClientRedirect(redirect_to="/leads")

@@ -10,9 +10,9 @@ from litestar.response import Redirect
 from saq import Queue
 
 from app import __version__
+from app.core.schemas import ResponseBody
 from app.db import fetch
 from app.web.json import ApiResponse
-from app.web.schemas import ResponseBody
 
 
 class ComponentHealth(ResponseBody):

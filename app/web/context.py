@@ -6,9 +6,9 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.principal import Principal
 from app.db import TenantScope
 
 # Plain ASGI types for our middlewares (Litestar's TypedDict unions are too narrow to build messages with).
@@ -19,31 +19,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,100}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller: a user (session or JWT) or a machine (API key, OAuth client)."""
-
-    tenant_id: int
-    plan: str
-    kind: str  # session | jwt | api_key | oauth
-    credential_id: str
-    role: str  # a user's role, or "integration" for keys and OAuth clients
-    user_id: int | None = None
-    email: str = ""
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    token_jti: str | None = None
-
-    @property
-    def can_write(self) -> bool:
-        """Whether unsafe methods are allowed (read-only keys and read-scoped tokens are refused)."""
-        return "write" in self.scopes
-
-    @property
-    def label(self) -> str:
-        """Who this is, for the audit log."""
-        return self.email or f"{self.kind}:{self.credential_id}"
 
 
 def header(scope: Scope, name: str) -> str | None:

@@ -1,22 +1,23 @@
-"""Litestar dependencies every controller may declare: the tenant scope, settings, the queue."""
+"""Litestar dependencies every controller (API or screen) may declare: the tenant scope, list paging, settings, the queue."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.di import Provide
+from litestar.params import Parameter
 from saq import Queue
 
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, ListQuery
 from app.db import TenantScope
 from app.settings import Settings
 from app.web.auth import current_principal
 from app.web.context import scope_for
-from app.web.pagination import provide_list_query
 
 
 async def provide_scope(request: Request[Any, Any, Any]) -> TenantScope:
-    """The caller's tenant scope (401 when unauthenticated)."""
+    """The caller's tenant scope (401 when unauthenticated; the screens answer that with the login page)."""
     return scope_for(current_principal(request), request.scope)  # type: ignore[arg-type]
 
 
@@ -30,6 +31,15 @@ async def provide_queue(request: Request[Any, Any, Any]) -> Queue:
     """The SAQ queue jobs are enqueued on."""
     queue: Queue = request.app.state.queue
     return queue
+
+
+async def provide_list_query(
+    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Items per page (1-100)")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Parameter(ge=0, le=1_000_000, description="Items to skip")] = 0,
+    sort: Annotated[str | None, Parameter(description="Sort field; prefix with `-` for descending, e.g. `-created_at`")] = None,
+) -> ListQuery:
+    """The list parameters of any collection endpoint."""
+    return ListQuery(limit=limit, offset=offset, sort=sort)
 
 
 DEPENDENCIES = {

@@ -1,4 +1,6 @@
-"""The one error envelope of the JSON API, and HTML error pages for the browser UI.
+"""The HTTP face of errors: the one envelope of the JSON API, and HTML error pages for the browser UI.
+
+Services raise domain errors (app.core.errors); this module alone decides their HTTP status.
 
 JSON: `{"error": {"code", "message", "details", "request_id"}}` with the codes of the reference
 guide (AUTHENTICATION_ERROR, INSUFFICIENT_PERMISSIONS, RESOURCE_NOT_FOUND, VALIDATION_ERROR, …).
@@ -7,7 +9,6 @@ guide (AUTHENTICATION_ERROR, INSUFFICIENT_PERMISSIONS, RESOURCE_NOT_FOUND, VALID
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import MutableMapping
 from typing import Any, cast
 from urllib.parse import quote
@@ -22,66 +23,41 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.core.errors import (
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    DomainError,
+    PayloadTooLarge,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    ResourceNotFound,
+    ValidationFailed,
+)
+from app.core.validation import FieldProblem, field_problem
 from app.web.context import request_id_of
 from app.web.json import ApiResponse
 
 log = logging.getLogger(__name__)
 
 
-class ApiError(HTTPException):
-    """An error with a stable machine-readable code and optional details."""
-
-    code = "ERROR"
-    status_code = 400
-
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail=message, headers=headers)
-        self.details = details or {}
-
-
-class BadRequest(ApiError):
-    code, status_code = "BAD_REQUEST", 400
-
-
-class AuthenticationError(ApiError):
-    code, status_code = "AUTHENTICATION_ERROR", 401
-
-
-class PermissionDenied(ApiError):
-    code, status_code = "INSUFFICIENT_PERMISSIONS", 403
-
-
-class ResourceNotFound(ApiError):
-    code, status_code = "RESOURCE_NOT_FOUND", 404
-
-
-class PayloadTooLarge(ApiError):
-    code, status_code = "PAYLOAD_TOO_LARGE", 413
-
-
-class Conflict(ApiError):
-    code, status_code = "CONFLICT", 409
-
-
-class PreconditionFailed(ApiError):
-    code, status_code = "PRECONDITION_FAILED", 412
-
-
-class ValidationFailed(ApiError):
-    code, status_code = "VALIDATION_ERROR", 422
-
-
-class RateLimited(ApiError):
-    code, status_code = "RATE_LIMIT_EXCEEDED", 429
-
-    def __init__(self, message: str, *, retry_after: int, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message, headers=headers)
-        self.retry_after = retry_after
-
-
+# The status of each domain error (app.core.errors) and of Litestar's own HTTP errors.
+STATUS_OF: dict[type[DomainError], int] = {
+    BadRequest: 400,
+    AuthenticationError: 401,
+    PermissionDenied: 403,
+    ResourceNotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    PayloadTooLarge: 413,
+    ValidationFailed: 422,
+    RateLimited: 429,
+}
 _STATUS_CODES = {
     400: "BAD_REQUEST",
     401: "AUTHENTICATION_ERROR",
@@ -98,46 +74,26 @@ _STATUS_CODES = {
     503: "SERVICE_UNAVAILABLE",
 }
 
-_FIELD_IN_MSGSPEC = re.compile(r"at `\$\.([A-Za-z0-9_\.\[\]]+)`")
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
-_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
-_REWRITES = [
-    (re.compile(r"Expected `str` matching regex .*"), "a value in the expected format"),
-    (re.compile(r"Expected `str` of length >= (\d+)"), r"at least \1 characters"),
-    (re.compile(r"Expected `str` of length <= (\d+)"), r"at most \1 characters"),
-    (re.compile(r"Expected `(int|float)` >= (\S+)"), r"a number of at least \2"),
-    (re.compile(r"Expected `(int|float)` <= (\S+)"), r"a number of at most \2"),
-    (re.compile(r"Invalid enum value (.*)"), r"one of the allowed values (got \1)"),
-]
-# What a few well-known fields must look like, in words a person can act on.
-EXPECTED = {
-    "email": "A valid e-mail address, e.g. name@example.com",
-    "phone": "International format starting with +",
-}
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status a domain error answers with."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return 400
 
 
-def _field_error(exc: ValidationException) -> tuple[str, str]:
-    """(field, what was expected) from Litestar/msgspec validation output."""
+def _field_error(exc: ValidationException) -> FieldProblem:
+    """The first field problem in Litestar's validation output (its messages are msgspec's)."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if not isinstance(item, dict):
             continue
-        text = str(item.get("message", ""))
         key = str(item.get("key") or "")
-        if m := _UNKNOWN_FIELD.search(text):
-            return m.group(1), "This field is unknown or read-only and may not be set"
-        if m := _MISSING_FIELD.search(text):
-            return m.group(1), "This field is required"
-        if m := _FIELD_IN_MSGSPEC.search(text):
-            key, text = m.group(1), text.split(" - at `")[0]
         if item.get("source") == "body" and key in ("", "data"):
             key = "body"
-        for pattern, replacement in _REWRITES:
-            if pattern.match(text):
-                text = pattern.sub(replacement, text)
-                break
-        return key or "request", EXPECTED.get(key, text)
-    return "request", str(exc.detail)
+        return field_problem(str(item.get("message", "")), key)
+    return FieldProblem("request", str(exc.detail), str(exc.detail))
 
 
 def _provided(request: Request[Any, Any, Any], field: str) -> Any:
@@ -162,17 +118,19 @@ def error_body(code: str, message: str, request_id: str, details: dict[str, Any]
 
 def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, str], dict[str, Any]]:
     """(status, code, message, details, headers, extra) for any exception."""
-    if isinstance(exc, ApiError):
-        extra = {"retry_after_seconds": exc.retry_after} if isinstance(exc, RateLimited) else {}
-        return exc.status_code, exc.code, exc.detail, exc.details, dict(exc.headers or {}), extra
+    if isinstance(exc, DomainError):
+        if isinstance(exc, RateLimited):
+            return 429, exc.code, exc.message, exc.details, {"Retry-After": str(exc.retry_after)}, {"retry_after_seconds": exc.retry_after}
+        return status_of(exc), exc.code, exc.message, exc.details, {}, {}
     if isinstance(exc, UniqueViolationError):
         # Last line of defence: services check first; a write that lost a race still gets a clear 409.
         return 409, "CONFLICT", "This conflicts with an existing record (a unique value is already taken)", {}, {}, {}
     if isinstance(exc, ValidationException):
-        field, expected = _field_error(exc)
-        if "JSON is malformed" in expected or "JSON is malformed" in str(exc.detail):
-            return 400, "BAD_REQUEST", "Malformed JSON in request body", {"reason": expected}, {}, {}
-        return 422, "VALIDATION_ERROR", f"Invalid {field}: {expected}", {"field": field, "expected": expected}, {}, {}
+        problem = _field_error(exc)
+        if "JSON is malformed" in problem.expected or "JSON is malformed" in str(exc.detail):
+            return 400, "BAD_REQUEST", "Malformed JSON in request body", {"reason": problem.expected}, {}, {}
+        details = {"field": problem.field, "expected": problem.expected}
+        return 422, "VALIDATION_ERROR", f"Invalid {problem.field}: {problem.expected}", details, {}, {}
     if isinstance(exc, HTTPException):
         status = exc.status_code
         message = exc.detail
@@ -213,12 +171,18 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         )
     if status == 401:
         target = "/login?next=" + quote(request.url.path)
-        if request.headers.get("hx-request"):
-            return Response(content="", status_code=200, headers={"HX-Redirect": target})
+        if getattr(request, "htmx", None):
+            return ClientRedirect(redirect_to=target)
         return Redirect(path=target)
     return Template(
         template_name="error.html",
-        context={"status": status, "code": code, "message": message, "details": details, "request_id": request_id},
+        context={
+            "status": status,
+            "code": code,
+            "message": exc.human if isinstance(exc, DomainError) else message,
+            "details": details,
+            "request_id": request_id,
+        },
         status_code=status,
         headers=headers,
     )

@@ -1,42 +1,11 @@
-"""ETags on JSON GETs (`If-None-Match` → 304) and `If-Match` checks for PATCH (412 when stale)."""
+"""ETags on JSON GETs (`If-None-Match` → 304); services check `If-Match` with app.core.versions."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
+from app.core.versions import etag_matches as _matches
+from app.core.versions import etag_of
 from app.web.context import ASGIApp, Message, Receive, Scope, Send, header
-from app.web.errors import PreconditionFailed, is_api_path
-from app.web.json import encode_json
-
-
-def etag_of(body: bytes) -> str:
-    """A strong ETag for a response body."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def etag_of_resource(resource: Any) -> str:
-    """The ETag a GET of this resource answers with (same serialization as the response)."""
-    return etag_of(encode_json(resource))
-
-
-def _matches(header: str, etag: str, *, weak: bool) -> bool:
-    """RFC 9110: If-None-Match compares weakly, If-Match strongly (a W/ tag never matches it)."""
-    candidates = [c.strip() for c in header.split(",")]
-    if "*" in candidates:
-        return True
-    if weak:
-        candidates = [c.removeprefix("W/") for c in candidates]
-    return etag in candidates
-
-
-def require_current(if_match: str | None, current: Any) -> None:
-    """Refuse a change whose If-Match names another version than `current` (call it with the row locked)."""
-    if if_match and not _matches(if_match, etag_of_resource(current), weak=False):
-        raise PreconditionFailed(
-            "The resource changed since you read it (If-Match does not match the current ETag)",
-            details={"etag": etag_of_resource(current)},
-        )
+from app.web.errors import is_api_path
 
 
 class ETagMiddleware:

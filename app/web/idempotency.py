@@ -14,9 +14,10 @@ import hashlib
 import json
 from typing import Any
 
+from app.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from app.db import fetch, tenant_transaction
 from app.web.context import ASGIApp, Message, Receive, Scope, Send, header, principal_of
-from app.web.errors import Conflict, PayloadTooLarge, ValidationFailed, is_api_path
+from app.web.errors import is_api_path
 
 TTL = "24 hours"
 # A record still "running" after this long belongs to a process that died; it may be taken over.

@@ -1,23 +1,16 @@
-"""The one JSON encoding of the API: msgspec, with Decimal money as exact JSON numbers."""
+"""The API's response class: every JSON body through app.core.json."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import msgspec
 from litestar import Response
 from litestar.serialization import default_serializer
 from litestar.types import Serializer
 
+from app.core.json import encode_json
+
 T = TypeVar("T")
-
-# Decimals are written as JSON numbers with every digit kept (2000000.00 → 2000000.00), never floats.
-_ENCODER = msgspec.json.Encoder(enc_hook=default_serializer, decimal_format="number")
-
-
-def encode_json(value: Any) -> bytes:
-    """Encode a response body exactly as the API sends it."""
-    return _ENCODER.encode(value)
 
 
 class ApiResponse(Response[T]):

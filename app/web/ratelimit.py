@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import time
 
+from app.core.errors import RateLimited
 from app.db import fetch
 from app.web.context import ASGIApp, Receive, Scope, Send, principal_of
-from app.web.errors import RateLimited, is_api_path
+from app.web.errors import is_api_path
 
 PLAN_LIMITS = {"starter": 60, "professional": 100, "enterprise": 500}
 BURST_FACTOR = 2
@@ -60,9 +61,7 @@ async def spend(scope: Scope, bucket: str, plan: str) -> None:
     scope.setdefault("state", {})["ratelimit_headers"] = headers
     if not allowed:
         retry = max(1, wait)
-        raise RateLimited(
-            f"Rate limit of {limit} requests/minute exceeded", retry_after=retry, headers={**headers, "Retry-After": str(retry)}
-        )
+        raise RateLimited(f"Rate limit of {limit} requests/minute exceeded", retry_after=retry)
 
 
 def is_limited(scope: Scope) -> bool:

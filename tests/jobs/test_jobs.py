@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from tasks.settings import CRON_JOBS, make_queue
+from tasks.settings import cron_jobs, make_queue
 from tests.conftest import eventually
 from tests.factories import Tenants
 from tests.helpers import atrium_command, create_database, process_env
@@ -22,7 +22,7 @@ VALUES ($1, $2, md5(random()::text) || md5(random()::text), now() - interval '2 
 
 
 async def test_purge_is_scheduled_and_runs_in_the_web_process(app: Litestar, tenants: Tenants, db: asyncpg.Connection) -> None:
-    assert any(job.function.__name__ == "purge_expired" for job in CRON_JOBS)
+    assert any(job.function.__name__ == "purge_expired" for job in cron_jobs())
     # The in-process worker has put the next scheduled run on the queue.
     scheduled = await app.state.queue.job("cron:purge_expired")
     assert scheduled is not None and scheduled.function == "purge_expired"

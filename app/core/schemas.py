@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from app.core.errors import ValidationFailed
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail address")]
@@ -19,13 +21,12 @@ _PHONE_NOISE = re.compile(r"[ ().\-]")
 
 def normalise_phone(phone: str) -> str:
     """`+971 50-123 4567` → `+971501234567`; the result must have 7 to 15 digits."""
-    from app.web.errors import ValidationFailed
-
     digits = _PHONE_NOISE.sub("", phone)
     if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
         raise ValidationFailed(
             "Invalid phone number format",
             details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
+            human="International format starting with +, like +971 50 123 4567",
         )
     return digits
 

@@ -1,0 +1,85 @@
+"""Authentication: API credentials for /v2, the session cookie for the browser UI.
+
+The JSON API never reads the session cookie and the UI never reads API keys or bearer tokens, so
+a browser's ambient cookie cannot be used against the API (no CSRF surface there).
+"""
+
+from __future__ import annotations
+
+from app.accounts import service as accounts
+from app.core.errors import AuthenticationError, PermissionDenied
+from app.core.principal import Principal
+from app.settings import Settings
+from app.web.context import ASGIApp, Receive, Scope, Send, header
+from app.web.errors import is_api_path
+from app.web.ratelimit import client_ip, is_limited, spend
+
+SESSION_COOKIE = "atrium_session"
+
+
+def settings_of(scope: Scope) -> Settings:
+    """The application settings, from the ASGI scope."""
+    settings: Settings = scope["litestar_app"].state.settings
+    return settings
+
+
+class AuthenticationMiddleware:
+    """Resolve the caller once per request and keep it in `scope["state"]["principal"]`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = scope.setdefault("state", {})
+            if is_api_path(scope["path"]):
+                try:
+                    state["principal"] = await self._api_principal(scope)
+                except AuthenticationError:
+                    # Guessing credentials costs the guesser's address (and an argon2 check each time).
+                    if is_limited(scope):
+                        await spend(scope, f"ip:{client_ip(scope)}", "starter")
+                    raise
+            else:
+                state["principal"] = await self._session_principal(scope)
+        await self.app(scope, receive, send)
+
+    async def _api_principal(self, scope: Scope) -> Principal | None:
+        api_key = header(scope, "x-api-key")
+        authorization = header(scope, "authorization") or ""
+        principal: Principal | None
+        if api_key:
+            principal = await accounts.principal_for_api_key(api_key.strip())
+            if principal is None:
+                raise AuthenticationError("API key is invalid or revoked")
+        elif authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthenticationError("Authorization header must be 'Bearer <token>'")
+            principal = await accounts.principal_for_access_token(settings_of(scope), token.strip())
+            if principal is None:
+                raise AuthenticationError("Access token is invalid, expired or revoked")
+        else:
+            return None
+        tenant_header = header(scope, "x-tenant-id")
+        if tenant_header is not None and tenant_header.strip() != str(principal.tenant_id):
+            raise PermissionDenied("X-Tenant-ID does not match the tenant of these credentials")
+        return principal
+
+    async def _session_principal(self, scope: Scope) -> Principal | None:
+        token = session_token_of(scope)
+        if not token or scope["path"].startswith("/static/"):
+            return None
+        return await accounts.principal_for_session(token)
+
+
+def session_token_of(scope: Scope) -> str | None:
+    """The raw session cookie of this request, if any."""
+    raw = header(scope, "cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == SESSION_COOKIE:
+            return value
+    return None

@@ -1,0 +1,29 @@
+"""Accounts: authentication, the team and credentials, and the settings screens they live in."""
+
+from __future__ import annotations
+
+from app.accounts.api import ApiKeyController, AuthController, OAuthClientController, OAuthController, UserController
+from app.accounts.views import SessionController, TeamPagesController
+from app.domains import Domain, NavEntry
+
+DOMAIN = Domain(
+    name="accounts",
+    controllers=[
+        AuthController,
+        OAuthController,
+        UserController,
+        ApiKeyController,
+        OAuthClientController,
+        SessionController,
+        TeamPagesController,
+    ],
+    nav=[NavEntry("settings", "Settings", "/settings", order=90)],
+    cleanup={
+        "sessions": "DELETE FROM user_session WHERE expires_at < now()",
+        "revoked_tokens": "DELETE FROM revoked_token WHERE expires_at < now()",
+        "login_throttles": (
+            "DELETE FROM login_throttle WHERE window_started_at < now() - interval '1 day' "
+            "AND (locked_until IS NULL OR locked_until < now())"
+        ),
+    },
+)

@@ -1,0 +1,179 @@
+"""Screens of the accounts domain: log in and out, the team, API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from app.accounts import policy, schemas
+from app.accounts import service as accounts
+from app.accounts.authentication import SESSION_COOKIE, session_token_of
+from app.audit.service import record_event
+from app.core.errors import AuthenticationError, DomainError, RateLimited
+from app.core.pagination import ListQuery
+from app.core.policy import USER_ROLES
+from app.core.validation import convert_input
+from app.db import TenantScope
+from app.settings import Settings
+from app.web.auth import guard
+from app.web.context import principal_of, scope_for
+from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render
+
+PAGE_SIZE = 25
+
+
+def _safe_next(value: str) -> str:
+    """Only same-site relative paths, so login cannot redirect elsewhere."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
+
+
+class SessionController(Controller):
+    """Log in and out of the browser UI."""
+
+    include_in_schema = False
+
+    @get("/login")
+    async def login_page(
+        self, request: Request[Any, Any, Any], next_url: Annotated[str, Parameter(query="next")] = "/"
+    ) -> Template | Redirect:
+        """The login form (logged-in users go straight on)."""
+        if principal_of(request.scope) is not None:  # type: ignore[arg-type]
+            return Redirect(path=_safe_next(next_url))
+        return render(request, "login.html", {"next": _safe_next(next_url), "error": None, "email": ""})
+
+    @post("/login")
+    async def login(self, request: Request[Any, Any, Any], data: Form, settings: Settings) -> Template | Redirect:
+        """Check the password, rotate the session and go on; the same message for every failure."""
+        email, password = data.get("email", ""), data.get("password", "")
+        next_url = _safe_next(data.get("next", "/"))
+        ctx = {"next": next_url, "email": email}
+        try:
+            user = await accounts.authenticate_password(email, password)
+        except RateLimited as exc:
+            return render(request, "login.html", {**ctx, "error": exc.human}, status_code=429)
+        except AuthenticationError as exc:
+            return render(request, "login.html", {**ctx, "error": exc.human}, status_code=401)
+        old = session_token_of(request.scope)  # type: ignore[arg-type]
+        if old:
+            await accounts.end_session(old)
+        ip = request.client.host if request.client else ""
+        ua = request.headers.get("user-agent", "")
+        token = await accounts.create_session(user, settings, ip=ip, user_agent=ua)
+        scope = TenantScope(
+            tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua[:300]
+        )
+        await record_event(scope, "auth.login", target_type="user", target_id=user["id"], details={"via": "browser"})
+        response = Redirect(path=next_url, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, token, max_age=settings.session_ttl, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
+        )
+        return response
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        """End the session server-side and clear the cookie."""
+        token = session_token_of(request.scope)  # type: ignore[arg-type]
+        principal = principal_of(request.scope)  # type: ignore[arg-type]
+        if token:
+            await accounts.end_session(token)
+        if principal is not None:
+            await record_event(scope_for(principal, request.scope), "auth.logout", target_type="user", target_id=principal.user_id or "")  # type: ignore[arg-type]
+        response = Redirect(path="/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+
+class TeamPagesController(Controller):
+    """Settings: the team and the API keys."""
+
+    path = "/settings"
+    include_in_schema = False
+    guards = [guard()]
+
+    @get("/")
+    async def settings_home(self) -> Redirect:
+        """Team is the first settings tab."""
+        return Redirect(path="/settings/team")
+
+    @get("/team", guards=[guard(policy.VIEW_TEAM)])
+    async def team(self, request: Request[Any, Any, Any], tenant: TenantScope, offset: Annotated[int, Parameter(ge=0)] = 0) -> Template:
+        """Everyone in the tenant; admins can add users, change roles and deactivate."""
+        users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, offset=offset, sort="created_at"))
+        return render(
+            request,
+            "settings/team.html",
+            {"active": "settings", "tab": "team", "users": users, "errors": {}, "form": {}, "roles": USER_ROLES},
+        )
+
+    @post("/team", guards=[guard(policy.MANAGE_USERS)])
+    async def create_user(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
+        """Add a user; errors are shown next to the fields and nothing is created."""
+        form = clean_form(data)
+        try:
+            await accounts.create_user(tenant, convert_input(form, schemas.UserCreate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            errors, status = form_errors(exc), 422
+        else:
+            errors, form, status = {}, {}, 200
+        users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, sort="created_at"))
+        return render(
+            request,
+            "settings/team.html",
+            {"active": "settings", "tab": "team", "users": users, "errors": errors, "form": form, "roles": USER_ROLES},
+            block="team",
+            status_code=status,
+        )
+
+    @patch("/team/{user_id:int}", guards=[guard(policy.MANAGE_USERS)])
+    async def update_user(self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: int, data: Form) -> Template:
+        """Change a role or (de)activate a user; answers with the updated row."""
+        form: dict[str, Any] = clean_form(data)
+        if "is_active" in form:
+            form["is_active"] = form["is_active"] in ("true", "1", "on")
+        error = None
+        try:
+            user = await accounts.update_user(tenant, user_id, convert_input(form, schemas.UserUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            error = exc.human
+            user = await accounts.get_user(tenant, user_id)
+        return render(request, "settings/team.html", {"u": user, "row_error": error, "roles": USER_ROLES}, block="user_row")
+
+    @get("/api-keys", guards=[guard(policy.MANAGE_CREDENTIALS)])
+    async def api_keys(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """The tenant's keys and a form to create one."""
+        keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
+        return render(
+            request, "settings/api_keys.html", {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}}
+        )
+
+    @post("/api-keys", guards=[guard(policy.MANAGE_CREDENTIALS)])
+    async def create_api_key(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
+        """Create a key and show it this once."""
+        created, errors, status = None, {}, 200
+        try:
+            created = await accounts.create_api_key(tenant, convert_input(clean_form(data), schemas.ApiKeyCreate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            errors, status = form_errors(exc), 422
+        keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
+        return render(
+            request,
+            "settings/api_keys.html",
+            {"active": "settings", "tab": "api-keys", "keys": keys, "created": created, "errors": errors},
+            block="keys",
+            status_code=status,
+        )
+
+    @post("/api-keys/{key_id:int}/revoke", guards=[guard(policy.MANAGE_CREDENTIALS)])
+    async def revoke_api_key(self, request: Request[Any, Any, Any], tenant: TenantScope, key_id: int) -> Template:
+        """Revoke a key; answers with its updated row."""
+        key = await accounts.revoke_api_key(tenant, key_id)
+        return render(request, "settings/api_keys.html", {"k": key}, block="key_row")

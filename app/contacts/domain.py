@@ -1,0 +1,13 @@
+"""Contacts and companies."""
+
+from __future__ import annotations
+
+from app.contacts.api import CompanyController, ContactController
+from app.contacts.views import ContactPagesController
+from app.domains import Domain, NavEntry
+
+DOMAIN = Domain(
+    name="contacts",
+    controllers=[ContactController, CompanyController, ContactPagesController],
+    nav=[NavEntry("contacts", "Contacts", "/contacts", order=20)],
+)

@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks that know nothing of HTTP: errors, lists, schemas, permissions, jobs."""

@@ -1,0 +1,59 @@
+"""Typed background jobs: a task's name, key, timeout and retries are declared once, next to the task.
+
+    @job(key="rescore-leads:{tenant_id}", timeout=1800, retries=3)
+    async def rescore_leads(ctx: Context, *, tenant_id: int) -> dict[str, int]: ...
+
+    await rescore_leads.enqueue(queue, tenant_id=7)
+
+The key is built from the job's arguments (the id of the row it works on), so asking twice while
+a job is queued or running does not start a second one. Jobs act through `TenantScope.system`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from saq import Job, Queue
+
+TaskFunction = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A task and how it is enqueued."""
+
+    function: TaskFunction
+    key: str
+    timeout: int
+    retries: int
+    retry_delay: float
+
+    @property
+    def name(self) -> str:
+        """The name workers know the task by."""
+        return self.function.__name__
+
+    def key_for(self, **kwargs: Any) -> str:
+        """The job key for these arguments."""
+        return self.key.format(**kwargs)
+
+    async def enqueue(self, queue: Queue, **kwargs: Any) -> Job | None:
+        """Queue the task (None when a job with the same key is already queued or running)."""
+        return await queue.enqueue(
+            self.name, key=self.key_for(**kwargs), timeout=self.timeout, retries=self.retries, retry_delay=self.retry_delay, **kwargs
+        )
+
+    async def __call__(self, ctx: Any, **kwargs: Any) -> Any:
+        """Run the task directly (tests, replays)."""
+        return await self.function(ctx, **kwargs)
+
+
+def job(*, key: str, timeout: int, retries: int = 3, retry_delay: float = 5.0) -> Callable[[TaskFunction], JobSpec]:
+    """Declare a task with its key template (over its keyword arguments), timeout in seconds and retries."""
+
+    def declare(function: TaskFunction) -> JobSpec:
+        return JobSpec(function=function, key=key, timeout=timeout, retries=retries, retry_delay=retry_delay)
+
+    return declare

@@ -1,0 +1,87 @@
+"""The one list shape and the one sort rule of every collection.
+
+In: `limit`/`offset`/`sort` (`ListQuery`). Out: `Page[T]` — `{total, limit, offset, data,
+total_is_estimate}`. Sorting names a whitelisted field (`-` prefix for descending, ties broken by
+id in the same direction); an unknown field is a validation error naming the allowed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from piccolo.query import OrderByRaw
+
+from app.core.errors import ValidationFailed
+from app.core.schemas import ResponseBody
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 50
+
+T = TypeVar("T")
+Q = TypeVar("Q")
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """Validated paging and sorting of a list request."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    sort: str | None = None
+
+
+class Page(ResponseBody, Generic[T]):
+    """One page of a collection. `total_is_estimate` is true when a large total was estimated, not counted."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[T]
+    total_is_estimate: bool = False
+
+
+def page_of(item: type[T], rows: Sequence[Any], query: ListQuery, total: int, *, estimate: bool = False) -> Page[T]:
+    """A page of `item`s built from database rows (or ready items)."""
+    data: list[T] = msgspec.convert(rows, list[item])  # type: ignore[valid-type]
+    return Page(total=total, limit=query.limit, offset=query.offset, data=data, total_is_estimate=estimate)
+
+
+@dataclass(frozen=True, slots=True)
+class SortOrder:
+    """A validated sort: the SQL expression to order by and its direction."""
+
+    field: str
+    expression: str
+    descending: bool
+
+    @property
+    def direction(self) -> str:
+        """`ASC` or `DESC`."""
+        return "DESC" if self.descending else "ASC"
+
+    def sql(self, *, tiebreak: str = "id", nulls_last: bool = False) -> str:
+        """An `ORDER BY` list for raw SQL."""
+        nulls = " NULLS LAST" if nulls_last else ""
+        return f"{self.expression} {self.direction}{nulls}, {tiebreak} {self.direction}"
+
+    def apply(self, query: Q, *, tiebreak: str = "id") -> Q:
+        """The same order on a Piccolo select."""
+        ascending = not self.descending
+        return query.order_by(OrderByRaw(self.expression), ascending=ascending).order_by(OrderByRaw(tiebreak), ascending=ascending)  # type: ignore[attr-defined,no-any-return]
+
+
+def sort_order(sort: str | None, allowed: Mapping[str, str], default: str) -> SortOrder:
+    """Validate `sort` (or `default`) against `allowed` (field name → SQL expression)."""
+    spec = sort or default
+    name = spec.lstrip("-+")
+    expression = allowed.get(name)
+    if expression is None:
+        raise ValidationFailed(
+            f"Cannot sort by {name!r}",
+            details={"field": "sort", "provided": spec, "expected": f"one of: {', '.join(sorted(allowed))} (prefix - for descending)"},
+            human="This list cannot be sorted that way",
+        )
+    return SortOrder(field=name, expression=expression, descending=spec.startswith("-"))

@@ -1,0 +1,81 @@
+"""The installed domains, and how each plugs into the app, the worker and the navigation.
+
+A domain package declares a `DOMAIN = Domain(...)` in its `domain.py`: its controllers (API and
+screens), its navigation entries, its jobs and cron jobs, and the cleanup of its expiring rows.
+Its tables are found in its `tables.py`. Adding a domain is one line in `INSTALLED`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from app.core.jobs import JobSpec
+
+# Order matters only for navigation ties and table discovery; dependencies point up this list.
+INSTALLED = [
+    "app.web",
+    "app.accounts",
+    "app.audit",
+    "app.jobs",
+    "app.system",
+    "app.dashboard",
+    "app.leads",
+    "app.contacts",
+    "app.imports",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    """A link in the main navigation. `permission` hides it from roles without it; `placeholder` marks a
+    screen that is not built yet (a real domain registering the same `key` replaces it)."""
+
+    key: str
+    label: str
+    href: str
+    order: int
+    permission: str | None = None
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """What a domain contributes to the application."""
+
+    name: str
+    controllers: Sequence[Any] = ()
+    nav: Sequence[NavEntry] = ()
+    jobs: Sequence[JobSpec] = ()
+    cron: Sequence[Any] = ()  # saq.CronJob
+    # name → one SQL statement deleting (or emptying) this domain's expired rows, run across tenants.
+    cleanup: Mapping[str, str] = field(default_factory=dict)
+
+
+@cache
+def domains() -> tuple[Domain, ...]:
+    """Every installed domain's declaration."""
+    found = []
+    for package in INSTALLED:
+        if importlib.util.find_spec(f"{package}.domain") is not None:
+            found.append(importlib.import_module(f"{package}.domain").DOMAIN)
+    return tuple(found)
+
+
+def table_modules() -> list[str]:
+    """The `tables` modules of the installed packages (for Piccolo)."""
+    return [f"{package}.tables" for package in INSTALLED if importlib.util.find_spec(f"{package}.tables") is not None]
+
+
+def navigation() -> list[NavEntry]:
+    """The main navigation: each key once (a built screen replaces its placeholder), in order."""
+    chosen: dict[str, NavEntry] = {}
+    for domain in domains():
+        for entry in domain.nav:
+            if entry.key not in chosen or chosen[entry.key].placeholder is not None:
+                chosen[entry.key] = entry
+    return sorted(chosen.values(), key=lambda e: (e.order, e.key))

@@ -1,0 +1,23 @@
+"""Leads: API, screens, jobs and the cleanup of finished exports."""
+
+from __future__ import annotations
+
+from saq import CronJob
+
+from app.domains import Domain, NavEntry
+from app.leads.api import LeadController, LeadExportController
+from app.leads.export import run_export
+from app.leads.jobs import rescore_all_tenants, rescore_leads
+from app.leads.views import LeadPagesController
+
+DOMAIN = Domain(
+    name="leads",
+    controllers=[LeadController, LeadExportController, LeadPagesController],
+    nav=[NavEntry("leads", "Leads", "/leads", order=10)],
+    jobs=[rescore_leads, rescore_all_tenants, run_export],
+    cron=[
+        CronJob(rescore_all_tenants.function, cron="15 3 * * *", timeout=rescore_all_tenants.timeout, retries=rescore_all_tenants.retries)
+    ],
+    # Finished exports are kept a day for download, then dropped (their files can be large).
+    cleanup={"export_files": "DELETE FROM export_job WHERE finished_at < now() - interval '1 day'"},
+)

@@ -1,0 +1,85 @@
+"""The screens' toolkit: the one way to render HTML (a page, or one or more of its blocks for htmx) and to read forms.
+
+A page template has named blocks; an htmx request gets just the block(s) it asks for, so a page
+and its fragments can never drift apart. Templates get `principal`, the navigation and
+`can(name, record=None)`, which asks the same permissions (app.core.policy) the services enforce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from app.core.errors import DomainError, PermissionDenied, ResourceNotFound
+from app.core.policy import REGISTRY
+from app.web.context import principal_of
+
+# A url-encoded form body.
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def is_fragment(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request that wants a fragment (boosted navigation wants the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted  # type: ignore[union-attr]
+
+
+def targets(request: Request[Any, Any, Any], element_id: str) -> bool:
+    """Whether this htmx request swaps the element with id `element_id`."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and htmx.target == element_id  # type: ignore[union-attr]
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: dict[str, Any],
+    *,
+    block: str | Sequence[str] = "content",
+    status_code: int = 200,
+    push_url: str | None = None,
+    trigger_event: str | None = None,
+    re_target: str | None = None,
+) -> Template:
+    """Render `template`: only `block` (or several blocks, for out-of-band swaps) for htmx, the whole page otherwise."""
+    principal = principal_of(request.scope)  # type: ignore[arg-type]
+
+    def can(name: str, record: Any = None) -> bool:
+        return principal is not None and REGISTRY[name].allows(principal, record)
+
+    ctx = {"principal": principal, "nav": request.app.state.nav, "path": request.url.path, "can": can, **context}
+    if is_fragment(request):
+        blocks = [block] if isinstance(block, str) else list(block)
+        return HTMXBlockTemplate(
+            template_name=template,
+            block_name=blocks[0] if len(blocks) == 1 else None,
+            block_names=blocks if len(blocks) > 1 else None,
+            context=ctx,
+            status_code=status_code,
+            push_url=push_url,
+            trigger_event=trigger_event,
+            re_target=re_target,
+            after="receive" if trigger_event else None,
+        )
+    return Template(template_name=template, context=ctx, status_code=status_code)
+
+
+def clean_form(form: dict[str, str]) -> dict[str, str]:
+    """Form fields without the CSRF token and other `_`-prefixed controls."""
+    return {k: v for k, v in form.items() if not k.startswith("_")}
+
+
+def form_errors(exc: DomainError) -> dict[str, str]:
+    """Field → what a person should do, for a form a rule refused."""
+    return {exc.field or "form": exc.human}
+
+
+def refusal_stays_on_page(exc: DomainError) -> bool:
+    """A refused form is shown again with its errors; a forbidden or missing record is an error page instead."""
+    return not isinstance(exc, PermissionDenied | ResourceNotFound)
