@@ -9,21 +9,27 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 
+from app.accounts import security
 from app.asgi import create_app
 from app.db import migrate, start_embedded_postgres
 from app.settings import Settings, load_settings
 from tests.factories import Tenants
+from tests.helpers import create_database
 
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+# Passwords and keys are hashed with cheap argon2 parameters in the test process (tests/accounts
+# checks the production ones); processes the tests start (`atrium serve`, `atrium worker`) use the real ones.
+security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 # Tables emptied before every test (everything but the migration ledger and SAQ's own tables).
 CLEAN_TABLES = [
     "tenant",
@@ -38,6 +44,17 @@ async def always_fails(ctx: dict[str, Any], *, tenant_id: int, reason: str = "bo
     raise RuntimeError(f"{reason} for tenant {tenant_id}")
 
 
+@pytest.fixture
+def production_hashing() -> Iterator[None]:
+    """The real argon2 parameters for one test (the suite otherwise uses cheap ones)."""
+    cheap = security.HASHER
+    security.use_hasher(security.PRODUCTION_HASHER)
+    try:
+        yield
+    finally:
+        security.use_hasher(cheap)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Iterator[Path]:
     """A scratch directory for this run's embedded PostgreSQL and secret files."""
@@ -46,10 +63,12 @@ def data_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def dsn(data_dir: Path) -> str:
-    """The test database: ATRIUM_TEST_DATABASE_URL, or an embedded server started for this run."""
+async def dsn(data_dir: Path, worker_id: str) -> str:
+    """The test database: an embedded server per test process, or one database per process on ATRIUM_TEST_DATABASE_URL."""
     external = os.environ.get("ATRIUM_TEST_DATABASE_URL")
-    return external or start_embedded_postgres(data_dir)
+    if external is None:
+        return start_embedded_postgres(data_dir)
+    return external if worker_id == "master" else await create_database(external, f"atrium_test_{worker_id}")
 
 
 @pytest.fixture(scope="session")
@@ -130,14 +149,3 @@ async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
 def tenants(client: httpx.AsyncClient, migrated: str) -> Tenants:
     """Factory for tenants, users and credentials through the public API."""
     return Tenants(client, migrated)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1) -> None:
-    """Wait until `check()` is true (for background jobs), failing after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if await check():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval)

@@ -1,12 +1,64 @@
-"""Helpers for tests that run Atrium's own processes (CLI, worker, live server)."""
+"""Helpers shared by the tests: waiting for jobs, logging in like a browser, running Atrium's own processes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import re
+import signal
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
+
+from tests.factories import PASSWORD, Account
+
+# Debian's Chromium, driven by Playwright, for the browser tests.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1) -> None:
+    """Wait until `check()` is true (for background jobs), failing after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page embeds (forms and the <body> hx-headers)."""
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html) or re.search(r'"x-csrf-token": "([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def browser_login(client: httpx.AsyncClient, account: Account, password: str = PASSWORD) -> httpx.Response:
+    """Log in through the login form, as a browser would (cookies kept in the client's jar)."""
+    page = await client.get("/login")
+    if page.status_code != 200:  # already logged in: logging in again must still rotate the session
+        page = await client.get("/")
+    return await client.post(
+        "/login", data={"email": account.email, "password": password, "_csrf_token": csrf_of(page.text), "next": "/settings/team"}
+    )
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -37,3 +89,41 @@ def process_env(**overrides: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(overrides)
     return env
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def atrium_serve(data_dir: Path, port: int) -> Iterator[tuple[str, subprocess.Popen[str], float]]:
+    """Run `atrium serve --demo` until the block ends; yields (base url, process, seconds to healthy)."""
+    env = process_env(ATRIUM_DATA_DIR=str(data_dir))
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        atrium_command("serve", "--demo", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"atrium serve exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            with contextlib.suppress(httpx.TransportError):
+                health = httpx.get(f"{base}/v2/health", timeout=2)
+                if health.status_code == 200 and health.json()["status"] == "healthy":
+                    break
+            if time.monotonic() - started > 60:
+                raise AssertionError("atrium serve did not become healthy in 60 s")
+            time.sleep(0.25)
+        yield base, proc, time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise

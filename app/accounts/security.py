@@ -17,7 +17,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # argon2-cffi's default profile (RFC 9106 low-memory: t=3, m=64 MiB, p=4) exceeds OWASP's
 # minimum (m=19 MiB, t=2, p=1). Hashes made with other parameters are upgraded at login.
-HASHER = PasswordHasher()
+PRODUCTION_HASHER = PasswordHasher()
+HASHER = PRODUCTION_HASHER
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Hash with other argon2 parameters in this process (the test suite's cheap ones; never in production)."""
+    global HASHER
+    HASHER = hasher
+    dummy_hash.cache_clear()
+
 
 API_KEY_PREFIXES = ("atr_live_", "atr_test_")
 _LOOKUP_LEN = 12

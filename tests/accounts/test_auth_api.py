@@ -85,7 +85,7 @@ async def test_successful_login_resets_the_failure_count(client: httpx.AsyncClie
 
 
 async def test_password_hashes_are_argon2id_and_upgraded_at_login(
-    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection, production_hashing: None
 ) -> None:
     admin = await tenants.create()
     stored = await db.fetchval("SELECT password_hash FROM app_user WHERE id = $1", admin.user_id)

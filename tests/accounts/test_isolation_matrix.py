@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.factories import PASSWORD, Tenants
-from tests.ui.test_session_and_csrf import browser_login, csrf_of
+from tests.helpers import browser_login, csrf_of
 
 
 async def test_user_endpoints_refuse_wrong_roles(client: httpx.AsyncClient, tenants: Tenants) -> None:

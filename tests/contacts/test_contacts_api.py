@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import Tenants
-from tests.leads.test_leads_api import make_lead
+from tests.factories import Tenants, make_lead
 
 
 async def test_reference_style_contact_and_company_crud(client: httpx.AsyncClient, tenants: Tenants) -> None:

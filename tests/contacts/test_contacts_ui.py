@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import Tenants
-from tests.leads.test_leads_api import make_lead
-from tests.ui.test_session_and_csrf import browser_login, csrf_of
+from tests.factories import Tenants, make_lead
+from tests.helpers import browser_login, csrf_of
 
 
 async def test_contacts_screens_search_create_and_show_activity(client: httpx.AsyncClient, tenants: Tenants) -> None:

@@ -7,13 +7,7 @@ creates an API key, sees it listed and revokes it. A second start reuses the sam
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,57 +15,9 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
-from tests.helpers import atrium_command, process_env
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def atrium_serve(data_dir: Path, port: int) -> Iterator[tuple[str, subprocess.Popen[str], float]]:
-    """Run `atrium serve --demo` until the block ends; yields (base url, process, seconds to healthy)."""
-    env = process_env(ATRIUM_DATA_DIR=str(data_dir))
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        atrium_command("serve", "--demo", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"atrium serve exited early:\n{proc.stdout.read() if proc.stdout else ''}")
-            with contextlib.suppress(httpx.TransportError):
-                health = httpx.get(f"{base}/v2/health", timeout=2)
-                if health.status_code == 200 and health.json()["status"] == "healthy":
-                    break
-            if time.monotonic() - started > 60:
-                raise AssertionError("atrium serve did not become healthy in 60 s")
-            time.sleep(0.25)
-        yield base, proc, time.monotonic() - started
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
 
 
 def login(page: Page, base: str) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TEAM
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+
+pytestmark = pytest.mark.e2e
 
 AGENT_NAME, AGENT_EMAIL = next((name, email) for name, email, role in DEMO_TEAM if role == "agent")
 

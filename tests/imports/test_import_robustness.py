@@ -8,9 +8,8 @@ import pytest
 from litestar import Litestar
 
 from app.imports import service as imports
-from tests.conftest import eventually
-from tests.factories import BULK_LEADS_SQL, Tenants
-from tests.imports.test_imports_api import upload
+from tests.factories import BULK_LEADS_SQL, Tenants, upload
+from tests.helpers import eventually
 
 
 async def test_odd_files_are_clear_errors_or_imported_cleanly(client: httpx.AsyncClient, tenants: Tenants) -> None:

@@ -9,9 +9,8 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from tests.conftest import eventually
-from tests.factories import Tenants
-from tests.leads.test_leads_api import make_lead
+from tests.factories import Tenants, make_lead, upload
+from tests.helpers import eventually
 
 LEADS_CSV = (
     "Full Name;Mobile;E-mail;Budget;Type;Status\n"
@@ -22,10 +21,6 @@ LEADS_CSV = (
     "Sarah Ahmed;+971521234567;sarah@example.com;1500000;villa;new\n"
     "Sarah Again;+971 52 123 4567;;;;\n"
 )
-
-
-async def upload(client: httpx.AsyncClient, auth: dict[str, str], text: str, kind: str = "leads") -> httpx.Response:
-    return await client.post("/v2/imports", headers=auth, files={"file": ("leads.csv", text.encode(), "text/csv")}, data={"kind": kind})
 
 
 async def test_upload_suggests_a_mapping_and_the_dry_run_writes_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:

@@ -11,9 +11,8 @@ import httpx
 from litestar import Litestar
 
 from tasks.settings import cron_jobs, make_queue
-from tests.conftest import eventually
 from tests.factories import Tenants
-from tests.helpers import atrium_command, create_database, process_env
+from tests.helpers import atrium_command, create_database, eventually, process_env
 
 EXPIRED_SESSION = """
 INSERT INTO user_session (tenant_id, user_id, token_hash, created_at, expires_at, ip, user_agent)

@@ -14,8 +14,7 @@ from openpyxl import load_workbook
 from app.db import TenantScope
 from app.leads import export
 from app.leads.service import LeadFilters
-from tests.factories import BULK_LEADS_SQL, Tenants
-from tests.leads.test_leads_api import make_lead
+from tests.factories import BULK_LEADS_SQL, Tenants, make_lead
 
 
 async def seed(client: httpx.AsyncClient, tenants: Tenants) -> tuple[object, object]:
@@ -131,3 +130,22 @@ async def test_csv_streams_many_rows(app: object, client: httpx.AsyncClient, ten
     body = await export.export_leads(scope, "csv", LeadFilters(), export.pick_columns("lead_id,phone", "csv"))
     sizes = [len(chunk) async for chunk in body]
     assert len(sizes) > 10 and max(sizes) < sum(sizes) / 2
+
+
+async def test_formula_injection_is_neutralised_in_csv_only(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await make_lead(client, admin, name="+1+cmd|' /C calc'!A0", phone="+971501234567", source="-2+3+cmd")
+    await make_lead(client, admin, name="=SUM(1)", phone="+971501234568")
+    rows = list(
+        csv.DictReader(io.StringIO((await client.get("/v2/export/leads?format=csv&columns=name,phone,source", headers=admin.auth)).text))
+    )
+    by_phone = {r["phone"]: r for r in rows}
+    assert by_phone["+971501234567"]["name"].startswith("'+1+cmd"), "a + followed by a digit is still a formula"
+    assert by_phone["+971501234567"]["source"].startswith("'-2+3")
+    assert by_phone["+971501234568"]["name"] == "'=SUM(1)"
+    assert set(by_phone) == {"+971501234567", "+971501234568"}, "phone numbers stay as they are"
+    data = json.loads((await client.get("/v2/export/leads?format=json", headers=admin.auth)).content)["data"]
+    assert {d["name"] for d in data} == {"+1+cmd|' /C calc'!A0", "=SUM(1)"}, "JSON keeps the real values"
+    sheet = load_workbook(io.BytesIO((await client.get("/v2/export/leads?format=xlsx", headers=admin.auth)).content)).active
+    names = {row[1].value for row in sheet.iter_rows(min_row=2)}
+    assert names == {"+1+cmd|' /C calc'!A0", "=SUM(1)"} and all(row[1].data_type == "s" for row in sheet.iter_rows(min_row=2))

@@ -8,9 +8,8 @@ import asyncpg
 import httpx
 from openpyxl import load_workbook
 
-from tests.conftest import eventually
 from tests.factories import BULK_LEADS_SQL, Tenants
-from tests.ui.test_session_and_csrf import browser_login, csrf_of
+from tests.helpers import browser_login, csrf_of, eventually
 
 
 async def test_background_excel_export_reports_progress_and_downloads(

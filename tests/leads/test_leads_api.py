@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from tests.factories import Account, Tenants
+from tests.factories import Tenants, make_lead
 
 PHP_EXAMPLE = {  # ArtinSmartRealty guide §8.3, verbatim
     "name": "Mohammed Ali",
@@ -23,13 +23,6 @@ PHP_EXAMPLE = {  # ArtinSmartRealty guide §8.3, verbatim
     "purpose": "LIVING",
     "preferred_location": "Emirates Hills",
 }
-
-
-async def make_lead(client: httpx.AsyncClient, who: Account, **fields: object) -> dict[str, object]:
-    body = {"name": "Lead", **fields}
-    response = await client.post("/v2/leads", headers=who.auth, json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def test_reference_php_example_creates_a_lead(client: httpx.AsyncClient, tenants: Tenants) -> None:

@@ -6,9 +6,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.factories import Tenants
-from tests.leads.test_leads_api import make_lead
-from tests.ui.test_session_and_csrf import browser_login, csrf_of
+from tests.factories import Tenants, make_lead
+from tests.helpers import browser_login, csrf_of
 
 
 async def test_list_search_and_filters_live_in_the_url(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -178,3 +177,32 @@ async def test_export_from_the_screen_follows_the_view_or_the_selection(client: 
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     audit = (await client.get("/v2/audit-log?action=leads.exported", headers=admin.auth)).json()
     assert audit["total"] == 3
+
+
+async def test_ui_bulk_without_selection_and_notes_that_fail(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    lead = await make_lead(client, admin, name="Noted")
+    await browser_login(client, admin)
+    token = csrf_of((await client.get("/leads")).text)
+    headers = {
+        "HX-Request": "true",
+        "HX-Target": "lead-results",
+        "x-csrf-token": token,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    empty = await client.post("/leads/bulk", content=urlencode({"action": "delete"}), headers=headers)
+    assert empty.status_code == 200 and "Select at least one lead first." in empty.text
+    long_note = "x" * 10_001
+    failed = await client.patch(f"/leads/{lead['id']}", data={"notes": long_note}, headers={"HX-Request": "true", "x-csrf-token": token})
+    assert failed.status_code == 422 and 'class="alert"' in failed.text and long_note in failed.text
+
+
+async def test_lead_forms_work_without_javascript(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    lead = await make_lead(client, admin, name="No JS")
+    await browser_login(client, admin)
+    token = csrf_of((await client.get(f"/leads/{lead['id']}")).text)
+    saved = await client.post(f"/leads/{lead['id']}", data={"_csrf_token": token, "notes": "Called from a plain form"})
+    assert saved.status_code == 303 and saved.headers["location"] == f"/leads/{lead['id']}"
+    bad = await client.post(f"/leads/{lead['id']}", data={"_csrf_token": token, "_form": "details", "name": "No JS", "phone": "12"})
+    assert bad.status_code == 422 and "International format" in bad.text

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import asyncpg
 import httpx
 
-from tests.factories import PASSWORD, Account, Tenants
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token a page embeds (forms and the <body> hx-headers)."""
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html) or re.search(r'"x-csrf-token": "([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-async def browser_login(client: httpx.AsyncClient, account: Account, password: str = PASSWORD) -> httpx.Response:
-    """Log in through the login form, as a browser would (cookies kept in the client's jar)."""
-    page = await client.get("/login")
-    if page.status_code != 200:  # already logged in: logging in again must still rotate the session
-        page = await client.get("/")
-    return await client.post(
-        "/login", data={"email": account.email, "password": password, "_csrf_token": csrf_of(page.text), "next": "/settings/team"}
-    )
+from tests.factories import PASSWORD, Tenants
+from tests.helpers import browser_login, csrf_of
 
 
 async def test_login_page_and_redirect_when_logged_out(client: httpx.AsyncClient) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+
+pytestmark = pytest.mark.e2e
 
 CSV = "Full Name,Mobile,Status\nNadia Quill,+971 50 765 4321,qualified\nBad Phone,12345,\n,+971501110000,\nOmar Quill,+971507654322,new\n"
 
