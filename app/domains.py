@@ -18,6 +18,7 @@ from app.core.jobs import JobSpec
 
 # Order matters only for navigation ties and table discovery; dependencies point up this list.
 INSTALLED = [
+    "app.tenancy",
     "app.web",
     "app.accounts",
     "app.audit",

@@ -31,7 +31,7 @@ from app.accounts.security import (
     verify_api_key,
     verify_secret_async,
 )
-from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, Tenant, User, UserSession
+from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, User, UserSession
 from app.audit.service import record_event
 from app.core.errors import (
     AuthenticationError,
@@ -46,6 +46,7 @@ from app.core.principal import Principal
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.settings import Settings
+from app.tenancy.tables import Tenant
 
 MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW = timedelta(minutes=15)

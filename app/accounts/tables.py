@@ -1,4 +1,4 @@
-"""Tables of tenants, their users and the credentials that act for them."""
+"""Tables of a tenant's users and the credentials that act for them."""
 
 from __future__ import annotations
 
@@ -15,15 +15,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-
-class Tenant(Table, tablename="tenant"):
-    """A customer organisation. Row-level security shows a tenant only its own row."""
-
-    id = BigSerial(primary_key=True)
-    name = Varchar(length=200)
-    slug = Varchar(length=80, unique=True)
-    plan = Varchar(length=20, default="starter")
-    created_at = Timestamptz(default=TimestamptzNow())
+from app.tenancy.tables import Tenant
 
 
 class User(Table, tablename="app_user"):

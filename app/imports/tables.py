@@ -6,7 +6,7 @@ from piccolo.columns import JSONB, BigInt, BigSerial, Bytea, ForeignKey, Integer
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.accounts.tables import Tenant
+from app.tenancy.tables import Tenant
 
 
 class ImportJob(Table, tablename="import_job"):

@@ -6,7 +6,7 @@ from piccolo.columns import JSONB, BigSerial, ForeignKey, Integer, OnDelete, Tex
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.accounts.tables import Tenant
+from app.tenancy.tables import Tenant
 
 
 class FailedJob(Table, tablename="failed_job"):

@@ -21,7 +21,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.accounts.tables import Tenant, User
+from app.accounts.tables import User
+from app.tenancy.tables import Tenant
 
 
 class Lead(Table, tablename="lead"):

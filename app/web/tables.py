@@ -17,7 +17,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.accounts.tables import Tenant
+from app.tenancy.tables import Tenant
 
 
 class RateLimitBucket(Table, tablename="rate_limit_bucket"):

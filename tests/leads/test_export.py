@@ -9,12 +9,14 @@ import json
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 from openpyxl import load_workbook
 
 from app.db import TenantScope
 from app.leads import export
 from app.leads.service import LeadFilters
 from tests.factories import BULK_LEADS_SQL, Tenants, make_lead
+from tests.helpers import browser_client, browser_login, csrf_of
 
 
 async def seed(client: httpx.AsyncClient, tenants: Tenants) -> tuple[object, object]:
@@ -149,3 +151,26 @@ async def test_formula_injection_is_neutralised_in_csv_only(client: httpx.AsyncC
     sheet = load_workbook(io.BytesIO((await client.get("/v2/export/leads?format=xlsx", headers=admin.auth)).content)).active
     names = {row[1].value for row in sheet.iter_rows(min_row=2)}
     assert names == {"+1+cmd|' /C calc'!A0", "=SUM(1)"} and all(row[1].data_type == "s" for row in sheet.iter_rows(min_row=2))
+
+
+async def test_exporting_is_a_permission_support_and_finance_do_not_have(app: Litestar, tenants: Tenants) -> None:
+    """The export button is hidden from support and finance; the screen's URLs and the API refuse them too."""
+    admin = await tenants.create()
+    await make_lead(tenants.client, admin, name="Private Person", phone="+971501234567")
+    for role in ("support", "finance"):
+        user = await tenants.add_user(admin, role)
+        assert (await tenants.client.get("/v2/export/leads?format=csv", headers=user.auth)).status_code == 403
+        async with browser_client(app) as browser:
+            await browser_login(browser, user)
+            listing = await browser.get("/leads")
+            assert listing.status_code == 200 and "Export view" not in listing.text
+            for url in ("/leads/export?format=csv", "/leads/export?format=xlsx"):
+                refused = await browser.get(url)
+                assert refused.status_code == 403 and "Private Person" not in refused.text
+            started = await browser.post("/leads/export-jobs", data={"_csrf_token": csrf_of(listing.text)})
+            assert started.status_code == 403
+    agent = await tenants.add_user(admin, "agent")
+    async with browser_client(app) as browser:
+        await browser_login(browser, agent)
+        allowed = await browser.get("/leads/export?format=csv")
+        assert allowed.status_code == 200 and "Private Person" in allowed.text

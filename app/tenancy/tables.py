@@ -1,0 +1,17 @@
+"""The tenant table."""
+
+from __future__ import annotations
+
+from piccolo.columns import BigSerial, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Tenant(Table, tablename="tenant"):
+    """A customer organisation. Row-level security shows a tenant only its own row."""
+
+    id = BigSerial(primary_key=True)
+    name = Varchar(length=200)
+    slug = Varchar(length=80, unique=True)
+    plan = Varchar(length=20, default="starter")
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,51 @@
+"""Invalid input described once: the API's documented details and a person's wording."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from app.core.errors import ValidationFailed
+from app.core.pagination import sort_order
+from app.core.validation import convert_input, field_problem, in_words
+from app.leads.schemas import LeadCreate
+from app.leads.service import check_ranges
+
+
+def test_msgspec_messages_become_field_problems() -> None:
+    assert field_problem("Object missing required field `name`").field == "name"
+    email = field_problem("Expected `str` matching regex '^[^@]+$' - at `$.email`")
+    assert (email.field, email.expected) == ("email", "A valid e-mail address, e.g. name@example.com")
+    assert email.human.startswith("Enter a valid e-mail address")
+    short = field_problem("Expected `str` of length >= 3 - at `$.title`")
+    assert (short.expected, short.human) == ("at least 3 characters", "Enter at least 3 characters")
+    unknown = field_problem("Object contains unknown field `tenant_id`")
+    assert unknown.field == "tenant_id" and "read-only" in unknown.expected
+
+
+def test_forms_and_files_get_the_same_errors_as_the_api() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        convert_input({"name": "Ali", "phone": "12345"}, LeadCreate)
+    assert caught.value.field == "phone" and caught.value.human.startswith("International format starting with +")
+    with pytest.raises(ValidationFailed) as missing:
+        convert_input({}, LeadCreate)
+    assert in_words(missing.value) == "name is required"
+    assert isinstance(convert_input({"name": "Ali", "bedrooms_min": "2"}, LeadCreate), msgspec.Struct), "form strings are coerced"
+
+
+def test_range_rules_speak_to_people() -> None:
+    from decimal import Decimal
+
+    with pytest.raises(ValidationFailed) as caught:
+        check_ranges({"budget_min": Decimal(5), "budget_max": Decimal(1)})
+    assert caught.value.human == "Budget minimum cannot exceed the maximum"
+    assert caught.value.details["field"] == "budget_min", "the API's details stay as documented"
+
+
+def test_one_sort_rule_for_every_list() -> None:
+    order = sort_order("-created_at", {"created_at": "c.created_at", "name": "c.name"}, "name")
+    assert order.sql(tiebreak="c.id") == "c.created_at DESC, c.id DESC"
+    assert sort_order(None, {"name": "name"}, "name").sql(nulls_last=True) == "name ASC NULLS LAST, id ASC"
+    with pytest.raises(ValidationFailed) as caught:
+        sort_order("password", {"name": "name"}, "name")
+    assert caught.value.details["expected"].startswith("one of: name")
