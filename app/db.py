@@ -15,16 +15,17 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncpg import Connection
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from app.core.policy import SYSTEM
 from app.piccolo_conf import DB
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 APP_ROLE = "atrium_app"
 
@@ -72,10 +73,56 @@ def configure_engine(dsn: str) -> PostgresEngine:
     return DB
 
 
+class PooledConnection(Connection):  # type: ignore[misc]
+    """A pool connection released without asyncpg's reset round trip.
+
+    asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    release, one round trip each time a request gives a connection back. Atrium keeps no session
+    state on pooled connections: settings are transaction-local (`set_config(…, true)`), cursors
+    and COPY live inside transactions, advisory locks and LISTEN use their own connections. An
+    open transaction is still rolled back on release (asyncpg always does that).
+    """
+
+    _prelude: str | None = None
+
+    def get_reset_query(self) -> str:
+        return ""
+
+    def begin_with(self, statement: str) -> None:
+        """Send `statement` in the same message as the next BEGIN (one round trip instead of two)."""
+        self._prelude = statement
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109 - asyncpg's signature
+        """asyncpg's execute; a BEGIN without arguments carries the pending prelude (simple-query protocol)."""
+        if self._prelude is not None and not args and query.startswith("BEGIN"):
+            query, self._prelude = f"{query} {self._prelude};", None
+        result: str = await super().execute(query, *args, timeout=timeout)
+        return result
+
+
+class TenantTransaction(PostgresTransaction):  # type: ignore[misc]
+    """Piccolo's transaction whose BEGIN also switches to the app role and the tenant, in one round trip."""
+
+    __slots__ = ("prelude",)
+
+    def __init__(self, engine: PostgresEngine, tenant_id: int) -> None:
+        super().__init__(engine)
+        # Both values are ours (a role name, an int), so they are written into the statement.
+        self.prelude = f"SELECT set_config('role', '{APP_ROLE}', true), set_config('app.tenant_id', '{int(tenant_id)}', true)"
+
+    async def begin(self) -> None:
+        if hasattr(self.connection, "begin_with"):
+            self.connection.begin_with(self.prelude)
+            await self.transaction.start()
+        else:  # a connection made outside the pool
+            await self.transaction.start()
+            await self.connection.execute(self.prelude)
+
+
 async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
     """Open the engine's connection pool (idempotent)."""
     if DB.pool is None:
-        await DB.start_connection_pool(min_size=min_size, max_size=max_size)
+        await DB.start_connection_pool(min_size=min_size, max_size=max_size, connection_class=PooledConnection)
 
 
 async def close_pool() -> None:
@@ -102,11 +149,9 @@ async def tenant_transaction(tenant_id: int) -> AsyncIterator[Connection]:
             raise RuntimeError("a tenant transaction cannot be nested in a system transaction")
         if active != tenant_id:
             raise RuntimeError("a tenant transaction cannot be nested in another tenant's transaction")
-    async with DB.transaction() as txn:
+    # `role` is a setting like any other: the BEGIN itself does SET LOCAL ROLE and sets the tenant.
+    async with DB.transaction() if _active_tenant.get() == tenant_id else TenantTransaction(DB, tenant_id) as txn:
         conn: Connection = txn.connection
-        if _active_tenant.get() != tenant_id:
-            # `role` is a setting like any other: one round trip does SET LOCAL ROLE and the tenant.
-            await conn.execute("SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)", APP_ROLE, str(tenant_id))
         token = _active_tenant.set(tenant_id)
         try:
             yield conn
@@ -123,16 +168,26 @@ async def system_transaction() -> AsyncIterator[Connection]:
         yield txn.connection
 
 
-async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Run a raw query on the current transaction (or the pool) and return rows as dicts."""
+async def _records(sql: str, args: tuple[Any, ...]) -> list[Any]:
     txn = DB.current_transaction.get()
     if txn is not None:
-        records = await txn.connection.fetch(sql, *args)
-    else:
-        assert DB.pool is not None, "connection pool not open"
-        async with DB.pool.acquire() as conn:
-            records = await conn.fetch(sql, *args)
-    return [dict(r) for r in records]
+        return list(await txn.connection.fetch(sql, *args))
+    assert DB.pool is not None, "connection pool not open"
+    async with DB.pool.acquire() as conn:
+        return list(await conn.fetch(sql, *args))
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run a raw query on the current transaction (or the pool) and return rows as dicts."""
+    return [dict(r) for r in await _records(sql, args)]
+
+
+async def fetch_as(item: type[T], sql: str, *args: Any) -> list[T]:
+    """Run a raw query whose columns are `item`'s fields in order, and build one `item` per row.
+
+    For large lists: no dict per row and no validation pass (the database's types are the schema's).
+    """
+    return [item(*record) for record in await _records(sql, args)]
 
 
 def like_pattern(term: str) -> str:

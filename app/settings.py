@@ -32,6 +32,7 @@ class Settings:
     worker_concurrency: int
     cookie_secure: bool
     log_level: str
+    rate_limits: dict[str, int]
 
     @property
     def embedded(self) -> bool:
@@ -50,6 +51,21 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
     return value
+
+
+DEFAULT_RATE_LIMITS = {"starter": 60, "professional": 100, "enterprise": 500}
+
+
+def _rate_limits(env: dict[str, str]) -> dict[str, int]:
+    """`RATE_LIMITS=starter=60,enterprise=2000`: requests per minute per plan (unnamed plans keep their default)."""
+    limits = dict(DEFAULT_RATE_LIMITS)
+    raw = env.get("RATE_LIMITS", "").strip()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        plan, _, value = part.partition("=")
+        if plan.strip() not in limits or not value.strip().isdigit() or int(value) < 1:
+            raise SettingsError(f"RATE_LIMITS={raw!r}: use plan=requests_per_minute pairs, plans: {', '.join(limits)}")
+        limits[plan.strip()] = int(value)
+    return limits
 
 
 def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
@@ -111,4 +127,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         worker_concurrency=_int(env, "WORKER_CONCURRENCY", 10, minimum=1),
         cookie_secure=base_url.startswith("https://"),
         log_level=log_level,
+        rate_limits=_rate_limits(env),
     )

@@ -23,6 +23,7 @@ from app.accounts import security
 from app.asgi import create_app
 from app.db import migrate, start_embedded_postgres
 from app.settings import Settings, load_settings
+from app.web import ratelimit
 from tests.factories import Tenants
 from tests.helpers import create_database
 
@@ -125,6 +126,7 @@ async def clean(migrated: str, app: Litestar) -> None:
         await conn.execute(f"TRUNCATE {', '.join(CLEAN_TABLES)} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
+    ratelimit.forget_leases()
 
 
 @pytest.fixture

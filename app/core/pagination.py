@@ -45,7 +45,8 @@ class Page(ResponseBody, Generic[T]):
 
 def page_of(item: type[T], rows: Sequence[Any], query: ListQuery, total: int, *, estimate: bool = False) -> Page[T]:
     """A page of `item`s built from database rows (or ready items)."""
-    data: list[T] = msgspec.convert(rows, list[item])  # type: ignore[valid-type]
+    ready = all(isinstance(row, item) for row in rows)
+    data: list[T] = list(rows) if ready else msgspec.convert(rows, list[item])  # type: ignore[valid-type]
     return Page(total=total, limit=query.limit, offset=query.offset, data=data, total_is_estimate=estimate)
 
 

@@ -20,7 +20,7 @@ from app.core.errors import Conflict, PermissionDenied, ResourceNotFound, Valida
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import normalise_phone
 from app.core.versions import require_current
-from app.db import TenantScope, fetch, like_pattern, tenant_transaction
+from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
 from app.leads import policy, schemas
 from app.leads.scoring import score_lead
 from app.leads.tables import Lead, LeadActivity
@@ -105,12 +105,6 @@ def _decode(row: dict[str, Any], *names: str) -> dict[str, Any]:
         if isinstance(row.get(name), str):
             row[name] = json.loads(row[name])
     return row
-
-
-def _summary(row: dict[str, Any], base_url: str) -> schemas.LeadSummary:
-    return schemas.LeadSummary(
-        **{k: row[k] for k in SUMMARY_FIELDS if k != "conversation_url"}, conversation_url=conversation_url(base_url, row["id"])
-    )
 
 
 async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
@@ -601,14 +595,17 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     order = sort_order(query.sort, SORTS, "-created_at")
     where, args = _where(scope, filters)
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
+    url = f"${len(args) + 1} || id::text AS conversation_url"  # conversation_url(base_url, id), built by the database
     async with tenant_transaction(scope.tenant_id):
-        rows = await fetch(
-            f"SELECT {columns} FROM {LEAD_SOURCE} WHERE {where} ORDER BY {order.sql(nulls_last=order.field in NULLABLE_SORTS)} "
-            f"LIMIT {query.limit} OFFSET {query.offset}",
+        rows = await fetch_as(
+            schemas.LeadSummary,
+            f"SELECT {columns}, {url} FROM {LEAD_SOURCE} WHERE {where} "
+            f"ORDER BY {order.sql(nulls_last=order.field in NULLABLE_SORTS)} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
+            conversation_url(base_url, 0).removesuffix("0"),
         )
         total, estimate = await _total(scope, filters, where, args, query, len(rows))
-    return page_of(schemas.LeadSummary, [_summary(r, base_url) for r in rows], query, total, estimate=estimate)
+    return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)
 
 
 async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> Page[schemas.TimelineEvent]:

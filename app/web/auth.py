@@ -7,7 +7,7 @@ domains' permissions (app.core.policy).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from litestar.connection import ASGIConnection
@@ -19,7 +19,7 @@ from app.core.principal import Principal
 from app.web.context import Scope, principal_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -37,7 +37,8 @@ def guard(*permissions: Permission, write: bool | None = None) -> Guard:
     unless `write=False`.
     """
 
-    def check(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine: Litestar runs synchronous guards in a worker thread, a thread hop on every request.
+    async def check(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
         needs_write = write if write is not None else connection.scope.get("method", "GET") in UNSAFE_METHODS
         if needs_write and not principal.can_write:

@@ -1,39 +1,95 @@
 """Per-plan API rate limits, shared by every process through PostgreSQL.
 
 A token bucket per tenant (client address before authentication, and for failed credentials): it holds
-up to twice the plan's per-minute limit (the burst allowance) and refills at the plan's rate. One
-`INSERT … ON CONFLICT` per request updates it atomically.
+up to twice the plan's per-minute limit (the burst allowance) and refills at the plan's rate.
+
+A process that sees a bucket busy (more than BUSY requests within a second) takes a small lease of
+tokens (a twentieth of the limit) in the same statement, and spends it locally: while a client is
+far from its limit, most requests write nothing. Near the limit (fewer than two leases left in the
+bucket) every request takes exactly one token, so the limit itself stays exact. Unspent leases
+expire after a second; the allowance they held is lost, at most one lease per process at a time.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from app.core.errors import RateLimited
 from app.db import fetch
 from app.web.context import ASGIApp, Receive, Scope, Send, principal_of
 from app.web.errors import is_api_path
 
-PLAN_LIMITS = {"starter": 60, "professional": 100, "enterprise": 500}
 BURST_FACTOR = 2
+LEASE_SECONDS = 1.0
+LEASE_SHARE = 20  # a lease is 1/20 of the per-minute limit
+BUSY = 8  # requests of a bucket within a second, in this process, before it takes leases
 EXEMPT_PATHS = ("/v2/health", "/v2/schema", "/v2/docs")
 
+# $1 bucket, $2 capacity, $3 refill per second, $4 tokens wanted. The row is locked while it is read,
+# so concurrent processes serialise; a grant is `wanted` only while the bucket holds twice that.
 _TAKE = """
-INSERT INTO rate_limit_bucket AS b (bucket, tokens, allowed, updated_at) VALUES ($1, $2 - 1, true, clock_timestamp())
-ON CONFLICT (bucket) DO UPDATE SET
-  allowed = LEAST($2, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * $3) >= 1,
-  tokens = LEAST($2, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * $3)
-           - CASE WHEN LEAST($2, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * $3) >= 1 THEN 1 ELSE 0 END,
-  updated_at = clock_timestamp()
-RETURNING tokens, allowed
+WITH prev AS (
+  SELECT LEAST($2, tokens + EXTRACT(EPOCH FROM clock_timestamp() - updated_at) * $3) AS avail
+  FROM rate_limit_bucket WHERE bucket = $1 FOR UPDATE
+), calc AS (
+  SELECT avail, CASE WHEN avail >= 2 * $4 THEN $4 WHEN avail >= 1 THEN 1 ELSE 0 END AS granted
+  FROM (SELECT COALESCE((SELECT avail FROM prev), $2) AS avail) a
+), saved AS (
+  INSERT INTO rate_limit_bucket (bucket, tokens, allowed, updated_at)
+  SELECT $1, avail - granted, granted >= 1, clock_timestamp() FROM calc
+  ON CONFLICT (bucket) DO UPDATE SET tokens = EXCLUDED.tokens, allowed = EXCLUDED.allowed, updated_at = EXCLUDED.updated_at
+)
+SELECT granted, avail - granted AS tokens FROM calc
 """
 
 
-async def take_token(bucket: str, per_minute: int) -> tuple[bool, float]:
-    """Spend one request from `bucket`; returns (allowed, tokens left)."""
-    rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0)
-    return bool(rows[0]["allowed"]), float(rows[0]["tokens"])
+@dataclass(slots=True)
+class Lease:
+    """Tokens this process took ahead from a shared bucket."""
+
+    tokens: int
+    bucket_tokens: float  # what the shared bucket held once they were taken
+    expires: float
+
+
+_leases: dict[str, Lease] = {}
+_recent: dict[str, tuple[float, int]] = {}  # bucket → (start of its current second, requests in it)
+
+
+def forget_leases() -> None:
+    """Drop this process's leases (when the buckets were emptied behind its back, as tests do)."""
+    _leases.clear()
+    _recent.clear()
+
+
+async def take_tokens(bucket: str, per_minute: int, wanted: int) -> tuple[int, float]:
+    """Take up to `wanted` tokens from `bucket` (one when it runs low); returns (granted, tokens left in it)."""
+    rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0, float(wanted))
+    return int(rows[0]["granted"]), float(rows[0]["tokens"])
+
+
+async def _spend_one(bucket: str, limit: int) -> tuple[bool, float]:
+    """Spend one request from `bucket`, from a local lease when there is one; (allowed, tokens left)."""
+    now = time.monotonic()
+    lease = _leases.get(bucket)
+    if lease is not None and lease.tokens > 0 and now < lease.expires:
+        lease.tokens -= 1
+        return True, lease.bucket_tokens + lease.tokens
+    started, seen = _recent.get(bucket, (now, 0))
+    if now - started > LEASE_SECONDS:
+        started, seen = now, 0
+    if len(_recent) > 10_000:  # forget idle buckets
+        forget_leases()
+    _recent[bucket] = (started, seen + 1)
+    busy = seen + 1 > BUSY
+    granted, left = await take_tokens(bucket, limit, max(1, limit // LEASE_SHARE) if busy else 1)
+    if granted > 1:
+        _leases[bucket] = Lease(tokens=granted - 1, bucket_tokens=left, expires=now + LEASE_SECONDS)
+    else:
+        _leases.pop(bucket, None)
+    return granted >= 1, left + max(0, granted - 1)
 
 
 def client_ip(scope: Scope) -> str:
@@ -44,8 +100,9 @@ def client_ip(scope: Scope) -> str:
 
 async def spend(scope: Scope, bucket: str, plan: str) -> None:
     """Take one request from `bucket` under `plan`; keep the headers for the answer; 429 when empty."""
-    limit = PLAN_LIMITS.get(plan, PLAN_LIMITS["starter"])
-    allowed, tokens = await take_token(bucket, limit)
+    limits = scope["litestar_app"].state.settings.rate_limits
+    limit = limits.get(plan, limits["starter"])
+    allowed, tokens = await _spend_one(bucket, limit)
     rate = limit / 60.0
     remaining = max(0, min(limit, math.floor(tokens)))
     # Seconds until a request is possible again (when out), or until the minute's allowance is back.

@@ -70,3 +70,12 @@ async def test_createadmin_creates_a_tenant_that_can_log_in(migrated: str) -> No
     finally:
         await conn.close()
     assert row["role"] == "admin" and row["slug"] == "acme-realty"
+
+
+def test_operators_set_rate_limits_per_plan(tmp_path: Path) -> None:
+    env = {"ATRIUM_DATA_DIR": str(tmp_path)}
+    assert load_settings(env).rate_limits == {"starter": 60, "professional": 100, "enterprise": 500}
+    assert load_settings({**env, "RATE_LIMITS": "enterprise=2000, starter=30"}).rate_limits["enterprise"] == 2000
+    for bad in ("enterprise", "gold=10", "starter=0", "starter=ten"):
+        with pytest.raises(SettingsError, match="RATE_LIMITS"):
+            load_settings({**env, "RATE_LIMITS": bad})

@@ -6,7 +6,9 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
 
+from app.web import ratelimit
 from app.web.idempotency import request_fingerprint
 from tests.factories import Tenants
 
@@ -258,3 +260,25 @@ async def test_json_api_never_accepts_the_session_cookie(client: httpx.AsyncClie
     session = login.cookies.get("atrium_session")
     assert session
     assert (await client.get("/v2/auth/me", headers={"Cookie": f"atrium_session={session}"})).status_code == 401
+
+
+async def test_a_busy_client_spends_local_leases_and_still_meets_the_exact_limit(
+    client: httpx.AsyncClient, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Far from its limit a busy client costs one database write per lease, not one per request."""
+    admin = await tenants.create(plan="starter")
+    takes = 0
+    real_take = ratelimit.take_tokens
+
+    async def counted(bucket: str, per_minute: int, wanted: int) -> tuple[int, float]:
+        nonlocal takes
+        takes += 1 if bucket.startswith("tenant:") else 0
+        return await real_take(bucket, per_minute, wanted)
+
+    monkeypatch.setattr(ratelimit, "take_tokens", counted)
+    statuses = [(await client.get("/v2/auth/me", headers=admin.auth)).status_code for _ in range(60)]
+    assert statuses == [200] * 60
+    assert takes < 30, f"{takes} database writes for 60 requests"
+    remaining = [(await client.get("/v2/auth/me", headers=admin.auth)) for _ in range(70)]
+    assert remaining[-1].status_code == 429, "the allowance of 120 still runs out"
+    assert sum(r.status_code == 200 for r in remaining) <= 62
