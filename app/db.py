@@ -213,6 +213,23 @@ def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
     ]
 
 
+def scoped_view_sql(table: str) -> list[str]:
+    """Statements (re)creating `{table}_scoped`: the tenant's rows of a large table, for index-using lists and searches.
+
+    Under row-level security PostgreSQL evaluates the policy before any operator that is not
+    LEAKPROOF, so `ILIKE` (pg_trgm) and similar conditions cannot use an index on the table. The
+    view, owned by the schema owner, applies the policy's own tenant predicate, so a list, search or
+    export reading it stays inside the tenant and gets every index. Without `app.tenant_id` it shows
+    no row. `migrate` recreates the view of every table a domain declares (`Domain.scoped_tables`)
+    after each run, so it always has the table's current columns.
+    """
+    return [
+        f"DROP VIEW IF EXISTS {table}_scoped",
+        f"CREATE VIEW {table}_scoped AS SELECT * FROM {table} WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint",
+        f"GRANT SELECT ON {table}_scoped TO {APP_ROLE}",
+    ]
+
+
 MIGRATION_LOCK_ID = 7_270_001
 
 
@@ -233,6 +250,11 @@ async def migrate(dsn: str) -> None:
             result = await run_forwards(app_name="atrium")
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
+        from app.domains import scoped_tables
+
+        async with lock_conn.transaction():
+            for statement in (sql for table in scoped_tables() for sql in scoped_view_sql(table)):
+                await lock_conn.execute(statement)
         log.info("migrations applied")
     finally:
         await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)

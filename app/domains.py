@@ -55,6 +55,8 @@ class Domain:
     cron: Sequence[Any] = ()  # saq.CronJob
     # name → one SQL statement deleting (or emptying) this domain's expired rows, run across tenants.
     cleanup: Mapping[str, str] = field(default_factory=dict)
+    # Large tables whose lists and searches read `{table}_scoped` (see app.db.scoped_view_sql).
+    scoped_tables: Sequence[str] = ()
 
 
 @cache
@@ -70,6 +72,11 @@ def domains() -> tuple[Domain, ...]:
 def table_modules() -> list[str]:
     """The `tables` modules of the installed packages (for Piccolo)."""
     return [f"{package}.tables" for package in INSTALLED if importlib.util.find_spec(f"{package}.tables") is not None]
+
+
+def scoped_tables() -> list[str]:
+    """Every installed domain's large tables (their `_scoped` views are kept by `app.db.migrate`)."""
+    return [table for domain in domains() for table in domain.scoped_tables]
 
 
 def navigation() -> list[NavEntry]:

@@ -10,4 +10,5 @@ DOMAIN = Domain(
     name="contacts",
     controllers=[ContactController, CompanyController, ContactPagesController],
     nav=[NavEntry("contacts", "Contacts", "/contacts", order=20)],
+    scoped_tables=["contact", "company"],
 )

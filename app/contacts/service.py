@@ -48,10 +48,10 @@ async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = N
         where += " AND (name || ' ' || coalesce(domain, '')) ILIKE $2"
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"SELECT * FROM company WHERE {where} ORDER BY {order.sql()} LIMIT {query.limit} OFFSET {query.offset}",
+            f"SELECT * FROM company_scoped WHERE {where} ORDER BY {order.sql()} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
-        total = (await fetch(f"SELECT count(*) AS n FROM company WHERE {where}", *args))[0]["n"]
+        total = (await fetch(f"SELECT count(*) AS n FROM company_scoped WHERE {where}", *args))[0]["n"]
     return page_of(schemas.Company, rows, query, int(total))
 
 
@@ -123,10 +123,12 @@ async def delete_company(scope: TenantScope, company_id: int) -> None:
 
 # --------------------------------------------------------------------------- contacts
 
-_CONTACT_SELECT = """
+_CONTACT_COLUMNS = """
 SELECT c.id, c.tenant_id, c.name, c.email, c.phone, c.title, c.company_id, co.name AS company_name, c.notes, c.created_at, c.updated_at
-FROM contact c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id
 """
+_CONTACT_SELECT = _CONTACT_COLUMNS + "FROM contact c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
+# Lists and searches read the tenant's contacts through the view their indexes serve (app.db.scoped_view_sql).
+_CONTACT_LIST = _CONTACT_COLUMNS + "FROM contact_scoped c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
 
 
 async def _contact(scope: TenantScope, contact_id: int, *, lock: bool = False) -> dict[str, Any]:
@@ -153,10 +155,10 @@ async def list_contacts(
         where += f" AND c.company_id = ${len(args)}"
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"{_CONTACT_SELECT} WHERE {where} ORDER BY {order.sql(tiebreak='c.id')} LIMIT {query.limit} OFFSET {query.offset}",
+            f"{_CONTACT_LIST} WHERE {where} ORDER BY {order.sql(tiebreak='c.id')} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
-        total = (await fetch(f"SELECT count(*) AS n FROM contact c WHERE {where}", *args))[0]["n"]
+        total = (await fetch(f"SELECT count(*) AS n FROM contact_scoped c WHERE {where}", *args))[0]["n"]
     return page_of(schemas.Contact, rows, query, int(total))
 
 

@@ -20,4 +20,5 @@ DOMAIN = Domain(
     ],
     # Finished exports are kept a day for download, then dropped (their files can be large).
     cleanup={"export_files": "DELETE FROM export_job WHERE finished_at < now() - interval '1 day'"},
+    scoped_tables=["lead"],
 )

@@ -39,7 +39,7 @@ SORTS = {
 # Columns that may be NULL sort their NULLs last either way; the others use the indexes' order.
 NULLABLE_SORTS = frozenset({"budget_min", "budget_max", "last_interaction"})
 # Reads of lists, searches and exports: the tenant's leads through a view the planner can index
-# (see the lead_scoped migration); its predicate is the RLS policy's own.
+# (app.db.scoped_view_sql); its predicate is the RLS policy's own.
 LEAD_SOURCE = "lead_scoped"
 # Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
 COUNT_CAP = 5_000
