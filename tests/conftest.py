@@ -123,7 +123,15 @@ async def clean(migrated: str, app: Litestar) -> None:
     """Empty every tenant table (cascading from tenant) and the shared counters."""
     conn = await asyncpg.connect(migrated)
     try:
-        await conn.execute(f"TRUNCATE {', '.join(CLEAN_TABLES)} RESTART IDENTITY CASCADE")
+        # A job the previous test started may still be finishing; its locks can deadlock with TRUNCATE.
+        for attempt in range(5):
+            try:
+                await conn.execute(f"TRUNCATE {', '.join(CLEAN_TABLES)} RESTART IDENTITY CASCADE")
+                break
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2)
     finally:
         await conn.close()
     ratelimit.forget_leases()

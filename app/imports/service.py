@@ -15,7 +15,6 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -33,6 +32,7 @@ from app.core.validation import in_words, invalid_input
 from app.db import TenantScope, fetch, tenant_transaction
 from app.imports import policy, schemas
 from app.imports.tables import ImportJob
+from app.jobs import progress
 from app.leads import schemas as lead_schemas
 from app.leads import service as leads
 
@@ -61,7 +61,8 @@ def _job(row: dict[str, Any]) -> schemas.ImportJob:
     for name in ("columns", "mapping"):
         if isinstance(row[name], str):
             row[name] = json.loads(row[name])
-    return msgspec.convert({**row, "fields": list(FIELDS[row["kind"]])}, schemas.ImportJob)
+    before_start = {"processed_rows": 0, "error": "", "finished_at": None}
+    return msgspec.convert({**before_start, **row, "fields": list(FIELDS[row["kind"]])}, schemas.ImportJob)
 
 
 def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
@@ -126,12 +127,24 @@ async def upload(scope: TenantScope, kind: str, filename: str, content: bytes) -
     return _job(dict(inserted[0]))
 
 
+KIND = "import"  # its job's kind in job_progress
+
+
 async def _load(scope: TenantScope, import_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """The import with its job's progress: once started, its status is the job's."""
     query = ImportJob.select().where((ImportJob.id == import_id) & (ImportJob.tenant_id == scope.tenant_id))
     row = await (query.lock_rows("UPDATE") if lock else query).first()
     if row is None:
         raise ResourceNotFound("Import not found", details={"import_id": import_id})
-    return dict(row)
+    job = await progress.of(scope.tenant_id, KIND, import_id)
+    return {
+        **row,
+        "stage": row["status"],  # the wizard's own step: uploaded, previewed or started
+        "status": job.status if job is not None and row["status"] == "started" else row["status"],
+        "processed_rows": job.processed if job else 0,
+        "error": job.error if job else "",
+        "finished_at": job.finished_at if job else None,
+    }
 
 
 async def get(scope: TenantScope, import_id: int) -> schemas.ImportJob:
@@ -304,7 +317,8 @@ async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str |
         mapping = json.loads(job["mapping"]) if isinstance(job["mapping"], str) else job["mapping"]
         if confirm is not None and confirm != confirm_token(mapping, job["on_duplicate"]):
             raise Conflict("The mapping was changed after you checked it; check the file again", details={"field": "confirm"})
-        await ImportJob.update({ImportJob.status: "queued"}).where(ImportJob.id == import_id)
+        await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)
+        await progress.track(scope.tenant_id, KIND, import_id, total=job["total_rows"])
         await run_import.enqueue(queue, tenant_id=scope.tenant_id, import_id=import_id)
         from app.audit.service import record_event
 
@@ -326,20 +340,20 @@ async def run(tenant_id: int, import_id: int) -> dict[str, int]:
     try:
         return await _run(tenant_id, import_id)
     except BaseException as exc:
-        async with tenant_transaction(tenant_id):
-            await ImportJob.update({ImportJob.status: "failed", ImportJob.error: f"Stopped: {type(exc).__name__}"}).where(
-                ImportJob.id == import_id
-            )
+        await progress.fail(tenant_id, KIND, import_id, f"Stopped: {type(exc).__name__}")
         raise
 
 
 async def _run(tenant_id: int, import_id: int) -> dict[str, int]:
-    probe = TenantScope(tenant_id=tenant_id)
+    probe = TenantScope.system(tenant_id, f"import #{import_id}")
     async with tenant_transaction(tenant_id):
         job = await _load(probe, import_id, lock=True)
         if job["status"] == "done":
             return {"processed": job["processed_rows"]}
-        await ImportJob.update({ImportJob.status: "running"}).where(ImportJob.id == import_id)
+        if job["stage"] != "started":  # run without `start` (a replay, an operator): it is started now
+            await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)
+            await progress.track(tenant_id, KIND, import_id, total=job["total_rows"])
+        await progress.running(tenant_id, KIND, import_id)
     scope = TenantScope.system(tenant_id, f"import #{import_id}", on_behalf_of=job["created_by"])
     records = list(_records(job))[job["processed_rows"] :]
     seen: dict[str, int] = {}
@@ -362,17 +376,18 @@ async def _run(tenant_id: int, import_id: int) -> dict[str, int]:
                     message,
                 )
             await fetch(
-                """UPDATE import_job SET processed_rows = processed_rows + $2, created_rows = created_rows + $3,
-                   updated_rows = updated_rows + $4, skipped_rows = skipped_rows + $5, failed_rows = failed_rows + $6 WHERE id = $1""",
+                """UPDATE import_job SET created_rows = created_rows + $2, updated_rows = updated_rows + $3,
+                   skipped_rows = skipped_rows + $4, failed_rows = failed_rows + $5 WHERE id = $1""",
                 import_id,
-                len(batch),
                 tally["created"],
                 tally["updated"],
                 tally["skipped"],
                 tally["failed"],
             )
+            # In the batch's transaction: a retry resumes exactly after the last committed batch.
+            await progress.advance(tenant_id, KIND, import_id, by=len(batch))
     async with tenant_transaction(tenant_id):
-        await ImportJob.update({ImportJob.status: "done", ImportJob.finished_at: datetime.now(UTC)}).where(ImportJob.id == import_id)
+        await progress.finish(tenant_id, KIND, import_id)
         done = await _load(probe, import_id)
     return {
         "processed": done["processed_rows"],

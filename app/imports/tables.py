@@ -10,7 +10,9 @@ from app.tenancy.tables import Tenant
 
 
 class ImportJob(Table, tablename="import_job"):
-    """One CSV upload. Nothing is written to leads or contacts until a person confirms the preview."""
+    """One CSV upload. Nothing is written to leads or contacts until a person confirms the preview.
+
+    Once started, its status and progress are the job's (app.jobs.progress, kind "import")."""
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
@@ -20,17 +22,14 @@ class ImportJob(Table, tablename="import_job"):
     columns = JSONB(default=[])
     mapping = JSONB(default={})
     on_duplicate = Varchar(length=10, default="skip")  # skip | update
-    status = Varchar(length=20, default="uploaded")  # uploaded | previewed | queued | running | done | failed
+    status = Varchar(length=20, default="uploaded")  # uploaded | previewed | started (then: the job's progress)
     total_rows = Integer(default=0)
-    processed_rows = Integer(default=0)
     created_rows = Integer(default=0)
     updated_rows = Integer(default=0)
     skipped_rows = Integer(default=0)
     failed_rows = Integer(default=0)
-    error = Text(default="")
     created_by = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
-    finished_at = Timestamptz(null=True, default=None)
 
 
 class ImportRow(Table, tablename="import_row"):

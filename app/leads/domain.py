@@ -18,7 +18,15 @@ DOMAIN = Domain(
     cron=[
         CronJob(rescore_all_tenants.function, cron="15 3 * * *", timeout=rescore_all_tenants.timeout, retries=rescore_all_tenants.retries)
     ],
-    # Finished exports are kept a day for download, then dropped (their files can be large).
-    cleanup={"export_files": "DELETE FROM export_job WHERE finished_at < now() - interval '1 day'"},
+    # Finished exports are kept a day for download, then dropped (their files can be large), and their jobs' progress.
+    cleanup={
+        "export_files": (
+            "DELETE FROM export_job e USING job_progress p "
+            "WHERE p.kind = 'export' AND p.subject_id = e.id AND p.finished_at < now() - interval '1 day'"
+        ),
+        "export_progress": (
+            "DELETE FROM job_progress p WHERE p.kind = 'export' AND NOT EXISTS (SELECT 1 FROM export_job e WHERE e.id = p.subject_id)"
+        ),
+    },
     scoped_tables=["lead"],
 )

@@ -29,6 +29,7 @@ from app.audit.service import record_event
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.jobs import job
 from app.db import TenantScope, tenant_transaction
+from app.jobs import progress
 from app.leads import policy
 from app.leads.service import LEAD_SOURCE, LeadFilters, _where
 from app.leads.tables import ExportJob
@@ -309,6 +310,9 @@ async def stream_file(sheet: _Sheet) -> AsyncIterator[bytes]:
 BACKGROUND_FROM = 5_000
 
 
+KIND = "export"  # its job's kind in job_progress
+
+
 def _job_view(row: dict[str, Any]) -> ExportJobView:
     return msgspec.convert({k: v for k, v in row.items() if k not in ("content", "filters", "columns")}, ExportJobView)
 
@@ -326,15 +330,17 @@ async def start_export_job(scope: TenantScope, filters: LeadFilters, columns: li
                 tenant_id=scope.tenant_id,
                 filters=msgspec.to_builtins(filters),
                 columns=[c.key for c in columns],
-                total_rows=total,
                 filename=filename("xlsx"),
                 created_by=scope.user_id,
             )
-        ).returning(*ExportJob.all_columns(exclude=[ExportJob.content]))
+        ).returning(ExportJob.id)
+        export_id = rows[0]["id"]
+        await progress.track(scope.tenant_id, KIND, export_id, total=total)
         await _audit(scope, "xlsx", filters, columns, total)
+        view = _job_view(await _load_job(scope, export_id))
     # Enqueued once the row is committed, so the worker always finds it.
-    await run_export.enqueue(queue, tenant_id=scope.tenant_id, export_id=rows[0]["id"])
-    return _job_view(dict(rows[0]))
+    await run_export.enqueue(queue, tenant_id=scope.tenant_id, export_id=export_id)
+    return view
 
 
 async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
@@ -343,7 +349,16 @@ async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
     row = await ExportJob.select().where((ExportJob.id == export_id) & (ExportJob.tenant_id == scope.tenant_id)).first()
     if row is None or not (policy.SEE_ANY_EXPORT.allows(scope) or row["created_by"] == scope.user_id):
         raise ResourceNotFound("Export not found", details={"export_id": export_id})
-    return dict(row)
+    job = await progress.of(scope.tenant_id, KIND, export_id)
+    assert job is not None, "an export is tracked from its creation"
+    return {
+        **row,
+        "status": job.status,
+        "total_rows": job.total,
+        "processed_rows": job.processed,
+        "error": job.error,
+        "finished_at": job.finished_at,
+    }
 
 
 async def get_export_job(scope: TenantScope, export_id: int) -> ExportJobView:
@@ -366,40 +381,33 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
     """The job: build the workbook, reporting progress, and keep the file. Rerunning rebuilds it."""
     async with tenant_transaction(tenant_id):
         job = await _load_job(TenantScope.system(tenant_id, f"export #{export_id}"), export_id)
-        await ExportJob.update({ExportJob.status: "running", ExportJob.processed_rows: 0}).where(ExportJob.id == export_id)
+        await progress.running(tenant_id, KIND, export_id, processed=0)
     raw = job["filters"]
     filters = msgspec.convert(json.loads(raw) if isinstance(raw, str) else raw, LeadFilters)
     keys = json.loads(job["columns"]) if isinstance(job["columns"], str) else job["columns"]
     scope = TenantScope.system(tenant_id, f"export #{export_id}", on_behalf_of=job["created_by"])
 
     async def write_progress(done: int) -> None:
-        async with tenant_transaction(tenant_id):
-            await ExportJob.update({ExportJob.processed_rows: done}).where(ExportJob.id == export_id)
+        await progress.advance(tenant_id, KIND, export_id, to=done)
 
-    async def progress(done: int) -> None:
+    async def report_progress(done: int) -> None:
         # A fresh context, so this commits on its own connection instead of joining the build's
         # transaction (which would only show the progress when everything is done).
         await asyncio.create_task(write_progress(done), context=contextvars.Context())
 
     try:
-        sheet = await build_xlsx(scope, filters, [COLUMNS[k] for k in keys], progress)
+        sheet = await build_xlsx(scope, filters, [COLUMNS[k] for k in keys], report_progress)
     except BaseException as exc:
-        failed = {ExportJob.status: "failed", ExportJob.error: f"Stopped: {type(exc).__name__}", ExportJob.finished_at: datetime.now(UTC)}
-        await asyncio.create_task(_mark(tenant_id, export_id, failed), context=contextvars.Context())
+        failed = progress.fail(tenant_id, KIND, export_id, f"Stopped: {type(exc).__name__}")
+        await asyncio.create_task(failed, context=contextvars.Context())
         raise
     try:
         content = await anyio.to_thread.run_sync(sheet.file.read)
     finally:
         sheet.file.close()
     async with tenant_transaction(tenant_id):
-        await ExportJob.update(
-            {
-                ExportJob.status: "done",
-                ExportJob.content: content,
-                ExportJob.processed_rows: job["total_rows"],
-                ExportJob.finished_at: datetime.now(UTC),
-            }
-        ).where(ExportJob.id == export_id)
+        await ExportJob.update({ExportJob.content: content}).where(ExportJob.id == export_id)
+        await progress.finish(tenant_id, KIND, export_id)
     return int(job["total_rows"])
 
 
@@ -407,11 +415,6 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
 async def run_export(ctx: Context, *, tenant_id: int, export_id: int) -> int:
     """The job building a large Excel export in the background; a retry rebuilds it from scratch."""
     return await run_export_job(tenant_id, export_id)
-
-
-async def _mark(tenant_id: int, export_id: int, values: dict[Any, Any]) -> None:
-    async with tenant_transaction(tenant_id):
-        await ExportJob.update(values).where(ExportJob.id == export_id)
 
 
 class ExportJobView(msgspec.Struct, kw_only=True):

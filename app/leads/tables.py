@@ -98,19 +98,16 @@ class LeadCounter(Table, tablename="lead_counter"):
 
 
 class ExportJob(Table, tablename="export_job"):
-    """An Excel export built in the background (large views), kept for download by any web process."""
+    """An Excel export built in the background (large views), kept for download by any web process.
+
+    Its status and progress are the job's (app.jobs.progress, kind "export")."""
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     format = Varchar(length=10, default="xlsx")
     filters = JSONB(default={})
     columns = JSONB(default=[])
-    status = Varchar(length=20, default="queued")  # queued | running | done | failed
-    total_rows = Integer(default=0)
-    processed_rows = Integer(default=0)
     filename = Varchar(length=100, default="")
     content = Bytea(null=True, default=None)
-    error = Text(default="")
     created_by = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
-    finished_at = Timestamptz(null=True, default=None)

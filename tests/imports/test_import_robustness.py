@@ -54,7 +54,7 @@ async def test_a_failed_import_says_so_and_resumes_without_duplicates(
     assert (await client.post(f"/v2/imports/{job['id']}/run", headers=admin.auth)).status_code == 202
 
     async def finished() -> bool:
-        return await db.fetchval("SELECT status FROM import_job WHERE id = $1", job["id"]) == "done"
+        return await db.fetchval("SELECT status FROM job_progress WHERE kind = 'import' AND subject_id = $1", job["id"]) == "done"
 
     await eventually(finished)
     done = (await client.get(f"/v2/imports/{job['id']}", headers=admin.auth)).json()
@@ -71,7 +71,7 @@ async def test_background_exports_belong_to_whoever_asked(client: httpx.AsyncCli
     job = (await client.post("/v2/export/leads/jobs?deleted=true", headers=admin.auth)).json()
 
     async def done() -> bool:
-        return await db.fetchval("SELECT status FROM export_job WHERE id = $1", job["id"]) == "done"
+        return await db.fetchval("SELECT status FROM job_progress WHERE kind = 'export' AND subject_id = $1", job["id"]) == "done"
 
     await eventually(done)
     for other in (agent, manager):

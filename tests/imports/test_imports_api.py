@@ -65,7 +65,7 @@ async def test_confirmed_import_runs_as_a_job_and_reports_every_row(
     assert (await client.post(f"/v2/imports/{job['id']}/run", headers=admin.auth)).status_code == 409, "runs once"
 
     async def finished() -> bool:
-        return await db.fetchval("SELECT status FROM import_job WHERE id = $1", job["id"]) == "done"
+        return await db.fetchval("SELECT status FROM job_progress WHERE kind = 'import' AND subject_id = $1", job["id"]) == "done"
 
     await eventually(finished)
     done = (await client.get(f"/v2/imports/{job['id']}", headers=admin.auth)).json()

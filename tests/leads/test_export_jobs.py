@@ -25,7 +25,7 @@ async def test_background_excel_export_reports_progress_and_downloads(
     assert (await client.get(f"/v2/export/jobs/{job['id']}", headers=other.auth)).status_code == 404
 
     async def done() -> bool:
-        return await db.fetchval("SELECT status FROM export_job WHERE id = $1", job["id"]) == "done"
+        return await db.fetchval("SELECT status FROM job_progress WHERE kind = 'export' AND subject_id = $1", job["id"]) == "done"
 
     await eventually(done, timeout=60)
     status = (await client.get(f"/v2/export/jobs/{job['id']}", headers=admin.auth)).json()
@@ -53,7 +53,7 @@ async def test_the_leads_screen_sends_large_excel_views_to_the_background(
     export_id = int(progress_page.rsplit("/", 1)[1])
 
     async def done() -> bool:
-        return await db.fetchval("SELECT status FROM export_job WHERE id = $1", export_id) == "done"
+        return await db.fetchval("SELECT status FROM job_progress WHERE kind = 'export' AND subject_id = $1", export_id) == "done"
 
     await eventually(done, timeout=60)
     fragment = await client.get(progress_page, headers={"HX-Request": "true", "HX-Target": "export-progress"})

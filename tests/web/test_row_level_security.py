@@ -26,6 +26,7 @@ TENANT_TABLES = [
     "import_job",
     "import_row",
     "export_job",
+    "job_progress",
 ]
 
 
