@@ -53,6 +53,14 @@ def test_services_and_the_core_never_import_the_http_layer() -> None:
     assert offenders == []
 
 
+def test_screens_share_services_with_the_api_and_never_import_it() -> None:
+    offenders = []
+    for name, path in modules():
+        if path.name == "views.py":
+            offenders += [f"{name} imports {i}" for i in imports_of(path) if i.split(".")[-1] == "api" or ".api." in i]
+    assert offenders == []
+
+
 def test_the_core_depends_on_no_domain() -> None:
     offenders = []
     for name, path in modules():
