@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from asyncpg import Connection
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
@@ -213,6 +214,54 @@ def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
     ]
 
 
+async def _pending_migrations(conn: Connection) -> bool:
+    """Whether some migration file has not been applied to this database yet."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    from app.piccolo_app import MIGRATIONS_DIR
+
+    ids = set(BaseMigrationManager().get_migration_ids(BaseMigrationManager().get_migration_modules(str(MIGRATIONS_DIR))))
+    if not await conn.fetchval("SELECT to_regclass('migration') IS NOT NULL"):
+        return True
+    ran = {r["name"] for r in await conn.fetch("SELECT name FROM migration WHERE app_name = 'atrium'")}
+    return not ids <= ran
+
+
+async def _drop_scoped_views(conn: Connection) -> None:
+    from app.domains import scoped_tables
+
+    for table in scoped_tables():
+        await conn.execute(f"DROP VIEW IF EXISTS {table}_scoped")
+
+
+async def _columns(conn: Connection, relation: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+        relation,
+    )
+    return [r["column_name"] for r in rows]
+
+
+async def _refresh_scoped_views(conn: Connection, *, dropped: bool) -> None:
+    """Create each declared table's `_scoped` view when it is missing or its columns differ from the table's.
+
+    An unchanged view is left alone, so a process starting during a long export does not wait for
+    (or make every list wait behind) a lock on the view.
+    """
+    from app.domains import scoped_tables
+
+    for table in scoped_tables():
+        if not dropped and await _columns(conn, f"{table}_scoped") == await _columns(conn, table):
+            continue
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL lock_timeout = '5s'")
+                for statement in scoped_view_sql(table):
+                    await conn.execute(statement)
+        except asyncpg.exceptions.LockNotAvailableError:
+            log.warning("%s_scoped is in use; it will be brought up to date at the next start", table)
+
+
 def scoped_view_sql(table: str) -> list[str]:
     """Statements (re)creating `{table}_scoped`: the tenant's rows of a large table, for index-using lists and searches.
 
@@ -220,8 +269,12 @@ def scoped_view_sql(table: str) -> list[str]:
     LEAKPROOF, so `ILIKE` (pg_trgm) and similar conditions cannot use an index on the table. The
     view, owned by the schema owner, applies the policy's own tenant predicate, so a list, search or
     export reading it stays inside the tenant and gets every index. Without `app.tenant_id` it shows
-    no row. `migrate` recreates the view of every table a domain declares (`Domain.scoped_tables`)
-    after each run, so it always has the table's current columns.
+    no row. `migrate` drops these views before pending migrations run (so a migration may drop or
+    retype a column) and recreates the view of every table a domain declares
+    (`Domain.scoped_tables`) whenever it is missing or its columns differ from the table's.
+
+    Conditions on a scoped view run before (or with) its tenant predicate, so they must not be able
+    to raise an error that shows a row's value (no casts of column values in WHERE clauses).
     """
     return [
         f"DROP VIEW IF EXISTS {table}_scoped",
@@ -238,23 +291,22 @@ async def migrate(dsn: str) -> None:
     import contextlib
     import io
 
-    import asyncpg
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     configure_engine(dsn)
     lock_conn = await asyncpg.connect(dsn)
     try:
         await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+        # A pending migration may drop or retype a column a scoped view shows: drop the views first.
+        dropped = await _pending_migrations(lock_conn)
+        if dropped:
+            await _drop_scoped_views(lock_conn)
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
             result = await run_forwards(app_name="atrium")
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
-        from app.domains import scoped_tables
-
-        async with lock_conn.transaction():
-            for statement in (sql for table in scoped_tables() for sql in scoped_view_sql(table)):
-                await lock_conn.execute(statement)
+        await _refresh_scoped_views(lock_conn, dropped=dropped)
         log.info("migrations applied")
     finally:
         await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)

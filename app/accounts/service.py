@@ -394,6 +394,13 @@ async def list_users(scope: TenantScope, query: ListQuery, *, active: bool | Non
     return page_of(schemas.User, rows, query, total)
 
 
+async def team_size(scope: TenantScope) -> int:
+    """How many active people the tenant has (every member may know)."""
+    async with tenant_transaction(scope.tenant_id):
+        count: int = await User.count().where((User.tenant_id == scope.tenant_id) & (User.is_active == True))  # noqa: E712
+    return count
+
+
 async def team_members(scope: TenantScope) -> list[schemas.User]:
     """The tenant's active people by name, for pickers (assign to, filter by agent): every member may see them."""
     async with tenant_transaction(scope.tenant_id):

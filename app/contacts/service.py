@@ -40,6 +40,7 @@ def _changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 
 async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> Page[schemas.Company]:
     """A page of companies, optionally searched by name or domain."""
+    policy.VIEW.require(scope)
     order = sort_order(query.sort, {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "name")
     args: list[Any] = [scope.tenant_id]
     where = "tenant_id = $1"
@@ -65,6 +66,7 @@ async def _company(scope: TenantScope, company_id: int, *, lock: bool = False) -
 
 async def get_company(scope: TenantScope, company_id: int) -> schemas.Company:
     """One company (404 for other tenants' ids)."""
+    policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         return msgspec.convert(await _company(scope, company_id), schemas.Company)
 
@@ -144,6 +146,7 @@ async def list_contacts(
     scope: TenantScope, query: ListQuery, *, q: str | None = None, company_id: int | None = None
 ) -> Page[schemas.Contact]:
     """A page of contacts, searched by name, e-mail or phone, or of one company."""
+    policy.VIEW.require(scope)
     order = sort_order(query.sort, {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}, "name")
     args: list[Any] = [scope.tenant_id]
     where = "c.tenant_id = $1"
@@ -164,6 +167,7 @@ async def list_contacts(
 
 async def get_contact(scope: TenantScope, contact_id: int) -> schemas.Contact:
     """One contact with its company's name (404 for other tenants' ids)."""
+    policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         return msgspec.convert(await _contact(scope, contact_id), schemas.Contact)
 
@@ -250,6 +254,7 @@ async def delete_contact(scope: TenantScope, contact_id: int) -> None:
 
 async def contact_activities(scope: TenantScope, contact_id: int, query: ListQuery) -> Page[schemas.Activity]:
     """The contact's own activity and its leads' timelines, merged, newest first."""
+    policy.VIEW.require(scope)
     union = """
         SELECT id, kind, summary, changes, actor, created_at, NULL::bigint AS lead_id FROM contact_activity
          WHERE tenant_id = $1 AND contact_id = $2

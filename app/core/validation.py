@@ -55,7 +55,7 @@ def field_problem(text: str, key: str = "") -> FieldProblem:
     if m := _AT_FIELD.search(text):
         key, text = m.group(1), text[: m.start()]
     field = key or "request"
-    if field in WELL_KNOWN and "Expected `str`" in text:
+    if field in WELL_KNOWN and text.startswith("Expected `str"):  # `str`, `str | null`, a pattern or a length
         return FieldProblem(field, *WELL_KNOWN[field])
     for pattern, expected, human in _REWRITES:
         if pattern.match(text):

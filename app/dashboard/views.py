@@ -29,10 +29,10 @@ class DashboardController(Controller):
     async def dashboard(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
         """Team, plan, leads and (for those who may read the audit log) recent activity at a glance."""
         org = await accounts.get_tenant(tenant)
-        team = await accounts.team_members(tenant)
+        team_size = await accounts.team_size(tenant)
         recent = await audit.list_events(tenant, ListQuery(limit=8)) if audit_policy.VIEW.allows(tenant) else None
         counts = await leads.status_counts(tenant)
-        context = {"active": "dashboard", "org": org, "team_size": len(team), "recent": recent, "leads": counts}
+        context = {"active": "dashboard", "org": org, "team_size": team_size, "recent": recent, "leads": counts}
         return render(request, "dashboard.html", context)
 
     @get("/{section:str}")

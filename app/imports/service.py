@@ -149,6 +149,7 @@ async def _load(scope: TenantScope, import_id: int, *, lock: bool = False) -> di
 
 async def get(scope: TenantScope, import_id: int) -> schemas.ImportJob:
     """An import and its progress."""
+    policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = await _load(scope, import_id)
     row.pop("content")
@@ -443,6 +444,7 @@ async def _write_row(
 
 async def report(scope: TenantScope, import_id: int) -> AsyncIterator[bytes]:
     """A CSV of what happened to every row (row, outcome, id, message); 404 before anything is sent."""
+    policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         await _load(scope, import_id)
     return _report_rows(scope, import_id)

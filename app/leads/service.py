@@ -44,6 +44,8 @@ LEAD_SOURCE = "lead_scoped"
 # Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
 COUNT_CAP = 5_000
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
+# list_leads builds LeadSummary positionally from its columns, the conversation URL made last by the database.
+assert SUMMARY_FIELDS[-1] == "conversation_url", "LeadSummary's last field must stay conversation_url (see list_leads)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +354,7 @@ async def update_lead(
 
 async def get_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.Lead:
     """One live lead (404 for deleted leads and other tenants' ids)."""
+    policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         return await _detail(await _load(scope, lead_id), base_url)
 
@@ -423,6 +426,7 @@ async def score(scope: TenantScope, lead_id: int) -> schemas.LeadScore:
 
 async def rescore_tenant(scope: TenantScope, batch: int = 500) -> dict[str, int]:
     """Rescore every live lead of the tenant in batches (keyset over id); returns counts. Idempotent."""
+    policy.SCORE_ALL.require(scope)
     processed = changed = last_id = 0
     while True:
         async with tenant_transaction(scope.tenant_id):
@@ -537,6 +541,7 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
 
 async def status_counts(scope: TenantScope) -> dict[str, int]:
     """Live leads per status (from the counters: one small read)."""
+    policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch("SELECT status, live FROM lead_counter WHERE tenant_id = $1", scope.tenant_id)
     counts = dict.fromkeys(schemas.STATUSES, 0)
@@ -610,6 +615,7 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
 
 async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> Page[schemas.TimelineEvent]:
     """The lead's timeline, newest first (deleted leads keep theirs, visible to admins)."""
+    policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         await _load(scope, lead_id, include_deleted=policy.VIEW_DELETED.allows(scope))
         where = (LeadActivity.tenant_id == scope.tenant_id) & (LeadActivity.lead_id == lead_id)

@@ -5,13 +5,16 @@ up to twice the plan's per-minute limit (the burst allowance) and refills at the
 
 A process that sees a bucket busy (more than BUSY requests within a second) takes a small lease of
 tokens (a twentieth of the limit) in the same statement, and spends it locally: while a client is
-far from its limit, most requests write nothing. Near the limit (fewer than two leases left in the
-bucket) every request takes exactly one token, so the limit itself stays exact. Unspent leases
-expire after a second; the allowance they held is lost, at most one lease per process at a time.
+far from its limit, most requests write nothing; a quiet one (a few requests a second) writes one
+small row per request. Near the limit (fewer than two leases left in the bucket) every request
+takes exactly one token, so the limit itself stays exact. One request per bucket at a time asks
+the database; concurrent ones wait for it and share its lease. Unspent leases expire after a
+second; the allowance they held is lost: at most one lease per bucket and process at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -27,21 +30,16 @@ LEASE_SHARE = 20  # a lease is 1/20 of the per-minute limit
 BUSY = 8  # requests of a bucket within a second, in this process, before it takes leases
 EXEMPT_PATHS = ("/v2/health", "/v2/schema", "/v2/docs")
 
-# $1 bucket, $2 capacity, $3 refill per second, $4 tokens wanted. The row is locked while it is read,
-# so concurrent processes serialise; a grant is `wanted` only while the bucket holds twice that.
-_TAKE = """
-WITH prev AS (
-  SELECT LEAST($2, tokens + EXTRACT(EPOCH FROM clock_timestamp() - updated_at) * $3) AS avail
-  FROM rate_limit_bucket WHERE bucket = $1 FOR UPDATE
-), calc AS (
-  SELECT avail, CASE WHEN avail >= 2 * $4 THEN $4 WHEN avail >= 1 THEN 1 ELSE 0 END AS granted
-  FROM (SELECT COALESCE((SELECT avail FROM prev), $2) AS avail) a
-), saved AS (
-  INSERT INTO rate_limit_bucket (bucket, tokens, allowed, updated_at)
-  SELECT $1, avail - granted, granted >= 1, clock_timestamp() FROM calc
-  ON CONFLICT (bucket) DO UPDATE SET tokens = EXCLUDED.tokens, allowed = EXCLUDED.allowed, updated_at = EXCLUDED.updated_at
-)
-SELECT granted, avail - granted AS tokens FROM calc
+# $1 bucket, $2 capacity, $3 refill per second, $4 tokens wanted. One atomic upsert: a grant is
+# `wanted` only while the bucket holds twice that, else one token while there is one, else none.
+_AVAIL = "LEAST($2::float8, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at)::float8 * $3::float8)"
+_GRANT = f"CASE WHEN {_AVAIL} >= 2 * $4::int THEN $4::int WHEN {_AVAIL} >= 1 THEN 1 ELSE 0 END"
+_TAKE = f"""
+INSERT INTO rate_limit_bucket AS b (bucket, tokens, allowed, granted, updated_at)
+VALUES ($1, $2::float8 - $4::int, true, $4::int, clock_timestamp())
+ON CONFLICT (bucket) DO UPDATE SET
+  granted = {_GRANT}, tokens = {_AVAIL} - {_GRANT}, allowed = {_GRANT} >= 1, updated_at = clock_timestamp()
+RETURNING granted, tokens
 """
 
 
@@ -55,6 +53,8 @@ class Lease:
 
 
 _leases: dict[str, Lease] = {}
+# One request per bucket at a time asks the database; the others wait and spend the lease it brings.
+_fetching: dict[str, asyncio.Lock] = {}
 _recent: dict[str, tuple[float, int]] = {}  # bucket → (start of its current second, requests in it)
 
 
@@ -62,34 +62,47 @@ def forget_leases() -> None:
     """Drop this process's leases (when the buckets were emptied behind its back, as tests do)."""
     _leases.clear()
     _recent.clear()
+    _fetching.clear()
 
 
 async def take_tokens(bucket: str, per_minute: int, wanted: int) -> tuple[int, float]:
     """Take up to `wanted` tokens from `bucket` (one when it runs low); returns (granted, tokens left in it)."""
-    rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0, float(wanted))
+    rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0, wanted)
     return int(rows[0]["granted"]), float(rows[0]["tokens"])
+
+
+def _from_lease(bucket: str, now: float) -> float | None:
+    """Spend one token of this process's lease on `bucket`; the tokens left in all, or None without a lease."""
+    lease = _leases.get(bucket)
+    if lease is None or lease.tokens <= 0 or now >= lease.expires:
+        return None
+    lease.tokens -= 1
+    return lease.bucket_tokens + lease.tokens
 
 
 async def _spend_one(bucket: str, limit: int) -> tuple[bool, float]:
     """Spend one request from `bucket`, from a local lease when there is one; (allowed, tokens left)."""
-    now = time.monotonic()
-    lease = _leases.get(bucket)
-    if lease is not None and lease.tokens > 0 and now < lease.expires:
-        lease.tokens -= 1
-        return True, lease.bucket_tokens + lease.tokens
-    started, seen = _recent.get(bucket, (now, 0))
-    if now - started > LEASE_SECONDS:
-        started, seen = now, 0
+    left = _from_lease(bucket, time.monotonic())
+    if left is not None:
+        return True, left
     if len(_recent) > 10_000:  # forget idle buckets
         forget_leases()
-    _recent[bucket] = (started, seen + 1)
-    busy = seen + 1 > BUSY
-    granted, left = await take_tokens(bucket, limit, max(1, limit // LEASE_SHARE) if busy else 1)
-    if granted > 1:
-        _leases[bucket] = Lease(tokens=granted - 1, bucket_tokens=left, expires=now + LEASE_SECONDS)
-    else:
-        _leases.pop(bucket, None)
-    return granted >= 1, left + max(0, granted - 1)
+    async with _fetching.setdefault(bucket, asyncio.Lock()):
+        now = time.monotonic()
+        left = _from_lease(bucket, now)  # a request that held the lock may have brought a lease
+        if left is not None:
+            return True, left
+        started, seen = _recent.get(bucket, (now, 0))
+        if now - started > LEASE_SECONDS:
+            started, seen = now, 0
+        _recent[bucket] = (started, seen + 1)
+        busy = seen + 1 > BUSY
+        granted, left = await take_tokens(bucket, limit, max(1, limit // LEASE_SHARE) if busy else 1)
+        if granted > 1:
+            _leases[bucket] = Lease(tokens=granted - 1, bucket_tokens=left, expires=now + LEASE_SECONDS)
+        else:
+            _leases.pop(bucket, None)  # under the lock, with no usable lease left: nothing of another request's is lost
+        return granted >= 1, left + max(0, granted - 1)
 
 
 def client_ip(scope: Scope) -> str:

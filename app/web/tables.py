@@ -27,6 +27,7 @@ class RateLimitBucket(Table, tablename="rate_limit_bucket"):
     bucket = Varchar(length=120, unique=True)
     tokens = DoublePrecision()
     allowed = Boolean(default=True)
+    granted = Integer(default=0)  # tokens the last request took (1, or a process's lease)
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -19,6 +19,8 @@ def test_msgspec_messages_become_field_problems() -> None:
     assert email.human.startswith("Enter a valid e-mail address")
     short = field_problem("Expected `str` of length >= 3 - at `$.title`")
     assert (short.expected, short.human) == ("at least 3 characters", "Enter at least 3 characters")
+    wrong_type = field_problem("Expected `str | null`, got `int` - at `$.email`")
+    assert wrong_type.expected == "A valid e-mail address, e.g. name@example.com", "the documented wording, whatever msgspec says"
     unknown = field_problem("Object contains unknown field `tenant_id`")
     assert unknown.field == "tenant_id" and "read-only" in unknown.expected
 

@@ -282,3 +282,14 @@ async def test_a_busy_client_spends_local_leases_and_still_meets_the_exact_limit
     remaining = [(await client.get("/v2/auth/me", headers=admin.auth)) for _ in range(70)]
     assert remaining[-1].status_code == 429, "the allowance of 120 still runs out"
     assert sum(r.status_code == 200 for r in remaining) <= 62
+
+
+async def test_parallel_requests_share_a_lease_and_none_is_refused_inside_the_allowance(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create(plan="starter")  # 60/min, a burst of 120
+    for _ in range(3):
+        answers = await asyncio.gather(*(client.get("/v2/auth/me", headers=admin.auth) for _ in range(30)))
+        assert [r.status_code for r in answers] == [200] * 30
+    left = await db.fetchval("SELECT tokens FROM rate_limit_bucket WHERE bucket = $1", f"tenant:{admin.tenant_id}")
+    assert left >= 120 - 90 - 2 * 3, "leases lost to concurrency would have drained the bucket"
