@@ -89,7 +89,7 @@ class PooledConnection(Connection):  # type: ignore[misc]
     def get_reset_query(self) -> str:
         return ""
 
-    def begin_with(self, statement: str) -> None:
+    def begin_with(self, statement: str | None) -> None:
         """Send `statement` in the same message as the next BEGIN (one round trip instead of two)."""
         self._prelude = statement
 
@@ -114,7 +114,10 @@ class TenantTransaction(PostgresTransaction):  # type: ignore[misc]
     async def begin(self) -> None:
         if hasattr(self.connection, "begin_with"):
             self.connection.begin_with(self.prelude)
-            await self.transaction.start()
+            try:
+                await self.transaction.start()
+            finally:
+                self.connection.begin_with(None)  # never left behind for the connection's next user
         else:  # a connection made outside the pool
             await self.transaction.start()
             await self.connection.execute(self.prelude)
