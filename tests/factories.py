@@ -102,3 +102,21 @@ async def make_lead(client: httpx.AsyncClient, who: Account, **fields: object) -
 async def upload(client: httpx.AsyncClient, auth: dict[str, str], text: str, kind: str = "leads") -> httpx.Response:
     """Upload a CSV to the import API."""
     return await client.post("/v2/imports", headers=auth, files={"file": ("leads.csv", text.encode(), "text/csv")}, data={"kind": kind})
+
+
+async def service_tenant(name: str, *roles: str) -> dict[str, Any]:
+    """A tenant made through the accounts service (no HTTP): {"admin": scope, role: scope, …} for service tests."""
+    from app.accounts import schemas as account_schemas
+    from app.accounts import service as accounts
+    from app.db import TenantScope
+
+    data = account_schemas.RegisterRequest(email=f"admin@{name}.example.com", password=PASSWORD, tenant_name=name)
+    tenant, admin = await accounts.register_tenant(data)
+    scopes: dict[str, Any] = {"admin": TenantScope(tenant_id=tenant.id, user_id=admin.id, role="admin", actor=admin.email)}
+    for role in roles:
+        user = await accounts.create_user(
+            scopes["admin"],
+            account_schemas.UserCreate(email=f"{role}@{name}.example.com", password=PASSWORD, full_name=role.title(), role=role),  # type: ignore[arg-type]
+        )
+        scopes[role] = TenantScope(tenant_id=tenant.id, user_id=user.id, role=role, actor=user.email)
+    return scopes

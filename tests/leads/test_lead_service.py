@@ -7,27 +7,15 @@ from decimal import Decimal
 import pytest
 from litestar import Litestar
 
-from app.accounts import schemas as account_schemas
-from app.accounts import service as accounts
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.db import TenantScope
 from app.leads import schemas, service
-from tests.factories import PASSWORD
-
-
-async def new_tenant(name: str) -> tuple[TenantScope, TenantScope]:
-    """A tenant's admin scope and an agent's scope, made through the accounts service."""
-    data = account_schemas.RegisterRequest(email=f"admin@{name}.example.com", password=PASSWORD, tenant_name=name)
-    tenant, admin = await accounts.register_tenant(data)
-    admin_scope = TenantScope(tenant_id=tenant.id, user_id=admin.id, role="admin", actor=admin.email)
-    agent = await accounts.create_user(
-        admin_scope, account_schemas.UserCreate(email=f"agent@{name}.example.com", password=PASSWORD, full_name="Agent", role="agent")
-    )
-    return admin_scope, TenantScope(tenant_id=tenant.id, user_id=agent.id, role="agent", actor=agent.email)
+from tests.factories import service_tenant
 
 
 async def test_an_agents_new_lead_is_theirs_and_others_stay_out_of_reach(app: Litestar, clean: None) -> None:
-    admin, agent = await new_tenant("service-one")
+    team = await service_tenant("service-one", "agent")
+    admin, agent = team["admin"], team["agent"]
     own = await service.create_lead(agent, schemas.LeadCreate(name="Mine"), "")
     assert own.agent_id == agent.user_id
     theirs = await service.create_lead(admin, schemas.LeadCreate(name="Admin's", agent_id=admin.user_id), "")
@@ -39,7 +27,7 @@ async def test_an_agents_new_lead_is_theirs_and_others_stay_out_of_reach(app: Li
 
 
 async def test_a_background_job_creates_leads_as_the_system_but_cannot_delete(app: Litestar, clean: None) -> None:
-    admin, _ = await new_tenant("service-two")
+    admin = (await service_tenant("service-two"))["admin"]
     job = TenantScope.system(admin.tenant_id, "import #1", on_behalf_of=admin.user_id)
     lead = await service.create_lead(job, schemas.LeadCreate(name="Imported", phone="+971501112233"), "")
     assert lead.agent_id is None, "a job does not assign leads to whoever started it"
