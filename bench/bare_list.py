@@ -9,12 +9,12 @@ encoder alone cost. Served by uvicorn: `BARE_DSN=… uvicorn bench.bare_list:app
 from __future__ import annotations
 
 import os
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import msgspec
+
+from app.leads.schemas import LeadSummary  # the same struct, so both sides encode the same JSON
 
 COLUMNS = (
     "id, name, phone, email, status, budget_min, budget_max, budget_currency, property_type, transaction_type, purpose, "
@@ -25,34 +25,11 @@ PAGE = f"""SELECT {COLUMNS} FROM lead_scoped WHERE tenant_id = $1 AND deleted_at
 TOTAL = "SELECT coalesce(sum(live), 0) AS n FROM lead_counter WHERE tenant_id = $1 AND status = ANY($2::text[])"
 
 
-class Lead(msgspec.Struct):
-    id: int
-    name: str
-    phone: str | None
-    email: str | None
-    status: str
-    budget_min: Decimal | None
-    budget_max: Decimal | None
-    budget_currency: str
-    property_type: str | None
-    transaction_type: str | None
-    purpose: str | None
-    preferred_location: str | None
-    language: str
-    source: str
-    hotness_score: int
-    temperature: str
-    agent_id: int | None
-    created_at: datetime
-    last_interaction: datetime | None
-    conversation_url: str
-
-
 class Page(msgspec.Struct):
     total: int
     limit: int
     offset: int
-    data: list[Lead]
+    data: list[LeadSummary]
 
 
 ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -78,7 +55,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await conn.execute("SELECT set_config('role', 'atrium_app', true), set_config('app.tenant_id', '1', true)")
         rows = await conn.fetch(PAGE, tenant_id, statuses)
         total = await conn.fetchval(TOTAL, tenant_id, statuses)
-    data = [Lead(**dict(r), conversation_url=f"http://127.0.0.1/leads/{r['id']}") for r in rows]
+    data = [LeadSummary(**dict(r), conversation_url=f"http://127.0.0.1/leads/{r['id']}") for r in rows]
     body = ENCODER.encode(Page(total=int(total), limit=50, offset=0, data=data))
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
