@@ -30,6 +30,7 @@ from app.db import close_pool, configure_engine, open_pool
 from app.domains import domains, navigation
 from app.settings import Settings
 from app.web.context import stamp_response_headers, with_request_context
+from app.web.dependencies import resolve_dependencies_in_order
 from app.web.deps import DEPENDENCIES
 from app.web.errors import exception_handler
 from app.web.etag import ETagMiddleware
@@ -51,6 +52,7 @@ def create_app(
     With `run_worker`, the SAQ worker runs inside this process (the default single-process mode).
     """
     configure_engine(dsn)
+    resolve_dependencies_in_order()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -293,3 +293,13 @@ async def test_parallel_requests_share_a_lease_and_none_is_refused_inside_the_al
         assert [r.status_code for r in answers] == [200] * 30
     left = await db.fetchval("SELECT tokens FROM rate_limit_bucket WHERE bucket = $1", f"tenant:{admin.tenant_id}")
     assert left >= 120 - 90 - 2 * 3, "leases lost to concurrency would have drained the bucket"
+
+
+def test_dependencies_are_resolved_without_a_task_group_per_request() -> None:
+    """If a Litestar upgrade changes its resolver, this fails: re-check app/web/dependencies.py against it."""
+    from litestar._kwargs.kwargs_model import KwargsModel
+
+    from app.web import dependencies
+
+    assert dependencies.compatible(), "Litestar's KwargsModel.resolve_dependencies changed"
+    assert dependencies.resolve_dependencies_in_order() and KwargsModel.resolve_dependencies is dependencies._resolve_in_order
