@@ -112,15 +112,21 @@ class TenantTransaction(PostgresTransaction):  # type: ignore[misc]
         self.prelude = f"SELECT set_config('role', '{APP_ROLE}', true), set_config('app.tenant_id', '{int(tenant_id)}', true)"
 
     async def begin(self) -> None:
-        if hasattr(self.connection, "begin_with"):
-            self.connection.begin_with(self.prelude)
-            try:
+        try:
+            if hasattr(self.connection, "begin_with"):
+                self.connection.begin_with(self.prelude)
+                try:
+                    await self.transaction.start()
+                finally:
+                    self.connection.begin_with(None)  # never left behind for the connection's next user
+            else:  # a connection made outside the pool
                 await self.transaction.start()
-            finally:
-                self.connection.begin_with(None)  # never left behind for the connection's next user
-        else:  # a connection made outside the pool
-            await self.transaction.start()
-            await self.connection.execute(self.prelude)
+                await self.connection.execute(self.prelude)
+        except BaseException:
+            # Piccolo's __aenter__ would keep the connection: give it back to the pool.
+            if self.engine.pool is not None:
+                await self.engine.pool.release(self.connection)
+            raise
 
 
 async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
@@ -217,26 +223,6 @@ def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
     ]
 
 
-async def _pending_migrations(conn: Connection) -> bool:
-    """Whether some migration file has not been applied to this database yet."""
-    from piccolo.apps.migrations.commands.base import BaseMigrationManager
-
-    from app.piccolo_app import MIGRATIONS_DIR
-
-    ids = set(BaseMigrationManager().get_migration_ids(BaseMigrationManager().get_migration_modules(str(MIGRATIONS_DIR))))
-    if not await conn.fetchval("SELECT to_regclass('migration') IS NOT NULL"):
-        return True
-    ran = {r["name"] for r in await conn.fetch("SELECT name FROM migration WHERE app_name = 'atrium'")}
-    return not ids <= ran
-
-
-async def _drop_scoped_views(conn: Connection) -> None:
-    from app.domains import scoped_tables
-
-    for table in scoped_tables():
-        await conn.execute(f"DROP VIEW IF EXISTS {table}_scoped")
-
-
 async def _columns(conn: Connection, relation: str) -> list[str]:
     rows = await conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
@@ -245,7 +231,7 @@ async def _columns(conn: Connection, relation: str) -> list[str]:
     return [r["column_name"] for r in rows]
 
 
-async def _refresh_scoped_views(conn: Connection, *, dropped: bool) -> None:
+async def _refresh_scoped_views(conn: Connection) -> None:
     """Create each declared table's `_scoped` view when it is missing or its columns differ from the table's.
 
     An unchanged view is left alone, so a process starting during a long export does not wait for
@@ -254,7 +240,7 @@ async def _refresh_scoped_views(conn: Connection, *, dropped: bool) -> None:
     from app.domains import scoped_tables
 
     for table in scoped_tables():
-        if not dropped and await _columns(conn, f"{table}_scoped") == await _columns(conn, table):
+        if await _columns(conn, f"{table}_scoped") == await _columns(conn, table):
             continue
         try:
             async with conn.transaction():
@@ -272,9 +258,10 @@ def scoped_view_sql(table: str) -> list[str]:
     LEAKPROOF, so `ILIKE` (pg_trgm) and similar conditions cannot use an index on the table. The
     view, owned by the schema owner, applies the policy's own tenant predicate, so a list, search or
     export reading it stays inside the tenant and gets every index. Without `app.tenant_id` it shows
-    no row. `migrate` drops these views before pending migrations run (so a migration may drop or
-    retype a column) and recreates the view of every table a domain declares
-    (`Domain.scoped_tables`) whenever it is missing or its columns differ from the table's.
+    no row. `migrate` recreates the view of every table a domain declares (`Domain.scoped_tables`)
+    whenever it is missing or its columns differ from the table's, so a new column appears in it by
+    itself. A migration that drops or retypes a column of such a table starts with
+    `DROP VIEW IF EXISTS <table>_scoped` (PostgreSQL refuses otherwise); migrate brings it back.
 
     Conditions on a scoped view run before (or with) its tenant predicate, so they must not be able
     to raise an error that shows a row's value (no casts of column values in WHERE clauses).
@@ -300,16 +287,15 @@ async def migrate(dsn: str) -> None:
     lock_conn = await asyncpg.connect(dsn)
     try:
         await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
-        # A pending migration may drop or retype a column a scoped view shows: drop the views first.
-        dropped = await _pending_migrations(lock_conn)
-        if dropped:
-            await _drop_scoped_views(lock_conn)
         output = io.StringIO()
-        with contextlib.redirect_stdout(output):
-            result = await run_forwards(app_name="atrium")
+        try:
+            with contextlib.redirect_stdout(output):
+                result = await run_forwards(app_name="atrium")
+        finally:
+            # Also after a failed run: a migration that dropped a view to change its table gets it back.
+            await _refresh_scoped_views(lock_conn)
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
-        await _refresh_scoped_views(lock_conn, dropped=dropped)
         log.info("migrations applied")
     finally:
         await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)

@@ -12,10 +12,12 @@ STATEMENTS = [
     "CREATE INDEX job_progress_tenant ON job_progress (tenant_id, created_at DESC)",
     # Exports: their whole life is the job's.
     "INSERT INTO job_progress (tenant_id, kind, subject_id, status, total, processed, error, created_at, started_at, finished_at) "
-    "SELECT tenant_id, 'export', id, status, total_rows, processed_rows, error, created_at, created_at, finished_at FROM export_job",
+    "SELECT tenant_id, 'export', id, status, total_rows, processed_rows, error, created_at, "
+    "CASE WHEN status = 'queued' THEN NULL ELSE created_at END, finished_at FROM export_job",
     # Imports: once confirmed (queued and after), the rest is the job's; the wizard keeps its own steps.
     "INSERT INTO job_progress (tenant_id, kind, subject_id, status, total, processed, error, created_at, started_at, finished_at) "
-    "SELECT tenant_id, 'import', id, status, total_rows, processed_rows, error, created_at, created_at, finished_at FROM import_job "
+    "SELECT tenant_id, 'import', id, status, total_rows, processed_rows, error, created_at, "
+    "CASE WHEN status = 'queued' THEN NULL ELSE created_at END, finished_at FROM import_job "
     "WHERE status IN ('queued', 'running', 'done', 'failed')",
     "UPDATE import_job SET status = 'started' WHERE status IN ('queued', 'running', 'done', 'failed')",
 ]

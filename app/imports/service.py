@@ -341,7 +341,9 @@ async def run(tenant_id: int, import_id: int) -> dict[str, int]:
     try:
         return await _run(tenant_id, import_id)
     except BaseException as exc:
-        await progress.fail(tenant_id, KIND, import_id, f"Stopped: {type(exc).__name__}")
+        async with tenant_transaction(tenant_id):
+            await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)  # a replay's, if not yet
+            await progress.fail(tenant_id, KIND, import_id, f"Stopped: {type(exc).__name__}")
         raise
 
 

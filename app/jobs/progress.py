@@ -51,7 +51,8 @@ async def running(tenant_id: int, kind: str, subject_id: int, *, processed: int 
     """The job started (or restarted: `processed` resets the count when it starts over)."""
     await _write(
         tenant_id,
-        """UPDATE job_progress SET status = 'running', started_at = coalesce(started_at, now()), processed = coalesce($3, processed)
+        """UPDATE job_progress SET status = 'running', started_at = coalesce(started_at, now()), processed = coalesce($3, processed),
+                  error = '', finished_at = NULL
            WHERE kind = $1 AND subject_id = $2""",
         kind,
         subject_id,
@@ -82,10 +83,12 @@ async def finish(tenant_id: int, kind: str, subject_id: int) -> None:
 
 
 async def fail(tenant_id: int, kind: str, subject_id: int, error: str) -> None:
-    """The job stopped; `error` says why (shown to the person who started it)."""
+    """The job stopped; `error` says why (shown to the person who started it). Recorded even for a job never tracked."""
     await _write(
         tenant_id,
-        "UPDATE job_progress SET status = 'failed', error = $3, finished_at = now() WHERE kind = $1 AND subject_id = $2",
+        """INSERT INTO job_progress (tenant_id, kind, subject_id, status, error, finished_at) VALUES ($1, $2, $3, 'failed', $4, now())
+           ON CONFLICT (kind, subject_id) DO UPDATE SET status = 'failed', error = EXCLUDED.error, finished_at = EXCLUDED.finished_at""",
+        tenant_id,
         kind,
         subject_id,
         error[:2000],

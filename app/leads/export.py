@@ -350,7 +350,8 @@ async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
     if row is None or not (policy.SEE_ANY_EXPORT.allows(scope) or row["created_by"] == scope.user_id):
         raise ResourceNotFound("Export not found", details={"export_id": export_id})
     job = await progress.of(scope.tenant_id, KIND, export_id)
-    assert job is not None, "an export is tracked from its creation"
+    if job is None:  # made by a process of the previous version during an upgrade: not started yet
+        return {**row, "status": "queued", "total_rows": 0, "processed_rows": 0, "error": "", "finished_at": None}
     return {
         **row,
         "status": job.status,
@@ -381,9 +382,12 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
     """The job: build the workbook, reporting progress, and keep the file. Rerunning rebuilds it."""
     async with tenant_transaction(tenant_id):
         job = await _load_job(TenantScope.system(tenant_id, f"export #{export_id}"), export_id)
-        await progress.running(tenant_id, KIND, export_id, processed=0)
     raw = job["filters"]
     filters = msgspec.convert(json.loads(raw) if isinstance(raw, str) else raw, LeadFilters)
+    async with tenant_transaction(tenant_id):
+        if await progress.of(tenant_id, KIND, export_id) is None:  # made during an upgrade (see _load_job)
+            await progress.track(tenant_id, KIND, export_id, total=await count_for_export(TenantScope.system(tenant_id, "export"), filters))
+        await progress.running(tenant_id, KIND, export_id, processed=0)
     keys = json.loads(job["columns"]) if isinstance(job["columns"], str) else job["columns"]
     scope = TenantScope.system(tenant_id, f"export #{export_id}", on_behalf_of=job["created_by"])
 

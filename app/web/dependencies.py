@@ -36,7 +36,10 @@ async def _resolve_in_order(self: KwargsModel, connection: Any, kwargs: dict[str
 
 def compatible() -> bool:
     """Whether Litestar's resolver is still the one this replaces (same parameters, batches by level)."""
-    source = inspect.getsource(_ORIGINAL)
+    try:
+        source = inspect.getsource(_ORIGINAL)
+    except (OSError, TypeError):  # installed without sources: cannot tell, so keep Litestar's
+        return False
     parameters = list(inspect.signature(_ORIGINAL).parameters)
     return parameters == ["self", "connection", "kwargs"] and "self.dependency_batches" in source and "resolve_dependency(" in source
 

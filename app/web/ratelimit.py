@@ -32,13 +32,14 @@ EXEMPT_PATHS = ("/v2/health", "/v2/schema", "/v2/docs")
 
 # $1 bucket, $2 capacity, $3 refill per second, $4 tokens wanted. One atomic upsert: a grant is
 # `wanted` only while the bucket holds twice that, else one token while there is one, else none.
-_AVAIL = "LEAST($2::float8, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at)::float8 * $3::float8)"
+# The time is read once (EXCLUDED.updated_at), so every expression of the statement agrees.
+_AVAIL = "LEAST($2::float8, b.tokens + EXTRACT(EPOCH FROM EXCLUDED.updated_at - b.updated_at)::float8 * $3::float8)"
 _GRANT = f"CASE WHEN {_AVAIL} >= 2 * $4::int THEN $4::int WHEN {_AVAIL} >= 1 THEN 1 ELSE 0 END"
 _TAKE = f"""
 INSERT INTO rate_limit_bucket AS b (bucket, tokens, allowed, granted, updated_at)
 VALUES ($1, $2::float8 - $4::int, true, $4::int, clock_timestamp())
 ON CONFLICT (bucket) DO UPDATE SET
-  granted = {_GRANT}, tokens = {_AVAIL} - {_GRANT}, allowed = {_GRANT} >= 1, updated_at = clock_timestamp()
+  granted = {_GRANT}, tokens = {_AVAIL} - {_GRANT}, allowed = {_GRANT} >= 1, updated_at = EXCLUDED.updated_at
 RETURNING granted, tokens
 """
 
@@ -65,6 +66,16 @@ def forget_leases() -> None:
     _fetching.clear()
 
 
+def _forget_idle(now: float) -> None:
+    """Drop the state of buckets not seen for a while (never one whose lock is held or awaited)."""
+    for bucket, (started, _) in list(_recent.items()):
+        lock = _fetching.get(bucket)
+        if now - started > 10 * LEASE_SECONDS and (lock is None or not lock.locked()):
+            _recent.pop(bucket, None)
+            _leases.pop(bucket, None)
+            _fetching.pop(bucket, None)
+
+
 async def take_tokens(bucket: str, per_minute: int, wanted: int) -> tuple[int, float]:
     """Take up to `wanted` tokens from `bucket` (one when it runs low); returns (granted, tokens left in it)."""
     rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0, wanted)
@@ -85,8 +96,8 @@ async def _spend_one(bucket: str, limit: int) -> tuple[bool, float]:
     left = _from_lease(bucket, time.monotonic())
     if left is not None:
         return True, left
-    if len(_recent) > 10_000:  # forget idle buckets
-        forget_leases()
+    if len(_recent) > 10_000:
+        _forget_idle(time.monotonic())
     async with _fetching.setdefault(bucket, asyncio.Lock()):
         now = time.monotonic()
         left = _from_lease(bucket, now)  # a request that held the lock may have brought a lease
