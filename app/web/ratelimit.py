@@ -7,8 +7,8 @@ A process that sees a bucket busy (more than BUSY requests within a second) take
 tokens (a twentieth of the limit) in the same statement, and spends it locally: while a client is
 far from its limit, most requests write nothing; a quiet one (a few requests a second) writes one
 small row per request. Near the limit (fewer than two leases left in the bucket) every request
-takes exactly one token, so the limit itself stays exact. One request per bucket at a time asks
-the database; concurrent ones wait for it and share its lease. Unspent leases expire after a
+takes exactly one token, so the limit itself stays exact. For a busy bucket one request at a
+time asks the database for a lease; concurrent ones wait for it and share it. Unspent leases expire after a
 second; the allowance they held is lost: at most one lease per bucket and process at a time.
 """
 
@@ -98,17 +98,20 @@ async def _spend_one(bucket: str, limit: int) -> tuple[bool, float]:
         return True, left
     if len(_recent) > 10_000:
         _forget_idle(time.monotonic())
+    now = time.monotonic()
+    started, seen = _recent.get(bucket, (now, 0))
+    if now - started > LEASE_SECONDS:
+        started, seen = now, 0
+    _recent[bucket] = (started, seen + 1)
+    if seen + 1 <= BUSY:  # a quiet bucket: one exact token, no lease, no waiting on other requests
+        granted, left = await take_tokens(bucket, limit, 1)
+        return granted >= 1, left
     async with _fetching.setdefault(bucket, asyncio.Lock()):
         now = time.monotonic()
         left = _from_lease(bucket, now)  # a request that held the lock may have brought a lease
         if left is not None:
             return True, left
-        started, seen = _recent.get(bucket, (now, 0))
-        if now - started > LEASE_SECONDS:
-            started, seen = now, 0
-        _recent[bucket] = (started, seen + 1)
-        busy = seen + 1 > BUSY
-        granted, left = await take_tokens(bucket, limit, max(1, limit // LEASE_SHARE) if busy else 1)
+        granted, left = await take_tokens(bucket, limit, max(1, limit // LEASE_SHARE))
         if granted > 1:
             _leases[bucket] = Lease(tokens=granted - 1, bucket_tokens=left, expires=now + LEASE_SECONDS)
         else:
