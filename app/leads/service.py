@@ -91,7 +91,12 @@ def parse_statuses(raw: str | None) -> tuple[str, ...]:
 
 def conversation_url(base_url: str, lead_id: int) -> str:
     """Where a person opens the lead in the browser."""
-    return f"{base_url}/leads/{lead_id}"
+    return f"{conversation_url_prefix(base_url)}{lead_id}"
+
+
+def conversation_url_prefix(base_url: str) -> str:
+    """Every lead's conversation URL is this followed by its id."""
+    return f"{base_url}/leads/"
 
 
 def _jsonable(value: Any) -> Any:
@@ -600,14 +605,14 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     order = sort_order(query.sort, SORTS, "-created_at")
     where, args = _where(scope, filters)
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
-    url = f"${len(args) + 1} || id::text AS conversation_url"  # conversation_url(base_url, id), built by the database
+    url = f"${len(args) + 1} || id::text AS conversation_url"  # conversation_url(), built by the database
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch_as(
             schemas.LeadSummary,
             f"SELECT {columns}, {url} FROM {LEAD_SOURCE} WHERE {where} "
             f"ORDER BY {order.sql(nulls_last=order.field in NULLABLE_SORTS)} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
-            conversation_url(base_url, 0).removesuffix("0"),
+            conversation_url_prefix(base_url),
         )
         total, estimate = await _total(scope, filters, where, args, query, len(rows))
     return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)

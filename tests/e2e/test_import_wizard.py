@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
 
 pytestmark = pytest.mark.e2e
 

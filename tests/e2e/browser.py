@@ -1,0 +1,65 @@
+"""What the browser tests share: Debian's Chromium for Playwright and a live `atrium serve --demo`."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import atrium_command, process_env
+
+# Debian's Chromium, driven by Playwright, for the browser tests.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def atrium_serve(data_dir: Path, port: int) -> Iterator[tuple[str, subprocess.Popen[str], float]]:
+    """Run `atrium serve --demo` until the block ends; yields (base url, process, seconds to healthy)."""
+    env = process_env(ATRIUM_DATA_DIR=str(data_dir))
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        atrium_command("serve", "--demo", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"atrium serve exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            with contextlib.suppress(httpx.TransportError):
+                health = httpx.get(f"{base}/v2/health", timeout=2)
+                if health.status_code == 200 and health.json()["status"] == "healthy":
+                    break
+            if time.monotonic() - started > 60:
+                raise AssertionError("atrium serve did not become healthy in 60 s")
+            time.sleep(0.25)
+        yield base, proc, time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
