@@ -13,7 +13,6 @@ from app.audit import policy as audit_policy
 from app.audit import service as audit
 from app.core.pagination import ListQuery
 from app.db import TenantScope
-from app.domains import navigation
 from app.leads import service as leads
 from app.web.auth import guard
 from app.web.ui import render
@@ -38,7 +37,7 @@ class DashboardController(Controller):
     @get("/{section:str}")
     async def coming_soon(self, request: Request[Any, Any, Any], section: str) -> Template:
         """An honest placeholder for a screen that is not built yet."""
-        entry = next((e for e in navigation() if e.key == section and e.placeholder is not None), None)
+        entry = next((e for e in request.app.state.nav if e.key == section and e.placeholder is not None), None)
         if entry is None:
             raise NotFoundException()
         return render(request, "coming_soon.html", {"active": section, "title": entry.label, "summary": entry.placeholder})
