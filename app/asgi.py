@@ -28,7 +28,8 @@ from app.accounts.authentication import AuthenticationMiddleware
 from app.core.jobs import TaskFunction
 from app.db import close_pool, configure_engine, open_pool
 from app.domains import domains, navigation
-from app.settings import Settings
+from app.events.stream import BROKER
+from app.settings import Settings, install
 from app.web.context import stamp_response_headers, with_request_context
 from app.web.dependencies import resolve_dependencies_in_order
 from app.web.deps import DEPENDENCIES
@@ -52,6 +53,7 @@ def create_app(
     With `run_worker`, the SAQ worker runs inside this process (the default single-process mode).
     """
     configure_engine(dsn)
+    install(settings)
     resolve_dependencies_in_order()
 
     @asynccontextmanager
@@ -73,6 +75,7 @@ def create_app(
                 await worker.stop()
                 worker_task.cancel()
                 await asyncio.gather(worker_task, return_exceptions=True)
+            await BROKER.close()
             await queue.disconnect()
             await close_pool()
 

@@ -78,7 +78,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
     dsn = _database(settings)
 
     async def run() -> None:
+        from app.settings import install
+
         configure_engine(dsn)
+        install(settings)
         await open_pool(min_size=1, max_size=args.concurrency + 2)
         queue = make_queue(settings.queue_url or dsn)
         await queue.connect()

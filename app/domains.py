@@ -20,6 +20,7 @@ from app.core.jobs import JobSpec
 INSTALLED = [
     "app.tenancy",
     "app.web",
+    "app.events",
     "app.accounts",
     "app.audit",
     "app.jobs",
@@ -28,6 +29,7 @@ INSTALLED = [
     "app.leads",
     "app.contacts",
     "app.imports",
+    "app.webhooks",
 ]
 
 
@@ -57,6 +59,8 @@ class Domain:
     cleanup: Mapping[str, str] = field(default_factory=dict)
     # Large tables whose lists and searches read `{table}_scoped` (see app.db.scoped_view_sql).
     scoped_tables: Sequence[str] = ()
+    # Event types this domain publishes (webhooks, live stream): name → what it means.
+    events: Mapping[str, str] = field(default_factory=dict)
 
 
 @cache

@@ -33,6 +33,10 @@ class Settings:
     cookie_secure: bool
     log_level: str
     rate_limits: dict[str, int]
+    webhook_retry_delays: tuple[int, ...] = (60, 300, 900)
+    webhook_allow_private_targets: bool = False
+    smtp_url: str | None = None
+    mail_from: str = "atrium@localhost"
 
     @property
     def embedded(self) -> bool:
@@ -97,6 +101,47 @@ def _secret_key(env: dict[str, str], data_dir: Path, embedded: bool) -> str:
     return key
 
 
+def _delays(env: dict[str, str]) -> tuple[int, ...]:
+    """`WEBHOOK_RETRY_DELAYS=60,300,900`: seconds before each retry of a failed webhook delivery."""
+    raw = env.get("WEBHOOK_RETRY_DELAYS", "").strip()
+    if not raw:
+        return (60, 300, 900)
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(p.isdigit() for p in parts) or len(parts) > 10:
+        raise SettingsError(f"WEBHOOK_RETRY_DELAYS={raw!r}: use up to 10 comma-separated whole numbers of seconds, like 60,300,900")
+    return tuple(int(p) for p in parts)
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} must be 1 or 0")
+
+
+_installed: Settings | None = None
+
+
+def install(settings: Settings) -> None:
+    """Make `settings` the process's settings (the app and the worker call this at start-up)."""
+    global _installed
+    _installed = settings
+
+
+def current() -> Settings:
+    """The process's settings (installed at start-up, else read from the environment)."""
+    return _installed if _installed is not None else load_settings()
+
+
+def base_url() -> str:
+    """Where people open Atrium (links in events and e-mails): the installed settings' BASE_URL."""
+    if _installed is not None:
+        return _installed.base_url
+    return (os.environ.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and validate the settings from the environment (or the given mapping)."""
     env = dict(os.environ if env is None else env)
@@ -128,4 +173,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cookie_secure=base_url.startswith("https://"),
         log_level=log_level,
         rate_limits=_rate_limits(env),
+        webhook_retry_delays=_delays(env),
+        webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS"),
+        smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
+        mail_from=env.get("MAIL_FROM", "atrium@localhost"),
     )

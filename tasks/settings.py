@@ -46,6 +46,26 @@ async def record_failure(ctx: Context) -> None:
     await record_failed_job(job)
 
 
+async def start_relay(ctx: Context) -> None:
+    """startup hook: the webhook relay runs beside the worker (app.webhooks.delivery.Relay)."""
+    from app.piccolo_conf import DB
+    from app.webhooks.delivery import Relay
+
+    relay = Relay(ctx["worker"].queue, DB.config["dsn"])
+    await relay.start()
+    ctx["relay"] = relay  # type: ignore[typeddict-unknown-key]
+
+
+async def stop_relay(ctx: Context) -> None:
+    """shutdown hook: stop the relay and close the webhook HTTP client."""
+    from app.webhooks.sender import close_clients
+
+    relay: Any = ctx.get("relay")
+    if relay is not None:
+        await relay.stop()
+    await close_clients()
+
+
 class InProcessWorker(Worker[Any]):
     """A worker inside the web process: the web server owns the signal handlers."""
 
@@ -63,5 +83,7 @@ def make_worker(
         cron_jobs=cron_jobs(),
         concurrency=concurrency,
         after_process=[record_failure],
+        startup=[start_relay],
+        shutdown=[stop_relay],
         timers={"schedule": 1, "worker_info": 10, "sweep": 30, "abort": 1},
     )

@@ -11,10 +11,10 @@ from msgspec import UNSET
 
 from app.accounts import policy, schemas
 from app.accounts import service as accounts
-from app.audit.service import record_event
 from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
 from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
+from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import current_principal, guard
 from app.web.json import ApiResponse
@@ -51,7 +51,7 @@ class AuthController(Controller):
         ip, ua = _client(request)
         user = await accounts.authenticate_password(email, data.password)
         actor = TenantScope(tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua)
-        await record_event(actor, "auth.login", target_type="user", target_id=user["id"], details={"via": "api"})
+        await audit(actor, Subject("user", user["id"]), "auth.login", {"via": "api"})
         return await accounts.issue_user_tokens(settings, user["id"])
 
     @post("/refresh", operation_id="refreshToken", summary="Rotate a refresh token", status_code=200)

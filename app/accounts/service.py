@@ -32,7 +32,6 @@ from app.accounts.security import (
     verify_secret_async,
 )
 from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, User, UserSession
-from app.audit.service import record_event
 from app.core.errors import (
     AuthenticationError,
     Conflict,
@@ -45,6 +44,7 @@ from app.core.policy import INTEGRATION
 from app.core.principal import Principal
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.events.service import Subject, audit
 from app.settings import Settings
 from app.tenancy.tables import Tenant
 
@@ -109,7 +109,7 @@ async def register_tenant(
             raise Conflict("An account with this email already exists", details={"email": email}) from None
     user = user_rows[0]
     scope = TenantScope(tenant_id=tenant["id"], user_id=user["id"], role="admin", actor=email, ip=ip, user_agent=user_agent)
-    await record_event(scope, "tenant.registered", target_type="tenant", target_id=tenant["id"], details={"name": tenant_name})
+    await audit(scope, Subject("tenant", tenant["id"]), "tenant.registered", {"name": tenant_name})
     return msgspec.convert(tenant, schemas.Tenant), msgspec.convert(user, schemas.User)
 
 
@@ -438,9 +438,7 @@ async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.U
             rows = await User.insert(
                 User(tenant_id=scope.tenant_id, email=email, full_name=data.full_name.strip(), role=data.role, password_hash=password_hash)
             ).returning(*User.all_columns())
-            await record_event(
-                scope, "user.created", target_type="user", target_id=rows[0]["id"], details={"email": email, "role": data.role}
-            )
+            await audit(scope, Subject("user", rows[0]["id"]), "user.created", {"email": email, "role": data.role})
     except UniqueViolationError:
         raise Conflict("An account with this email already exists", details={"email": email}) from None
     return msgspec.convert(rows[0], schemas.User)
@@ -477,12 +475,10 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
         if values:
             await User.update(values).where(User.id == user_id)
         if User.role in values:
-            await record_event(
-                scope, "user.role_changed", target_type="user", target_id=user_id, details={"from": current["role"], "to": data.role}
-            )
+            await audit(scope, Subject("user", user_id), "user.role_changed", {"from": current["role"], "to": data.role})
         if User.is_active in values:
             action = "user.reactivated" if data.is_active else "user.deactivated"
-            await record_event(scope, action, target_type="user", target_id=user_id, details={"email": current["email"]})
+            await audit(scope, Subject("user", user_id), action, {"email": current["email"]})
             if not data.is_active:
                 await UserSession.delete().where(UserSession.user_id == user_id)
         row = await User.select().where(User.id == user_id).first()
@@ -522,12 +518,11 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
                 created_by=scope.user_id,
             )
         ).returning(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
-        await record_event(
+        await audit(
             scope,
+            Subject("api_key", rows[0]["id"]),
             "api_key.created",
-            target_type="api_key",
-            target_id=rows[0]["id"],
-            details={"name": data.name, "permission": data.permission, "prefix": generated.prefix},
+            {"name": data.name, "permission": data.permission, "prefix": generated.prefix},
         )
     return msgspec.convert({**rows[0], "key": generated.plaintext}, schemas.ApiKeyCreated)
 
@@ -545,9 +540,7 @@ async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
             raise ResourceNotFound("API key not found")
         if row["revoked_at"] is None:
             await ApiKey.update({ApiKey.revoked_at: _now()}).where(ApiKey.id == key_id)
-            await record_event(
-                scope, "api_key.revoked", target_type="api_key", target_id=key_id, details={"name": row["name"], "prefix": row["prefix"]}
-            )
+            await audit(scope, Subject("api_key", key_id), "api_key.revoked", {"name": row["name"], "prefix": row["prefix"]})
             row = await ApiKey.select(*ApiKey.all_columns(exclude=[ApiKey.key_hash])).where(ApiKey.id == key_id).first()
     return msgspec.convert(row, schemas.ApiKey)
 
@@ -585,13 +578,7 @@ async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreat
                 created_by=scope.user_id,
             )
         ).returning(*OAuthClient.all_columns(exclude=[OAuthClient.secret_hash]))
-        await record_event(
-            scope,
-            "oauth_client.created",
-            target_type="oauth_client",
-            target_id=rows[0]["id"],
-            details={"client_id": client_id, "scopes": scopes},
-        )
+        await audit(scope, Subject("oauth_client", rows[0]["id"]), "oauth_client.created", {"client_id": client_id, "scopes": scopes})
     return msgspec.convert({**rows[0], "client_secret": secret}, schemas.OAuthClientCreated)
 
 
@@ -609,9 +596,7 @@ async def revoke_oauth_client(scope: TenantScope, client_pk: int) -> schemas.OAu
         if row["revoked_at"] is None:
             row["revoked_at"] = _now()
             await OAuthClient.update({OAuthClient.revoked_at: row["revoked_at"]}).where(OAuthClient.id == client_pk)
-            await record_event(
-                scope, "oauth_client.revoked", target_type="oauth_client", target_id=client_pk, details={"client_id": row["client_id"]}
-            )
+            await audit(scope, Subject("oauth_client", client_pk), "oauth_client.revoked", {"client_id": row["client_id"]})
     return msgspec.convert(row, schemas.OAuthClient)
 
 

@@ -11,12 +11,12 @@ from litestar.response import Redirect, Template
 from app.accounts import policy, schemas
 from app.accounts import service as accounts
 from app.accounts.authentication import SESSION_COOKIE, session_token_of
-from app.audit.service import record_event
 from app.core.errors import AuthenticationError, DomainError, RateLimited
 from app.core.pagination import ListQuery
 from app.core.policy import USER_ROLES
 from app.core.validation import convert_input
 from app.db import TenantScope
+from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import guard
 from app.web.context import principal_of, scope_for
@@ -65,7 +65,7 @@ class SessionController(Controller):
         scope = TenantScope(
             tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua[:300]
         )
-        await record_event(scope, "auth.login", target_type="user", target_id=user["id"], details={"via": "browser"})
+        await audit(scope, Subject("user", user["id"]), "auth.login", {"via": "browser"})
         response = Redirect(path=next_url, status_code=303)
         response.set_cookie(
             SESSION_COOKIE, token, max_age=settings.session_ttl, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
@@ -80,7 +80,7 @@ class SessionController(Controller):
         if token:
             await accounts.end_session(token)
         if principal is not None:
-            await record_event(scope_for(principal, request.scope), "auth.logout", target_type="user", target_id=principal.user_id or "")  # type: ignore[arg-type]
+            await audit(scope_for(principal, request.scope), Subject("user", principal.user_id or ""), "auth.logout")  # type: ignore[arg-type]
         response = Redirect(path="/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

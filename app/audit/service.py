@@ -1,9 +1,8 @@
-"""Writing and reading the audit log, always within one tenant."""
+"""Reading the audit log, always within one tenant (entries are written by app.events.service.emit)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from app.audit import policy
 from app.audit.schemas import AuditEntry
@@ -12,26 +11,6 @@ from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.db import TenantScope, tenant_transaction
 
 SORTS = {"created_at": "created_at", "action": "action"}
-
-
-async def record_event(
-    scope: TenantScope, action: str, *, target_type: str = "", target_id: object = "", details: dict[str, Any] | None = None
-) -> None:
-    """Append an entry (joins the caller's transaction when there is one)."""
-    async with tenant_transaction(scope.tenant_id):
-        await AuditLog.insert(
-            AuditLog(
-                tenant_id=scope.tenant_id,
-                actor_user_id=scope.user_id,
-                actor=scope.actor[:254],
-                action=action,
-                target_type=target_type,
-                target_id=str(target_id),
-                ip=scope.ip[:64],
-                user_agent=scope.user_agent[:300],
-                details=details or {},
-            )
-        )
 
 
 async def list_events(scope: TenantScope, query: ListQuery, action: str | None = None) -> Page[AuditEntry]:

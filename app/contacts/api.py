@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from app.contacts import policy, schemas, service
 from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
+from app.events.schemas import TimelineEntry
 from app.leads import service as leads
 from app.leads.schemas import LeadSummary
 from app.settings import Settings
@@ -60,7 +61,7 @@ class ContactController(Controller):
         await service.delete_contact(tenant, contact_id)
 
     @get("/{contact_id:int}/activities", operation_id="getContactActivities", summary="A contact's activity", guards=[guard(policy.VIEW)])
-    async def activities(self, tenant: TenantScope, list_query: ListQuery, contact_id: int) -> Page[schemas.Activity]:
+    async def activities(self, tenant: TenantScope, list_query: ListQuery, contact_id: int) -> Page[TimelineEntry]:
         """The contact's own changes and its leads' timelines, newest first."""
         return await service.contact_activities(tenant, contact_id, list_query)
 

@@ -11,4 +11,5 @@ DOMAIN = Domain(
     controllers=[ContactController, CompanyController, ContactPagesController],
     nav=[NavEntry("contacts", "Contacts", "/contacts", order=20)],
     scoped_tables=["contact", "company"],
+    events={"contact.created": "A contact was created", "contact.updated": "A contact was changed"},
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -87,15 +87,3 @@ class ContactUpdate(RequestBody):
     title: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType | None = UNSET
     company_id: int | UnsetType | None = UNSET
     notes: Notes | UnsetType = UNSET
-
-
-class Activity(ResponseBody):
-    """A contact's activity: its own changes and everything on its leads' timelines."""
-
-    id: int
-    kind: str
-    summary: str
-    changes: dict[str, Any]
-    actor: str
-    created_at: datetime
-    lead_id: int | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,14 +9,15 @@ import msgspec
 from asyncpg.exceptions import UniqueViolationError
 from msgspec import UNSET
 
-from app.audit.service import record_event
 from app.contacts import policy, schemas
-from app.contacts.tables import Company, Contact, ContactActivity
+from app.contacts.tables import Company, Contact
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import normalise_phone
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, like_pattern, tenant_transaction
+from app.events.schemas import TimelineEntry
+from app.events.service import Subject, emit, timeline
 
 
 def _values(data: msgspec.Struct) -> dict[str, Any]:
@@ -120,7 +120,7 @@ async def delete_company(scope: TenantScope, company_id: int) -> None:
     async with tenant_transaction(scope.tenant_id):
         row = await _company(scope, company_id, lock=True)
         await Company.delete().where(Company.id == company_id)
-        await record_event(scope, "company.deleted", target_type="company", target_id=company_id, details={"name": row["name"]})
+        await emit(scope, Subject("company", company_id), "deleted", audit={"name": row["name"]})
 
 
 # --------------------------------------------------------------------------- contacts
@@ -193,20 +193,6 @@ async def _email_conflict(scope: TenantScope, email: str | None, exclude_id: int
         )
 
 
-async def _record(scope: TenantScope, contact_id: int, kind: str, summary: str, changes: dict[str, Any] | None = None) -> None:
-    await ContactActivity.insert(
-        ContactActivity(
-            tenant_id=scope.tenant_id,
-            contact_id=contact_id,
-            kind=kind,
-            summary=summary,
-            changes=json.loads(json.dumps(changes or {}, default=str)),
-            actor_user_id=scope.user_id,
-            actor=scope.actor[:254],
-        )
-    )
-
-
 async def create_contact(scope: TenantScope, data: schemas.ContactCreate) -> schemas.Contact:
     """Create a contact; its e-mail must be new in the tenant (409 naming the existing contact)."""
     policy.EDIT.require(scope)
@@ -215,8 +201,9 @@ async def create_contact(scope: TenantScope, data: schemas.ContactCreate) -> sch
         await _check_company(scope, values.get("company_id"))
         await _email_conflict(scope, values.get("email"))
         rows = await Contact.insert(Contact(tenant_id=scope.tenant_id, **values)).returning(Contact.id)
-        await _record(scope, rows[0]["id"], "created", "Contact created")
-        return msgspec.convert(await _contact(scope, rows[0]["id"]), schemas.Contact)
+        contact = msgspec.convert(await _contact(scope, rows[0]["id"]), schemas.Contact)
+        await emit(scope, _subject(contact.id), "created", "Contact created", events=[("contact.created", _payload(contact))])
+        return contact
 
 
 async def update_contact(
@@ -237,10 +224,17 @@ async def update_contact(
             await Contact.update({**{getattr(Contact, k): v for k, v in changed.items()}, Contact.updated_at: datetime.now(UTC)}).where(
                 Contact.id == contact_id
             )
-            await _record(
-                scope, contact_id, "updated", "Changed " + ", ".join(sorted(changed)), {k: [current.get(k), v] for k, v in changed.items()}
+        contact = msgspec.convert(await _contact(scope, contact_id), schemas.Contact)
+        if changed:
+            await emit(
+                scope,
+                _subject(contact_id),
+                "updated",
+                "Changed " + ", ".join(sorted(changed)),
+                {k: (current.get(k), v) for k, v in changed.items()},
+                events=[("contact.updated", {**_payload(contact), "changed_fields": sorted(changed)})],
             )
-        return msgspec.convert(await _contact(scope, contact_id), schemas.Contact)
+        return contact
 
 
 async def delete_contact(scope: TenantScope, contact_id: int) -> None:
@@ -249,27 +243,26 @@ async def delete_contact(scope: TenantScope, contact_id: int) -> None:
     async with tenant_transaction(scope.tenant_id):
         row = await _contact(scope, contact_id, lock=True)
         await Contact.delete().where(Contact.id == contact_id)
-        await record_event(scope, "contact.deleted", target_type="contact", target_id=contact_id, details={"name": row["name"]})
+        await emit(scope, _subject(contact_id), "deleted", audit={"name": row["name"]})
+        # Its own timeline goes with it; its leads' entries stay with the leads.
+        await fetch(
+            "DELETE FROM activity WHERE tenant_id = $1 AND subject_type = 'contact' AND subject_id = $2", scope.tenant_id, contact_id
+        )
+        await fetch("UPDATE activity SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2", scope.tenant_id, contact_id)
 
 
-async def contact_activities(scope: TenantScope, contact_id: int, query: ListQuery) -> Page[schemas.Activity]:
-    """The contact's own activity and its leads' timelines, merged, newest first."""
+async def contact_activities(scope: TenantScope, contact_id: int, query: ListQuery) -> Page[TimelineEntry]:
+    """The contact's timeline: its own entries and those of its leads (and later its deals), newest first."""
     policy.VIEW.require(scope)
-    union = """
-        SELECT id, kind, summary, changes, actor, created_at, NULL::bigint AS lead_id FROM contact_activity
-         WHERE tenant_id = $1 AND contact_id = $2
-        UNION ALL
-        SELECT a.id, a.kind, a.summary, a.changes, a.actor, a.created_at, a.lead_id FROM lead_activity a
-          JOIN lead l ON l.id = a.lead_id AND l.tenant_id = a.tenant_id
-         WHERE a.tenant_id = $1 AND l.contact_id = $2 AND l.deleted_at IS NULL
-    """
     async with tenant_transaction(scope.tenant_id):
         await _contact(scope, contact_id)
-        rows = await fetch(
-            f"{union} ORDER BY created_at DESC, id DESC LIMIT {query.limit} OFFSET {query.offset}", scope.tenant_id, contact_id
-        )
-        total = (await fetch(f"SELECT count(*) AS n FROM ({union}) merged", scope.tenant_id, contact_id))[0]["n"]
-    for row in rows:
-        if isinstance(row["changes"], str):
-            row["changes"] = json.loads(row["changes"])
-    return page_of(schemas.Activity, rows, query, int(total))
+        return await timeline(scope, query, contact_id=contact_id)
+
+
+def _subject(contact_id: int) -> Subject:
+    return Subject("contact", contact_id, contact_id=contact_id)
+
+
+def _payload(contact: schemas.Contact) -> dict[str, Any]:
+    """The `data` of contact events."""
+    return {"contact_id": contact.id, **{k: v for k, v in msgspec.to_builtins(contact).items() if k != "id"}}

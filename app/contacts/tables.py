@@ -1,8 +1,8 @@
-"""Contacts, companies and the contacts' activity."""
+"""Contacts and companies (their timelines are app.events' activity)."""
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigSerial, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -37,17 +37,3 @@ class Contact(Table, tablename="contact"):
     notes = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
-
-
-class ContactActivity(Table, tablename="contact_activity"):
-    """One entry of a contact's own timeline (its leads' timelines are merged in when read)."""
-
-    id = BigSerial(primary_key=True)
-    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
-    contact_id = ForeignKey(references=Contact, on_delete=OnDelete.cascade, null=False)
-    kind = Varchar(length=30)
-    summary = Text(default="")
-    changes = JSONB(default={})
-    actor_user_id = BigInt(null=True, default=None)
-    actor = Varchar(length=254, default="")
-    created_at = Timestamptz(default=TimestamptzNow())

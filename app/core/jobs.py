@@ -11,6 +11,7 @@ a job is queued or running does not start a second one. Jobs act through `Tenant
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +40,17 @@ class JobSpec:
         """The job key for these arguments."""
         return self.key.format(**kwargs)
 
-    async def enqueue(self, queue: Queue, **kwargs: Any) -> Job | None:
-        """Queue the task (None when a job with the same key is already queued or running)."""
+    async def enqueue(self, queue: Queue, *, scheduled: float | None = None, **kwargs: Any) -> Job | None:
+        """Queue the task, to run at `scheduled` (epoch seconds) or now; None when a job with the same key is
+        already queued or running. A finished job's key can be queued again."""
         return await queue.enqueue(
-            self.name, key=self.key_for(**kwargs), timeout=self.timeout, retries=self.retries, retry_delay=self.retry_delay, **kwargs
+            self.name,
+            key=self.key_for(**kwargs),
+            timeout=self.timeout,
+            retries=self.retries,
+            retry_delay=self.retry_delay,
+            scheduled=int(scheduled if scheduled is not None else time.time()),
+            **kwargs,
         )
 
     async def __call__(self, ctx: Any, **kwargs: Any) -> Any:

@@ -321,9 +321,9 @@ async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str |
         await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)
         await progress.track(scope.tenant_id, KIND, import_id, total=job["total_rows"])
         await run_import.enqueue(queue, tenant_id=scope.tenant_id, import_id=import_id)
-        from app.audit.service import record_event
+        from app.events.service import Subject, audit
 
-        await record_event(scope, f"{job['kind']}.imported", target_type="import", target_id=import_id, details={"rows": job["total_rows"]})
+        await audit(scope, Subject("import", import_id), f"{job['kind']}.imported", {"rows": job["total_rows"]})
     return await get(scope, import_id)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 
-from app.db import fetch, tenant_transaction
+from app.db import TenantScope, fetch, tenant_transaction
+from app.events.service import Subject, emit
 
 STATUSES = ("queued", "running", "done", "failed")
 
@@ -29,9 +30,20 @@ class Progress(msgspec.Struct, kw_only=True):
     finished_at: datetime | None
 
 
-async def _write(tenant_id: int, sql: str, *args: Any) -> None:
+EVENTS = {
+    "task_progress": "A background job (import, export…) counted more items done",
+    "task_completed": "A background job (import, export…) finished or failed",
+}
+
+
+async def _write(tenant_id: int, sql: str, *args: Any, event: str | None = None) -> None:
+    """Change the job's row; with `event`, publish where it now stands (the live progress bars listen)."""
     async with tenant_transaction(tenant_id):
-        await fetch(sql, *args)
+        rows = await fetch(sql + " RETURNING kind, subject_id, status, total, processed, error", *args)
+        if event and rows:
+            row = rows[0]
+            data = {"task_id": f"{row['kind']}:{row['subject_id']}", **row}
+            await emit(TenantScope.system(tenant_id, "system:jobs"), Subject(row["kind"], row["subject_id"]), event, events=[(event, data)])
 
 
 async def track(tenant_id: int, kind: str, subject_id: int, *, total: int) -> None:
@@ -69,6 +81,7 @@ async def advance(tenant_id: int, kind: str, subject_id: int, *, by: int = 0, to
         subject_id,
         by,
         to,
+        event="task_progress",
     )
 
 
@@ -79,6 +92,7 @@ async def finish(tenant_id: int, kind: str, subject_id: int) -> None:
         "UPDATE job_progress SET status = 'done', processed = total, finished_at = now() WHERE kind = $1 AND subject_id = $2",
         kind,
         subject_id,
+        event="task_completed",
     )
 
 
@@ -92,6 +106,7 @@ async def fail(tenant_id: int, kind: str, subject_id: int, error: str) -> None:
         kind,
         subject_id,
         error[:2000],
+        event="task_completed",
     )
 
 

@@ -80,10 +80,8 @@ async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) ->
         await FailedJobTable.update({FailedJobTable.replayed_at: now, FailedJobTable.replay_job_key: key}).where(
             FailedJobTable.id == failed_id
         )
-        from app.audit.service import record_event
+        from app.events.service import Subject, audit
 
-        await record_event(
-            scope, "job.replayed", target_type="job", target_id=failed_id, details={"function": row["function"], "job_key": key}
-        )
+        await audit(scope, Subject("job", failed_id), "job.replayed", {"function": row["function"], "job_key": key})
         row.update(replayed_at=now, replay_job_key=key, kwargs=kwargs)
     return msgspec.convert(row, FailedJob)

@@ -14,6 +14,7 @@ from saq import Queue
 
 from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
+from app.events.schemas import TimelineEntry
 from app.leads import export, jobs, policy, schemas, service
 from app.settings import Settings
 from app.web.auth import guard
@@ -146,7 +147,7 @@ class LeadController(Controller):
         return await service.score(tenant, lead_id)
 
     @get("/{lead_id:int}/timeline", operation_id="getLeadTimeline", summary="The lead's timeline", guards=[guard(policy.VIEW)])
-    async def get_timeline(self, tenant: TenantScope, list_query: ListQuery, lead_id: LeadId) -> Page[schemas.TimelineEvent]:
+    async def get_timeline(self, tenant: TenantScope, list_query: ListQuery, lead_id: LeadId) -> Page[TimelineEntry]:
         """Every create, change, status move, note, assignment and score change, newest first."""
         return await service.timeline(tenant, lead_id, list_query)
 

@@ -6,6 +6,7 @@ from saq import CronJob
 
 from app.domains import Domain, NavEntry
 from app.leads.api import LeadController, LeadExportController
+from app.leads.events import EVENTS
 from app.leads.export import run_export
 from app.leads.jobs import rescore_all_tenants, rescore_leads
 from app.leads.views import LeadPagesController
@@ -29,4 +30,5 @@ DOMAIN = Domain(
         ),
     },
     scoped_tables=["lead"],
+    events=EVENTS,
 )

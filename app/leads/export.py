@@ -25,10 +25,10 @@ import xlsxwriter
 from saq import Queue
 from saq.types import Context
 
-from app.audit.service import record_event
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.jobs import job
 from app.db import TenantScope, tenant_transaction
+from app.events.service import Subject, audit
 from app.jobs import progress
 from app.leads import policy
 from app.leads.service import LEAD_SOURCE, LeadFilters, _where
@@ -155,7 +155,7 @@ def filename(fmt: str) -> str:
 
 async def _audit(scope: TenantScope, fmt: str, filters: LeadFilters, columns: list[Column], rows: int | None) -> None:
     details = {"format": fmt, "columns": [c.key for c in columns], "filters": msgspec.to_builtins(filters), "rows": rows}
-    await record_event(scope, "leads.exported", target_type="lead", details=details)
+    await audit(scope, Subject("lead", ""), "leads.exported", details)
 
 
 async def count_for_export(scope: TenantScope, filters: LeadFilters) -> int:
@@ -374,7 +374,7 @@ async def export_file(scope: TenantScope, export_id: int) -> tuple[str, bytes]:
         row = await _load_job(scope, export_id)
         if row["status"] != "done" or row["content"] is None:
             raise Conflict("The export is not ready yet", details={"status": row["status"]})
-        await record_event(scope, "leads.export_downloaded", target_type="export", target_id=export_id, details={"rows": row["total_rows"]})
+        await audit(scope, Subject("export", export_id), "leads.export_downloaded", {"rows": row["total_rows"]})
     return row["filename"], row["content"]
 
 

@@ -172,18 +172,6 @@ class LeadScore(ResponseBody):
     recommended_action: str
 
 
-class TimelineEvent(ResponseBody):
-    """One entry of a lead's timeline."""
-
-    id: int
-    kind: str
-    summary: str
-    changes: dict[str, Any]
-    actor: str
-    actor_user_id: int | None
-    created_at: datetime
-
-
 class ScoreAllResult(ResponseBody):
     """The job that rescored every lead of the tenant."""
 

@@ -21,9 +21,13 @@ from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import normalise_phone
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
+from app.events.schemas import TimelineEntry
+from app.events.service import Subject, emit, relink_contact
+from app.events.service import timeline as read_timeline
+from app.leads import events as lead_events
 from app.leads import policy, schemas
 from app.leads.scoring import score_lead
-from app.leads.tables import Lead, LeadActivity
+from app.leads.tables import Lead
 from app.piccolo_conf import DB
 
 SORTS = {
@@ -137,18 +141,9 @@ async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = Fal
     return dict(row)
 
 
-async def _record(scope: TenantScope, lead_id: int, kind: str, summary: str, changes: dict[str, Any] | None = None) -> None:
-    await LeadActivity.insert(
-        LeadActivity(
-            tenant_id=scope.tenant_id,
-            lead_id=lead_id,
-            kind=kind,
-            summary=summary,
-            changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in (changes or {}).items()},
-            actor_user_id=scope.user_id,
-            actor=scope.actor[:254],
-        )
-    )
+def _subject(row: dict[str, Any]) -> Subject:
+    """A lead as an event subject: its timeline entries also appear on its contact's."""
+    return Subject("lead", row["id"], contact_id=row.get("contact_id"))
 
 
 async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
@@ -281,14 +276,22 @@ async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: st
         insert = Lead.insert(Lead(tenant_id=scope.tenant_id, created_at=now, updated_at=now, **values)).returning(*Lead.all_columns())
         rows = await _guarded(scope, values, insert)
         row = dict(rows[0])
-        await _record(scope, row["id"], "created", f"Lead created from {row['source']}", {"status": (None, row["status"])})
-        if row["agent_id"] is not None:
-            await _record(scope, row["id"], "assigned", "Assigned", {"agent_id": (None, row["agent_id"])})
-        if row["notes"]:
-            await _record(scope, row["id"], "note_added", row["notes"])
-        await _record(
+        subject = _subject(row)
+        await emit(
             scope,
-            row["id"],
+            subject,
+            "created",
+            f"Lead created from {row['source']}",
+            {"status": (None, row["status"])},
+            events=lead_events.of_change(None, row),
+        )
+        if row["agent_id"] is not None:
+            await emit(scope, subject, "assigned", "Assigned", {"agent_id": (None, row["agent_id"])})
+        if row["notes"]:
+            await emit(scope, subject, "note_added", row["notes"])
+        await emit(
+            scope,
+            subject,
             "scored",
             f"Scored {row['hotness_score']} ({row['temperature']})",
             {"hotness_score": (None, row["hotness_score"])},
@@ -327,26 +330,31 @@ async def update_lead(
         await _guarded(
             scope, {**current, **changed}, Lead.update({getattr(Lead, k): v for k, v in update.items()}).where(Lead.id == lead_id), lead_id
         )
+        after = {**current, **update}
+        subject = _subject(after)
+        if "contact_id" in changed:
+            await relink_contact(scope, subject)
+        published = lead_events.of_change(current, after)
         if "status" in changed:
-            await _record(
+            await emit(
                 scope,
-                lead_id,
+                subject,
                 "status_changed",
                 f"Status {current['status']} → {changed['status']}",
                 {"status": (current["status"], changed["status"])},
             )
         if "agent_id" in changed:
             summary = "Assigned" if changed["agent_id"] is not None else "Unassigned"
-            await _record(scope, lead_id, "assigned", summary, {"agent_id": (current["agent_id"], changed["agent_id"])})
+            await emit(scope, subject, "assigned", summary, {"agent_id": (current["agent_id"], changed["agent_id"])})
         if "notes" in changed:
-            await _record(scope, lead_id, "note_added", changed["notes"])
+            await emit(scope, subject, "note_added", changed["notes"])
         other = {k: (current.get(k), v) for k, v in changed.items() if k not in ("status", "agent_id", "notes")}
         if other:
-            await _record(scope, lead_id, "updated", "Changed " + ", ".join(sorted(other)), other)
+            await emit(scope, subject, "updated", "Changed " + ", ".join(sorted(other)), other)
         if scored["hotness_score"] != current["hotness_score"] or scored["temperature"] != current["temperature"]:
-            await _record(
+            await emit(
                 scope,
-                lead_id,
+                subject,
                 "scored",
                 f"Score {current['hotness_score']} → {scored['hotness_score']} ({scored['temperature']})",
                 {
@@ -354,6 +362,7 @@ async def update_lead(
                     "temperature": (current["temperature"], scored["temperature"]),
                 },
             )
+        await emit(scope, subject, "updated", events=published)
         return await _detail(await _load(scope, lead_id), base_url)
 
 
@@ -368,12 +377,9 @@ async def delete_lead(scope: TenantScope, lead_id: int) -> None:
     """Soft-delete: the lead disappears from lists and frees its phone/e-mail; an admin can restore it."""
     policy.DELETE.require(scope)
     async with tenant_transaction(scope.tenant_id):
-        await _load(scope, lead_id, for_update=True)
+        row = await _load(scope, lead_id, for_update=True)
         await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id == lead_id)
-        await _record(scope, lead_id, "deleted", "Lead deleted")
-        from app.audit.service import record_event
-
-        await record_event(scope, "lead.deleted", target_type="lead", target_id=lead_id)
+        await emit(scope, _subject(row), "deleted", "Lead deleted", audit=True)
 
 
 async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.Lead:
@@ -387,10 +393,7 @@ async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schem
         await _guarded(
             scope, row, Lead.update({Lead.deleted_at: None, Lead.updated_at: datetime.now(UTC)}).where(Lead.id == lead_id), lead_id
         )
-        await _record(scope, lead_id, "restored", "Lead restored")
-        from app.audit.service import record_event
-
-        await record_event(scope, "lead.restored", target_type="lead", target_id=lead_id)
+        await emit(scope, _subject(row), "restored", "Lead restored", audit=True)
         return await _detail(await _load(scope, lead_id), base_url)
 
 
@@ -409,13 +412,17 @@ async def score(scope: TenantScope, lead_id: int) -> schemas.LeadScore:
                     Lead.score_confidence: result.confidence,
                 }
             ).where(Lead.id == lead_id)
-            await _record(
+            after = {**row, **_apply_score(row)}
+            await emit(
                 scope,
-                lead_id,
+                _subject(row),
                 "scored",
                 f"Score {row['hotness_score']} → {result.score} ({result.temperature})",
                 {"hotness_score": (row["hotness_score"], result.score)},
+                events=lead_events.of_change(row, after, scored=True),
             )
+        else:
+            await emit(scope, _subject(row), "scored", events=lead_events.of_change(row, row, scored=True))
     return schemas.LeadScore(
         lead_id=lead_id,
         score=result.score,
@@ -453,7 +460,14 @@ async def rescore_tenant(scope: TenantScope, batch: int = 500) -> dict[str, int]
                             Lead.score_confidence: result.confidence,
                         }
                     ).where(Lead.id == row["id"])
-                    await _record(scope, row["id"], "scored", f"Score {row['hotness_score']} → {result.score} ({result.temperature})")
+                    await emit(
+                        scope,
+                        _subject(row),
+                        "scored",
+                        f"Score {row['hotness_score']} → {result.score} ({result.temperature})",
+                        {"hotness_score": (row["hotness_score"], result.score)},
+                        events=lead_events.of_change(row, {**row, **_apply_score(row)}),
+                    )
         processed += len(rows)
         if len(rows) < batch:
             return {"processed": processed, "changed": changed}
@@ -485,7 +499,9 @@ async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | N
                 Lead.id.is_in([r["id"] for r in changed])
             )
         for row in changed:
-            await _record(scope, row["id"], "assigned", "Assigned" if agent_id else "Unassigned", {"agent_id": (row["agent_id"], agent_id)})
+            await emit(
+                scope, _subject(row), "assigned", "Assigned" if agent_id else "Unassigned", {"agent_id": (row["agent_id"], agent_id)}
+            )
     return len(changed)
 
 
@@ -496,15 +512,13 @@ async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
         raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
     async with tenant_transaction(scope.tenant_id):
         live = (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null() & Lead.id.is_in(lead_ids)
-        rows = await Lead.select(Lead.id).where(live).lock_rows("UPDATE")
+        rows = await Lead.select(Lead.id, Lead.contact_id).where(live).lock_rows("UPDATE")
         if len(rows) != len(set(lead_ids)):
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
         await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(live)
         for row in rows:
-            await _record(scope, row["id"], "deleted", "Lead deleted (bulk)")
-        from app.audit.service import record_event
-
-        await record_event(scope, "lead.deleted", target_type="lead", target_id="bulk", details={"lead_ids": sorted(r["id"] for r in rows)})
+            await emit(scope, _subject(row), "deleted", "Lead deleted (bulk)")
+        await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(r["id"] for r in rows)})
     return len(rows)
 
 
@@ -618,19 +632,9 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)
 
 
-async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> Page[schemas.TimelineEvent]:
+async def timeline(scope: TenantScope, lead_id: int, query: ListQuery) -> Page[TimelineEntry]:
     """The lead's timeline, newest first (deleted leads keep theirs, visible to admins)."""
     policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         await _load(scope, lead_id, include_deleted=policy.VIEW_DELETED.allows(scope))
-        where = (LeadActivity.tenant_id == scope.tenant_id) & (LeadActivity.lead_id == lead_id)
-        rows = (
-            await LeadActivity.select()
-            .where(where)
-            .order_by(LeadActivity.created_at, ascending=False)
-            .order_by(LeadActivity.id, ascending=False)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
-        total = await LeadActivity.count().where(where)
-    return page_of(schemas.TimelineEvent, [_decode(dict(r), "changes") for r in rows], query, total)
+        return await read_timeline(scope, query, subject=Subject("lead", lead_id))

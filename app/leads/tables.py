@@ -74,20 +74,6 @@ class Lead(Table, tablename="lead"):
     deleted_at = Timestamptz(null=True, default=None)
 
 
-class LeadActivity(Table, tablename="lead_activity"):
-    """One entry of a lead's timeline: created, changed, status move, note, assignment, score."""
-
-    id = BigSerial(primary_key=True)
-    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
-    lead_id = ForeignKey(references=Lead, on_delete=OnDelete.cascade, null=False)
-    kind = Varchar(length=30)
-    summary = Text(default="")
-    changes = JSONB(default={})
-    actor_user_id = BigInt(null=True, default=None)
-    actor = Varchar(length=254, default="")
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
 class LeadCounter(Table, tablename="lead_counter"):
     """Live leads per tenant and status, kept by triggers in the same transaction as every change."""
 

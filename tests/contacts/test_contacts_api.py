@@ -61,9 +61,9 @@ async def test_leads_link_to_contacts_and_activity_merges_their_timelines(client
     assert [x["id"] for x in (await client.get(f"/v2/contacts/{contact['id']}/leads", headers=admin.auth)).json()["data"]] == [lead["id"]]
     assert [x["id"] for x in (await client.get(f"/v2/companies/{company['id']}/leads", headers=admin.auth)).json()["data"]] == [lead["id"]]
     activity = (await client.get(f"/v2/contacts/{contact['id']}/activities", headers=admin.auth)).json()
-    kinds = [(a["kind"], a["lead_id"]) for a in activity["data"]]
-    assert kinds[0] == ("updated", None), "newest first: the contact's own change"
-    assert ("status_changed", lead["id"]) in kinds and ("created", None) in kinds
+    kinds = [(a["kind"], a["subject_type"], a["subject_id"]) for a in activity["data"]]
+    assert kinds[0] == ("updated", "contact", contact["id"]), "newest first: the contact's own change"
+    assert ("status_changed", "lead", lead["id"]) in kinds and ("created", "contact", contact["id"]) in kinds
     assert activity["total"] == len(activity["data"])
     other = await tenants.create()
     foreign = (await client.post("/v2/contacts", headers=other.auth, json={"name": "Not yours"})).json()

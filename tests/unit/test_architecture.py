@@ -47,9 +47,9 @@ def package_of(module: str) -> str:
 def test_services_and_the_core_never_import_the_http_layer() -> None:
     offenders = []
     for name, path in modules():
-        http = name.startswith("app.web") or path.name in HTTP_MODULES or name in ("app.asgi", "app.cli")
+        http = name == "app.web" or name.startswith("app.web.") or path.name in HTTP_MODULES or name in ("app.asgi", "app.cli")
         if not http:
-            offenders += [f"{name} imports {imported}" for imported in imports_of(path) if imported.startswith("app.web")]
+            offenders += [f"{name} imports {i}" for i in imports_of(path) if i == "app.web" or i.startswith("app.web.")]
     assert offenders == []
 
 

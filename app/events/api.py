@@ -1,0 +1,56 @@
+"""JSON API: live updates over SSE (the real-estate guide's "Real-Time Features")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+
+from app.core.errors import AuthenticationError
+from app.core.schemas import ResponseBody
+from app.db import TenantScope
+from app.events import live
+from app.events.stream import issue_token, read_token
+from app.settings import Settings
+from app.web.auth import current_principal, guard
+
+
+class SseToken(ResponseBody):
+    """A short-lived token for one stream, bound to the tenant and the caller."""
+
+    sse_token: str
+    stream_url: str
+    expires_in: int
+
+
+class LiveController(Controller):
+    """Server-sent events: every outbox event of the tenant as it commits."""
+
+    path = "/v2/sse"
+    tags = ["Live updates"]
+
+    @post("/token", operation_id="createSseToken", summary="Get a stream token", status_code=200, guards=[guard(write=False)])
+    async def token(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings) -> SseToken:
+        """Valid for 15 minutes to open a stream (an open stream stays open)."""
+        principal = current_principal(request)
+        token, ttl = issue_token(settings.secret_key, tenant.tenant_id, principal.user_id, principal.credential_id)
+        return SseToken(sse_token=token, stream_url=f"{settings.base_url}/v2/sse/stream?token={token}", expires_in=ttl)
+
+    @get("/stream", operation_id="openSseStream", summary="The event stream", security=[], media_type="text/event-stream")
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        token: Annotated[str, Parameter(description="From POST /v2/sse/token", max_length=2000)],
+        last_event_id: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="Resume after this event id")] = None,
+        topic: Annotated[str | None, Parameter(max_length=40, description="Only `lead`, `contact`… events")] = None,
+    ) -> ServerSentEvent:
+        """Each message: `id` (resume with `Last-Event-ID`), `event` (the event type, e.g. `lead.qualified`,
+        `task_completed`), `data` (the event's data as JSON). A keep-alive comment every 15 seconds."""
+        bound = read_token(settings.secret_key, token)
+        if bound is None:
+            raise AuthenticationError("The stream token is invalid or expired: get a new one from POST /v2/sse/token")
+        resume = live.last_event_id(request.headers.get("last-event-id"), last_event_id)
+        return live.feed(bound[0], resume, live.matching(topic, None))

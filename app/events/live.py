@@ -1,0 +1,70 @@
+"""The SSE feed itself, shared by the API stream (`/v2/sse/stream?token=`) and the browser's (`/events/stream`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from app.events.stream import BROKER, LiveEvent, since
+
+KEEP_ALIVE = 15.0
+Wanted = Callable[[LiveEvent], bool]
+
+
+def everything(_: LiveEvent) -> bool:
+    """No filter."""
+    return True
+
+
+def matching(topic: str | None, subject: str | None) -> Wanted:
+    """Events of a topic (`lead` → lead.* and events about leads) and/or of one record (`lead:42`)."""
+    kind, _, ident = (subject or "").partition(":")
+
+    def wanted(event: LiveEvent) -> bool:
+        if topic and not (event.type.startswith(f"{topic}.") or event.subject_type == topic):
+            return False
+        return not subject or (event.subject_type == kind and str(event.subject_id) == ident)
+
+    return wanted
+
+
+def _message(event: LiveEvent) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=event.data, event=event.type, id=str(event.id))
+
+
+async def _feed(tenant_id: int, last_id: int | None, wanted: Wanted, keep_alive: float) -> AsyncIterator[ServerSentEventMessage]:
+    async with BROKER.subscribe(tenant_id) as queue:
+        yield ServerSentEventMessage(comment="connected", retry=3000)
+        sent: set[int] = set()
+        if last_id is not None:
+            for missed in await since(tenant_id, last_id):
+                sent.add(missed.id)
+                if wanted(missed):
+                    yield _message(missed)
+        while True:
+            try:
+                async with asyncio.timeout(keep_alive):
+                    event = await queue.get()
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="keep-alive")
+                continue
+            if event is None:
+                return  # fell behind: the client reconnects with Last-Event-ID
+            if event.id in sent:
+                continue
+            if wanted(event):
+                yield _message(event)
+
+
+def feed(tenant_id: int, last_id: int | None, wanted: Wanted = everything, keep_alive: float = KEEP_ALIVE) -> ServerSentEvent:
+    """An SSE response: the tenant's events after `last_id` from the outbox, then live ones, with keep-alives."""
+    return ServerSentEvent(_feed(tenant_id, last_id, wanted, keep_alive), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def last_event_id(header: str | None, query: int | None) -> int | None:
+    """Where to resume: the `Last-Event-ID` header (what EventSource sends) or `?last_event_id=`."""
+    if header and header.strip().isdigit():
+        return int(header.strip())
+    return query

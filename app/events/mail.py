@@ -1,0 +1,42 @@
+"""E-mail to people of a tenant, when the operator configured `SMTP_URL` (smtp://user:password@host:port, smtps:// for TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlparse
+
+from app.db import fetch, tenant_transaction
+from app.settings import current
+
+log = logging.getLogger(__name__)
+
+
+def _send(url: str, sender: str, recipients: list[str], subject: str, text: str) -> None:
+    parts = urlparse(url)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, ", ".join(recipients), subject
+    message.set_content(text)
+    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+    with smtp_class(parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 25), timeout=10) as smtp:
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)
+
+
+async def send_to_users(tenant_id: int, user_ids: list[int], subject: str, text: str) -> None:
+    """Mail these users (off the event loop); a mail server's failure is logged, never raised."""
+    settings = current()
+    if not settings.smtp_url or not user_ids:
+        return
+    async with tenant_transaction(tenant_id):
+        rows = await fetch("SELECT email FROM app_user WHERE tenant_id = $1 AND id = ANY($2::bigint[])", tenant_id, user_ids)
+    recipients = [r["email"] for r in rows]
+    if not recipients:
+        return
+    try:
+        await asyncio.to_thread(_send, settings.smtp_url, settings.mail_from, recipients, subject, text)
+    except (OSError, smtplib.SMTPException):
+        log.warning("could not send e-mail to %s", recipients, exc_info=True)

@@ -1,0 +1,161 @@
+"""`emit`: the one way a change is recorded — its timeline entry, its audit entry and its outbox events,
+written in the caller's tenant transaction so they commit or roll back with the change itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from app.core.pagination import ListQuery, Page, page_of
+from app.db import TenantScope, fetch, tenant_transaction
+from app.events.catalog import event_types
+from app.events.schemas import TimelineEntry
+from app.piccolo_conf import DB
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The record a change happened to; `contact_id` puts its timeline entries on that contact's too."""
+
+    type: str
+    id: int | str
+    contact_id: int | None = None
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it is written into event payloads and timeline changes (money as a string, times in ISO 8601)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _require_transaction() -> None:
+    if DB.current_transaction.get() is None:
+        raise RuntimeError("emit() runs inside the change's tenant transaction, never after it commits")
+
+
+async def emit(
+    scope: TenantScope,
+    subject: Subject,
+    kind: str,
+    summary: str | None = None,
+    changes: Mapping[str, tuple[Any, Any]] | None = None,
+    *,
+    audit: bool | Mapping[str, Any] = False,
+    events: Iterable[tuple[str, Mapping[str, Any]]] = (),
+) -> None:
+    """Record a change of `subject`, inside the caller's transaction.
+
+    - `summary`: a timeline entry (kind, summary, `changes` as {field: (before, after)});
+    - `audit`: an audit-log entry too (True, or its details); its action is `kind` when it has a dot,
+      else `<subject type>.<kind>` (`lead.deleted`);
+    - `events`: outbox events `(event_type, data)`, each a declared type (app.events.catalog).
+    """
+    _require_transaction()
+    if summary is not None:
+        await fetch(
+            """INSERT INTO activity (tenant_id, subject_type, subject_id, contact_id, kind, summary, changes, actor_user_id, actor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)""",
+            scope.tenant_id,
+            subject.type,
+            int(subject.id),
+            subject.contact_id,
+            kind,
+            summary,
+            json.dumps({k: [jsonable(a), jsonable(b)] for k, (a, b) in (changes or {}).items()}),
+            scope.user_id,
+            scope.actor[:254],
+        )
+    if audit:
+        details = dict(audit) if isinstance(audit, Mapping) else {}
+        await fetch(
+            """INSERT INTO audit_log (tenant_id, actor_user_id, actor, action, target_type, target_id, ip, user_agent, details)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
+            scope.tenant_id,
+            scope.user_id,
+            scope.actor[:254],
+            kind if "." in kind else f"{subject.type}.{kind}",
+            subject.type,
+            str(subject.id),
+            scope.ip[:64],
+            scope.user_agent[:300],
+            json.dumps(jsonable(details)),
+        )
+    published = list(events)
+    if published:
+        known = event_types()
+        for event_type, _ in published:
+            if event_type not in known:
+                raise ValueError(f"{event_type!r} is not a declared event type (declare it in its domain's events)")
+        subject_id = int(subject.id) if isinstance(subject.id, int) or str(subject.id).isdigit() else None
+        await fetch(
+            """INSERT INTO outbox_event (tenant_id, event_type, subject_type, subject_id, data, actor_user_id)
+               SELECT $1, e.type, $2, $3, e.data::json, $4 FROM unnest($5::text[], $6::text[]) AS e(type, data)""",
+            scope.tenant_id,
+            subject.type,
+            subject_id,
+            scope.user_id,
+            [event_type for event_type, _ in published],
+            [msgspec.json.encode(jsonable(data)).decode() for _, data in published],
+        )
+
+
+async def audit(scope: TenantScope, subject: Subject, action: str, details: Mapping[str, Any] | None = None) -> None:
+    """An event that only the audit log keeps (a login, a key revoked): `emit` in the caller's transaction,
+    or in its own when none is open."""
+    async with tenant_transaction(scope.tenant_id):
+        await emit(scope, subject, action, audit=details or True)
+
+
+async def relink_contact(scope: TenantScope, subject: Subject) -> None:
+    """A record moved to another contact (or none): its whole timeline follows it."""
+    _require_transaction()
+    await fetch(
+        "UPDATE activity SET contact_id = $4 WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3",
+        scope.tenant_id,
+        subject.type,
+        int(subject.id),
+        subject.contact_id,
+    )
+
+
+_ENTRY = "id, subject_type, subject_id, kind, summary, changes, actor, actor_user_id, created_at"
+
+
+async def timeline(
+    scope: TenantScope, query: ListQuery, *, subject: Subject | None = None, contact_id: int | None = None
+) -> Page[TimelineEntry]:
+    """A record's timeline (or a contact's: its own and its records'), newest first. Call inside a tenant transaction
+    after checking the caller may see the record."""
+    _require_transaction()
+    if subject is not None:
+        where, args = "tenant_id = $1 AND subject_type = $2 AND subject_id = $3", [scope.tenant_id, subject.type, int(subject.id)]
+    elif contact_id is not None:
+        where, args = "tenant_id = $1 AND contact_id = $2", [scope.tenant_id, contact_id]
+    else:
+        raise ValueError("timeline() needs a subject or a contact")
+    rows = await fetch(
+        f"SELECT {_ENTRY} FROM activity WHERE {where} ORDER BY created_at DESC, id DESC LIMIT {query.limit} OFFSET {query.offset}", *args
+    )
+    if 0 < len(rows) < query.limit or (not rows and query.offset == 0):
+        total = query.offset + len(rows)
+    else:
+        total = int((await fetch(f"SELECT count(*) AS n FROM activity WHERE {where}", *args))[0]["n"])
+    for row in rows:
+        if isinstance(row["changes"], str):
+            row["changes"] = json.loads(row["changes"])
+    return page_of(TimelineEntry, rows, query, total)

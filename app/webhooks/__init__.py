@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints per tenant, signed deliveries with retries, the delivery log."""

@@ -1,0 +1,435 @@
+"""Delivering events: the relay (outbox → deliveries), the delivery job, retries, ordering, and the sweeper.
+
+The relay claims undispatched outbox events (`FOR UPDATE SKIP LOCKED`, so several workers share
+the work), writes one delivery per subscribed endpoint with the exact body to send, marks the
+events dispatched, commits, and queues one `deliver_webhook` job per delivery. A crash between the
+commit and the queueing is repaired by the sweeper, which queues any delivery that is due and
+idle; a crash during a send leaves the delivery `sending` with an expired lease, which the sweeper
+turns back to `pending` (at-least-once: the receiver de-duplicates by `X-Atrium-Delivery-ID`).
+
+A delivery is sent only when it wins an atomic claim (`pending` → `sending`), when no earlier
+event of the same resource is still pending for the same endpoint (per-resource order), and
+when one of the tenant's 10 slots is free (at most 10 concurrent deliveries per tenant).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from saq import Queue
+from saq.types import Context
+
+from app.core.jobs import job
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.events.service import Subject, emit
+from app.settings import current
+from app.webhooks import policy, schemas, sender, signing
+from app.webhooks.service import _DELIVERY, _load
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=30)  # longer than a send (10 s) with room for the bookkeeping
+BATCH = 500
+CHANNEL = "atrium_events"
+
+# Outbox events → deliveries, in one statement: one row per (event, subscribed active endpoint).
+_FAN_OUT = """
+WITH events AS (
+    SELECT id, tenant_id, event_type, subject_type, subject_id, data, occurred_at FROM outbox_event
+     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE outbox_event o SET dispatched_at = now() FROM events e WHERE o.id = e.id RETURNING o.id
+), created AS (
+    INSERT INTO webhook_delivery (tenant_id, endpoint_id, delivery_key, event_id, event_type, ordering_key, body, status, next_attempt_at)
+    SELECT e.tenant_id, w.id, 'evt_' || substr(md5(random()::text || clock_timestamp()::text || w.id::text), 1, 20), e.id, e.event_type,
+           CASE WHEN e.subject_id IS NULL THEN '' ELSE e.subject_type || ':' || e.subject_id END,
+           format('{"event":%s,"timestamp":%s,"tenant_id":%s,"data":%s}', to_json(e.event_type::text),
+                  to_json(to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), e.tenant_id, e.data::text),
+           'pending', now()
+      FROM events e JOIN webhook_endpoint w ON w.tenant_id = e.tenant_id AND w.active
+                                             AND (w.events @> ARRAY['*']::varchar[] OR w.events @> ARRAY[e.event_type]::varchar[])
+     ORDER BY e.id, w.id
+    RETURNING id, tenant_id, attempts
+)
+SELECT (SELECT count(*) FROM marked) AS events,
+       coalesce(json_agg(json_build_array(id, tenant_id, attempts)), '[]') AS deliveries FROM created
+"""
+
+
+async def enqueue(queue: Queue, deliveries: Sequence[tuple[int, int, int]], *, at: float | None = None) -> None:
+    """Queue a job per (delivery id, tenant id, attempt) — the key makes a second ask a no-op while one is queued."""
+    for delivery_id, tenant_id, attempt in deliveries:
+        await deliver_webhook.enqueue(queue, scheduled=at, tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt)
+
+
+async def relay_once(queue: Queue, batch: int = BATCH) -> int:
+    """Dispatch up to `batch` outbox events; returns how many were taken."""
+    async with system_transaction():
+        row = (await fetch(_FAN_OUT, batch))[0]
+    created = json.loads(row["deliveries"]) if isinstance(row["deliveries"], str) else row["deliveries"]
+    await enqueue(queue, [(d[0], d[1], d[2]) for d in created])
+    return int(row["events"])
+
+
+async def sweep(queue: Queue) -> int:
+    """Repair what crashes left: expired `sending` leases back to `pending`, and due idle deliveries queued again."""
+    async with system_transaction():
+        await fetch("UPDATE webhook_delivery SET status = 'pending', lease_until = NULL WHERE status = 'sending' AND lease_until < now()")
+        due = await fetch(
+            """SELECT id, tenant_id, attempts FROM webhook_delivery
+                WHERE status = 'pending' AND next_attempt_at < now() - interval '10 seconds' ORDER BY next_attempt_at LIMIT 1000"""
+        )
+    await enqueue(queue, [(d["id"], d["tenant_id"], d["attempts"]) for d in due])
+    return len(due)
+
+
+class Relay:
+    """The worker's loop: woken by the outbox trigger's NOTIFY (or every 2 s), it dispatches, and sweeps every 5 s."""
+
+    def __init__(self, queue: Queue, dsn: str) -> None:
+        self.queue = queue
+        self.dsn = dsn
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.connection: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        """Listen and start the loop."""
+        try:
+            self.connection = await asyncpg.connect(self.dsn)
+            await self.connection.add_listener(CHANNEL, lambda *_: self.wake.set())
+        except (OSError, asyncpg.PostgresError):
+            log.warning("the webhook relay could not LISTEN; it polls every 2 s instead", exc_info=True)
+        self.task = asyncio.create_task(self._run(), name="atrium-webhook-relay")
+
+    async def stop(self) -> None:
+        """Stop the loop and close the listening connection."""
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self.connection is not None:
+            await self.connection.close()
+
+    async def _run(self) -> None:
+        last_sweep = 0.0
+        while True:
+            try:
+                self.wake.clear()
+                while await relay_once(self.queue) >= BATCH:
+                    pass
+                if time.monotonic() - last_sweep > 5:
+                    last_sweep = time.monotonic()
+                    await sweep(self.queue)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook relay pass failed; retrying")
+                await asyncio.sleep(1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=2)
+
+
+def _delay(endpoint: dict[str, Any], attempts: int, retry_after: float | None) -> float | None:
+    """Seconds before the next try, or None when retries are exhausted.
+
+    The n-th retry waits WEBHOOK_RETRY_DELAYS[n] (default 60, 300, 900 s; the last repeats) scaled by the
+    endpoint's retry_delay_seconds / 60; a receiver's Retry-After wins (capped at an hour)."""
+    if attempts > endpoint["max_retries"]:
+        return None
+    schedule = current().webhook_retry_delays or (60,)
+    base = schedule[min(attempts - 1, len(schedule) - 1)] * endpoint["retry_delay_seconds"] / 60
+    return min(retry_after, 3600.0) if retry_after is not None else base
+
+
+async def _claim(tenant_id: int, delivery_id: int) -> tuple[dict[str, Any], dict[str, Any], int] | None:
+    """Take the delivery and a slot in one transaction; None when it is not ours to send now."""
+    async with tenant_transaction(tenant_id):
+        claimed = await fetch(
+            """UPDATE webhook_delivery d SET status = 'sending', lease_until = now() + $3::interval, attempts = attempts + 1
+                WHERE d.tenant_id = $1 AND d.id = $2 AND d.status = 'pending' AND d.next_attempt_at <= now() + interval '1 second'
+                  AND NOT EXISTS (SELECT 1 FROM webhook_delivery e
+                                   WHERE d.ordering_key <> '' AND e.endpoint_id = d.endpoint_id AND e.ordering_key = d.ordering_key
+                                     AND e.event_id < d.event_id AND e.status IN ('pending', 'sending'))
+            RETURNING d.*""",
+            tenant_id,
+            delivery_id,
+            LEASE,
+        )
+        if not claimed:
+            return None
+        slot = await fetch(
+            """UPDATE webhook_slot SET delivery_id = $2, leased_until = now() + $3::interval
+                WHERE id = (SELECT id FROM webhook_slot WHERE tenant_id = $1 AND leased_until < now()
+                            ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING slot""",
+            tenant_id,
+            delivery_id,
+            LEASE,
+        )
+        if not slot:
+            raise _NoSlot
+        endpoint = await fetch("SELECT * FROM webhook_endpoint WHERE tenant_id = $1 AND id = $2", tenant_id, claimed[0]["endpoint_id"])
+        return claimed[0], endpoint[0], slot[0]["slot"]
+
+
+class _NoSlot(Exception):
+    """All of the tenant's slots are busy: the claim is rolled back."""
+
+
+async def attempt_delivery(tenant_id: int, delivery_id: int, queue: Queue | None) -> str:
+    """Try to send one delivery now; returns what happened (`delivered`, `retrying`, `failed`, `busy`, `skipped`)."""
+    for _ in range(40):  # up to ~10 s for a free slot, then the sweeper takes over
+        try:
+            taken = await _claim(tenant_id, delivery_id)
+            break
+        except _NoSlot:
+            await asyncio.sleep(0.25)
+    else:
+        return "busy"
+    if taken is None:
+        return "skipped"
+    delivery, endpoint, slot = taken
+    settings = current()
+    body = delivery["body"].encode()
+    previous = endpoint["previous_secret_key"]
+    expires = endpoint["previous_secret_expires_at"]
+    headers = signing.headers(
+        event_type=delivery["event_type"],
+        delivery_key=delivery["delivery_key"],
+        body=body,
+        timestamp=int(time.time()),
+        secret=endpoint["secret_key"],
+        previous_secret=previous if previous and expires and expires > datetime.now(UTC) else None,
+    )
+    if not endpoint["active"]:
+        outcome = sender.Outcome(error="The endpoint is disabled")
+    else:
+        outcome = await sender.post(endpoint["url"], headers, body, allow_private=settings.webhook_allow_private_targets)
+    return await _record(tenant_id, delivery, endpoint, slot, headers, outcome, queue)
+
+
+async def _record(
+    tenant_id: int,
+    delivery: dict[str, Any],
+    endpoint: dict[str, Any],
+    slot: int,
+    headers: dict[str, str],
+    outcome: sender.Outcome,
+    queue: Queue | None,
+) -> str:
+    """Log the attempt and move the delivery on, in one transaction; then queue what comes next."""
+    gone = outcome.status_code == 410
+    delay = None if (outcome.ok or gone or not endpoint["active"]) else _delay(endpoint, delivery["attempts"], outcome.retry_after)
+    status = "delivered" if outcome.ok else "pending" if delay is not None else "failed"
+    shown = {k: v for k, v in headers.items() if "signature" not in k.lower()}
+    scope = TenantScope.system(tenant_id, "system:webhooks")
+    told: tuple[list[int], str, str] | None = None
+    async with tenant_transaction(tenant_id):
+        await fetch(
+            """INSERT INTO webhook_attempt (tenant_id, delivery_id, attempt, url, request_headers, status_code, response_headers,
+                                            response_excerpt, error, duration_ms)
+               VALUES ($1, $2, (SELECT coalesce(max(attempt), 0) + 1 FROM webhook_attempt WHERE delivery_id = $2),
+                       $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9)""",
+            tenant_id,
+            delivery["id"],
+            endpoint["url"],
+            json.dumps(shown),
+            outcome.status_code,
+            json.dumps(outcome.headers),
+            outcome.excerpt.replace("\x00", ""),
+            outcome.error,
+            outcome.duration_ms,
+        )
+        await fetch(
+            """UPDATE webhook_delivery SET status = $3, lease_until = NULL, last_status_code = $4, last_error = $5,
+                      next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $6) ELSE next_attempt_at END,
+                      delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
+                      failed_at = CASE WHEN $3 = 'failed' THEN now() END
+                WHERE tenant_id = $1 AND id = $2""",
+            tenant_id,
+            delivery["id"],
+            status,
+            outcome.status_code,
+            outcome.error,
+            float(delay or 0),
+        )
+        await fetch("UPDATE webhook_slot SET leased_until = now(), delivery_id = NULL WHERE tenant_id = $1 AND slot = $2", tenant_id, slot)
+        if gone and endpoint["active"]:
+            reason = "The receiver answered 410 Gone"
+            await fetch(
+                "UPDATE webhook_endpoint SET active = false, disabled_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                endpoint["id"],
+                reason,
+            )
+            await emit(scope, Subject("webhook", endpoint["id"]), "webhook.disabled", audit={"url": endpoint["url"], "reason": reason})
+            told = await _tell_admins(
+                tenant_id, endpoint, f"The webhook to {endpoint['url']} was turned off: the receiver answered 410 Gone."
+            )
+        elif status == "failed" and not delivery["is_test"]:
+            told = await _tell_admins(
+                tenant_id,
+                endpoint,
+                f"A {delivery['event_type']} delivery to {endpoint['url']} failed after {delivery['attempts']} attempts.",
+            )
+        following = []
+        if status != "pending" and delivery["ordering_key"]:
+            following = await fetch(
+                """SELECT id, attempts FROM webhook_delivery WHERE endpoint_id = $1 AND ordering_key = $2 AND status = 'pending'
+                    ORDER BY event_id LIMIT 1""",
+                endpoint["id"],
+                delivery["ordering_key"],
+            )
+    if told is not None and told[0]:
+        from app.events.mail import send_to_users
+
+        await send_to_users(tenant_id, told[0], "Atrium: a webhook is failing", f"{told[1]}\n\n{current().base_url}{told[2]}")
+    if queue is not None:
+        if status == "pending" and delay is not None:
+            await enqueue(queue, [(delivery["id"], tenant_id, delivery["attempts"])], at=time.time() + delay)
+        await enqueue(queue, [(f["id"], tenant_id, f["attempts"]) for f in following])
+    return "retrying" if status == "pending" else status
+
+
+async def _tell_admins(tenant_id: int, endpoint: dict[str, Any], message: str) -> tuple[list[int], str, str]:
+    """An in-app notification for each active admin (one unread per endpoint at a time); returns whom to e-mail."""
+    link = f"/settings/webhooks/{endpoint['id']}?status=failed"
+    added = await fetch(
+        """INSERT INTO notification (tenant_id, user_id, kind, message, link)
+           SELECT $1, u.id, 'webhook.failed', $2, $3 FROM app_user u
+            WHERE u.tenant_id = $1 AND u.role = 'admin' AND u.is_active
+              AND NOT EXISTS (SELECT 1 FROM notification n
+                               WHERE n.tenant_id = $1 AND n.user_id = u.id AND n.link = $3 AND n.read_at IS NULL)
+        RETURNING user_id""",
+        tenant_id,
+        message,
+        link,
+    )
+    return [a["user_id"] for a in added], message, link
+
+
+@job(key="webhook:{delivery_id}:{attempt}", timeout=60, retries=0)
+async def deliver_webhook(ctx: Context, *, tenant_id: int, delivery_id: int, attempt: int) -> str:
+    """Send one delivery (the key holds its attempt number, so a retry is a new job and a re-ask is a no-op)."""
+    return await attempt_delivery(tenant_id, delivery_id, ctx["worker"].queue)
+
+
+async def redeliver(scope: TenantScope, queue: Queue, delivery_ids: list[int] | None, webhook_id: int | None, limit: int) -> list[int]:
+    """Send failed (or delivered) deliveries again with a fresh set of retries; returns the ids queued."""
+    policy.MANAGE.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        if webhook_id is not None:
+            await _load(scope, webhook_id)
+        rows = await fetch(
+            """UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), failed_at = NULL
+                WHERE id IN (SELECT id FROM webhook_delivery WHERE tenant_id = $1 AND status IN ('failed', 'delivered')
+                               AND ($2::bigint[] IS NULL OR id = ANY($2)) AND ($3::bigint IS NULL OR endpoint_id = $3)
+                             ORDER BY id LIMIT $4 FOR UPDATE)
+            RETURNING id, attempts""",
+            scope.tenant_id,
+            delivery_ids,
+            webhook_id,
+            limit,
+        )
+        if delivery_ids is not None and len(rows) < len(set(delivery_ids)):
+            from app.core.errors import ResourceNotFound
+
+            raise ResourceNotFound("Some deliveries do not exist or are still being sent", details={"field": "delivery_ids"})
+        if rows:
+            await emit(scope, Subject("webhook", webhook_id or 0), "webhook.redelivered", audit={"delivery_ids": [r["id"] for r in rows]})
+    await enqueue(queue, [(r["id"], scope.tenant_id, r["attempts"]) for r in rows])
+    return [r["id"] for r in rows]
+
+
+async def send_test(scope: TenantScope, event_type: str, webhook_url: str | None, sample: dict[str, Any]) -> schemas.TestResult:
+    """§9.2: send a sample event now and report each answer. To the registered endpoints taking `event_type`
+    (or the one at `webhook_url`); to an unregistered `webhook_url` with a one-off secret returned in the answer."""
+    policy.MANAGE.require(scope)
+    from app.webhooks.service import check_target
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps({"event": event_type, "timestamp": stamp, "tenant_id": scope.tenant_id, "data": sample}, separators=(",", ":"))
+    async with tenant_transaction(scope.tenant_id):
+        endpoints = await fetch(
+            """SELECT id FROM webhook_endpoint WHERE tenant_id = $1 AND active
+                 AND (($2::text IS NOT NULL AND url = $2)
+                      OR ($2::text IS NULL AND (events @> ARRAY['*']::varchar[] OR events @> ARRAY[$3]::varchar[])))
+               ORDER BY id""",
+            scope.tenant_id,
+            webhook_url,
+            event_type,
+        )
+        created = [
+            (
+                await fetch(
+                    """INSERT INTO webhook_delivery (tenant_id, endpoint_id, delivery_key, event_type, body, is_test)
+                       VALUES ($1, $2, 'evt_test_' || substr(md5(random()::text || clock_timestamp()::text), 1, 16), $3, $4, true)
+                       RETURNING id""",
+                    scope.tenant_id,
+                    e["id"],
+                    event_type,
+                    body,
+                )
+            )[0]["id"]
+            for e in endpoints
+        ]
+    if not created and webhook_url is not None:
+        await check_target(webhook_url)
+        secret = signing.generate_secret()
+        key = "evt_test_" + signing.generate_secret()[6:22].replace("/", "x").replace("+", "y")
+        raw = body.encode()
+        headers = signing.headers(event_type=event_type, delivery_key=key, body=raw, timestamp=int(time.time()), secret=secret)
+        outcome = await sender.post(webhook_url, headers, raw, allow_private=current().webhook_allow_private_targets)
+        now = datetime.now(UTC)
+        result = schemas.Delivery(
+            id=0,
+            delivery_id=key,
+            webhook_id=0,
+            event_type=event_type,
+            status="delivered" if outcome.ok else "failed",
+            attempts=1,
+            next_attempt_at=None,
+            last_status_code=outcome.status_code,
+            last_error=outcome.error,
+            is_test=True,
+            created_at=now,
+            delivered_at=now if outcome.ok else None,
+            failed_at=None if outcome.ok else now,
+        )
+        return schemas.TestResult(event_type=event_type, results=[result], secret_key=secret)
+    await asyncio.gather(*(attempt_delivery(scope.tenant_id, delivery_id, None) for delivery_id in created))
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(f"{_DELIVERY} WHERE tenant_id = $1 AND id = ANY($2::bigint[]) ORDER BY id", scope.tenant_id, created)
+    import msgspec
+
+    return schemas.TestResult(event_type=event_type, results=[msgspec.convert(r, schemas.Delivery) for r in rows])
+
+
+async def failed_by_queue(scope: TenantScope) -> dict[str, int]:
+    """Failed-work stats: deliveries that exhausted their retries."""
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            "SELECT count(*) AS n FROM webhook_delivery WHERE tenant_id = $1 AND status = 'failed' AND NOT is_test", scope.tenant_id
+        )
+    return {"webhooks": int(rows[0]["n"])}
+
+
+async def replay_failed(scope: TenantScope, queue: Queue, name: str, limit: int, dry_run: bool) -> list[int] | None:
+    """Failed-work replay of the `webhooks` queue (None for other queues)."""
+    if name != "webhooks":
+        return None
+    if dry_run:
+        async with tenant_transaction(scope.tenant_id):
+            rows = await fetch(
+                "SELECT id FROM webhook_delivery WHERE tenant_id = $1 AND status = 'failed' AND NOT is_test ORDER BY id LIMIT $2",
+                scope.tenant_id,
+                limit,
+            )
+        return [r["id"] for r in rows]
+    return await redeliver(scope, queue, None, None, limit)

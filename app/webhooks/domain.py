@@ -1,0 +1,16 @@
+"""Webhooks: endpoints, deliveries and their log; the delivery job; the settings screen."""
+
+from __future__ import annotations
+
+from app.domains import Domain
+from app.webhooks.api import WebhookController
+from app.webhooks.delivery import deliver_webhook
+from app.webhooks.views import WebhookPagesController
+
+DOMAIN = Domain(
+    name="webhooks",
+    controllers=[WebhookController, WebhookPagesController],
+    jobs=[deliver_webhook],
+    # Delivered deliveries (and their attempts) are kept 30 days; failed ones until redelivered or deleted.
+    cleanup={"webhook_deliveries": "DELETE FROM webhook_delivery WHERE status = 'delivered' AND delivered_at < now() - interval '30 days'"},
+)

@@ -1,0 +1,139 @@
+"""Webhook endpoints (the body of §2.2 of the ArtinSmartRealty guide), deliveries and attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from msgspec import UNSET, Meta, UnsetType
+
+from app.core.schemas import RequestBody, ResponseBody
+
+Url = Annotated[str, Meta(min_length=8, max_length=2000, description="An http:// or https:// URL on a public address")]
+EventNames = Annotated[
+    list[Annotated[str, Meta(min_length=1, max_length=60)]],
+    Meta(min_length=1, max_length=100, description="Event types to send, or `*` for all (see GET /v2/webhooks/events)"),
+]
+Secret = Annotated[str, Meta(min_length=16, max_length=200, description="Generated (`whsec_…`) when left out; shown once")]
+
+
+class RetryPolicy(RequestBody):
+    """How often and how long to retry a failed delivery."""
+
+    max_retries: Annotated[int, Meta(ge=0, le=10)] = 3
+    retry_delay_seconds: Annotated[int, Meta(ge=1, le=3600, description="The first retry's delay; later ones grow as 1:5:15")] = 60
+
+
+class WebhookCreate(RequestBody):
+    """A new endpoint. `url` and `secret` (the NeuraCRM guide's names) are accepted for `webhook_url` and `secret_key`."""
+
+    webhook_url: Url | UnsetType = UNSET
+    url: Url | UnsetType = UNSET
+    secret_key: Secret | UnsetType = UNSET
+    secret: Secret | UnsetType = UNSET
+    events: EventNames | UnsetType = UNSET
+    retry_policy: RetryPolicy | UnsetType = UNSET
+    active: bool = True
+    description: Annotated[str, Meta(max_length=200)] = ""
+
+
+class WebhookUpdate(RequestBody):
+    """A partial change; fields left out are unchanged (a new `secret_key` replaces the old one at once)."""
+
+    webhook_url: Url | UnsetType = UNSET
+    secret_key: Secret | UnsetType = UNSET
+    events: EventNames | UnsetType = UNSET
+    retry_policy: RetryPolicy | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
+
+
+class RetryPolicyOut(ResponseBody):
+    """The endpoint's retry policy."""
+
+    max_retries: int
+    retry_delay_seconds: int
+
+
+class Webhook(ResponseBody):
+    """An endpoint. `secret_key` is shown whole only when created or rotated, masked afterwards."""
+
+    id: int
+    webhook_url: str
+    events: list[str]
+    retry_policy: RetryPolicyOut
+    active: bool
+    description: str
+    disabled_reason: str | None
+    secret_key: str
+    previous_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Delivery(ResponseBody):
+    """One event sent (or to be sent) to one endpoint."""
+
+    id: int
+    delivery_id: str
+    webhook_id: int
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str
+    is_test: bool
+    created_at: datetime
+    delivered_at: datetime | None
+    failed_at: datetime | None
+
+
+class Attempt(ResponseBody):
+    """One try: what was sent, what came back (cut at 2 KB), how long it took."""
+
+    attempt: int
+    url: str
+    request_headers: dict[str, Any]
+    status_code: int | None
+    response_headers: dict[str, Any]
+    response_excerpt: str
+    error: str
+    duration_ms: int
+    created_at: datetime
+
+
+class DeliveryDetail(Delivery):
+    """A delivery with its exact body and every attempt."""
+
+    body: str = ""
+    attempt_log: list[Attempt] = []
+
+
+class TestEvent(RequestBody):
+    """§9.2: send a sample event now, to a registered endpoint (or all endpoints taking the event) or a given URL."""
+
+    event_type: Annotated[str, Meta(min_length=1, max_length=60)]
+    webhook_url: Url | UnsetType = UNSET
+
+
+class TestResult(ResponseBody):
+    """What each receiver answered to the test event."""
+
+    event_type: str
+    results: list[Delivery]
+    secret_key: str | None = None
+
+
+class Redelivered(ResponseBody):
+    """How many deliveries were queued again."""
+
+    redelivered: int
+    delivery_ids: list[int]
+
+
+class BulkRedeliver(RequestBody):
+    """Queue failed deliveries again: these ids, or every failed one of the endpoint (at most `max_deliveries`)."""
+
+    delivery_ids: list[int] | UnsetType = UNSET
+    max_deliveries: Annotated[int, Meta(ge=1, le=1000)] = 100
