@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -47,6 +47,17 @@ class NavEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedWork:
+    """Work of a domain that can fail for good and be replayed by an admin (the failed-work console).
+
+    `stats(scope)` → {queue name: failed count}; `replay(scope, queue, name, limit, dry_run)` → the ids
+    replayed (or that would be), or None when `name` is not one of its queues."""
+
+    stats: Callable[[Any], Awaitable[dict[str, int]]]
+    replay: Callable[[Any, Any, str, int, bool], Awaitable[list[int] | None]]
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     """What a domain contributes to the application."""
 
@@ -61,6 +72,8 @@ class Domain:
     scoped_tables: Sequence[str] = ()
     # Event types this domain publishes (webhooks, live stream): name → what it means.
     events: Mapping[str, str] = field(default_factory=dict)
+    # Its kinds of failed work, for GET /v2/admin/dlq/stats and POST /v2/admin/dlq/replay-bulk.
+    failed_work: Sequence[FailedWork] = ()
 
 
 @cache
@@ -81,6 +94,11 @@ def table_modules() -> list[str]:
 def scoped_tables() -> list[str]:
     """Every installed domain's large tables (their `_scoped` views are kept by `app.db.migrate`)."""
     return [table for domain in domains() for table in domain.scoped_tables]
+
+
+def failed_work() -> list[FailedWork]:
+    """Every installed domain's kinds of failed work."""
+    return [work for domain in domains() for work in domain.failed_work]
 
 
 def navigation() -> list[NavEntry]:

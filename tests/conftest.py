@@ -75,7 +75,16 @@ async def dsn(data_dir: Path, worker_id: str) -> str:
 @pytest.fixture(scope="session")
 def settings(data_dir: Path) -> Settings:
     """Settings as a test deployment would have them."""
-    return load_settings({"ATRIUM_DATA_DIR": str(data_dir), "SECRET_KEY": TEST_SECRET, "BASE_URL": "http://testserver"})
+    return load_settings(
+        {
+            "ATRIUM_DATA_DIR": str(data_dir),
+            "SECRET_KEY": TEST_SECRET,
+            "BASE_URL": "http://testserver",
+            # The webhook tests' receivers listen on loopback, and retries come after a second, not minutes.
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
+            "WEBHOOK_RETRY_DELAYS": "1,1,1",
+        }
+    )
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
+from app.core.json import encode_json
 from app.core.pagination import ListQuery, Page, page_of
 from app.db import TenantScope, fetch, tenant_transaction
 from app.events.catalog import event_types
@@ -110,7 +109,7 @@ async def emit(
             subject_id,
             scope.user_id,
             [event_type for event_type, _ in published],
-            [msgspec.json.encode(jsonable(data)).decode() for _, data in published],
+            [encode_json(data).decode() for _, data in published],
         )
 
 

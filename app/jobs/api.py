@@ -11,7 +11,7 @@ from saq import Queue
 from app.core.pagination import ListQuery
 from app.db import TenantScope
 from app.jobs import policy, service
-from app.jobs.schemas import FailedJob, FailedJobPage
+from app.jobs.schemas import DlqStats, FailedJob, FailedJobPage, ReplayBulk, ReplayResult
 from app.web.auth import guard
 
 
@@ -33,3 +33,21 @@ class JobsController(Controller):
     ) -> FailedJob:
         """Enqueues the job again with the same arguments (once)."""
         return await service.replay_failed_job(tenant, queue, failed_id)
+
+
+class DeadLetterController(Controller):
+    """The failed-work console (the real-estate guide's DLQ): failed jobs and failed webhook deliveries."""
+
+    path = "/v2/admin/dlq"
+    tags = ["Admin"]
+    guards = [guard(policy.MANAGE)]
+
+    @get("/stats", operation_id="getDlqStats", summary="Failed work per queue")
+    async def stats(self, tenant: TenantScope) -> DlqStats:
+        """`queues`: failed jobs per job name, and `webhooks` for deliveries that exhausted their retries."""
+        return await service.dlq_stats(tenant)
+
+    @post("/replay-bulk", operation_id="replayDlq", summary="Replay failed work of a queue", status_code=200)
+    async def replay_bulk(self, tenant: TenantScope, queue: Queue, data: ReplayBulk) -> ReplayResult:
+        """Oldest first, at most `max_tasks`; with `dry_run` nothing is replayed, `ids` says what would be."""
+        return await service.dlq_replay(tenant, queue, data)

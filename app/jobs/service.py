@@ -10,11 +10,12 @@ from typing import Any
 import msgspec
 from saq import Job, Queue
 
-from app.core.errors import Conflict, ResourceNotFound
+from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, page_of, sort_order
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.domains import failed_work
 from app.jobs import policy
-from app.jobs.schemas import FailedJob, FailedJobPage
+from app.jobs.schemas import DlqStats, FailedJob, FailedJobPage, QueueStats, ReplayBulk, ReplayResult
 from app.jobs.tables import FailedJob as FailedJobTable
 
 # Used when a failed job's own settings were not recorded.
@@ -85,3 +86,60 @@ async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) ->
         await audit(scope, Subject("job", failed_id), "job.replayed", {"function": row["function"], "job_key": key})
         row.update(replayed_at=now, replay_job_key=key, kwargs=kwargs)
     return msgspec.convert(row, FailedJob)
+
+
+async def failed_by_function(scope: TenantScope) -> dict[str, int]:
+    """Failed-work stats: failed jobs not replayed, per job name."""
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            "SELECT function, count(*) AS n FROM failed_job WHERE tenant_id = $1 AND replayed_at IS NULL GROUP BY function ORDER BY 1",
+            scope.tenant_id,
+        )
+    return {r["function"]: int(r["n"]) for r in rows}
+
+
+async def replay_failed_jobs(scope: TenantScope, queue: Queue, name: str, limit: int, dry_run: bool) -> list[int] | None:
+    """Failed-work replay of the jobs named `name`, oldest first (None when no job of the tenant by that name ever failed)."""
+    async with tenant_transaction(scope.tenant_id):
+        if not await fetch("SELECT 1 FROM failed_job WHERE tenant_id = $1 AND function = $2 LIMIT 1", scope.tenant_id, name):
+            return None
+        rows = await fetch(
+            "SELECT id FROM failed_job WHERE tenant_id = $1 AND function = $2 AND replayed_at IS NULL ORDER BY id LIMIT $3",
+            scope.tenant_id,
+            name,
+            limit,
+        )
+    ids = [r["id"] for r in rows]
+    if not dry_run:
+        for failed_id in ids:
+            await replay_failed_job(scope, queue, failed_id)
+    return ids
+
+
+async def dlq_stats(scope: TenantScope) -> DlqStats:
+    """Failed work of every kind (jobs per name, webhook deliveries), for the console."""
+    policy.MANAGE.require(scope)
+    counts: dict[str, int] = {}
+    for work in failed_work():
+        counts.update(await work.stats(scope))
+    queues = [QueueStats(queue=name, failed=n) for name, n in sorted(counts.items())]
+    return DlqStats(total_failed=sum(counts.values()), queues=queues)
+
+
+async def dlq_replay(scope: TenantScope, queue: Queue, data: ReplayBulk) -> ReplayResult:
+    """Replay failed work of one queue, oldest first."""
+    policy.MANAGE.require(scope)
+    for work in failed_work():
+        ids = await work.replay(scope, queue, data.queue, data.max_tasks, data.dry_run)
+        if ids is not None:
+            return ReplayResult(
+                queue=data.queue,
+                dry_run=data.dry_run,
+                replayed=0 if data.dry_run else len(ids),
+                would_replay=len(ids) if data.dry_run else 0,
+                ids=ids,
+            )
+    raise ValidationFailed(
+        f"Invalid queue: {data.queue}",
+        details={"field": "queue", "provided": data.queue, "expected": "webhooks, or the name of a job (see GET /v2/admin/dlq/stats)"},
+    )

@@ -28,6 +28,7 @@ from saq import Queue
 from saq.types import Context
 
 from app.core.jobs import job
+from app.core.json import encode_json
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.events.service import Subject, emit
 from app.settings import current
@@ -247,10 +248,10 @@ async def _record(
             outcome.duration_ms,
         )
         await fetch(
-            """UPDATE webhook_delivery SET status = $3, lease_until = NULL, last_status_code = $4, last_error = $5,
-                      next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $6) ELSE next_attempt_at END,
-                      delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
-                      failed_at = CASE WHEN $3 = 'failed' THEN now() END
+            """UPDATE webhook_delivery SET status = $3::text, lease_until = NULL, last_status_code = $4, last_error = $5,
+                      next_attempt_at = CASE WHEN $3::text = 'pending' THEN now() + make_interval(secs => $6) ELSE next_attempt_at END,
+                      delivered_at = CASE WHEN $3::text = 'delivered' THEN now() END,
+                      failed_at = CASE WHEN $3::text = 'failed' THEN now() END
                 WHERE tenant_id = $1 AND id = $2""",
             tenant_id,
             delivery["id"],
@@ -302,10 +303,10 @@ async def _tell_admins(tenant_id: int, endpoint: dict[str, Any], message: str) -
     link = f"/settings/webhooks/{endpoint['id']}?status=failed"
     added = await fetch(
         """INSERT INTO notification (tenant_id, user_id, kind, message, link)
-           SELECT $1, u.id, 'webhook.failed', $2, $3 FROM app_user u
+           SELECT $1, u.id, 'webhook.failed', $2::text, $3::text FROM app_user u
             WHERE u.tenant_id = $1 AND u.role = 'admin' AND u.is_active
               AND NOT EXISTS (SELECT 1 FROM notification n
-                               WHERE n.tenant_id = $1 AND n.user_id = u.id AND n.link = $3 AND n.read_at IS NULL)
+                               WHERE n.tenant_id = $1 AND n.user_id = u.id AND n.link = $3::text AND n.read_at IS NULL)
         RETURNING user_id""",
         tenant_id,
         message,
@@ -354,7 +355,7 @@ async def send_test(scope: TenantScope, event_type: str, webhook_url: str | None
     from app.webhooks.service import check_target
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = json.dumps({"event": event_type, "timestamp": stamp, "tenant_id": scope.tenant_id, "data": sample}, separators=(",", ":"))
+    body = encode_json({"event": event_type, "timestamp": stamp, "tenant_id": scope.tenant_id, "data": sample}).decode()
     async with tenant_transaction(scope.tenant_id):
         endpoints = await fetch(
             """SELECT id FROM webhook_endpoint WHERE tenant_id = $1 AND active

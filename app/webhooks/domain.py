@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from app.domains import Domain
+from app.domains import Domain, FailedWork
 from app.webhooks.api import WebhookController
-from app.webhooks.delivery import deliver_webhook
+from app.webhooks.delivery import deliver_webhook, failed_by_queue, replay_failed
 from app.webhooks.views import WebhookPagesController
 
 DOMAIN = Domain(
     name="webhooks",
     controllers=[WebhookController, WebhookPagesController],
     jobs=[deliver_webhook],
+    failed_work=[FailedWork(stats=failed_by_queue, replay=replay_failed)],
     # Delivered deliveries (and their attempts) are kept 30 days; failed ones until redelivered or deleted.
     cleanup={"webhook_deliveries": "DELETE FROM webhook_delivery WHERE status = 'delivered' AND delivered_at < now() - interval '30 days'"},
 )
