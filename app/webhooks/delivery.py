@@ -36,7 +36,7 @@ from app.webhooks import policy, schemas, sender, signing
 from app.webhooks.service import _DELIVERY, _load
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=30)  # longer than a send (10 s) with room for the bookkeeping
+LEASE = timedelta(seconds=sender.TIMEOUT + 5)  # longer than a send, with room for the bookkeeping
 BATCH = 500
 CHANNEL = "atrium_events"
 

@@ -1,0 +1,106 @@
+"""Live updates: an SSE client on one web process receives events caused through another, and resumes after a gap."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from tests.e2e.browser import free_port
+from tests.factories import Tenants
+from tests.helpers import atrium_command, process_env
+
+
+@contextlib.contextmanager
+def second_web_process(dsn: str) -> Iterator[str]:
+    """`atrium serve --no-worker` on the same database, as a second web process of a deployment."""
+    port = free_port()
+    env = process_env(DATABASE_URL=dsn, SECRET_KEY="second-process-secret-0123456789abcdef", ATRIUM_PORT=str(port))
+    proc = subprocess.Popen(atrium_command("serve", "--no-worker"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"atrium serve exited:\n{proc.stdout.read() if proc.stdout else ''}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/v2/health", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the second web process did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def events_of(base: str, token: str, seen: list[tuple[str, str, dict[str, object]]], last_id: str | None = None) -> None:
+    headers = {"Last-Event-ID": last_id} if last_id else {}
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as http,
+        aconnect_sse(http, "GET", f"{base}/v2/sse/stream", params={"token": token}, headers=headers) as source,
+    ):
+        assert source.response.status_code == 200
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        async for sse in source.aiter_sse():
+            if sse.event and sse.data:
+                seen.append((sse.id, sse.event, json.loads(sse.data)))
+
+
+@contextlib.asynccontextmanager
+async def listening(base: str, token: str, last_id: str | None = None) -> AsyncIterator[list[tuple[str, str, dict[str, object]]]]:
+    seen: list[tuple[str, str, dict[str, object]]] = []
+    task = asyncio.create_task(events_of(base, token, seen, last_id))
+    await asyncio.sleep(0.5)  # connected and subscribed
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def until(seen: list[tuple[str, str, dict[str, object]]], count: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while len(seen) < count:
+        assert time.monotonic() < deadline, f"only {len(seen)} of {count} events arrived: {seen}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_stream_on_one_process_receives_changes_made_through_another(
+    client: httpx.AsyncClient, tenants: Tenants, migrated: str
+) -> None:
+    admin, other = await tenants.create(), await tenants.create()
+    _, key = await tenants.api_key(admin, "read")
+    with second_web_process(migrated) as base:
+        remote = httpx.AsyncClient(base_url=base, timeout=10)
+        minted = await remote.post("/v2/sse/token", headers={"X-API-Key": key})
+        assert minted.status_code == 200, minted.text
+        token = minted.json()
+        assert token["expires_in"] > 0 and token["stream_url"].endswith(token["sse_token"])
+        async with listening(base, token["sse_token"]) as seen:
+            await client.post("/v2/contacts", headers=other.auth, json={"name": "Another tenant's"})
+            created = (await client.post("/v2/contacts", headers=admin.auth, json={"name": "Live Lina"})).json()
+            await until(seen, 1)
+            event_id, event, data = seen[0]
+            assert event == "contact.created" and data["contact_id"] == created["id"] and data["name"] == "Live Lina"
+            await asyncio.sleep(0.3)
+            assert all(d.get("name") != "Another tenant's" for _, _, d in seen), "never another tenant's events"
+        # Missed while disconnected: resumed from the outbox with Last-Event-ID.
+        await client.patch(f"/v2/contacts/{created['id']}", headers=admin.auth, json={"title": "Director"})
+        async with listening(base, token["sse_token"], last_id=event_id) as resumed:
+            await until(resumed, 1)
+            assert resumed[0][1] == "contact.updated" and resumed[0][2]["title"] == "Director"
+        refused = await remote.get("/v2/sse/stream", params={"token": "forged"})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+        assert (await remote.post("/v2/sse/token")).status_code == 401
+        await remote.aclose()
