@@ -17,3 +17,28 @@ document.addEventListener("change", (event) => {
   if (!all) return;
   document.querySelectorAll(`input[name="${all.dataset.selectAll}"]`).forEach((box) => { box.checked = all.checked; });
 });
+// Live updates (SSE): a region marked data-live redraws itself when an event about it arrives, unless the
+// person is in the middle of something there (a form open, boxes ticked, a field focused): then it says so.
+function liveTrigger(event) {
+  const cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  return cause && String(cause.type).startsWith("sse:");
+}
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const region = event.detail.elt;
+  if (!region.matches("[data-live]") || !liveTrigger(event)) return;
+  const busy = region.querySelector("form#details, input[type=checkbox]:checked, :focus:not(a, button)");
+  if (!busy) return;
+  event.preventDefault();
+  if (!region.querySelector(".live-notice")) {
+    const notice = document.createElement("p");
+    notice.className = "notice live-notice";
+    notice.setAttribute("role", "status");
+    notice.innerHTML = 'Changed elsewhere since you opened this. <a href="">Reload</a> to see it.';
+    region.prepend(notice);
+  }
+});
+document.addEventListener("htmx:responseError", (event) => {
+  const region = event.detail.elt;
+  if (!region.matches("[data-live]") || event.detail.xhr.status !== 404) return;
+  region.outerHTML = '<p class="notice" role="status">This was deleted elsewhere. <a href="/leads">Back to the list</a></p>';
+});

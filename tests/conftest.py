@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,15 @@ async def clean(migrated: str, app: Litestar) -> None:
     """Empty every tenant table (cascading from tenant) and the shared counters."""
     conn = await asyncpg.connect(migrated)
     try:
+        # Ids restart at 1, so job keys repeat (export:1): let the previous test's running jobs finish first,
+        # or a new job with the same key would be taken for the one still running and never run.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and await conn.fetchval(  # noqa: ASYNC110 - polling another process's table
+            "SELECT count(*) FROM saq_jobs WHERE status = 'active' AND key NOT LIKE 'cron:%'"
+        ):
+            await asyncio.sleep(0.05)
+        # …and forget finished ones: SAQ queues a key again only with a later `scheduled` second.
+        await conn.execute("DELETE FROM saq_jobs WHERE status IN ('complete', 'failed', 'aborted') AND key NOT LIKE 'cron:%'")
         # A job the previous test started may still be finishing; its locks can deadlock with TRUNCATE.
         for attempt in range(5):
             try:

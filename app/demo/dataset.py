@@ -65,7 +65,7 @@ SELECT $1,
        (g * 37) % 101, CASE WHEN (g * 37) % 101 >= 70 THEN 'hot' WHEN (g * 37) % 101 >= 40 THEN 'warm' ELSE 'cold' END,
        '{}', 0.7, g % 20, g % 2, 0, '{}', '{}', '',
        now() - (g % 730) * interval '1 day' - (g % 86400) * interval '1 second', now(),
-       now() - (g % 90) * interval '1 day', false
+       now() - (g % 90) * interval '1 day', (g % 90) > 1
 FROM (SELECT g, ((g * 7919) % 1000) / 1000.0 AS r, 300000 + ((g * 104729) % 147) * 100000 AS b
       FROM generate_series($5::bigint, $6::bigint) g) s
 """

@@ -138,6 +138,13 @@ async def since(tenant_id: int, last_id: int, limit: int = 1000) -> list[LiveEve
     return [_event(r) for r in rows]
 
 
+async def latest_id(tenant_id: int) -> int:
+    """The tenant's newest event id: a page rendered now streams from there, so nothing between render and connect is missed."""
+    async with tenant_transaction(tenant_id):
+        rows = await fetch("SELECT coalesce(max(id), 0) AS id FROM outbox_event WHERE tenant_id = $1", tenant_id)
+    return int(rows[0]["id"])
+
+
 def issue_token(secret_key: str, tenant_id: int, user_id: int | None, credential: str) -> tuple[str, int]:
     """A stream token bound to the tenant and the caller; returns (token, seconds valid)."""
     now = int(time.time())

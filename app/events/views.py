@@ -26,6 +26,8 @@ class LivePagesController(Controller):
         tenant: TenantScope,
         topic: Annotated[str | None, Parameter(max_length=40)] = None,
         subject: Annotated[str | None, Parameter(max_length=60)] = None,
+        after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None,
     ) -> ServerSentEvent:
-        """Live events for the screen that opened it."""
-        return live.feed(tenant.tenant_id, live.last_event_id(request.headers.get("last-event-id"), None), live.matching(topic, subject))
+        """Live events for the screen that opened it, from `after` (the newest event when the page was drawn)."""
+        resume = live.last_event_id(request.headers.get("last-event-id"), after)
+        return live.feed(tenant.tenant_id, resume, live.matching(topic, subject))

@@ -13,6 +13,7 @@ from saq import Queue
 
 from app.core.errors import DomainError, ValidationFailed
 from app.db import TenantScope
+from app.events.stream import latest_id
 from app.imports import policy, schemas, service
 from app.web.auth import guard
 from app.web.ui import refusal_stays_on_page, render
@@ -54,7 +55,8 @@ class ImportPagesController(Controller):
     async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
         """Step 2 (map and check), 3 (confirm) or 4 (progress and report), by the import's status."""
         job = await service.get(tenant, import_id)
-        return render(request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": None})
+        ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": await latest_id(tenant.tenant_id)}
+        return render(request, "imports/show.html", ctx)
 
     @post("/{import_id:int}/preview")
     async def preview(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
@@ -85,9 +87,10 @@ class ImportPagesController(Controller):
 
     @get("/{import_id:int}/progress")
     async def progress(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
-        """The progress block, polled by the page while the import runs."""
+        """The progress block, redrawn when the import's task_progress / task_completed events arrive."""
         job = await service.get(tenant, import_id)
-        return render(request, "imports/show.html", {"active": "leads", "job": job, "preview": None, "error": None}, block="progress")
+        ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": await latest_id(tenant.tenant_id)}
+        return render(request, "imports/show.html", ctx, block="progress")
 
     @get("/{import_id:int}/report")
     async def report(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Stream:

@@ -8,15 +8,21 @@ from app.domains import Domain, NavEntry
 from app.leads.api import LeadController, LeadExportController
 from app.leads.events import EVENTS
 from app.leads.export import run_export
-from app.leads.jobs import rescore_all_tenants, rescore_leads
+from app.leads.jobs import find_conversation_timeouts, rescore_all_tenants, rescore_leads
 from app.leads.views import LeadPagesController
 
 DOMAIN = Domain(
     name="leads",
     controllers=[LeadController, LeadExportController, LeadPagesController],
     nav=[NavEntry("leads", "Leads", "/leads", order=10)],
-    jobs=[rescore_leads, rescore_all_tenants, run_export],
+    jobs=[rescore_leads, rescore_all_tenants, run_export, find_conversation_timeouts],
     cron=[
+        CronJob(
+            find_conversation_timeouts.function,
+            cron="*/10 * * * *",
+            timeout=find_conversation_timeouts.timeout,
+            retries=find_conversation_timeouts.retries,
+        ),
         CronJob(rescore_all_tenants.function, cron="15 3 * * *", timeout=rescore_all_tenants.timeout, retries=rescore_all_tenants.retries)
     ],
     # Finished exports are kept a day for download, then dropped (their files can be large), and their jobs' progress.

@@ -17,6 +17,9 @@ EVENTS = {
     "lead.status_changed": "A lead's status changed",
     "lead.scored": "A lead was scored",
     "lead.score_changed": "A lead's score changed",
+    "lead.updated": "Anything about a lead changed (`changed_fields` says what)",
+    "lead.deleted": "A lead was deleted (an admin can restore it)",
+    "lead.restored": "A deleted lead was restored",
     "conversation.timeout": "A lead has been inactive for 24 hours",
 }
 
@@ -117,4 +120,11 @@ def of_change(before: dict[str, Any] | None, after: dict[str, Any], *, scored: b
         events.append(("lead.scored", score_payload(after, previous)))
     if changed:
         events.append(("lead.score_changed", score_payload(after, previous)))
+    fields = sorted(k for k in after if before is not None and k not in IGNORED and was.get(k) != after.get(k))
+    if fields:
+        events.append(("lead.updated", {**data, "changed_fields": fields}))
     return events
+
+
+# Columns whose change alone is not news (bookkeeping), for `lead.updated`.
+IGNORED = frozenset({"updated_at", "score_factors", "score_confidence", "ghost_reminder_sent"})

@@ -141,7 +141,7 @@ async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = Fal
     return dict(row)
 
 
-def _subject(row: dict[str, Any]) -> Subject:
+def lead_subject(row: dict[str, Any]) -> Subject:
     """A lead as an event subject: its timeline entries also appear on its contact's."""
     return Subject("lead", row["id"], contact_id=row.get("contact_id"))
 
@@ -276,7 +276,7 @@ async def create_lead(scope: TenantScope, data: schemas.LeadCreate, base_url: st
         insert = Lead.insert(Lead(tenant_id=scope.tenant_id, created_at=now, updated_at=now, **values)).returning(*Lead.all_columns())
         rows = await _guarded(scope, values, insert)
         row = dict(rows[0])
-        subject = _subject(row)
+        subject = lead_subject(row)
         await emit(
             scope,
             subject,
@@ -327,11 +327,13 @@ async def update_lead(
         merged = {**current, **changed}
         scored = _apply_score(merged)
         update = {**changed, **scored, "updated_at": datetime.now(UTC)}
+        if "last_interaction" in changed:
+            update["ghost_reminder_sent"] = False  # a new interaction: a later silence is reported again
         await _guarded(
             scope, {**current, **changed}, Lead.update({getattr(Lead, k): v for k, v in update.items()}).where(Lead.id == lead_id), lead_id
         )
         after = {**current, **update}
-        subject = _subject(after)
+        subject = lead_subject(after)
         if "contact_id" in changed:
             await relink_contact(scope, subject)
         published = lead_events.of_change(current, after)
@@ -379,7 +381,7 @@ async def delete_lead(scope: TenantScope, lead_id: int) -> None:
     async with tenant_transaction(scope.tenant_id):
         row = await _load(scope, lead_id, for_update=True)
         await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id == lead_id)
-        await emit(scope, _subject(row), "deleted", "Lead deleted", audit=True)
+        await emit(scope, lead_subject(row), "deleted", "Lead deleted", audit=True, events=[("lead.deleted", {"lead_id": lead_id})])
 
 
 async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schemas.Lead:
@@ -393,7 +395,9 @@ async def restore_lead(scope: TenantScope, lead_id: int, base_url: str) -> schem
         await _guarded(
             scope, row, Lead.update({Lead.deleted_at: None, Lead.updated_at: datetime.now(UTC)}).where(Lead.id == lead_id), lead_id
         )
-        await emit(scope, _subject(row), "restored", "Lead restored", audit=True)
+        restored = {**row, "deleted_at": None}
+        published = [("lead.restored", lead_events.payload(restored))]
+        await emit(scope, lead_subject(row), "restored", "Lead restored", audit=True, events=published)
         return await _detail(await _load(scope, lead_id), base_url)
 
 
@@ -415,14 +419,14 @@ async def score(scope: TenantScope, lead_id: int) -> schemas.LeadScore:
             after = {**row, **_apply_score(row)}
             await emit(
                 scope,
-                _subject(row),
+                lead_subject(row),
                 "scored",
                 f"Score {row['hotness_score']} → {result.score} ({result.temperature})",
                 {"hotness_score": (row["hotness_score"], result.score)},
                 events=lead_events.of_change(row, after, scored=True),
             )
         else:
-            await emit(scope, _subject(row), "scored", events=lead_events.of_change(row, row, scored=True))
+            await emit(scope, lead_subject(row), "scored", events=lead_events.of_change(row, row, scored=True))
     return schemas.LeadScore(
         lead_id=lead_id,
         score=result.score,
@@ -462,7 +466,7 @@ async def rescore_tenant(scope: TenantScope, batch: int = 500) -> dict[str, int]
                     ).where(Lead.id == row["id"])
                     await emit(
                         scope,
-                        _subject(row),
+                        lead_subject(row),
                         "scored",
                         f"Score {row['hotness_score']} → {result.score} ({result.temperature})",
                         {"hotness_score": (row["hotness_score"], result.score)},
@@ -500,7 +504,12 @@ async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | N
             )
         for row in changed:
             await emit(
-                scope, _subject(row), "assigned", "Assigned" if agent_id else "Unassigned", {"agent_id": (row["agent_id"], agent_id)}
+                scope,
+                lead_subject(row),
+                "assigned",
+                "Assigned" if agent_id else "Unassigned",
+                {"agent_id": (row["agent_id"], agent_id)},
+                events=lead_events.of_change(row, {**row, "agent_id": agent_id}),
             )
     return len(changed)
 
@@ -517,7 +526,7 @@ async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
         await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(live)
         for row in rows:
-            await emit(scope, _subject(row), "deleted", "Lead deleted (bulk)")
+            await emit(scope, lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})])
         await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(r["id"] for r in rows)})
     return len(rows)
 

@@ -19,6 +19,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
+from app.events.stream import latest_id
 from app.leads import export, policy, schemas, service
 from app.leads.scoring import score_lead
 from app.settings import Settings
@@ -136,9 +137,14 @@ class LeadPagesController(Controller):
                 "choices": CHOICES,
                 "message": message,
                 "background_from": export.BACKGROUND_FROM,
+                "live_after": await latest_id(tenant.tenant_id),
+                "self_url": request.url.path + ("?" + request.url.query if request.method == "GET" and request.url.query else ""),
             },
             block="results" if targets(request, "lead-results") else "content",
-            push_url=None if request.method == "POST" else str(request.url.path) + ("?" + query if query else ""),
+            # A live refresh (the region asking for itself) redraws in place; it is not a new step in the history.
+            push_url=None
+            if request.method == "POST" or request.headers.get("hx-trigger") == "lead-results"
+            else str(request.url.path) + ("?" + query if query else ""),
         )
 
     @post("/bulk")
@@ -177,10 +183,11 @@ class LeadPagesController(Controller):
 
     @get("/exports/{export_id:int}", guards=[guard(policy.EXPORT)])
     async def export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int) -> Template:
-        """The export's progress bar, polled until the file is ready."""
+        """The export's progress bar, pushed (SSE task_progress / task_completed) until the file is ready."""
         job = await export.get_export_job(tenant, export_id)
         block = "progress" if targets(request, "export-progress") else "content"
-        return render(request, "leads/export_job.html", {"active": "leads", "job": job}, block=block)
+        ctx = {"active": "leads", "job": job, "live_after": await latest_id(tenant.tenant_id)}
+        return render(request, "leads/export_job.html", ctx, block=block)
 
     @get("/exports/{export_id:int}/file", guards=[guard(policy.EXPORT)])
     async def export_job_file(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int) -> Response[bytes]:
@@ -244,12 +251,14 @@ class LeadPagesController(Controller):
             "editable": EDITABLE,
             "errors": {},
             "form": {},
+            "live_after": await latest_id(tenant.tenant_id),
         }
 
     @get("/{lead_id:int}")
     async def detail(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int) -> Template:
-        """Everything about a lead, its score explained, and its timeline."""
-        return render(request, "leads/detail.html", await self._detail_context(tenant, settings, lead_id))
+        """Everything about a lead, its score explained, and its timeline (the region alone for a live refresh)."""
+        ctx = await self._detail_context(tenant, settings, lead_id)
+        return render(request, "leads/detail.html", ctx, block="lead" if targets(request, "lead") else "content")
 
     @get("/{lead_id:int}/edit")
     async def edit(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: int) -> Template:

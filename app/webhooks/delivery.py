@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -154,7 +155,7 @@ async def _claim(tenant_id: int, delivery_id: int) -> tuple[dict[str, Any], dict
     async with tenant_transaction(tenant_id):
         claimed = await fetch(
             """UPDATE webhook_delivery d SET status = 'sending', lease_until = now() + $3::interval, attempts = attempts + 1
-                WHERE d.tenant_id = $1 AND d.id = $2 AND d.status = 'pending' AND d.next_attempt_at <= now() + interval '1 second'
+                WHERE d.tenant_id = $1 AND d.id = $2 AND d.status = 'pending' AND d.next_attempt_at <= now()
                   AND NOT EXISTS (SELECT 1 FROM webhook_delivery e
                                    WHERE d.ordering_key <> '' AND e.endpoint_id = d.endpoint_id AND e.ordering_key = d.ordering_key
                                      AND e.event_id < d.event_id AND e.status IN ('pending', 'sending'))
@@ -293,7 +294,7 @@ async def _record(
         await send_to_users(tenant_id, told[0], "Atrium: a webhook is failing", f"{told[1]}\n\n{current().base_url}{told[2]}")
     if queue is not None:
         if status == "pending" and delay is not None:
-            await enqueue(queue, [(delivery["id"], tenant_id, delivery["attempts"])], at=time.time() + delay)
+            await enqueue(queue, [(delivery["id"], tenant_id, delivery["attempts"])], at=math.ceil(time.time() + delay))
         await enqueue(queue, [(f["id"], tenant_id, f["attempts"]) for f in following])
     return "retrying" if status == "pending" else status
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,9 +36,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def atrium_serve(data_dir: Path, port: int) -> Iterator[tuple[str, subprocess.Popen[str], float]]:
-    """Run `atrium serve --demo` until the block ends; yields (base url, process, seconds to healthy)."""
-    env = process_env(ATRIUM_DATA_DIR=str(data_dir))
+def atrium_serve(data_dir: Path, port: int, **settings: str) -> Iterator[tuple[str, subprocess.Popen[str], float]]:
+    """Run `atrium serve --demo` (with extra `settings` in its environment) until the block ends;
+    yields (base url, process, seconds to healthy)."""
+    env = process_env(ATRIUM_DATA_DIR=str(data_dir), **settings)
     started = time.monotonic()
     proc = subprocess.Popen(
         atrium_command("serve", "--demo", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -63,3 +65,18 @@ def atrium_serve(data_dir: Path, port: int) -> Iterator[tuple[str, subprocess.Po
             except subprocess.TimeoutExpired:
                 proc.kill()
                 raise
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+
+
+def serious_axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (rule id and the first element)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        f"{v['id']}: {v['nodes'][0]['target'] if v['nodes'] else ''} — {v['help']}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]

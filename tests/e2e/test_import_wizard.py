@@ -36,7 +36,7 @@ def test_import_wizard_with_bad_rows(tmp_path: Path) -> None:
             expect(page.locator("#preview-rows")).to_contain_text("phone: International format starting with +")
             expect(page.locator("#preview-rows")).to_contain_text("name is required")
             page.click("#preview button:has-text('Import 2 rows')")
-            expect(page.locator("#progress")).to_contain_text("Done", timeout=20_000)  # polled every second
+            expect(page.locator("#progress")).to_contain_text("Done", timeout=20_000)  # pushed by the task_completed event
             expect(page.locator("#progress")).to_contain_text("2 new")
             expect(page.locator("#progress")).to_contain_text("2 with errors")
             with page.expect_download() as download:

@@ -46,7 +46,7 @@ def guide_verify(secret: str, headers: dict[str, str], body: bytes) -> None:
 
 
 async def test_a_qualified_lead_reaches_the_receiver_signed_as_the_guide_verifies(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         hook = await register(client, admin, receiver.url, events=["lead.qualified", "lead.phone_captured", "lead.hot"])
         secret = hook["secret_key"]
@@ -91,7 +91,7 @@ def test_the_standard_webhooks_test_vector() -> None:
 
 
 async def test_a_500_is_retried_with_the_same_delivery_id_and_every_attempt_is_logged(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         receiver.script = [Answer(500, body=b'{"status":"error","message":"Database connection failed"}')]
         hook = await register(client, admin, receiver.url, events=["contact.created"])
@@ -117,7 +117,7 @@ async def test_a_500_is_retried_with_the_same_delivery_id_and_every_attempt_is_l
 
 
 async def test_410_disables_the_endpoint_and_tells_the_admins(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         receiver.script = [Answer(410)]
         hook = await register(client, admin, receiver.url)
@@ -141,7 +141,7 @@ async def test_410_disables_the_endpoint_and_tells_the_admins(client: httpx.Asyn
 async def test_redirects_are_failed_attempts_and_exhausted_deliveries_can_be_redelivered(
     client: httpx.AsyncClient, tenants: Tenants
 ) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         receiver.script = [Answer(302, headers={"Location": "http://169.254.169.254/"}), Answer(503, headers={"Retry-After": "1"})]
         hook = await register(
@@ -175,7 +175,7 @@ async def test_redirects_are_failed_attempts_and_exhausted_deliveries_can_be_red
 
 
 async def test_events_of_one_lead_arrive_in_order_even_when_one_is_retried(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         receiver.script = [Answer(500)]
         await register(client, admin, receiver.url, events=["lead.status_changed"])
@@ -211,7 +211,7 @@ async def test_events_of_one_lead_arrive_in_order_even_when_one_is_retried(clien
     ],
 )
 async def test_private_and_strange_targets_are_refused(client: httpx.AsyncClient, tenants: Tenants, settings: Any, url: str) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     app_settings.install(replace(settings, webhook_allow_private_targets=False))
     try:
         response = await client.post("/v2/webhooks", headers=admin.auth, json={"webhook_url": url})
@@ -222,14 +222,14 @@ async def test_private_and_strange_targets_are_refused(client: httpx.AsyncClient
 
 
 async def test_cloud_metadata_is_refused_even_when_private_targets_are_allowed(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     for url in ("http://169.254.169.254/", "http://[fd00:ec2::254]/", "http://0xa9fea9fe/", "http://metadata.google.internal/"):
         response = await client.post("/v2/webhooks", headers=admin.auth, json={"webhook_url": url})
         assert response.status_code == 422, url
 
 
 async def test_tenants_never_see_each_others_events_or_endpoints(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    a, b = await tenants.create(), await tenants.create()
+    a, b = await tenants.create(plan="enterprise"), await tenants.create(plan="enterprise")
     with receiving() as receiver_a, receiving() as receiver_b:
         hook_a = await register(client, a, receiver_a.url, events=["*"])
         await register(client, b, receiver_b.url, events=["*"])
@@ -253,7 +253,7 @@ async def test_tenants_never_see_each_others_events_or_endpoints(client: httpx.A
 
 
 async def test_read_only_keys_and_non_admins_cannot_manage_webhooks(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     _, read_key = await tenants.api_key(admin, "read")
     _, write_key = await tenants.api_key(admin, "write")
     body = {"webhook_url": "https://example.com/hook"}
@@ -270,7 +270,7 @@ async def test_read_only_keys_and_non_admins_cannot_manage_webhooks(client: http
 
 
 async def test_rotation_signs_with_both_secrets_for_a_day(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         hook = await register(client, admin, receiver.url, events=["contact.created"], secret_key="whsec_a1b2c3d4e5f6g7h8")
         rotated = (await client.post(f"/v2/webhooks/{hook['id']}/rotate-secret", headers=admin.auth)).json()
@@ -289,7 +289,7 @@ async def test_rotation_signs_with_both_secrets_for_a_day(client: httpx.AsyncCli
 
 
 async def test_the_test_event_endpoint_sends_a_sample_now(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
+    admin = await tenants.create(plan="enterprise")  # polls the API often
     with receiving() as receiver:
         await register(client, admin, receiver.url, events=["lead.qualified"])
         response = await client.post("/v2/webhooks/test", headers=admin.auth, json={"event_type": "lead.qualified"})
@@ -305,3 +305,30 @@ async def test_the_test_event_endpoint_sends_a_sample_now(client: httpx.AsyncCli
             assert other.requests[0].json["data"]["recommended_action"]
         unknown = await client.post("/v2/webhooks/test", headers=admin.auth, json={"event_type": "lead.nope"})
         assert unknown.status_code == 422
+
+
+async def test_a_conversation_inactive_for_24_hours_is_reported_once(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.leads.jobs import find_conversation_timeouts
+
+    admin = await tenants.create(plan="enterprise")  # polls the API often
+    with receiving() as receiver:
+        await register(client, admin, receiver.url, events=["conversation.timeout"])
+        quiet = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
+        lead = await make_lead(client, admin, name="Gone quiet", last_interaction=quiet)
+        await make_lead(client, admin, name="Still talking", last_interaction=datetime.now(UTC).isoformat())
+        await make_lead(client, admin, name="Closed", last_interaction=quiet, status="WON")
+        assert await find_conversation_timeouts({}) >= 1
+        assert await find_conversation_timeouts({}) == 0, "reported once"
+
+        async def arrived() -> bool:
+            return bool(receiver.of("conversation.timeout"))
+
+        await eventually(arrived, timeout=15)
+        assert [r.json["data"]["lead_id"] for r in receiver.of("conversation.timeout")] == [lead["id"]]
+        timeline = (await client.get(f"/v2/leads/{lead['id']}/timeline", headers=admin.auth)).json()
+        assert timeline["data"][0]["kind"] == "conversation_timeout"
+        later = (datetime.now(UTC) - timedelta(hours=24, minutes=30)).isoformat()
+        await client.patch(f"/v2/leads/{lead['id']}", headers=admin.auth, json={"last_interaction": later})
+        assert await find_conversation_timeouts({}) == 1, "touched again, silent again: reported again"
