@@ -23,7 +23,7 @@ DOMAIN = Domain(
             timeout=find_conversation_timeouts.timeout,
             retries=find_conversation_timeouts.retries,
         ),
-        CronJob(rescore_all_tenants.function, cron="15 3 * * *", timeout=rescore_all_tenants.timeout, retries=rescore_all_tenants.retries)
+        CronJob(rescore_all_tenants.function, cron="15 3 * * *", timeout=rescore_all_tenants.timeout, retries=rescore_all_tenants.retries),
     ],
     # Finished exports are kept a day for download, then dropped (their files can be large), and their jobs' progress.
     cleanup={
