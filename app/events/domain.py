@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from app.domains import Domain
 from app.events.api import LiveController
-from app.events.views import LivePagesController
+from app.events.views import LivePagesController, NotificationPagesController
 
 DOMAIN = Domain(
     name="events",
-    controllers=[LiveController, LivePagesController],
+    controllers=[LiveController, LivePagesController, NotificationPagesController],
     # The outbox keeps a week of events for `Last-Event-ID` resumes; read notifications a month.
     cleanup={
         "outbox_events": "DELETE FROM outbox_event WHERE dispatched_at < now() - interval '7 days'",

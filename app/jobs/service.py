@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from saq import Job, Queue
 
-from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
+from app.core.errors import Conflict, ResourceNotFound
 from app.core.pagination import ListQuery, page_of, sort_order
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.domains import failed_work
@@ -139,7 +139,5 @@ async def dlq_replay(scope: TenantScope, queue: Queue, data: ReplayBulk) -> Repl
                 would_replay=len(ids) if data.dry_run else 0,
                 ids=ids,
             )
-    raise ValidationFailed(
-        f"Invalid queue: {data.queue}",
-        details={"field": "queue", "provided": data.queue, "expected": "webhooks, or the name of a job (see GET /v2/admin/dlq/stats)"},
-    )
+    # A queue with nothing failed (or none by that name, like the guide's "memos"): nothing to replay.
+    return ReplayResult(queue=data.queue, dry_run=data.dry_run, replayed=0, would_replay=0, ids=[])

@@ -26,7 +26,8 @@ class JobPagesController(Controller):
     async def failed_jobs(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
         """Background jobs that failed for good, with a replay button."""
         page = await service.list_failed_jobs(tenant, ListQuery(limit=50))
-        return render(request, "settings/jobs.html", {"active": "settings", "tab": "jobs", "jobs": page})
+        stats = await service.dlq_stats(tenant)
+        return render(request, "settings/jobs.html", {"active": "settings", "tab": "jobs", "jobs": page, "stats": stats})
 
     @post("/{failed_id:int}/replay")
     async def replay_job(self, request: Request[Any, Any, Any], tenant: TenantScope, failed_id: int, queue: Queue) -> Template:

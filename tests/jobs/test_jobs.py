@@ -118,3 +118,30 @@ async def test_standalone_worker_runs_jobs_and_stops_cleanly(migrated: str, tena
         assert "Atrium worker started" in output
     finally:
         await conn.close()
+
+
+async def test_the_failed_work_console_counts_and_replays_per_queue(
+    app: Litestar, client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    a, b = await tenants.create(), await tenants.create()
+    for n in range(2):
+        await app.state.queue.enqueue("always_fails", key=f"dlq-{n}", tenant_id=a.tenant_id, timeout=10, retries=1)
+
+    async def recorded() -> bool:
+        return await db.fetchval("SELECT count(*) FROM failed_job WHERE tenant_id = $1", a.tenant_id) == 2
+
+    await eventually(recorded)
+    stats = (await client.get("/v2/admin/dlq/stats", headers=a.auth)).json()
+    assert stats["total_failed"] == 2 and {"queue": "always_fails", "failed": 2} in stats["queues"]
+    assert (await client.get("/v2/admin/dlq/stats", headers=b.auth)).json()["total_failed"] == 0
+    body = {"queue": "always_fails", "max_tasks": 1, "dry_run": True}
+    dry = (await client.post("/v2/admin/dlq/replay-bulk", headers=a.auth, json=body)).json()
+    assert dry["would_replay"] == 1 and dry["replayed"] == 0
+    assert await db.fetchval("SELECT count(*) FROM failed_job WHERE replayed_at IS NOT NULL") == 0, "a dry run changes nothing"
+    done = (await client.post("/v2/admin/dlq/replay-bulk", headers=a.auth, json={**body, "dry_run": False, "max_tasks": 10})).json()
+    assert done["replayed"] == 2
+    guide = await client.post("/v2/admin/dlq/replay-bulk", headers=a.auth, json={"queue": "memos", "max_tasks": 10, "dry_run": False})
+    assert guide.status_code == 200 and guide.json()["replayed"] == 0, "the guide's call, on a queue with nothing failed"
+    agent = await tenants.add_user(a, "agent")
+    assert (await client.get("/v2/admin/dlq/stats", headers=agent.auth)).status_code == 403
+    assert (await client.post("/v2/admin/dlq/replay-bulk", headers=agent.auth, json=body)).status_code == 403
