@@ -37,6 +37,8 @@ def number(value: Any) -> Any:
     """Money as the shortest exact JSON number (2000000.00 → 2000000), as JavaScript would write it back."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else value.normalize()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -94,7 +96,7 @@ def score_payload(lead: dict[str, Any], previous: int | None) -> dict[str, Any]:
         "previous_score": previous,
         "temperature": lead.get("temperature"),
         "score_factors": _decoded(lead.get("score_factors")) or {},
-        "score_confidence": lead.get("score_confidence"),
+        "score_confidence": number(lead.get("score_confidence")),
         "conversation_url": conversation_url(lead["id"]),
     }
 

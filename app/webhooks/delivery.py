@@ -65,10 +65,13 @@ SELECT (SELECT count(*) FROM marked) AS events,
 """
 
 
-async def enqueue(queue: Queue, deliveries: Sequence[tuple[int, int, int]], *, at: float | None = None) -> None:
-    """Queue a job per (delivery id, tenant id, attempt) — the key makes a second ask a no-op while one is queued."""
+async def enqueue(queue: Queue, deliveries: Sequence[tuple[int, int, int]], *, at: float | None = None, via: str = "") -> None:
+    """Queue a job per (delivery id, tenant id, attempt) — the key makes a second ask a no-op while one is queued.
+
+    `via` tells apart the asks of one attempt that can come within the same second (SAQ queues a finished
+    key again only in a later second): the relay's, and the one made when the event before it is done."""
     for delivery_id, tenant_id, attempt in deliveries:
-        await deliver_webhook.enqueue(queue, scheduled=at, tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt)
+        await deliver_webhook.enqueue(queue, scheduled=at, tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt, via=via)
 
 
 async def relay_once(queue: Queue, batch: int = BATCH) -> int:
@@ -295,7 +298,7 @@ async def _record(
     if queue is not None:
         if status == "pending" and delay is not None:
             await enqueue(queue, [(delivery["id"], tenant_id, delivery["attempts"])], at=math.ceil(time.time() + delay))
-        await enqueue(queue, [(f["id"], tenant_id, f["attempts"]) for f in following])
+        await enqueue(queue, [(f["id"], tenant_id, f["attempts"]) for f in following], via=":next")
     return "retrying" if status == "pending" else status
 
 
@@ -316,8 +319,8 @@ async def _tell_admins(tenant_id: int, endpoint: dict[str, Any], message: str) -
     return [a["user_id"] for a in added], message, link
 
 
-@job(key="webhook:{delivery_id}:{attempt}", timeout=60, retries=0)
-async def deliver_webhook(ctx: Context, *, tenant_id: int, delivery_id: int, attempt: int) -> str:
+@job(key="webhook:{delivery_id}:{attempt}{via}", timeout=60, retries=0)
+async def deliver_webhook(ctx: Context, *, tenant_id: int, delivery_id: int, attempt: int, via: str = "") -> str:
     """Send one delivery (the key holds its attempt number, so a retry is a new job and a re-ask is a no-op)."""
     return await attempt_delivery(tenant_id, delivery_id, ctx["worker"].queue)
 
