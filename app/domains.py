@@ -72,6 +72,8 @@ class Domain:
     scoped_tables: Sequence[str] = ()
     # Event types this domain publishes (webhooks, live stream): name → what it means.
     events: Mapping[str, str] = field(default_factory=dict)
+    # Event types for the live stream only (progress ticks): never sent to webhooks.
+    live_events: Mapping[str, str] = field(default_factory=dict)
     # Its kinds of failed work, for GET /v2/admin/dlq/stats and POST /v2/admin/dlq/replay-bulk.
     failed_work: Sequence[FailedWork] = ()
 

@@ -11,8 +11,19 @@ ALL = "*"
 
 @cache
 def event_types() -> dict[str, str]:
-    """Every published event type and what it means, in declaration order."""
+    """Every event type webhooks can subscribe to, and what it means, in declaration order."""
     return {name: description for domain in domains() for name, description in domain.events.items()}
+
+
+@cache
+def live_only() -> dict[str, str]:
+    """Event types only the live stream sends (never delivered to webhooks)."""
+    return {name: description for domain in domains() for name, description in domain.live_events.items()}
+
+
+def declared(name: str) -> bool:
+    """Whether `emit` may publish `name`."""
+    return name in event_types() or name in live_only()
 
 
 def unknown(names: list[str]) -> list[str]:

@@ -65,6 +65,6 @@ def feed(tenant_id: int, last_id: int | None, wanted: Wanted = everything, keep_
 
 def last_event_id(header: str | None, query: int | None) -> int | None:
     """Where to resume: the `Last-Event-ID` header (what EventSource sends) or `?last_event_id=`."""
-    if header and header.strip().isdigit():
+    if header and header.strip().isdigit() and len(header.strip()) <= 18:  # an id that fits a bigint
         return int(header.strip())
     return query

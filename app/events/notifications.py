@@ -59,3 +59,22 @@ async def mark_all_read(scope: TenantScope) -> int:
             scope.user_id,
         )
     return len(rows)
+
+
+async def tell_admins(tenant_id: int, link: str, message: str, kind: str = "webhook.failed") -> tuple[list[int], str, str]:
+    """A notification for each active admin of the tenant — one unread per link at a time, so a failing
+    endpoint is one message, not a thousand. Call inside the tenant's transaction; returns (whom to e-mail,
+    message, link)."""
+    added = await fetch(
+        """INSERT INTO notification (tenant_id, user_id, kind, message, link)
+           SELECT $1, u.id, $4::text, $2::text, $3::text FROM app_user u
+            WHERE u.tenant_id = $1 AND u.role = 'admin' AND u.is_active
+              AND NOT EXISTS (SELECT 1 FROM notification n
+                               WHERE n.tenant_id = $1 AND n.user_id = u.id AND n.link = $3::text AND n.read_at IS NULL)
+        RETURNING user_id""",
+        tenant_id,
+        message,
+        link,
+        kind,
+    )
+    return [a["user_id"] for a in added], message, link

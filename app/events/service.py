@@ -13,7 +13,7 @@ from typing import Any
 from app.core.json import encode_json
 from app.core.pagination import ListQuery, Page, page_of
 from app.db import TenantScope, fetch, tenant_transaction
-from app.events.catalog import event_types
+from app.events.catalog import declared
 from app.events.schemas import TimelineEntry
 from app.piccolo_conf import DB
 
@@ -96,9 +96,8 @@ async def emit(
         )
     published = list(events)
     if published:
-        known = event_types()
         for event_type, _ in published:
-            if event_type not in known:
+            if not declared(event_type):
                 raise ValueError(f"{event_type!r} is not a declared event type (declare it in its domain's events)")
         subject_id = int(subject.id) if isinstance(subject.id, int) or str(subject.id).isdigit() else None
         await fetch(

@@ -74,6 +74,16 @@ class Broker:
             if self.connection is None or self.connection.is_closed():
                 self.connection = await asyncpg.connect(DB.config["dsn"])
                 await self.connection.add_listener(CHANNEL, self._notified)
+                self.connection.add_termination_listener(self._lost)
+
+    def _lost(self, _conn: object) -> None:
+        """The LISTEN connection died (a database restart): end every stream, so its client reconnects with
+        Last-Event-ID and the next subscribe listens again; nothing is missed, the outbox keeps it."""
+        self.connection = None
+        for queues in self.subscribers.values():
+            for queue in queues:
+                queue.put_nowait(None)
+        self.subscribers.clear()
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         event_id, _, tenant = payload.partition(":")

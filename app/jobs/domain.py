@@ -11,6 +11,6 @@ from app.jobs.views import JobPagesController
 DOMAIN = Domain(
     name="jobs",
     controllers=[JobsController, DeadLetterController, JobPagesController],
-    events=EVENTS,
+    live_events=EVENTS,
     failed_work=[FailedWork(stats=failed_by_function, replay=replay_failed_jobs)],
 )

@@ -28,7 +28,7 @@ class WebhookController(Controller):
 
     path = "/v2/webhooks"
     tags = ["Webhooks"]
-    guards = [guard(policy.MANAGE)]
+    guards = [guard(policy.MANAGE, write=True)]  # read-only keys are refused, reads included
 
     @get("/events", operation_id="listWebhookEventTypes", summary="Event types that can be subscribed to")
     async def event_types(self) -> list[EventType]:

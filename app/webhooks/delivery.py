@@ -25,21 +25,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 from saq import Queue
 from saq.types import Context
 
+from app.core.errors import ResourceNotFound
 from app.core.jobs import job
 from app.core.json import encode_json
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.events.catalog import live_only
+from app.events.notifications import tell_admins
 from app.events.service import Subject, emit
+from app.events.stream import CHANNEL
 from app.settings import current
 from app.webhooks import policy, schemas, sender, signing
-from app.webhooks.service import _DELIVERY, _load
+from app.webhooks.service import _DELIVERY, _load, check_target
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=sender.TIMEOUT + 5)  # longer than a send, with room for the bookkeeping
 BATCH = 500
-CHANNEL = "atrium_events"
 
 # Outbox events → deliveries, in one statement: one row per (event, subscribed active endpoint).
 _FAN_OUT = """
@@ -56,6 +60,7 @@ WITH events AS (
                   to_json(to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), e.tenant_id, e.data::text),
            'pending', now()
       FROM events e JOIN webhook_endpoint w ON w.tenant_id = e.tenant_id AND w.active
+                                             AND e.event_type <> ALL($2::text[])  -- live-only types are never delivered
                                              AND (w.events @> ARRAY['*']::varchar[] OR w.events @> ARRAY[e.event_type]::varchar[])
      ORDER BY e.id, w.id
     RETURNING id, tenant_id, attempts
@@ -70,14 +75,19 @@ async def enqueue(queue: Queue, deliveries: Sequence[tuple[int, int, int]], *, a
 
     `via` tells apart the asks of one attempt that can come within the same second (SAQ queues a finished
     key again only in a later second): the relay's, and the one made when the event before it is done."""
-    for delivery_id, tenant_id, attempt in deliveries:
-        await deliver_webhook.enqueue(queue, scheduled=at, tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt, via=via)
+    for start in range(0, len(deliveries), 20):  # 20 at a time over the queue's connections
+        await asyncio.gather(
+            *(
+                deliver_webhook.enqueue(queue, scheduled=at, tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt, via=via)
+                for delivery_id, tenant_id, attempt in deliveries[start : start + 20]
+            )
+        )
 
 
 async def relay_once(queue: Queue, batch: int = BATCH) -> int:
     """Dispatch up to `batch` outbox events; returns how many were taken."""
     async with system_transaction():
-        row = (await fetch(_FAN_OUT, batch))[0]
+        row = (await fetch(_FAN_OUT, batch, list(live_only())))[0]
     created = json.loads(row["deliveries"]) if isinstance(row["deliveries"], str) else row["deliveries"]
     await enqueue(queue, [(d[0], d[1], d[2]) for d in created])
     return int(row["events"])
@@ -153,34 +163,42 @@ def _delay(endpoint: dict[str, Any], attempts: int, retry_after: float | None) -
     return min(retry_after, 3600.0) if retry_after is not None else base
 
 
-async def _claim(tenant_id: int, delivery_id: int) -> tuple[dict[str, Any], dict[str, Any], int] | None:
-    """Take the delivery and a slot in one transaction; None when it is not ours to send now."""
+# Claim the delivery and lease a slot in one statement: nothing is claimed when no slot is free.
+_CLAIM = """
+WITH free AS (
+    SELECT id, slot FROM webhook_slot WHERE tenant_id = $1 AND leased_until < now() ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE webhook_delivery d SET status = 'sending', lease_until = now() + $3::interval, attempts = attempts + 1
+     WHERE d.tenant_id = $1 AND d.id = $2 AND d.status = 'pending' AND d.next_attempt_at <= now() AND EXISTS (SELECT 1 FROM free)
+       AND NOT EXISTS (SELECT 1 FROM webhook_delivery e
+                        WHERE d.ordering_key <> '' AND e.endpoint_id = d.endpoint_id AND e.ordering_key = d.ordering_key
+                          AND e.event_id < d.event_id AND e.status IN ('pending', 'sending'))
+    RETURNING d.id, d.endpoint_id, d.delivery_key, d.event_type, d.ordering_key, d.body, d.attempts, d.is_test
+), leased AS (
+    UPDATE webhook_slot s SET delivery_id = $2, leased_until = now() + $3::interval
+      FROM free WHERE s.id = free.id AND EXISTS (SELECT 1 FROM claimed) RETURNING s.slot
+)
+SELECT (SELECT count(*) FROM free) AS free, (SELECT slot FROM leased) AS slot, c.*,
+       w.url, w.secret_key, w.previous_secret_key, w.previous_secret_expires_at, w.active, w.max_retries, w.retry_delay_seconds
+  FROM (SELECT 1) one LEFT JOIN claimed c ON true LEFT JOIN webhook_endpoint w ON w.id = c.endpoint_id
+"""
+
+
+async def _claim(tenant_id: int, delivery_id: int) -> dict[str, Any] | None:
+    """Take the delivery and a slot; None when it is not ours to send now (raises _NoSlot when all slots are busy)."""
     async with tenant_transaction(tenant_id):
-        claimed = await fetch(
-            """UPDATE webhook_delivery d SET status = 'sending', lease_until = now() + $3::interval, attempts = attempts + 1
-                WHERE d.tenant_id = $1 AND d.id = $2 AND d.status = 'pending' AND d.next_attempt_at <= now()
-                  AND NOT EXISTS (SELECT 1 FROM webhook_delivery e
-                                   WHERE d.ordering_key <> '' AND e.endpoint_id = d.endpoint_id AND e.ordering_key = d.ordering_key
-                                     AND e.event_id < d.event_id AND e.status IN ('pending', 'sending'))
-            RETURNING d.*""",
-            tenant_id,
-            delivery_id,
-            LEASE,
-        )
-        if not claimed:
-            return None
-        slot = await fetch(
-            """UPDATE webhook_slot SET delivery_id = $2, leased_until = now() + $3::interval
-                WHERE id = (SELECT id FROM webhook_slot WHERE tenant_id = $1 AND leased_until < now()
-                            ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING slot""",
-            tenant_id,
-            delivery_id,
-            LEASE,
-        )
-        if not slot:
-            raise _NoSlot
-        endpoint = await fetch("SELECT * FROM webhook_endpoint WHERE tenant_id = $1 AND id = $2", tenant_id, claimed[0]["endpoint_id"])
-        return claimed[0], endpoint[0], slot[0]["slot"]
+        row = (await fetch(_CLAIM, tenant_id, delivery_id, LEASE))[0]
+    if row["id"] is not None:
+        return row
+    if not row["free"]:
+        raise _NoSlot
+    return None
+
+
+async def _attempts(tenant_id: int, delivery_id: int) -> int | None:
+    async with tenant_transaction(tenant_id):
+        rows = await fetch("SELECT attempts FROM webhook_delivery WHERE tenant_id = $1 AND id = $2", tenant_id, delivery_id)
+    return int(rows[0]["attempts"]) if rows else None
 
 
 class _NoSlot(Exception):
@@ -189,17 +207,20 @@ class _NoSlot(Exception):
 
 async def attempt_delivery(tenant_id: int, delivery_id: int, queue: Queue | None) -> str:
     """Try to send one delivery now; returns what happened (`delivered`, `retrying`, `failed`, `busy`, `skipped`)."""
-    for _ in range(40):  # up to ~10 s for a free slot, then the sweeper takes over
+    for _ in range(4):  # a moment for a slot to free up, then queued again a second later (the worker is not held)
         try:
             taken = await _claim(tenant_id, delivery_id)
             break
         except _NoSlot:
             await asyncio.sleep(0.25)
     else:
+        if queue is not None:
+            attempt = int((await _attempts(tenant_id, delivery_id)) or 0)
+            await enqueue(queue, [(delivery_id, tenant_id, attempt)], at=math.ceil(time.time() + 1), via=f":wait{time.time_ns()}")
         return "busy"
     if taken is None:
         return "skipped"
-    delivery, endpoint, slot = taken
+    delivery = endpoint = taken  # one row: the delivery with its endpoint's columns
     settings = current()
     body = delivery["body"].encode()
     previous = endpoint["previous_secret_key"]
@@ -216,81 +237,80 @@ async def attempt_delivery(tenant_id: int, delivery_id: int, queue: Queue | None
         outcome = sender.Outcome(error="The endpoint is disabled")
     else:
         outcome = await sender.post(endpoint["url"], headers, body, allow_private=settings.webhook_allow_private_targets)
-    return await _record(tenant_id, delivery, endpoint, slot, headers, outcome, queue)
+    return await _record(tenant_id, delivery, headers, outcome, queue)
 
 
-async def _record(
-    tenant_id: int,
-    delivery: dict[str, Any],
-    endpoint: dict[str, Any],
-    slot: int,
-    headers: dict[str, str],
-    outcome: sender.Outcome,
-    queue: Queue | None,
-) -> str:
-    """Log the attempt and move the delivery on, in one transaction; then queue what comes next."""
+# Log the attempt, move the delivery on, free the slot and find the next event of the same resource: one statement.
+_RECORD = """
+WITH attempt AS (
+    INSERT INTO webhook_attempt (tenant_id, delivery_id, attempt, url, request_headers, status_code, response_headers,
+                                 response_excerpt, error, duration_ms)
+    VALUES ($1, $2, (SELECT coalesce(max(attempt), 0) + 1 FROM webhook_attempt WHERE delivery_id = $2),
+            $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9)
+), moved AS (
+    UPDATE webhook_delivery SET status = $10::text, lease_until = NULL, last_status_code = $5, last_error = $8,
+           next_attempt_at = CASE WHEN $10::text = 'pending' THEN now() + make_interval(secs => $11) ELSE next_attempt_at END,
+           delivered_at = CASE WHEN $10::text = 'delivered' THEN now() END,
+           failed_at = CASE WHEN $10::text = 'failed' THEN now() END
+     WHERE tenant_id = $1 AND id = $2 AND status = 'sending'
+), freed AS (
+    UPDATE webhook_slot SET leased_until = now(), delivery_id = NULL WHERE tenant_id = $1 AND slot = $12 AND delivery_id = $2
+)
+SELECT id, attempts FROM webhook_delivery
+ WHERE $10::text <> 'pending' AND $13::text <> '' AND endpoint_id = $14 AND ordering_key = $13::text AND status = 'pending' AND id <> $2
+ ORDER BY event_id LIMIT 1
+"""
+
+
+async def _record(tenant_id: int, delivery: dict[str, Any], headers: dict[str, str], outcome: sender.Outcome, queue: Queue | None) -> str:
+    """Log the attempt and move the delivery on, in one transaction; then queue what comes next.
+
+    `delivery` is the claimed row with its endpoint's columns (see _CLAIM)."""
     gone = outcome.status_code == 410
-    delay = None if (outcome.ok or gone or not endpoint["active"]) else _delay(endpoint, delivery["attempts"], outcome.retry_after)
+    active = delivery["active"]
+    retries = not (outcome.ok or gone or not active or delivery["is_test"])  # a test is tried once
+    delay = _delay(delivery, delivery["attempts"], outcome.retry_after) if retries else None
     status = "delivered" if outcome.ok else "pending" if delay is not None else "failed"
     shown = {k: v for k, v in headers.items() if "signature" not in k.lower()}
-    scope = TenantScope.system(tenant_id, "system:webhooks")
+    endpoint_id, url = delivery["endpoint_id"], delivery["url"]
+    log_link = f"/settings/webhooks/{endpoint_id}?status=failed"
     told: tuple[list[int], str, str] | None = None
     async with tenant_transaction(tenant_id):
-        await fetch(
-            """INSERT INTO webhook_attempt (tenant_id, delivery_id, attempt, url, request_headers, status_code, response_headers,
-                                            response_excerpt, error, duration_ms)
-               VALUES ($1, $2, (SELECT coalesce(max(attempt), 0) + 1 FROM webhook_attempt WHERE delivery_id = $2),
-                       $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9)""",
+        following = await fetch(
+            _RECORD,
             tenant_id,
             delivery["id"],
-            endpoint["url"],
+            url,
             json.dumps(shown),
             outcome.status_code,
             json.dumps(outcome.headers),
             outcome.excerpt.replace("\x00", ""),
             outcome.error,
             outcome.duration_ms,
-        )
-        await fetch(
-            """UPDATE webhook_delivery SET status = $3::text, lease_until = NULL, last_status_code = $4, last_error = $5,
-                      next_attempt_at = CASE WHEN $3::text = 'pending' THEN now() + make_interval(secs => $6) ELSE next_attempt_at END,
-                      delivered_at = CASE WHEN $3::text = 'delivered' THEN now() END,
-                      failed_at = CASE WHEN $3::text = 'failed' THEN now() END
-                WHERE tenant_id = $1 AND id = $2""",
-            tenant_id,
-            delivery["id"],
             status,
-            outcome.status_code,
-            outcome.error,
             float(delay or 0),
+            delivery["slot"],
+            delivery["ordering_key"],
+            endpoint_id,
         )
-        await fetch("UPDATE webhook_slot SET leased_until = now(), delivery_id = NULL WHERE tenant_id = $1 AND slot = $2", tenant_id, slot)
-        if gone and endpoint["active"]:
+        if gone and active:
             reason = "The receiver answered 410 Gone"
             await fetch(
                 "UPDATE webhook_endpoint SET active = false, disabled_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
                 tenant_id,
-                endpoint["id"],
+                endpoint_id,
                 reason,
             )
-            await emit(scope, Subject("webhook", endpoint["id"]), "webhook.disabled", audit={"url": endpoint["url"], "reason": reason})
-            told = await _tell_admins(
-                tenant_id, endpoint, f"The webhook to {endpoint['url']} was turned off: the receiver answered 410 Gone."
-            )
-        elif status == "failed" and not delivery["is_test"]:
-            told = await _tell_admins(
+            scope = TenantScope.system(tenant_id, "system:webhooks")
+            await emit(scope, Subject("webhook", endpoint_id), "webhook.disabled", audit={"url": url, "reason": reason})
+            told = await tell_admins(
                 tenant_id,
-                endpoint,
-                f"A {delivery['event_type']} delivery to {endpoint['url']} failed after {delivery['attempts']} attempts.",
+                f"/settings/webhooks/{endpoint_id}?status=failed",
+                f"The webhook to {url} was turned off: the receiver answered 410 Gone.",
             )
-        following = []
-        if status != "pending" and delivery["ordering_key"]:
-            following = await fetch(
-                """SELECT id, attempts FROM webhook_delivery WHERE endpoint_id = $1 AND ordering_key = $2 AND status = 'pending'
-                    ORDER BY event_id LIMIT 1""",
-                endpoint["id"],
-                delivery["ordering_key"],
-            )
+        elif status == "failed" and active and not delivery["is_test"]:  # turned off by an admin: not news
+            message = f"A {delivery['event_type']} delivery to {url} failed after {delivery['attempts']} attempts."
+            told = await tell_admins(tenant_id, log_link, message)
     if told is not None and told[0]:
         from app.events.mail import send_to_users
 
@@ -302,23 +322,6 @@ async def _record(
     return "retrying" if status == "pending" else status
 
 
-async def _tell_admins(tenant_id: int, endpoint: dict[str, Any], message: str) -> tuple[list[int], str, str]:
-    """An in-app notification for each active admin (one unread per endpoint at a time); returns whom to e-mail."""
-    link = f"/settings/webhooks/{endpoint['id']}?status=failed"
-    added = await fetch(
-        """INSERT INTO notification (tenant_id, user_id, kind, message, link)
-           SELECT $1, u.id, 'webhook.failed', $2::text, $3::text FROM app_user u
-            WHERE u.tenant_id = $1 AND u.role = 'admin' AND u.is_active
-              AND NOT EXISTS (SELECT 1 FROM notification n
-                               WHERE n.tenant_id = $1 AND n.user_id = u.id AND n.link = $3::text AND n.read_at IS NULL)
-        RETURNING user_id""",
-        tenant_id,
-        message,
-        link,
-    )
-    return [a["user_id"] for a in added], message, link
-
-
 @job(key="webhook:{delivery_id}:{attempt}{via}", timeout=60, retries=0)
 async def deliver_webhook(ctx: Context, *, tenant_id: int, delivery_id: int, attempt: int, via: str = "") -> str:
     """Send one delivery (the key holds its attempt number, so a retry is a new job and a re-ask is a no-op)."""
@@ -326,15 +329,18 @@ async def deliver_webhook(ctx: Context, *, tenant_id: int, delivery_id: int, att
 
 
 async def redeliver(scope: TenantScope, queue: Queue, delivery_ids: list[int] | None, webhook_id: int | None, limit: int) -> list[int]:
-    """Send failed (or delivered) deliveries again with a fresh set of retries; returns the ids queued."""
+    """Send deliveries again with a fresh set of retries: the named ones (failed or delivered), else the failed ones
+    (oldest first, at most `limit`); returns the ids queued."""
     policy.MANAGE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         if webhook_id is not None:
             await _load(scope, webhook_id)
         rows = await fetch(
             """UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), failed_at = NULL
-                WHERE id IN (SELECT id FROM webhook_delivery WHERE tenant_id = $1 AND status IN ('failed', 'delivered')
-                               AND ($2::bigint[] IS NULL OR id = ANY($2)) AND ($3::bigint IS NULL OR endpoint_id = $3)
+                WHERE id IN (SELECT id FROM webhook_delivery WHERE tenant_id = $1
+                               AND CASE WHEN $2::bigint[] IS NULL THEN status = 'failed' AND NOT is_test
+                                        ELSE status IN ('failed', 'delivered') AND id = ANY($2) END
+                               AND ($3::bigint IS NULL OR endpoint_id = $3)
                              ORDER BY id LIMIT $4 FOR UPDATE)
             RETURNING id, attempts""",
             scope.tenant_id,
@@ -342,34 +348,37 @@ async def redeliver(scope: TenantScope, queue: Queue, delivery_ids: list[int] | 
             webhook_id,
             limit,
         )
-        if delivery_ids is not None and len(rows) < len(set(delivery_ids)):
-            from app.core.errors import ResourceNotFound
-
+        if delivery_ids is not None and len(rows) < min(len(set(delivery_ids)), limit):
             raise ResourceNotFound("Some deliveries do not exist or are still being sent", details={"field": "delivery_ids"})
         if rows:
             await emit(scope, Subject("webhook", webhook_id or 0), "webhook.redelivered", audit={"delivery_ids": [r["id"] for r in rows]})
-    await enqueue(queue, [(r["id"], scope.tenant_id, r["attempts"]) for r in rows])
+    # Its own key: the relay's first job for this attempt number may have finished within this second.
+    await enqueue(queue, [(r["id"], scope.tenant_id, r["attempts"]) for r in rows], via=f":again{time.time_ns()}")
     return [r["id"] for r in rows]
 
 
-async def send_test(scope: TenantScope, event_type: str, webhook_url: str | None, sample: dict[str, Any]) -> schemas.TestResult:
+async def send_test(
+    scope: TenantScope, event_type: str, webhook_url: str | None, sample: dict[str, Any], *, webhook_id: int | None = None
+) -> schemas.TestResult:
     """§9.2: send a sample event now and report each answer. To the registered endpoints taking `event_type`
     (or the one at `webhook_url`); to an unregistered `webhook_url` with a one-off secret returned in the answer."""
     policy.MANAGE.require(scope)
-    from app.webhooks.service import check_target
-
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = encode_json({"event": event_type, "timestamp": stamp, "tenant_id": scope.tenant_id, "data": sample}).decode()
     async with tenant_transaction(scope.tenant_id):
-        endpoints = await fetch(
-            """SELECT id FROM webhook_endpoint WHERE tenant_id = $1 AND active
-                 AND (($2::text IS NOT NULL AND url = $2)
-                      OR ($2::text IS NULL AND (events @> ARRAY['*']::varchar[] OR events @> ARRAY[$3]::varchar[])))
-               ORDER BY id""",
-            scope.tenant_id,
-            webhook_url,
-            event_type,
-        )
+        if webhook_id is not None:  # the screen's button: this endpoint, if it is on
+            sql = "SELECT id FROM webhook_endpoint WHERE tenant_id = $1 AND id = $2 AND active"
+            endpoints = await fetch(sql, scope.tenant_id, webhook_id)
+        else:
+            endpoints = await fetch(
+                """SELECT id FROM webhook_endpoint WHERE tenant_id = $1 AND active
+                     AND (($2::text IS NOT NULL AND url = $2)
+                          OR ($2::text IS NULL AND (events @> ARRAY['*']::varchar[] OR events @> ARRAY[$3]::varchar[])))
+                   ORDER BY id""",
+                scope.tenant_id,
+                webhook_url,
+                event_type,
+            )
         created = [
             (
                 await fetch(
@@ -384,7 +393,7 @@ async def send_test(scope: TenantScope, event_type: str, webhook_url: str | None
             )[0]["id"]
             for e in endpoints
         ]
-    if not created and webhook_url is not None:
+    if not created and webhook_url is not None and webhook_id is None:
         await check_target(webhook_url)
         secret = signing.generate_secret()
         key = "evt_test_" + signing.generate_secret()[6:22].replace("/", "x").replace("+", "y")
@@ -411,8 +420,6 @@ async def send_test(scope: TenantScope, event_type: str, webhook_url: str | None
     await asyncio.gather(*(attempt_delivery(scope.tenant_id, delivery_id, None) for delivery_id in created))
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(f"{_DELIVERY} WHERE tenant_id = $1 AND id = ANY($2::bigint[]) ORDER BY id", scope.tenant_id, created)
-    import msgspec
-
     return schemas.TestResult(event_type=event_type, results=[msgspec.convert(r, schemas.Delivery) for r in rows])
 
 

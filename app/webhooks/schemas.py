@@ -135,5 +135,5 @@ class Redelivered(ResponseBody):
 class BulkRedeliver(RequestBody):
     """Queue failed deliveries again: these ids, or every failed one of the endpoint (at most `max_deliveries`)."""
 
-    delivery_ids: list[int] | UnsetType = UNSET
+    delivery_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**63 - 1)]], Meta(min_length=1, max_length=1000)] | UnsetType = UNSET
     max_deliveries: Annotated[int, Meta(ge=1, le=1000)] = 100

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,7 +15,9 @@ from app.webhooks.ssrf import UnsafeTarget, literal_ip, parse_target, resolve_ch
 
 TIMEOUT = 10.0
 EXCERPT = 2048
-_clients: dict[int, httpx.AsyncClient] = {}
+_clients: dict[tuple[int, str], httpx.AsyncClient] = {}
+MAX_CLIENTS = 256
+HEADERS_BUDGET = 2048  # what is kept of the response's headers, like its body
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +37,27 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _client() -> httpx.AsyncClient:
-    """One pooled client per event loop (redirects are never followed)."""
-    loop = id(asyncio.get_running_loop())
-    client = _clients.get(loop)
+def _client(tls_host: str) -> httpx.AsyncClient:
+    """A pooled client per event loop and TLS host name (redirects are never followed).
+
+    Requests go to the checked IP address, so connections are pooled by address: one pool per TLS
+    host keeps a connection verified for one name from carrying another name's deliveries."""
+    key = (id(asyncio.get_running_loop()), tls_host)
+    client = _clients.get(key)
     if client is None:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        client = _clients[loop] = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT, limits=limits, trust_env=False)
+        if len(_clients) >= MAX_CLIENTS:
+            stale = next(iter(_clients))
+            asyncio.get_running_loop().create_task(_clients.pop(stale).aclose())
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        client = _clients[key] = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT, limits=limits, trust_env=False)
     return client
 
 
 async def close_clients() -> None:
-    """Close this loop's client (worker shutdown)."""
-    client = _clients.pop(id(asyncio.get_running_loop()), None)
-    if client is not None:
-        await client.aclose()
+    """Close this loop's clients (worker shutdown)."""
+    loop = id(asyncio.get_running_loop())
+    for key in [k for k in _clients if k[0] == loop]:
+        await _clients.pop(key).aclose()
 
 
 def retry_after(value: str | None) -> float | None:
@@ -67,6 +76,18 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _kept(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The response's headers up to 2 KB in all."""
+    kept: dict[str, str] = {}
+    room = HEADERS_BUDGET
+    for name, value in items:
+        room -= len(name) + len(value) + 4
+        if room < 0:
+            break
+        kept[name] = value
+    return kept
+
+
 async def post(url: str, headers: dict[str, str], body: bytes, *, allow_private: bool, timeout: float = TIMEOUT) -> Outcome:  # noqa: ASYNC109 - a total budget
     """POST `body` to `url` after checking where it goes; never raises for the receiver's faults."""
     started = time.perf_counter()
@@ -75,22 +96,21 @@ async def post(url: str, headers: dict[str, str], body: bytes, *, allow_private:
         return int((time.perf_counter() - started) * 1000)
 
     try:
-        target = parse_target(url)
-        address = await resolve_checked(target, allow_private=allow_private)
-    except UnsafeTarget as refused:
-        return Outcome(error=f"Refused: {refused}", duration_ms=took())
-    host = f"[{address}]" if ":" in address else address
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" and literal_ip(target.host) is None else {}
-    try:
-        async with asyncio.timeout(timeout):
-            request = _client().build_request(
+        async with asyncio.timeout(timeout):  # the name lookup counts in the 10 s too
+            target = parse_target(url)
+            address = await resolve_checked(target, allow_private=allow_private)
+            host = f"[{address}]" if ":" in address else address
+            tls_host = target.host if target.scheme == "https" and literal_ip(target.host) is None else ""
+            extensions = {"sni_hostname": tls_host} if tls_host else {}
+            client = _client(tls_host)
+            request = client.build_request(
                 "POST",
                 f"{target.scheme}://{host}:{target.port}{target.path_and_query}",
                 content=body,
                 headers={**headers, "Host": target.authority},
                 extensions=extensions,
             )
-            response = await _client().send(request, stream=True)
+            response = await client.send(request, stream=True)
             try:
                 chunks: list[bytes] = []
                 size = 0
@@ -101,6 +121,8 @@ async def post(url: str, headers: dict[str, str], body: bytes, *, allow_private:
                         break
             finally:
                 await response.aclose()
+    except UnsafeTarget as refused:
+        return Outcome(error=f"Refused: {refused}", duration_ms=took())
     except TimeoutError:
         return Outcome(error=f"Timed out after {timeout:g} s", duration_ms=took())
     except httpx.HTTPError as failed:
@@ -113,7 +135,7 @@ async def post(url: str, headers: dict[str, str], body: bytes, *, allow_private:
         error = f"HTTP {response.status_code}"
     return Outcome(
         status_code=response.status_code,
-        headers={k: v[:500] for k, v in list(response.headers.items())[:30]},
+        headers=_kept(response.headers.items()),
         excerpt=excerpt,
         error=error,
         duration_ms=took(),

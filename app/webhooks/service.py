@@ -235,11 +235,3 @@ async def delivery(scope: TenantScope, delivery_id: int) -> schemas.DeliveryDeta
             if isinstance(attempt[name], str):
                 attempt[name] = json.loads(attempt[name])
     return msgspec.convert({**rows[0], "attempt_log": attempts}, schemas.DeliveryDetail)
-
-
-async def failed_count(scope: TenantScope) -> int:
-    """Deliveries of the tenant that exhausted their retries and were not redelivered."""
-    async with tenant_transaction(scope.tenant_id):
-        return int(
-            (await fetch("SELECT count(*) AS n FROM webhook_delivery WHERE tenant_id = $1 AND status = 'failed'", scope.tenant_id))[0]["n"]
-        )

@@ -9,23 +9,28 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from saq import Queue
 
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import DomainError, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery
+from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.catalog import event_types
 from app.web.auth import guard
-from app.web.ui import refusal_stays_on_page, render
+from app.web.ui import clean_form, refusal_stays_on_page, render
 from app.webhooks import delivery, policy, schemas, service
 from app.webhooks.samples import sample
 
 PAGE = 25
 
 
+WebhookId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+DeliveryId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+
+
 async def _form(request: Request[Any, Any, Any]) -> tuple[dict[str, str], list[str]]:
+    """The form's fields (the CSRF token left out) and its ticked event types (a repeated field)."""
     form = await request.form()
-    return {k: str(v) for k, v in form.items() if not k.startswith("_")}, [
-        str(v) for v in form.getall("events")
-    ] if "events" in form else []
+    events = [str(v) for v in form.getall("events")] if "events" in form else []
+    return clean_form({k: str(v) for k, v in form.items()}), events
 
 
 class WebhookPagesController(Controller):
@@ -52,12 +57,12 @@ class WebhookPagesController(Controller):
         """Register an endpoint and show its secret this once."""
         values, events = await _form(request)
         try:
-            created = await service.create(
-                tenant,
-                schemas.WebhookCreate(
-                    webhook_url=values.get("webhook_url", "").strip(), events=events or ["*"], description=values.get("description", "")
-                ),
-            )
+            fields = {
+                "webhook_url": values.get("webhook_url", "").strip(),
+                "events": events or ["*"],
+                "description": values.get("description", ""),
+            }
+            created = await service.create(tenant, convert_input(fields, schemas.WebhookCreate))
         except DomainError as exc:
             if not refusal_stays_on_page(exc):
                 raise
@@ -70,7 +75,7 @@ class WebhookPagesController(Controller):
         self,
         request: Request[Any, Any, Any],
         tenant: TenantScope,
-        webhook_id: int,
+        webhook_id: WebhookId,
         status: Annotated[str | None, Parameter(max_length=12)] = None,
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
         notice: Annotated[str | None, Parameter(max_length=200)] = None,
@@ -108,24 +113,23 @@ class WebhookPagesController(Controller):
         return render(request, "settings/webhook.html", ctx, block="endpoint", push_url=push)
 
     @post("/{webhook_id:int}/test")
-    async def test(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: int) -> Template:
+    async def test(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: WebhookId) -> Template:
         """Send a sample event to this endpoint now and show its answer."""
         values, _ = await _form(request)
         event_type = values.get("event_type", "")
         if event_type not in event_types():
             raise ValidationFailed("Choose an event type", details={"field": "event_type"})
-        hook = await service.get(tenant, webhook_id)
-        result = await delivery.send_test(tenant, event_type, hook.webhook_url, sample(event_type))
+        result = await delivery.send_test(tenant, event_type, None, sample(event_type), webhook_id=webhook_id)
         return await self._show(request, tenant, webhook_id, None, 0, test_result=result)
 
     @post("/{webhook_id:int}/rotate")
-    async def rotate(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: int) -> Template:
+    async def rotate(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: WebhookId) -> Template:
         """A new secret, shown once; the old one keeps working for 24 hours."""
         hook = await service.rotate_secret(tenant, webhook_id)
         return await self._show(request, tenant, webhook_id, None, 0, revealed=hook.secret_key)
 
     @post("/{webhook_id:int}/active")
-    async def set_active(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: int) -> Template:
+    async def set_active(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: WebhookId) -> Template:
         """Turn the endpoint on or off."""
         values, _ = await _form(request)
         on = values.get("active") == "1"
@@ -133,7 +137,7 @@ class WebhookPagesController(Controller):
         return await self._show(request, tenant, webhook_id, None, 0, notice="Webhook turned on" if on else "Webhook turned off")
 
     @post("/{webhook_id:int}/redeliver")
-    async def redeliver_failed(self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, webhook_id: int) -> Template:
+    async def redeliver_failed(self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, webhook_id: WebhookId) -> Template:
         """Queue every failed delivery of the endpoint again."""
         ids = await delivery.redeliver(tenant, queue, None, webhook_id, 1000)
         notice = f"Queued {len(ids)} failed deliver{'y' if len(ids) == 1 else 'ies'} again" if ids else "No failed deliveries to send again"
@@ -141,24 +145,24 @@ class WebhookPagesController(Controller):
 
     @post("/{webhook_id:int}/deliveries/{delivery_id:int}/redeliver")
     async def redeliver_one(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, webhook_id: int, delivery_id: int
+        self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, webhook_id: WebhookId, delivery_id: DeliveryId
     ) -> Template:
         """Queue one delivery again."""
         await delivery.redeliver(tenant, queue, [delivery_id], webhook_id, 1)
         return await self._show(request, tenant, webhook_id, None, 0, notice=f"Delivery #{delivery_id} queued again")
 
     @get("/{webhook_id:int}/deliveries/{delivery_id:int}")
-    async def delivery_detail(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: int, delivery_id: int) -> Template:
+    async def delivery_detail(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: WebhookId, delivery_id: DeliveryId
+    ) -> Template:
         """The body sent and every attempt's request and response."""
         detail = await service.delivery(tenant, delivery_id)
         if detail.webhook_id != webhook_id:
-            from app.core.errors import ResourceNotFound
-
             raise ResourceNotFound("Delivery not found")
         return render(request, "settings/webhook_delivery.html", {"active": "settings", "tab": "webhooks", "d": detail}, block="delivery")
 
     @post("/{webhook_id:int}/delete")
-    async def delete(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: int) -> Redirect:
+    async def delete(self, request: Request[Any, Any, Any], tenant: TenantScope, webhook_id: WebhookId) -> Redirect:
         """Remove the endpoint and its log."""
         await service.delete(tenant, webhook_id)
         return Redirect("/settings/webhooks", status_code=303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -128,13 +129,18 @@ async def test_410_disables_the_endpoint_and_tells_the_admins(client: httpx.Asyn
 
         await eventually(disabled, timeout=15)
         assert "410" in (await client.get(f"/v2/webhooks/{hook['id']}", headers=admin.auth)).json()["disabled_reason"]
-        assert (
-            await db.fetchval("SELECT count(*) FROM notification WHERE tenant_id = $1 AND user_id = $2", admin.tenant_id, admin.user_id)
-            == 1
-        )
+        told = "SELECT count(*) FROM notification WHERE tenant_id = $1 AND user_id = $2"
+        assert await db.fetchval(told, admin.tenant_id, admin.user_id) == 1
         seen = len(receiver.requests)
-        await client.post("/v2/contacts", headers=admin.auth, json={"name": "Not sent"})
-        await client.post("/v2/contacts", headers=admin.auth, json={"name": "Nor this"})
+        with receiving() as witness:  # an endpoint still on, to know when the events have been delivered
+            await register(client, admin, witness.url, events=["contact.created"])
+            await client.post("/v2/contacts", headers=admin.auth, json={"name": "Not sent"})
+            await client.post("/v2/contacts", headers=admin.auth, json={"name": "Nor this"})
+
+            async def witnessed() -> bool:
+                return len(witness.of("contact.created")) == 2
+
+            await eventually(witnessed, timeout=15)
         assert len(receiver.requests) == seen, "a disabled endpoint gets nothing"
 
 
@@ -164,14 +170,25 @@ async def test_redirects_are_failed_attempts_and_exhausted_deliveries_can_be_red
             await client.post("/v2/admin/dlq/replay-bulk", headers=admin.auth, json={"queue": "webhooks", "max_tasks": 10, "dry_run": True})
         ).json()
         assert dry["replayed"] == 0 and dry["would_replay"] == 1
-        again = await client.post(f"/v2/webhooks/deliveries/{log['data'][0]['id']}/redeliver", headers=admin.auth)
-        assert again.status_code == 202 and again.json()["redelivered"] == 1
+        await client.post("/v2/contacts", headers=admin.auth, json={"name": "Delivered fine"})
+
+        async def both_done() -> bool:
+            done = (await client.get(f"/v2/webhooks/{hook['id']}/deliveries?status=delivered", headers=admin.auth)).json()
+            return bool(done["total"] == 1)
+
+        await eventually(both_done, timeout=15)
+        bulk = await client.post(f"/v2/webhooks/{hook['id']}/redeliver", headers=admin.auth, json={})
+        assert bulk.json()["delivery_ids"] == [log["data"][0]["id"]], "only the failed one, never the delivered"
+        sent = time.monotonic()
 
         async def redelivered() -> bool:
-            return len(receiver.requests) == 3
+            return len(receiver.requests) == 4
 
         await eventually(redelivered, timeout=15)
-        assert receiver.requests[2].delivery_id == receiver.requests[0].delivery_id
+        assert time.monotonic() - sent < 5, "a redelivery goes at once, not at the next sweep"
+        assert receiver.requests[3].delivery_id == receiver.requests[0].delivery_id
+        again = await client.post(f"/v2/webhooks/deliveries/{log['data'][0]['id']}/redeliver", headers=admin.auth)
+        assert again.status_code == 202 and again.json()["redelivered"] == 1, "one delivery, by hand, even once delivered"
 
 
 async def test_events_of_one_lead_arrive_in_order_even_when_one_is_retried(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -259,6 +276,7 @@ async def test_read_only_keys_and_non_admins_cannot_manage_webhooks(client: http
     body = {"webhook_url": "https://example.com/hook"}
     refused = await client.post("/v2/webhooks", headers={"X-API-Key": read_key}, json=body)
     assert refused.status_code == 403
+    assert (await client.get("/v2/webhooks", headers={"X-API-Key": read_key})).status_code == 403, "nor read them"
     for role in ("manager", "agent", "support", "finance"):
         user = await tenants.add_user(admin, role)
         assert (await client.post("/v2/webhooks", headers=user.auth, json=body)).status_code == 403, role
@@ -319,7 +337,7 @@ async def test_a_conversation_inactive_for_24_hours_is_reported_once(client: htt
         lead = await make_lead(client, admin, name="Gone quiet", last_interaction=quiet)
         await make_lead(client, admin, name="Still talking", last_interaction=datetime.now(UTC).isoformat())
         await make_lead(client, admin, name="Closed", last_interaction=quiet, status="WON")
-        assert await find_conversation_timeouts({}) >= 1
+        assert await find_conversation_timeouts({}) == 1
         assert await find_conversation_timeouts({}) == 0, "reported once"
 
         async def arrived() -> bool:
@@ -332,3 +350,28 @@ async def test_a_conversation_inactive_for_24_hours_is_reported_once(client: htt
         later = (datetime.now(UTC) - timedelta(hours=24, minutes=30)).isoformat()
         await client.patch(f"/v2/leads/{lead['id']}", headers=admin.auth, json={"last_interaction": later})
         assert await find_conversation_timeouts({}) == 1, "touched again, silent again: reported again"
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_at_send_time() -> None:
+    """Checked again on the resolved address before each send (a name can change after registration)."""
+    from app.webhooks import sender
+
+    outcome = await sender.post("http://localhost:9/hook", {}, b"{}", allow_private=False)
+    assert outcome.status_code is None and outcome.error.startswith("Refused") and "localhost" in outcome.error
+    outcome = await sender.post("http://0x7f.1:9/hook", {}, b"{}", allow_private=False)
+    assert outcome.error.startswith("Refused")
+
+
+async def test_bad_ids_and_oversized_fields_are_clear_errors(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create(plan="enterprise")
+    huge = 2**70
+    for path in (f"/v2/webhooks/{huge}", f"/v2/webhooks/deliveries/{huge}", f"/v2/webhooks/{huge}/deliveries"):
+        assert (await client.get(path, headers=admin.auth)).status_code in (400, 404, 422), path
+    body = {"webhook_url": "https://93.184.216.34/x", "description": "x" * 201}
+    assert (await client.post("/v2/webhooks", headers=admin.auth, json=body)).status_code == 422
+    unknown = {"webhook_url": "https://93.184.216.34/x", "events": ["lead.nope"]}
+    assert (await client.post("/v2/webhooks", headers=admin.auth, json=unknown)).status_code == 422
+    hook = await register(client, admin, "https://93.184.216.34/x")
+    bulk = await client.post(f"/v2/webhooks/{hook['id']}/redeliver", headers=admin.auth, json={"delivery_ids": [huge]})
+    assert bulk.status_code in (400, 422)
+    assert (await client.get(f"/v2/webhooks/{hook['id']}/deliveries?status=lost", headers=admin.auth)).status_code == 422

@@ -64,3 +64,23 @@ async def test_webhook_screens_are_for_admins_of_their_own_tenant(client: httpx.
         screen = await client.get("/settings/webhooks")
         assert screen.status_code == 403, role
         assert "/settings/webhooks" not in (await client.get("/")).text, role
+
+
+async def test_screens_refuse_bad_ids_and_long_fields_and_test_only_endpoints_that_are_on(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create(plan="enterprise")
+    await browser_login(client, admin)
+    page = await client.get("/settings/webhooks")
+    token = csrf_of(page.text)
+    assert (await client.get(f"/settings/webhooks/{2**70}")).status_code in (400, 404, 422)
+    form = {"_csrf_token": token, "webhook_url": "https://93.184.216.34/x", "description": "x" * 300}
+    long = await client.post("/settings/webhooks", data=form)
+    assert long.status_code == 422 and await db.fetchval("SELECT count(*) FROM webhook_endpoint") == 0
+    with receiving() as receiver:
+        await client.post("/settings/webhooks", data={"_csrf_token": token, "webhook_url": receiver.url})
+        hook_id = await db.fetchval("SELECT id FROM webhook_endpoint")
+        off = await client.post(f"/settings/webhooks/{hook_id}/active", data={"_csrf_token": token, "active": "0"})
+        assert off.status_code == 200 and "Webhook turned off" in off.text
+        tested = await client.post(f"/settings/webhooks/{hook_id}/test", data={"_csrf_token": token, "event_type": "lead.qualified"})
+        assert "The endpoint is off" in tested.text and receiver.requests == []
