@@ -1,6 +1,6 @@
 """A minimal ASGI webhook receiver for the benchmarks: answers 200 and records (delivery id, arrival time).
 
-    BENCH_RECEIVED=/tmp/received.tsv uvicorn bench.receiver:app
+BENCH_RECEIVED=/tmp/received.tsv uvicorn bench.receiver:app
 """
 
 from __future__ import annotations
