@@ -12,7 +12,7 @@ from app.core.errors import AuthenticationError
 from app.core.schemas import ResponseBody
 from app.db import TenantScope
 from app.events import live
-from app.events.stream import issue_token, read_token
+from app.events.stream import issue_token, read_token, still_valid
 from app.settings import Settings
 from app.web.auth import current_principal, guard
 
@@ -50,7 +50,7 @@ class LiveController(Controller):
         """Each message: `id` (resume with `Last-Event-ID`), `event` (the event type, e.g. `lead.qualified`,
         `task_completed`), `data` (the event's data as JSON). A keep-alive comment every 15 seconds."""
         bound = read_token(settings.secret_key, token)
-        if bound is None:
+        if bound is None or not await still_valid(*bound):
             raise AuthenticationError("The stream token is invalid or expired: get a new one from POST /v2/sse/token")
         resume = live.last_event_id(request.headers.get("last-event-id"), last_event_id)
-        return live.feed(bound[0], resume, live.matching(topic, None))
+        return live.feed(bound[0], resume, live.matching(topic, None), credential=bound[1])

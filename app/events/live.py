@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from app.events.stream import BROKER, LiveEvent, since
+from app.events.stream import BROKER, LiveEvent, since, still_valid
 
 KEEP_ALIVE = 15.0
 Wanted = Callable[[LiveEvent], bool]
@@ -34,7 +34,13 @@ def _message(event: LiveEvent) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=event.data, event=event.type, id=str(event.id))
 
 
-async def _feed(tenant_id: int, last_id: int | None, wanted: Wanted, keep_alive: float) -> AsyncIterator[ServerSentEventMessage]:
+RECHECK = 20  # keep-alives between checks that the stream's credential still holds (5 minutes)
+
+
+async def _feed(
+    tenant_id: int, last_id: int | None, wanted: Wanted, keep_alive: float, credential: str | None
+) -> AsyncIterator[ServerSentEventMessage]:
+    quiet = 0
     async with BROKER.subscribe(tenant_id) as queue:
         yield ServerSentEventMessage(comment="connected", retry=3000)
         sent: set[int] = set()
@@ -48,6 +54,9 @@ async def _feed(tenant_id: int, last_id: int | None, wanted: Wanted, keep_alive:
                 async with asyncio.timeout(keep_alive):
                     event = await queue.get()
             except TimeoutError:
+                quiet += 1
+                if credential is not None and quiet % RECHECK == 0 and not await still_valid(tenant_id, credential):
+                    return  # revoked or deactivated: the stream ends, and a new token is refused
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue
             if event is None:
@@ -58,9 +67,13 @@ async def _feed(tenant_id: int, last_id: int | None, wanted: Wanted, keep_alive:
                 yield _message(event)
 
 
-def feed(tenant_id: int, last_id: int | None, wanted: Wanted = everything, keep_alive: float = KEEP_ALIVE) -> ServerSentEvent:
-    """An SSE response: the tenant's events after `last_id` from the outbox, then live ones, with keep-alives."""
-    return ServerSentEvent(_feed(tenant_id, last_id, wanted, keep_alive), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+def feed(
+    tenant_id: int, last_id: int | None, wanted: Wanted = everything, keep_alive: float = KEEP_ALIVE, credential: str | None = None
+) -> ServerSentEvent:
+    """An SSE response: the tenant's events after `last_id` from the outbox, then live ones, with keep-alives
+    (and, for a token's stream, a check every few minutes that its `credential` still holds)."""
+    events = _feed(tenant_id, last_id, wanted, keep_alive, credential)
+    return ServerSentEvent(events, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def last_event_id(header: str | None, query: int | None) -> int | None:

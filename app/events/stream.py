@@ -162,12 +162,32 @@ def issue_token(secret_key: str, tenant_id: int, user_id: int | None, credential
     return jwt.encode(claims, secret_key, algorithm="HS256"), TOKEN_TTL
 
 
-def read_token(secret_key: str, token: str) -> tuple[int, int | None] | None:
-    """(tenant id, user id) of a valid stream token, else None."""
+def read_token(secret_key: str, token: str) -> tuple[int, str] | None:
+    """(tenant id, credential) of a valid stream token, else None."""
     try:
         claims = jwt.decode(token, secret_key, algorithms=["HS256"], issuer="atrium", options={"require": ["exp", "typ", "tid"]})
     except jwt.PyJWTError:
         return None
     if claims.get("typ") != "sse" or not isinstance(claims.get("tid"), int):
         return None
-    return claims["tid"], claims.get("uid")
+    return claims["tid"], str(claims.get("cred") or "")
+
+
+# Is the credential a stream was opened with still good? (a user deactivated, a key or client revoked)
+_STILL_VALID = {
+    "user": "SELECT 1 FROM app_user WHERE tenant_id = $1 AND id = $2 AND is_active",
+    "session": "SELECT 1 FROM user_session s JOIN app_user u ON u.id = s.user_id "
+    "WHERE s.tenant_id = $1 AND s.id = $2::bigint AND s.expires_at > now() AND u.is_active",
+    "key": "SELECT 1 FROM api_key WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+}
+
+
+async def still_valid(tenant_id: int, credential: str) -> bool:
+    """Whether the credential behind a stream still holds (checked when it opens and every few minutes)."""
+    kind, _, ident = credential.partition(":")
+    sql = _STILL_VALID.get(kind)
+    value: int | str = int(ident) if ident.isdigit() and len(ident) < 19 else credential
+    if sql is None or isinstance(value, str):
+        sql = "SELECT 1 FROM oauth_client WHERE tenant_id = $1 AND client_id = $2 AND revoked_at IS NULL"
+    async with tenant_transaction(tenant_id):
+        return bool(await fetch(sql, tenant_id, value))

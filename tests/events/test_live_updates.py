@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import httpx
 from httpx_sse import aconnect_sse
 
@@ -77,7 +78,7 @@ async def until(seen: list[tuple[str, str, dict[str, object]]], count: int, time
 
 
 async def test_a_stream_on_one_process_receives_changes_made_through_another(
-    client: httpx.AsyncClient, tenants: Tenants, migrated: str
+    client: httpx.AsyncClient, tenants: Tenants, migrated: str, db: asyncpg.Connection
 ) -> None:
     admin, other = await tenants.create(), await tenants.create()
     _, key = await tenants.api_key(admin, "read")
@@ -103,4 +104,8 @@ async def test_a_stream_on_one_process_receives_changes_made_through_another(
         refused = await remote.get("/v2/sse/stream", params={"token": "forged"})
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "AUTHENTICATION_ERROR"
         assert (await remote.post("/v2/sse/token")).status_code == 401
+        key_id = int(await db.fetchval("SELECT id FROM api_key WHERE tenant_id = $1", admin.tenant_id))
+        await client.delete(f"/v2/api-keys/{key_id}", headers=admin.auth)
+        revoked = await remote.get("/v2/sse/stream", params={"token": token["sse_token"]})
+        assert revoked.status_code == 401, "a revoked key's token opens nothing"
         await remote.aclose()
