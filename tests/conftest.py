@@ -84,6 +84,8 @@ def settings(data_dir: Path) -> Settings:
             # The webhook tests' receivers listen on loopback, and retries come after a second, not minutes.
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
             "WEBHOOK_RETRY_DELAYS": "1,1,1",
+            # More worker slots than a tenant's 10 webhook slots, so the per-tenant limit is what a test sees.
+            "WORKER_CONCURRENCY": "16",
         }
     )
 

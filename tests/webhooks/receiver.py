@@ -51,6 +51,8 @@ class Receiver:
         self.requests: list[Received] = []
         self.script: list[Answer] = []
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,8 +61,14 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()))
                     answer = receiver.script.pop(0) if receiver.script else Answer()
-                if answer.delay:
-                    time.sleep(answer.delay)
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                try:
+                    if answer.delay:
+                        time.sleep(answer.delay)
+                finally:
+                    with receiver.lock:
+                        receiver.in_flight -= 1
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)

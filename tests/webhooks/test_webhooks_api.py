@@ -375,3 +375,54 @@ async def test_bad_ids_and_oversized_fields_are_clear_errors(client: httpx.Async
     bulk = await client.post(f"/v2/webhooks/{hook['id']}/redeliver", headers=admin.auth, json={"delivery_ids": [huge]})
     assert bulk.status_code in (400, 422)
     assert (await client.get(f"/v2/webhooks/{hook['id']}/deliveries?status=lost", headers=admin.auth)).status_code == 422
+
+
+async def test_at_most_ten_deliveries_of_a_tenant_are_in_flight(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create(plan="enterprise")
+    with receiving() as receiver:
+        receiver.script = [Answer(200, delay=1.5) for _ in range(14)]
+        await register(client, admin, receiver.url, events=["contact.created"])
+        for n in range(14):  # 14 records: no order between them holds any back
+            await client.post("/v2/contacts", headers=admin.auth, json={"name": f"Slow {n}"})
+
+        async def all_arrived() -> bool:
+            return len(receiver.requests) == 14
+
+        await eventually(all_arrived, timeout=30)
+        assert receiver.most_in_flight == 10, f"{receiver.most_in_flight} at once (the worker could run 16)"
+
+
+async def test_admins_are_emailed_when_smtp_is_set(client: httpx.AsyncClient, tenants: Tenants, settings: Any) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[tuple[list[str], str]] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+
+    from tests.e2e.browser import free_port
+
+    inbox = Inbox()
+    port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    app_settings.install(replace(settings, smtp_url=f"smtp://127.0.0.1:{port}"))
+    try:
+        admin = await tenants.create(plan="enterprise")
+        with receiving() as receiver:
+            receiver.script = [Answer(500)]
+            await register(client, admin, receiver.url, events=["contact.created"], retry_policy={"max_retries": 0})
+            await client.post("/v2/contacts", headers=admin.auth, json={"name": "Mail me"})
+
+            async def mailed() -> bool:
+                return bool(inbox.messages)
+
+            await eventually(mailed, timeout=15)
+        recipients, content = inbox.messages[0]
+        assert recipients == [admin.email] and "a webhook is failing" in content and "contact.created delivery" in content
+    finally:
+        app_settings.install(settings)
+        smtp.stop()
