@@ -42,3 +42,57 @@ document.addEventListener("htmx:responseError", (event) => {
   if (!region.matches("[data-live]") || event.detail.xhr.status !== 404) return;
   region.outerHTML = '<p class="notice" role="status">This was deleted elsewhere. <a href="/leads">Back to the list</a></p>';
 });
+// No silent failure: a refused or failed htmx request says so next to what the person did, in the
+// server's words (its error fragment), and a select or checkbox goes back to what it was.
+document.addEventListener("focusin", (event) => {
+  const control = event.target;
+  if (control.matches && control.matches("select, input[type=checkbox], input[type=radio]")) {
+    control.dataset.before = control.type === "checkbox" || control.type === "radio" ? String(control.checked) : control.value;
+  }
+});
+function restore(control) {
+  if (!control || control.dataset.before === undefined) return;
+  if (control.type === "checkbox" || control.type === "radio") control.checked = control.dataset.before === "true";
+  else control.value = control.dataset.before;
+}
+function sayFailed(elt, text) {
+  const anchor = elt.closest("form") || elt.closest("td") || elt.closest(".card, section") || elt.parentElement;
+  let box = anchor.querySelector(":scope > .inline-error");
+  if (!box) {
+    box = document.createElement("p");
+    box.className = "inline-error";
+    box.setAttribute("role", "alert");
+    anchor.prepend(box);
+  }
+  box.textContent = text;
+}
+function serverWords(xhr) {
+  const html = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+  const fragment = html.querySelector(".error-message");
+  if (fragment) {
+    const title = fragment.querySelector("h1");
+    const message = fragment.querySelector("p");
+    return [title && title.textContent.trim(), message && message.textContent.trim()].filter(Boolean).join(": ");
+  }
+  return `The request failed (HTTP ${xhr.status}). Nothing was changed; try again.`;
+}
+document.addEventListener("htmx:responseError", (event) => {
+  const elt = event.detail.elt;
+  if (elt.matches("[data-live]")) return;  // a live region says it itself (above)
+  restore(elt);
+  sayFailed(elt, serverWords(event.detail.xhr));
+});
+for (const name of ["htmx:sendError", "htmx:timeout"]) {
+  document.addEventListener(name, (event) => {
+    const elt = event.detail.elt;
+    restore(elt);
+    sayFailed(elt, "Atrium could not be reached, so nothing was saved. Check your connection and try again.");
+  });
+}
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.successful) return;
+  const elt = event.detail.elt;
+  const anchor = elt.closest("form") || elt.closest("td") || elt.closest(".card, section");
+  const box = anchor && anchor.querySelector(":scope > .inline-error");
+  if (box) box.remove();
+});

@@ -91,6 +91,9 @@ async def stamp_response_headers(message: MutableMapping[str, Any], scope: Mutab
     if started is not None:
         headers.append((b"x-process-time", f"{(time.perf_counter() - started) * 1000:.2f}ms".encode()))
     present = {k.lower() for k, _ in headers}
+    # A signed-in person's pages are never kept by the browser or a proxy: Back after logging out shows nothing.
+    if state.get("principal") is not None and b"cache-control" not in present and not str(scope.get("path", "")).startswith("/static/"):
+        headers.append((b"cache-control", b"no-store"))
     for name, value in (state.get("ratelimit_headers") or {}).items():
         if name.lower().encode() not in present:
             headers.append((name.lower().encode(), value.encode()))

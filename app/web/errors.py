@@ -24,7 +24,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.plugins.htmx import ClientRedirect
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.core.errors import (
@@ -42,6 +42,7 @@ from app.core.errors import (
 from app.core.validation import FieldProblem, field_problem
 from app.web.context import request_id_of
 from app.web.json import ApiResponse
+from app.web.ui import render
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +175,13 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         if getattr(request, "htmx", None):
             return ClientRedirect(redirect_to=target)
         return Redirect(path=target)
-    return Template(
-        template_name="error.html",
-        context={
-            "status": status,
-            "code": code,
-            "message": exc.human if isinstance(exc, DomainError) else message,
-            "details": details,
-            "request_id": request_id,
-        },
-        status_code=status,
-        headers=headers,
-    )
+    # A page inside the normal layout (navigation, log out), or for htmx just the message, which the
+    # page's error handler (static/app.js) shows next to what the person did.
+    context = {
+        "status": status,
+        "code": code,
+        "message": exc.human if isinstance(exc, DomainError) else message,
+        "details": details,
+        "request_id": request_id,
+    }
+    return render(request, "error.html", context, block="error", status_code=status, headers=headers)

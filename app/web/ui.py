@@ -36,6 +36,16 @@ def targets(request: Request[Any, Any, Any], element_id: str) -> bool:
     return bool(htmx) and htmx.target == element_id  # type: ignore[union-attr]
 
 
+def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What every page's layout needs: the signed-in person, the navigation, `can()` and the path."""
+    principal = principal_of(request.scope)  # type: ignore[arg-type]
+
+    def can(name: str, record: Any = None) -> bool:
+        return principal is not None and REGISTRY[name].allows(principal, record)
+
+    return {"principal": principal, "nav": request.app.state.nav, "path": request.url.path, "can": can}
+
+
 def render(
     request: Request[Any, Any, Any],
     template: str,
@@ -46,14 +56,10 @@ def render(
     push_url: str | None = None,
     trigger_event: str | None = None,
     re_target: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Template:
     """Render `template`: only `block` (or several blocks, for out-of-band swaps) for htmx, the whole page otherwise."""
-    principal = principal_of(request.scope)  # type: ignore[arg-type]
-
-    def can(name: str, record: Any = None) -> bool:
-        return principal is not None and REGISTRY[name].allows(principal, record)
-
-    ctx = {"principal": principal, "nav": request.app.state.nav, "path": request.url.path, "can": can, **context}
+    ctx = {**page_context(request), **context}
     if is_fragment(request):
         blocks = [block] if isinstance(block, str) else list(block)
         return HTMXBlockTemplate(
@@ -66,8 +72,9 @@ def render(
             trigger_event=trigger_event,
             re_target=re_target,
             after="receive" if trigger_event else None,
+            headers=headers,
         )
-    return Template(template_name=template, context=ctx, status_code=status_code)
+    return Template(template_name=template, context=ctx, status_code=status_code, headers=headers)
 
 
 def clean_form(form: dict[str, str]) -> dict[str, str]:
