@@ -17,7 +17,8 @@ DOMAIN = Domain(
         SessionController,
         TeamPagesController,
     ],
-    nav=[NavEntry("settings", "Settings", "/settings", order=90)],
+    # Only roles that can open a settings tab see it (agents, support and finance have none).
+    nav=[NavEntry("settings", "Settings", "/settings", order=90, permission="accounts.view_team")],
     cleanup={
         "sessions": "DELETE FROM user_session WHERE expires_at < now()",
         "revoked_tokens": "DELETE FROM revoked_token WHERE expires_at < now()",

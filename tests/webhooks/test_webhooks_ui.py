@@ -84,3 +84,13 @@ async def test_screens_refuse_bad_ids_and_long_fields_and_test_only_endpoints_th
         assert off.status_code == 200 and "Webhook turned off" in off.text
         tested = await client.post(f"/settings/webhooks/{hook_id}/test", data={"_csrf_token": token, "event_type": "lead.qualified"})
         assert "The endpoint is off" in tested.text and receiver.requests == []
+
+
+async def test_the_navigation_offers_settings_only_to_roles_that_can_open_them(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    for role, shown in (("admin", True), ("manager", True), ("agent", False), ("support", False), ("finance", False)):
+        user = admin if role == "admin" else await tenants.add_user(admin, role)
+        client.cookies.clear()
+        await browser_login(client, user)
+        home = await client.get("/")
+        assert ('href="/settings"' in home.text) is shown, role
