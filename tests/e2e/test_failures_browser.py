@@ -64,6 +64,18 @@ def test_failed_changes_are_shown_and_undone_and_error_pages_keep_the_layout(tmp
             expect(support.locator("nav.nav")).to_contain_text("Leads")
             expect(support.locator("button:has-text('Log out')")).to_be_visible()
             assert serious_axe_violations(support) == []
+
+            # Keyboard on a phone: the first Tab reaches "Skip to content"; the menu opens from the keyboard.
+            support.set_viewport_size({"width": 390, "height": 844})
+            support.goto(f"{base}/leads")
+            support.keyboard.press("Tab")
+            expect(support.locator(".skip-link")).to_be_focused()
+            expect(support.locator("nav.nav")).to_be_hidden()
+            support.keyboard.press("Tab")
+            support.keyboard.press("Tab")
+            expect(support.locator("#nav-toggle")).to_be_focused()
+            support.keyboard.press("Space")
+            expect(support.locator("nav.nav")).to_be_visible()
             browser.close()
 
 
