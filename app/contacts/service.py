@@ -13,7 +13,7 @@ from app.contacts import policy, schemas
 from app.contacts.tables import Company, Contact
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
-from app.core.schemas import normalise_phone
+from app.core.schemas import normalise_phone, phone_search_term
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, like_pattern, tenant_transaction
 from app.events.schemas import TimelineEntry
@@ -151,7 +151,7 @@ async def list_contacts(
     args: list[Any] = [scope.tenant_id]
     where = "c.tenant_id = $1"
     if q:
-        args.append(like_pattern(q))
+        args.append(like_pattern(phone_search_term(q)))
         where += f" AND (c.name || ' ' || coalesce(c.email, '') || ' ' || coalesce(c.phone, '')) ILIKE ${len(args)}"
     if company_id is not None:
         args.append(company_id)

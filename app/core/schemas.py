@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 import msgspec
+import phonenumbers
 
 from app.core.errors import ValidationFailed
 
@@ -14,21 +15,34 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail address")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, description="At least 8 characters")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-# International format: a leading +, then digits (spaces, dashes, dots and brackets are tolerated).
+# International format: a leading +, then digits (spaces, dashes, dots and brackets are tolerated);
+# the server also asks libphonenumber whether such a number can exist (normalise_phone).
 Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9][0-9 ().\-]{5,24}$", description="International format starting with +")]
-_PHONE_NOISE = re.compile(r"[ ().\-]")
+_PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-]{6,30}$")
 
 
 def normalise_phone(phone: str) -> str:
-    """`+971 50-123 4567` → `+971501234567`; the result must have 7 to 15 digits."""
-    digits = _PHONE_NOISE.sub("", phone)
-    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
+    """`+971 50-123 4567` → `+971501234567` (E.164, by libphonenumber); a number no country could have is refused."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
         raise ValidationFailed(
             "Invalid phone number format",
             details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
             human="International format starting with +, like +971 50 123 4567",
         )
-    return digits
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def phone_search_term(term: str) -> str:
+    """What to look for when someone types a phone into a search box: its digits, without the `+` or a
+    leading trunk 0, so `+971 50-123 4567`, `971501234567` and `050 123 4567` all find `+971501234567`."""
+    if not _PHONE_LIKE.match(term.strip()):
+        return term
+    digits = re.sub(r"[^0-9]", "", term)
+    return digits.lstrip("0") if len(digits) >= 6 else term
 
 
 class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from msgspec import UNSET
 from app.accounts.tables import User
 from app.core.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
-from app.core.schemas import normalise_phone
+from app.core.schemas import normalise_phone, phone_search_term
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
 from app.events.schemas import TimelineEntry
@@ -563,7 +563,7 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
     if filters.score_max is not None:
         add("hotness_score <= ?", filters.score_max)
     if filters.q:
-        add("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", like_pattern(filters.q))
+        add("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", like_pattern(phone_search_term(filters.q)))
     return " AND ".join(clauses), args
 
 

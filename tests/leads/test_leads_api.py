@@ -306,3 +306,12 @@ async def test_totals_are_exact_and_cheap_for_status_filters(client: httpx.Async
     assert await total("q=Lead%2011") == (1 + 10 + 100 + 1000, False), "small results are counted exactly"
     assert await total("q=Lead%201") != (0, False)
     assert await db.fetchval("SELECT sum(live) FROM lead_counter WHERE tenant_id = $1", other.tenant_id) == 5
+
+
+async def test_a_phone_is_found_however_it_is_typed(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    lead = await make_lead(client, admin, name="Dialled Dana", phone="+971 50-123 4567")
+    assert lead["phone"] == "+971501234567"
+    for typed in ("+971 50 123 4567", "971-50-123-4567", "050 123 4567", "0501234567"):
+        found = (await client.get("/v2/leads", headers=admin.auth, params={"q": typed})).json()
+        assert [x["id"] for x in found["data"]] == [lead["id"]], typed

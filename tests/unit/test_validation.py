@@ -7,6 +7,7 @@ import pytest
 
 from app.core.errors import ValidationFailed
 from app.core.pagination import sort_order
+from app.core.schemas import normalise_phone, phone_search_term
 from app.core.validation import convert_input, field_problem, in_words
 from app.leads.schemas import LeadCreate
 from app.leads.service import check_ranges
@@ -51,3 +52,30 @@ def test_one_sort_rule_for_every_list() -> None:
     with pytest.raises(ValidationFailed) as caught:
         sort_order("password", {"name": "name"}, "name")
     assert caught.value.details["expected"].startswith("one of: name")
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("+971 50-123 4567", "+971501234567"),
+        ("+1-555-0123", "+15550123"),
+        ("+33 1 23 45 67 89", "+33123456789"),
+        ("+44 (0)20 7946 0018", "+442079460018"),
+    ],
+)
+def test_phones_are_stored_in_e164_by_libphonenumber(typed: str, stored: str) -> None:
+    assert normalise_phone(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["+100000", "+12345", "0501234567", "phone", "+999 123 456 789"])
+def test_numbers_no_country_could_have_are_refused(typed: str) -> None:
+    with pytest.raises(ValidationFailed):
+        normalise_phone(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "searched"),
+    [("+971 50-123 4567", "971501234567"), ("050 123 4567", "501234567"), ("971501234567", "971501234567"), ("Omar", "Omar"), ("12", "12")],
+)
+def test_a_phone_typed_in_a_search_box_is_searched_by_its_digits(typed: str, searched: str) -> None:
+    assert phone_search_term(typed) == searched
