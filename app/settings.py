@@ -37,6 +37,7 @@ class Settings:
     webhook_allow_private_targets: bool = False
     smtp_url: str | None = None
     mail_from: str = "atrium@localhost"
+    environment: str = "production"
 
     @property
     def embedded(self) -> bool:
@@ -177,4 +178,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("MAIL_FROM", "atrium@localhost"),
+        environment=(env.get("ATRIUM_ENV") or ("development" if database_url is None else "production")).strip()[:40],
     )

@@ -7,6 +7,7 @@ a browser's ambient cookie cannot be used against the API (no CSRF surface there
 from __future__ import annotations
 
 from app.accounts import service as accounts
+from app.accounts.security import API_KEY_PREFIXES
 from app.core.errors import AuthenticationError, PermissionDenied
 from app.core.principal import Principal
 from app.settings import Settings
@@ -56,9 +57,14 @@ class AuthenticationMiddleware:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthenticationError("Authorization header must be 'Bearer <token>'")
-            principal = await accounts.principal_for_access_token(settings_of(scope), token.strip())
-            if principal is None:
-                raise AuthenticationError("Access token is invalid, expired or revoked")
+            if token.strip().startswith(API_KEY_PREFIXES):  # an API key sent as a bearer token (the enterprise guide)
+                principal = await accounts.principal_for_api_key(token.strip())
+                if principal is None:
+                    raise AuthenticationError("API key is invalid or revoked")
+            else:
+                principal = await accounts.principal_for_access_token(settings_of(scope), token.strip())
+                if principal is None:
+                    raise AuthenticationError("Access token is invalid, expired or revoked")
         else:
             return None
         tenant_header = header(scope, "x-tenant-id")

@@ -160,8 +160,16 @@ class LeadPagesController(Controller):
             )
         if action == "assign":
             agent = str(form.get("bulk_agent") or "")
-            done = await service.bulk_assign(tenant, ids, int(agent) if agent.isdigit() else None)
-            message = f"Assigned {done} lead{'s' if done != 1 else ''}."
+            agent_id = int(agent) if agent.isdigit() and len(agent) < 19 else None
+            done = await service.bulk_assign(tenant, ids, agent_id)
+            leads = f"{done} lead{'s' if done != 1 else ''}"
+            name = next((u.full_name for u in await _team(tenant) if u.id == agent_id), None)
+            already = len(set(ids)) - done
+            message = (f"Assigned {leads} to {name}." if name else f"Unassigned {leads}.") + (
+                f" {already} already were." if already and done else ""
+            )
+            if not done:
+                message = "Nothing changed: the selected leads already were " + (f"assigned to {name}." if name else "unassigned.")
         elif action == "delete":
             done = await service.bulk_delete(tenant, ids)
             message = f"Deleted {done} lead{'s' if done != 1 else ''}. An admin can restore them."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -29,7 +30,10 @@ class Health(ResponseBody):
 
     status: str
     version: str
+    environment: str
+    services: dict[str, str]
     uptime_seconds: int
+    timestamp: datetime
     database: ComponentHealth
     queue: ComponentHealth
 
@@ -70,10 +74,19 @@ class HealthController(Controller):
         """200 when healthy, 503 when the database or queue is down."""
         database, queue_health = await _database(), await _queue(queue)
         healthy = database.status == "up" and queue_health.status == "up"
+        settings = request.app.state.settings
         body = Health(
             status="healthy" if healthy else "unhealthy",
             version=__version__,
+            # The enterprise guide's fields beside Atrium's own.
+            environment=settings.environment,
+            services={
+                "database": "connected" if database.status == "up" else "disconnected",
+                "queue": "connected" if queue_health.status == "up" else "disconnected",
+                "live_updates": "active",
+            },
             uptime_seconds=int(time.monotonic() - request.app.state.started_at),
+            timestamp=datetime.now(UTC).replace(microsecond=0),
             database=database,
             queue=queue_health,
         )

@@ -122,3 +122,13 @@ async def test_concurrent_first_use_of_a_key_is_consistent(client: httpx.AsyncCl
     _, key = await tenants.api_key(admin, "read")
     responses = await asyncio.gather(*(client.get("/v2/users", headers={"X-API-Key": key}) for _ in range(5)))
     assert [r.status_code for r in responses] == [200] * 5
+
+
+async def test_an_api_key_also_works_as_a_bearer_token(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    """The enterprise guide sends keys as `Authorization: Bearer <key>`."""
+    admin = await tenants.create()
+    _, key = await tenants.api_key(admin, "read")
+    me = await client.get("/v2/users", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200 and me.json()["total"] == 1
+    assert (await client.get("/v2/users", headers={"Authorization": "Bearer atr_live_forged"})).status_code == 401
+    assert (await client.post("/v2/api-keys", headers={"Authorization": f"Bearer {key}"}, json={"name": "x"})).status_code == 403

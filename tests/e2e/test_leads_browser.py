@@ -58,7 +58,7 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.check("input[data-select-all]")
             page.select_option("#bulk select[name=bulk_agent]", label=AGENT_NAME)
             page.click("#bulk button[value=assign]")
-            expect(page.locator(".flash")).to_contain_text("Assigned 3 leads.")
+            expect(page.locator(".flash")).to_contain_text(f"Assigned 3 leads to {AGENT_NAME}.")
             expect(rows.first).to_contain_text(AGENT_NAME)
 
             page.click("#leads-table a:has-text('Tom Zephyrson')")

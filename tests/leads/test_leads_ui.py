@@ -116,7 +116,7 @@ async def test_bulk_assign_and_delete_are_all_or_nothing(client: httpx.AsyncClie
     assigned = await client.post(
         "/leads/bulk", content=urlencode([*ids, ("action", "assign"), ("bulk_agent", str(agent.user_id))]), headers=form_headers
     )
-    assert assigned.status_code == 200 and "Assigned 2 leads." in assigned.text
+    assert assigned.status_code == 200 and "Assigned 2 leads to " in assigned.text, "says how many, and to whom"
     assert 'id="lead-results"' in assigned.text and "<html" not in assigned.text
     api = {lead["id"]: lead["agent_id"] for lead in (await client.get("/v2/leads", headers=admin.auth)).json()["data"]}
     assert api == {leads[0]["id"]: agent.user_id, leads[1]["id"]: agent.user_id, leads[2]["id"]: None}

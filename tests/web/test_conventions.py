@@ -222,6 +222,9 @@ async def test_health_reports_database_and_queue(client: httpx.AsyncClient) -> N
     assert body["database"]["status"] == "up" and body["queue"]["status"] == "up"
     assert body["queue"]["backend"] == "postgres"
     assert body["version"] and body["uptime_seconds"] >= 0
+    # The enterprise guide's fields too.
+    assert body["services"]["database"] == "connected" and body["services"]["queue"] == "connected"
+    assert body["environment"] == "development" and body["timestamp"].endswith("Z")
 
 
 async def test_openapi_schema_documents_operations_and_security(client: httpx.AsyncClient) -> None:
