@@ -41,13 +41,16 @@ class Page(ResponseBody, Generic[T]):
     offset: int
     data: list[T]
     total_is_estimate: bool = False
+    page: int = 1  # which page this is, for callers paging by number (page = offset / limit + 1)
 
 
 def page_of(item: type[T], rows: Sequence[Any], query: ListQuery, total: int, *, estimate: bool = False) -> Page[T]:
     """A page of `item`s built from database rows (or ready items)."""
     ready = all(isinstance(row, item) for row in rows)
     data: list[T] = list(rows) if ready else msgspec.convert(rows, list[item])  # type: ignore[valid-type]
-    return Page(total=total, limit=query.limit, offset=query.offset, data=data, total_is_estimate=estimate)
+    return Page(
+        total=total, limit=query.limit, offset=query.offset, data=data, total_is_estimate=estimate, page=query.offset // query.limit + 1
+    )
 
 
 @dataclass(frozen=True, slots=True)

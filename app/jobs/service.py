@@ -55,7 +55,9 @@ async def list_failed_jobs(scope: TenantScope, query: ListQuery) -> FailedJobPag
         if isinstance(row["kwargs"], str):
             row["kwargs"] = json.loads(row["kwargs"])
     listed = page_of(FailedJob, rows, query, total)
-    return FailedJobPage(total=listed.total, limit=listed.limit, offset=listed.offset, data=listed.data, not_replayed=pending)
+    return FailedJobPage(
+        total=listed.total, limit=listed.limit, offset=listed.offset, data=listed.data, page=listed.page, not_replayed=pending
+    )
 
 
 async def replay_failed_job(scope: TenantScope, queue: Queue, failed_id: int) -> FailedJob:

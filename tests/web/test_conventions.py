@@ -311,3 +311,20 @@ def test_dependencies_are_resolved_without_a_task_group_per_request() -> None:
 
     assert dependencies.compatible(), "Litestar's KwargsModel.resolve_dependencies changed"
     assert dependencies.resolve_dependencies_in_order() and KwargsModel.resolve_dependencies is dependencies._resolve_in_order
+
+
+async def test_the_other_guides_paging_words_are_understood(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    for n in range(5):
+        await client.post("/v2/contacts", headers=admin.auth, json={"name": f"Paged {n}"})
+    names = [c["name"] for c in (await client.get("/v2/contacts?limit=100", headers=admin.auth)).json()["data"]]
+    for query, expected, page in (
+        ("page=2&per_page=2", names[2:4], 2),
+        ("page=3&pageSize=2", names[4:5], 3),
+        ("skip=1&limit=2", names[1:3], 1),
+        ("limit=2&offset=2", names[2:4], 2),
+    ):
+        body = (await client.get(f"/v2/contacts?{query}", headers=admin.auth)).json()
+        assert [c["name"] for c in body["data"]] == expected, query
+        assert body["page"] == page and body["total"] == 5, query
+    assert (await client.get("/v2/contacts?page=0", headers=admin.auth)).status_code in (400, 422)
