@@ -82,11 +82,24 @@ class LeadController(Controller):
         dependencies={"filters": Provide(provide_lead_filters)},
     )
     async def list_leads(
-        self, tenant: TenantScope, list_query: ListQuery, settings: Settings, filters: service.LeadFilters
-    ) -> Page[schemas.LeadSummary]:
+        self,
+        tenant: TenantScope,
+        list_query: ListQuery,
+        settings: Settings,
+        filters: service.LeadFilters,
+        export_format: Annotated[
+            Literal["json"] | None,
+            Parameter(query="export", description="`json`: every matching lead in the export envelope of the guide (§5.1)"),
+        ] = None,
+    ) -> Page[schemas.LeadSummary] | Stream:
         """Sortable by `created_at` (default `-created_at`), `updated_at`, `name`, `hotness_score`, `budget_min`,
         `budget_max`, `last_interaction`, `status`. `total` is exact for status filters and small
-        results, and PostgreSQL's estimate for large filtered results (`total_is_estimate: true`)."""
+        results, and PostgreSQL's estimate for large filtered results (`total_is_estimate: true`).
+        With `export=json`: `{"export_id", "created_at", "total_records", "data"}` with every matching
+        lead (streamed; the same as `GET /v2/export/leads?format=json`, and audited)."""
+        if export_format == "json":  # who may export is checked by the export itself (leads.export)
+            body = await export.export_leads(tenant, "json", filters, export.pick_columns(None, "json"))
+            return Stream(body, media_type=export.MEDIA_TYPES["json"], headers={"Cache-Control": "no-store"})
         return await service.list_leads(tenant, filters, list_query, settings.base_url)
 
     @post("/", operation_id="createLead", summary="Create a lead", guards=[guard(policy.CREATE)], status_code=201)

@@ -315,3 +315,16 @@ async def test_a_phone_is_found_however_it_is_typed(client: httpx.AsyncClient, t
     for typed in ("+971 50 123 4567", "971-50-123-4567", "050 123 4567", "0501234567"):
         found = (await client.get("/v2/leads", headers=admin.auth, params={"q": typed})).json()
         assert [x["id"] for x in found["data"]] == [lead["id"]], typed
+
+
+async def test_the_guides_json_export_of_the_list(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    """`GET /v2/leads?export=json` answers the envelope of §5.1 with every matching lead."""
+    admin = await tenants.create()
+    for n in range(3):
+        await make_lead(client, admin, name=f"Exported {n}", status="QUALIFIED" if n else "NEW")
+    body = (await client.get("/v2/leads?export=json&status=QUALIFIED", headers=admin.auth)).json()
+    assert list(body) == ["export_id", "created_at", "total_records", "data"]
+    assert body["export_id"].startswith("exp_") and body["total_records"] == 2 and len(body["data"]) == 2
+    support = await tenants.add_user(admin, "support")
+    assert (await client.get("/v2/leads?export=json", headers=support.auth)).status_code == 403
+    assert (await client.get("/v2/leads", headers=support.auth)).status_code == 200
