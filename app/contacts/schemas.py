@@ -75,6 +75,9 @@ class ContactCreate(RequestBody):
     phone: Phone | None = None
     title: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     company_id: int | None = None
+    company: Annotated[Name, msgspec.Meta(description="The company's name (NeuraCRM guide §3.3): linked, or created when new")] | None = (
+        None
+    )
     notes: Notes = ""
 
 
@@ -86,4 +89,5 @@ class ContactUpdate(RequestBody):
     phone: Phone | UnsetType | None = UNSET
     title: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType | None = UNSET
     company_id: int | UnsetType | None = UNSET
+    company: Annotated[Name, msgspec.Meta(description="The company's name: linked, or created when new")] | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET

@@ -193,11 +193,35 @@ async def _email_conflict(scope: TenantScope, email: str | None, exclude_id: int
         )
 
 
+async def _company_by_name(scope: TenantScope, values: dict[str, Any]) -> None:
+    """`company` (a name, as the NeuraCRM guide sends it) becomes `company_id`: the tenant's company of
+    that name (any case), created when there is none. Inside the caller's transaction."""
+    name = values.pop("company", None)
+    if name is None:
+        return
+    name = name.strip()
+    if values.get("company_id") is not None:
+        raise ValidationFailed(
+            "Invalid company: send company or company_id, not both",
+            details={"field": "company", "provided": name, "expected": "either a company name or a company_id"},
+        )
+    rows = await fetch("SELECT id FROM company WHERE tenant_id = $1 AND lower(name) = lower($2)", scope.tenant_id, name)
+    if not rows:
+        rows = await fetch(
+            "INSERT INTO company (tenant_id, name, notes, created_at, updated_at) VALUES ($1, $2, '', now(), now()) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            scope.tenant_id,
+            name,
+        ) or await fetch("SELECT id FROM company WHERE tenant_id = $1 AND lower(name) = lower($2)", scope.tenant_id, name)
+    values["company_id"] = rows[0]["id"]
+
+
 async def create_contact(scope: TenantScope, data: schemas.ContactCreate) -> schemas.Contact:
     """Create a contact; its e-mail must be new in the tenant (409 naming the existing contact)."""
     policy.EDIT.require(scope)
     values = _values(data)
     async with tenant_transaction(scope.tenant_id):
+        await _company_by_name(scope, values)
         await _check_company(scope, values.get("company_id"))
         await _email_conflict(scope, values.get("email"))
         rows = await Contact.insert(Contact(tenant_id=scope.tenant_id, **values)).returning(Contact.id)
@@ -215,6 +239,7 @@ async def update_contact(
     async with tenant_transaction(scope.tenant_id):
         current = await _contact(scope, contact_id, lock=True)
         require_current(if_match, msgspec.convert(current, schemas.Contact))
+        await _company_by_name(scope, values)
         changed = _changes(current, values)
         if "company_id" in changed:
             await _check_company(scope, changed["company_id"])

@@ -100,3 +100,23 @@ async def test_roles_and_tenants(client: httpx.AsyncClient, tenants: Tenants) ->
     _, read_key = await tenants.api_key(b, "read")
     assert (await client.post("/v2/companies", headers={"X-API-Key": read_key}, json={"name": "x"})).status_code == 403
     assert (await client.get(f"/v2/contacts/{contact['id']}", headers=b.auth)).json()["name"] == "B's"
+
+
+async def test_the_neuracrm_contact_body_as_written(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    """§3.3's body: `company` as a name (linked, or created), a phone like +1-555-0123 normalised."""
+    admin = await tenants.create()
+    body = {"name": "John Smith", "email": "john@company.com", "phone": "+1-555-0123", "company": "Tech Solutions Inc", "title": "CTO"}
+    created = await client.post("/v2/contacts", headers=admin.auth, json=body)
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    assert contact["phone"] == "+15550123" and contact["company_name"] == "Tech Solutions Inc" and contact["title"] == "CTO"
+    again = await client.post(
+        "/v2/contacts", headers=admin.auth, json={"name": "Jane Roe", "email": "jane@company.com", "company": "tech solutions inc"}
+    )
+    assert again.json()["company_id"] == contact["company_id"], "the same company, whatever the case"
+    companies = (await client.get("/v2/companies", headers=admin.auth)).json()
+    assert companies["total"] == 1
+    both = await client.post("/v2/contacts", headers=admin.auth, json={"name": "X", "company": "A", "company_id": contact["company_id"]})
+    assert both.status_code == 422 and both.json()["error"]["details"]["field"] == "company"
+    moved = await client.patch(f"/v2/contacts/{contact['id']}", headers=admin.auth, json={"company": "Another Co"})
+    assert moved.json()["company_name"] == "Another Co"
