@@ -96,3 +96,11 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const box = anchor && anchor.querySelector(":scope > .inline-error");
   if (box) box.remove();
 });
+// Confirmations (hx-confirm): cancelling puts the control back, so the screen never shows an unsaved choice.
+document.addEventListener("htmx:confirm", (event) => {
+  const question = event.detail.question;
+  if (!question) return;
+  event.preventDefault();
+  if (window.confirm(question)) event.detail.issueRequest(true);
+  else restore(event.detail.elt);
+});

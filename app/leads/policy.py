@@ -33,6 +33,15 @@ def _assigns(actor: Actor, agent_id: Any) -> bool:
     return actor.role != "agent" or agent_id == actor.user_id
 
 
+# The roles a lead can be assigned to: the people who work leads.
+OWNERS = frozenset({"admin", "manager", "agent"})
+
+
+def can_own(role: str) -> bool:
+    """Whether a person of this role can be a lead's agent (support and finance cannot)."""
+    return role in OWNERS
+
+
 def default_assignee(actor: Actor) -> int | None:
     """Whom a new lead is assigned to when the creator names nobody: an agent's own leads are theirs."""
     return actor.user_id if actor.role == "agent" else None

@@ -147,19 +147,20 @@ def lead_subject(row: dict[str, Any]) -> Subject:
 
 
 async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
-    """The agent's name; 422 when the id is not an active user of this tenant; agents assign only themselves."""
+    """The agent's name; 422 when the id is not an active user of this tenant who can own leads; agents assign only themselves."""
     if agent_id is None:
         return None
     policy.ASSIGN.require(scope, agent_id)
     user = (
-        await User.select(User.full_name)
+        await User.select(User.full_name, User.role)
         .where((User.id == agent_id) & (User.tenant_id == scope.tenant_id) & (User.is_active == True))  # noqa: E712 - SQL, not Python truth
         .first()
     )
-    if user is None:
+    if user is None or not policy.can_own(user["role"]):
         raise ValidationFailed(
-            "Invalid agent_id: no active user with this id in your team",
-            details={"field": "agent_id", "provided": agent_id, "expected": "an active user's id"},
+            "Invalid agent_id: no active admin, manager or agent with this id in your team",
+            details={"field": "agent_id", "provided": agent_id, "expected": "the id of an active admin, manager or agent"},
+            human="Choose someone who works leads (an admin, a manager or an agent)",
         )
     return str(user["full_name"])
 

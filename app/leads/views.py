@@ -85,6 +85,11 @@ async def _team(tenant: TenantScope) -> list[Any]:
     return await accounts.team_members(tenant)
 
 
+def _owners(team: list[Any]) -> list[Any]:
+    """Who a lead can be assigned to (the pickers list only them)."""
+    return [u for u in team if policy.can_own(u.role)]
+
+
 class LeadPagesController(Controller):
     """Leads screens."""
 
@@ -133,7 +138,8 @@ class LeadPagesController(Controller):
                 "sort": sort,
                 "query": query,
                 "filters_query": filters_query,
-                "team": await _team(tenant),
+                "team": (team := await _team(tenant)),
+                "owners": _owners(team),
                 "choices": CHOICES,
                 "message": message,
                 "background_from": export.BACKGROUND_FROM,
@@ -244,7 +250,8 @@ class LeadPagesController(Controller):
         return Redirect(path=f"/leads/{lead.id}", status_code=303)
 
     async def _form_choices(self, tenant: TenantScope) -> dict[str, Any]:
-        return {"choices": CHOICES, "team": await _team(tenant), "assignee_default": policy.default_assignee(tenant)}
+        team = await _team(tenant)
+        return {"choices": CHOICES, "team": team, "owners": _owners(team), "assignee_default": policy.default_assignee(tenant)}
 
     async def _detail_context(self, tenant: TenantScope, settings: Settings, lead_id: int) -> dict[str, Any]:
         lead = await service.get_lead(tenant, lead_id, settings.base_url)
@@ -254,7 +261,8 @@ class LeadPagesController(Controller):
             "lead": lead,
             "score": result,
             "timeline": await service.timeline(tenant, lead_id, ListQuery(limit=50)),
-            "team": await _team(tenant),
+            "team": (team := await _team(tenant)),
+            "owners": _owners(team),
             "choices": CHOICES,
             "editable": EDITABLE,
             "errors": {},

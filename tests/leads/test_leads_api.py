@@ -10,6 +10,7 @@ import httpx
 from litestar import Litestar
 
 from tests.factories import Tenants, make_lead
+from tests.helpers import browser_login
 
 PHP_EXAMPLE = {  # ArtinSmartRealty guide §8.3, verbatim
     "name": "Mohammed Ali",
@@ -328,3 +329,16 @@ async def test_the_guides_json_export_of_the_list(client: httpx.AsyncClient, ten
     support = await tenants.add_user(admin, "support")
     assert (await client.get("/v2/leads?export=json", headers=support.auth)).status_code == 403
     assert (await client.get("/v2/leads", headers=support.auth)).status_code == 200
+
+
+async def test_leads_are_assigned_only_to_people_who_work_them(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    support = await tenants.add_user(admin, "support")
+    agent = await tenants.add_user(admin, "agent")
+    refused = await client.post("/v2/leads", headers=admin.auth, json={"name": "Misrouted", "agent_id": support.user_id})
+    assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == "agent_id"
+    assert (await client.post("/v2/leads", headers=admin.auth, json={"name": "Routed", "agent_id": agent.user_id})).status_code == 201
+    await browser_login(client, admin)
+    page = (await client.get("/leads/new")).text
+    picker = page.split('name="agent_id"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{agent.user_id}"' in picker and f'value="{support.user_id}"' not in picker
