@@ -128,6 +128,8 @@ class LeadPagesController(Controller):
         page = await service.list_leads(tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort), settings.base_url)
         query = urlencode({k: v for k, v in {**state, "sort": sort}.items() if v and not (k == "sort" and v == "-created_at")})
         filters_query = urlencode({k: v for k, v in state.items() if v})
+        view = "&".join(filter(None, (query, f"offset={offset}" if offset else "")))
+        pushed = f"{request.url.path}?{view}" if view else str(request.url.path)
         return render(
             request,
             "leads/index.html",
@@ -148,9 +150,8 @@ class LeadPagesController(Controller):
             },
             block="results" if targets(request, "lead-results") else "content",
             # A live refresh (the region asking for itself) redraws in place; it is not a new step in the history.
-            push_url=None
-            if request.method == "POST" or request.headers.get("hx-trigger") == "lead-results"
-            else str(request.url.path) + ("?" + query if query else ""),
+            # The pushed URL holds the whole view (filters, sort and page), so Back, reload and a shared link show it.
+            push_url=None if request.method == "POST" or request.headers.get("hx-trigger") == "lead-results" else pushed,
         )
 
     @post("/bulk")

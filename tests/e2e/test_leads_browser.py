@@ -39,6 +39,14 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             expect(rows).to_have_count(25)  # the demo tenant's leads, a page at a time
             expect(page.locator(".pager")).to_contain_text("of 3,003")
 
+            page.click(".pager a:has-text('Next')")  # the page is in the URL: Back returns to the first
+            expect(page).to_have_url(f"{base}/leads?offset=25")
+            expect(page.locator(".pager")).to_contain_text("26\u201350")
+            page.go_back()
+            expect(page.locator(".pager")).to_contain_text("1\u201325")
+            page.go_forward()
+            expect(page.locator(".pager")).to_contain_text("26\u201350")
+            page.goto(f"{base}/leads")
             page.fill("input[name=q]", "zephyr")  # active search, debounced
             expect(rows).to_have_count(3)
             expect(page).to_have_url(f"{base}/leads?q=zephyr")
@@ -50,7 +58,10 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.select_option("#lead-filters select[name=status]", "QUALIFIED")
             expect(rows).to_have_count(1)
             expect(rows.first).to_contain_text("Ali Zephyr")
-            page.go_back()  # the URL holds the state: back, then reload, shows the search without the filter
+            page.go_back()  # the URL holds the state: Back shows the search without the filter, controls included
+            expect(rows).to_have_count(3)
+            expect(page.locator("#lead-filters select[name=status]")).to_have_value("")
+            expect(page.locator("#lead-filters input[name=q]")).to_have_value("zephyr")
             page.reload()
             expect(rows).to_have_count(3)
 
