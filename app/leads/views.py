@@ -55,7 +55,8 @@ CHOICES = {
 REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
 
 
-SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent")
+LeadId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent", "deleted")
 
 
 def _screen_state(**values: Any) -> dict[str, str]:
@@ -71,8 +72,9 @@ def _filters(state: dict[str, str]) -> service.LeadFilters:
         status=service.parse_statuses(state.get("status")),
         temperature=state["temperature"] if state.get("temperature") in CHOICES["temperature"] else None,
         property_type=state["property_type"] if state.get("property_type") in CHOICES["property_type"] else None,
-        agent_id=int(agent) if agent.isdigit() else None,
+        agent_id=int(agent) if agent.isdigit() and len(agent) < 19 else None,
         unassigned=agent == "none",
+        deleted=state.get("deleted") == "1",  # admins only: the service refuses the others
     )
 
 
@@ -108,11 +110,12 @@ class LeadPagesController(Controller):
         temperature: str | None = None,
         property_type: str | None = None,
         agent: Annotated[str | None, Parameter(description="user id or 'none'")] = None,
+        deleted: Annotated[str | None, Parameter(max_length=1, description="1: the deleted leads (admins), to restore")] = None,
         sort: str = "-created_at",
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> Template:
         """Active search, filters, sortable columns and pagination, all kept in the URL."""
-        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent)
+        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent, deleted=deleted)
         return await self._list(request, tenant, settings, state, sort, offset)
 
     async def _list(
@@ -183,6 +186,15 @@ class LeadPagesController(Controller):
         else:
             raise ValidationFailed("Choose an action", details={"field": "action", "expected": "assign or delete"})
         return await self._list(request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
+
+    @post("/{lead_id:int}/restore", guards=[guard(policy.RESTORE)])
+    async def restore(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId) -> Template:
+        """Bring a deleted lead back, from the deleted leads' list (a phone or e-mail taken meanwhile: 409, said inline)."""
+        form = await request.form()
+        state = _screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})
+        lead = await service.restore_lead(tenant, lead_id, settings.base_url)
+        sort = str(form.get("sort") or "-created_at")
+        return await self._list(request, tenant, settings, state, sort, 0, message=f"Restored {lead.name}: it is back in the leads list.")
 
     @post("/export-jobs", guards=[guard(policy.EXPORT)])
     async def start_export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue) -> Redirect:

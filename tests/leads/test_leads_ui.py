@@ -206,3 +206,31 @@ async def test_lead_forms_work_without_javascript(client: httpx.AsyncClient, ten
     assert saved.status_code == 303 and saved.headers["location"] == f"/leads/{lead['id']}"
     bad = await client.post(f"/leads/{lead['id']}", data={"_csrf_token": token, "_form": "details", "name": "No JS", "phone": "12"})
     assert bad.status_code == 422 and "International format" in bad.text
+
+
+async def test_an_admin_restores_deleted_leads_from_the_screen(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    kept = await make_lead(client, admin, name="Kept Karim")
+    gone = await make_lead(client, admin, name="Gone Gina", phone="+971501230000")
+    await client.delete(f"/v2/leads/{gone['id']}", headers=admin.auth)
+    await browser_login(client, admin)
+    listing = await client.get("/leads")
+    assert "Deleted leads" in listing.text and "Gone Gina" not in listing.text
+    deleted = await client.get("/leads?deleted=1")
+    assert "Gone Gina" in deleted.text and "Kept Karim" not in deleted.text and "Restore</button>" in deleted.text
+    token = csrf_of(deleted.text)
+    restored = await client.post(
+        f"/leads/{gone['id']}/restore",
+        data={"_csrf_token": token, "deleted": "1"},
+        headers={"HX-Request": "true", "HX-Target": "lead-results"},
+    )
+    assert restored.status_code == 200 and "Restored Gone Gina" in restored.text
+    live = {x["id"] for x in (await client.get("/v2/leads", headers=admin.auth)).json()["data"]}
+    assert live == {kept["id"], gone["id"]}
+    agent = await tenants.add_user(admin, "agent")
+    client.cookies.clear()
+    await browser_login(client, agent)
+    assert "Deleted leads" not in (await client.get("/leads")).text
+    assert (await client.get("/leads?deleted=1")).status_code == 403
+    token = csrf_of((await client.get("/leads")).text)
+    assert (await client.post(f"/leads/{gone['id']}/restore", data={"_csrf_token": token})).status_code == 403
