@@ -18,6 +18,7 @@ from app.accounts import service as accounts
 from app.core.errors import DomainError, ValidationFailed
 from app.core.pagination import ListQuery
 from app.core.validation import convert_input
+from app.core.versions import etag_of_resource
 from app.db import TenantScope
 from app.events.stream import latest_id
 from app.leads import export, policy, schemas, service
@@ -281,6 +282,8 @@ class LeadPagesController(Controller):
             "errors": {},
             "form": {},
             "live_after": await latest_id(tenant.tenant_id),
+            # The edit form carries the version it was opened on: a save over someone else's change is refused.
+            "version": etag_of_resource(lead),
         }
 
     @get("/{lead_id:int}")
@@ -312,7 +315,8 @@ class LeadPagesController(Controller):
             form["agent_id"] = None
         errors: dict[str, str] = {}
         try:
-            await service.update_lead(tenant, lead_id, convert_input(form, schemas.LeadUpdate), settings.base_url)
+            version = data.get("_version") if details_form else None
+            await service.update_lead(tenant, lead_id, convert_input(form, schemas.LeadUpdate), settings.base_url, if_match=version)
         except DomainError as exc:
             if not refusal_stays_on_page(exc):
                 raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from urllib.parse import urlencode
 
 import httpx
@@ -234,3 +235,23 @@ async def test_an_admin_restores_deleted_leads_from_the_screen(client: httpx.Asy
     assert (await client.get("/leads?deleted=1")).status_code == 403
     token = csrf_of((await client.get("/leads")).text)
     assert (await client.post(f"/leads/{gone['id']}/restore", data={"_csrf_token": token})).status_code == 403
+
+
+async def test_a_stale_edit_form_does_not_overwrite_someone_elses_change(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    lead = await make_lead(client, admin, name="Versioned Vera")
+    await browser_login(client, admin)
+    form = await client.get(f"/leads/{lead['id']}/edit", headers={"HX-Request": "true"})
+    version = html.unescape(form.text.split('name="_version" value="', 1)[1].split('"', 1)[0])
+    token = csrf_of((await client.get(f"/leads/{lead['id']}")).text)
+    await client.patch(f"/v2/leads/{lead['id']}", headers=admin.auth, json={"name": "Vera (changed by a colleague)"})
+    fields = {"_csrf_token": token, "_form": "details", "_version": version, "name": "Vera Mine", "preferred_location": "JBR"}
+    stale = await client.patch(f"/leads/{lead['id']}", data=fields, headers={"HX-Request": "true"})
+    assert stale.status_code == 422 and "changed this record since you opened it" in stale.text
+    assert 'value="Vera Mine"' in stale.text, "what was typed is kept"
+    current = (await client.get(f"/v2/leads/{lead['id']}", headers=admin.auth)).json()
+    assert current["name"] == "Vera (changed by a colleague)", "nothing was overwritten"
+    fresh = html.unescape(stale.text.split('name="_version" value="', 1)[1].split('"', 1)[0])
+    saved = await client.patch(f"/leads/{lead['id']}", data={**fields, "_version": fresh}, headers={"HX-Request": "true"})
+    assert saved.status_code == 200
+    assert (await client.get(f"/v2/leads/{lead['id']}", headers=admin.auth)).json()["name"] == "Vera Mine"
