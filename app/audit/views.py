@@ -13,7 +13,7 @@ from app.audit import policy, service
 from app.core.pagination import ListQuery
 from app.db import TenantScope
 from app.web.auth import guard
-from app.web.ui import render
+from app.web.ui import render, targets
 
 PAGE_SIZE = 25
 
@@ -31,7 +31,7 @@ class AuditPagesController(Controller):
         request: Request[Any, Any, Any],
         tenant: TenantScope,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        action: Annotated[str | None, Parameter()] = None,
+        action: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Template:
         """Newest first, paginated; the page state lives in the URL."""
         entries = await service.list_events(tenant, ListQuery(limit=PAGE_SIZE, offset=offset), action=action or None)
@@ -40,5 +40,7 @@ class AuditPagesController(Controller):
             request,
             "settings/audit_log.html",
             {"active": "settings", "tab": "audit-log", "entries": entries, "action": action or "", "query": urlencode(params)},
+            # Typing in the filter swaps only the results, so the field keeps its focus and what was typed.
+            block="results" if targets(request, "audit-results") else "content",
             push_url=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         )

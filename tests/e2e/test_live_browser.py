@@ -55,6 +55,13 @@ def test_changes_made_elsewhere_appear_live_and_webhooks_are_managed_on_screen(t
             expect(page.locator(".live-notice")).to_contain_text("Changed elsewhere", timeout=10_000)
             expect(page.locator("form#details input[name=preferred_location]")).to_have_value("Dubai Marina")
 
+            # The audit log's filter keeps its focus while the results change under it.
+            page.goto(f"{base}/settings/audit-log")
+            page.locator("input[name=action]").press_sequentially("auth.log", delay=50)
+            expect(page).to_have_url(f"{base}/settings/audit-log?action=auth.log", timeout=5_000)
+            expect(page.locator("input[name=action]")).to_be_focused()
+            expect(page.locator("input[name=action]")).to_have_value("auth.log")
+
             # Settings → Webhooks: add one, see its secret once, send a test event, read the log.
             page.goto(f"{base}/settings/webhooks")
             page.fill("input[name=webhook_url]", receiver.url)
