@@ -23,19 +23,32 @@ function liveTrigger(event) {
   const cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
   return cause && String(cause.type).startsWith("sse:");
 }
+function busyIn(region) {
+  // A form open, boxes ticked, a field in use, or a request of the person's own still on its way.
+  return region.querySelector(
+    "form#details, input[type=checkbox]:checked, textarea:focus, input:focus:not([type=checkbox]):not([type=radio]), .htmx-request:not([data-live])"
+  );
+}
+function sayChanged(region) {
+  if (region.querySelector(".live-notice")) return;
+  const notice = document.createElement("p");
+  notice.className = "notice live-notice";
+  notice.setAttribute("role", "status");
+  notice.innerHTML = 'Changed elsewhere since you opened this. <a href="">Reload</a> to see it.';
+  region.prepend(notice);
+}
 document.addEventListener("htmx:beforeRequest", (event) => {
   const region = event.detail.elt;
-  if (!region.matches("[data-live]") || !liveTrigger(event)) return;
-  const busy = region.querySelector("form#details, input[type=checkbox]:checked, :focus:not(a, button)");
-  if (!busy) return;
+  if (!region.matches("[data-live]") || !liveTrigger(event) || !busyIn(region)) return;
   event.preventDefault();
-  if (!region.querySelector(".live-notice")) {
-    const notice = document.createElement("p");
-    notice.className = "notice live-notice";
-    notice.setAttribute("role", "status");
-    notice.innerHTML = 'Changed elsewhere since you opened this. <a href="">Reload</a> to see it.';
-    region.prepend(notice);
-  }
+  sayChanged(region);
+});
+// The person may have started something while the redraw was on its way: then it is not swapped in.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const region = event.detail.elt;
+  if (!region.matches("[data-live]") || !liveTrigger(event) || !busyIn(region)) return;
+  event.detail.shouldSwap = false;
+  sayChanged(region);
 });
 document.addEventListener("htmx:responseError", (event) => {
   const region = event.detail.elt;

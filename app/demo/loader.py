@@ -24,6 +24,34 @@ DEMO_TEAM = [
 ]
 
 
+DEMO_COMPANIES = [
+    ("Emirates Holdings", "Investment"),
+    ("Gulf Family Office", "Wealth management"),
+    ("Marina Developments", "Real estate"),
+    ("Desert Rose Trading", "Trading"),
+    ("Palm Capital", "Private equity"),
+    ("Al Noor Healthcare", "Healthcare"),
+    ("Skyline Ventures", "Technology"),
+    ("Oasis Logistics", "Logistics"),
+]
+# A contact for every tenth lead (its person), half of them at a company; the lead links to both and its
+# timeline shows on the contact's page.
+DEMO_CONTACTS = [
+    "INSERT INTO company (tenant_id, name, domain, industry, notes, created_at, updated_at) "
+    "SELECT $1, c.name, lower(replace(c.name, ' ', '')) || '.example.com', c.industry, '', now(), now() FROM (VALUES "
+    + ", ".join(f"('{name}', '{industry}')" for name, industry in DEMO_COMPANIES)
+    + ") AS c(name, industry)",
+    "INSERT INTO contact (tenant_id, name, email, phone, title, company_id, notes, created_at, updated_at) "
+    "SELECT l.tenant_id, l.name, l.email, l.phone, CASE WHEN l.id % 20 = 1 THEN 'Director' END, "
+    "CASE WHEN l.id % 20 = 1 THEN (SELECT id FROM company c WHERE c.tenant_id = $1 ORDER BY c.id OFFSET (l.id / 20) % 8 LIMIT 1) END, "
+    "'', l.created_at, now() FROM lead l WHERE l.tenant_id = $1 AND l.id % 10 = 1",
+    "UPDATE lead l SET contact_id = c.id, company_id = c.company_id FROM contact c "
+    "WHERE l.tenant_id = $1 AND c.tenant_id = $1 AND l.id % 10 = 1 AND c.phone = l.phone",
+    "UPDATE activity a SET contact_id = l.contact_id FROM lead l "
+    "WHERE a.tenant_id = $1 AND l.tenant_id = $1 AND a.subject_type = 'lead' AND a.subject_id = l.id AND l.contact_id IS NOT NULL",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
     """What to print so a person can log in."""
@@ -35,7 +63,8 @@ class DemoLogin:
 
 
 async def load_demo_tenant() -> DemoLogin:
-    """Create the demo tenant, its admin, a user for every role and a few thousand scored leads (once)."""
+    """Create the demo tenant, its admin, a user for every role, a few thousand scored leads, and contacts and
+    companies linked to some of them (once)."""
     async with system_transaction():
         existing = await User.select(User.tenant_id).where(User.email == DEMO_EMAIL).first()
     if existing is not None:
@@ -59,4 +88,7 @@ async def load_demo_tenant() -> DemoLogin:
             agents,
         )
     await rescore_tenant(scope)
+    async with tenant_transaction(tenant.id):
+        for statement in DEMO_CONTACTS:
+            await fetch(statement, tenant.id)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)

@@ -29,6 +29,8 @@ def test_failed_changes_are_shown_and_undone_and_error_pages_keep_the_layout(tmp
             page.fill("input[name=email]", DEMO_EMAIL)
             page.fill("input[name=password]", DEMO_PASSWORD)
             page.click("button[type=submit]")
+            # No live updates on this page: the test is about a change that meets a record gone meanwhile.
+            page.route("**/events/stream**", lambda route: route.abort())
             page.goto(f"{base}/leads/{lead['id']}")
             status = page.locator("#lead select[name=status]")
             expect(status).to_have_value("NEW")
@@ -43,7 +45,6 @@ def test_failed_changes_are_shown_and_undone_and_error_pages_keep_the_layout(tmp
 
             # Deleted elsewhere meanwhile: the server's words, next to the control, and the select back.
             api.delete(f"/v2/leads/{lead['id']}")
-            page.evaluate("document.querySelectorAll('[sse-connect]').forEach(e => e.removeAttribute('sse-connect'))")
             status.focus()
             status.select_option("QUALIFIED")
             expect(page.locator(".inline-error")).to_contain_text("Not found")
