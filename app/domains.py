@@ -29,7 +29,7 @@ INSTALLED = [
     "app.leads",
     "app.contacts",
     "app.imports",
-    "app.webhooks",
+    "app.outbound",
 ]
 
 

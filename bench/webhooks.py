@@ -30,7 +30,7 @@ import asyncpg
 import httpx
 
 from app.db import migrate, start_embedded_postgres
-from app.webhooks import signing
+from app.outbound import signing
 from bench.common import free_port, pct
 
 SECRET = "whsec_" + "QmVuY2htYXJrU2VjcmV0S2V5MDEyMzQ1Njc4OWFiYw=="

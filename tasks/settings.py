@@ -47,9 +47,9 @@ async def record_failure(ctx: Context) -> None:
 
 
 async def start_relay(ctx: Context) -> None:
-    """startup hook: the webhook relay runs beside the worker (app.webhooks.delivery.Relay)."""
+    """startup hook: the webhook relay runs beside the worker (app.outbound.delivery.Relay)."""
+    from app.outbound.delivery import Relay
     from app.piccolo_conf import DB
-    from app.webhooks.delivery import Relay
 
     relay = Relay(ctx["worker"].queue, DB.config["dsn"])
     await relay.start()
@@ -58,7 +58,7 @@ async def start_relay(ctx: Context) -> None:
 
 async def stop_relay(ctx: Context) -> None:
     """shutdown hook: stop the relay and close the webhook HTTP client."""
-    from app.webhooks.sender import close_clients
+    from app.outbound.sender import close_clients
 
     relay: Any = ctx.get("relay")
     if relay is not None:

@@ -31,7 +31,7 @@ class Activity(Table, tablename="activity"):
 class OutboxEvent(Table, tablename="outbox_event"):
     """An event written in the same transaction as the change it describes.
 
-    The relay (app.webhooks.relay) turns it into webhook deliveries and marks it dispatched; the
+    The relay (app.outbound.relay) turns it into webhook deliveries and marks it dispatched; the
     live stream reads it for `Last-Event-ID` resumes. `data` is JSON (not JSONB) so its keys keep
     the order of the reference payloads."""
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.webhooks.ssrf import Target, UnsafeTarget, check_address, check_url, literal_ip, parse_target, resolve_checked
+from app.outbound.ssrf import Target, UnsafeTarget, check_address, check_url, literal_ip, parse_target, resolve_checked
 
 # Refused by default, allowed for installations that post to their own network (allow_private=True).
 PRIVATE_ADDRESSES = [

@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks import Webhook as StandardWebhook
 
 from app import settings as app_settings
-from app.webhooks import signing
+from app.outbound import signing
 from tests.factories import Account, Tenants, make_lead
 from tests.helpers import eventually
 from tests.webhooks.receiver import Answer, receiving
@@ -354,7 +354,7 @@ async def test_a_conversation_inactive_for_24_hours_is_reported_once(client: htt
 
 async def test_a_name_resolving_to_a_private_address_is_refused_at_send_time() -> None:
     """Checked again on the resolved address before each send (a name can change after registration)."""
-    from app.webhooks import sender
+    from app.outbound import sender
 
     outcome = await sender.post("http://localhost:9/hook", {}, b"{}", allow_private=False)
     assert outcome.status_code is None and outcome.error.startswith("Refused") and "localhost" in outcome.error

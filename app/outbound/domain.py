@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from app.domains import Domain, FailedWork
-from app.webhooks.api import WebhookController
-from app.webhooks.delivery import deliver_webhook, failed_by_queue, replay_failed
-from app.webhooks.views import WebhookPagesController
+from app.outbound.api import WebhookController
+from app.outbound.delivery import deliver_webhook, failed_by_queue, replay_failed
+from app.outbound.views import WebhookPagesController
 
 DOMAIN = Domain(
     name="webhooks",

@@ -1,4 +1,4 @@
-"""Webhook endpoints and their delivery log, always within the caller's tenant (who may: app.webhooks.policy)."""
+"""Webhook endpoints and their delivery log, always within the caller's tenant (who may: app.outbound.policy)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from app.core.pagination import ListQuery, Page, page_of
 from app.db import TenantScope, fetch, tenant_transaction
 from app.events.catalog import ALL, event_types, unknown
 from app.events.service import Subject, emit
+from app.outbound import policy, schemas, signing
+from app.outbound.ssrf import UnsafeTarget, check_url, parse_target, resolve_checked
 from app.settings import current
-from app.webhooks import policy, schemas, signing
-from app.webhooks.ssrf import UnsafeTarget, check_url, parse_target, resolve_checked
 
 ROTATION_GRACE = timedelta(hours=24)
 SLOTS = 10  # concurrent deliveries per tenant (§7.2)

@@ -14,10 +14,10 @@ from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.catalog import event_types
+from app.outbound import delivery, policy, schemas, service
+from app.outbound.samples import sample
 from app.web.auth import guard
 from app.web.ui import clean_form, refusal_stays_on_page, render
-from app.webhooks import delivery, policy, schemas, service
-from app.webhooks.samples import sample
 
 PAGE = 25
 

@@ -14,10 +14,10 @@ from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
 from app.events.catalog import event_types
 from app.events.schemas import EventType
+from app.outbound import delivery, policy, schemas, service
+from app.outbound.samples import sample
 from app.web.auth import guard
 from app.web.json import ApiResponse
-from app.webhooks import delivery, policy, schemas, service
-from app.webhooks.samples import sample
 
 WebhookId = Annotated[int, Parameter(description="Webhook id", ge=1, le=2**63 - 1)]
 DeliveryId = Annotated[int, Parameter(description="Delivery id", ge=1, le=2**63 - 1)]

@@ -37,9 +37,9 @@ from app.events.catalog import live_only
 from app.events.notifications import tell_admins
 from app.events.service import Subject, emit
 from app.events.stream import CHANNEL
+from app.outbound import policy, schemas, sender, signing
+from app.outbound.service import _DELIVERY, _load, check_target
 from app.settings import current
-from app.webhooks import policy, schemas, sender, signing
-from app.webhooks.service import _DELIVERY, _load, check_target
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=sender.TIMEOUT + 5)  # longer than a send, with room for the bookkeeping

@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from app.webhooks.ssrf import UnsafeTarget, literal_ip, parse_target, resolve_checked
+from app.outbound.ssrf import UnsafeTarget, literal_ip, parse_target, resolve_checked
 
 TIMEOUT = 10.0
 EXCERPT = 2048

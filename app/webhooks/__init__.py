@@ -1,1 +1,0 @@
-"""Outbound webhooks: endpoints per tenant, signed deliveries with retries, the delivery log."""
