@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.helpers import atrium_command, process_env
+
+# Helpers of the browser tests; anything collected from here is an e2e test too.
+pytestmark = pytest.mark.e2e
 
 # Debian's Chromium, driven by Playwright, for the browser tests.
 CHROMIUM = "/usr/bin/chromium"
@@ -67,7 +71,8 @@ def atrium_serve(data_dir: Path, port: int, **settings: str) -> Iterator[tuple[s
                 raise
 
 
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+# Test-only front-end files live outside tests/ (vendor/browser-tests, with their versions).
+AXE = Path(__file__).resolve().parents[2] / "vendor" / "browser-tests" / "axe-core-4.14.1.min.js"
 
 
 def serious_axe_violations(page: Any) -> list[str]:
