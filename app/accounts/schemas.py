@@ -20,6 +20,7 @@ class Tenant(ResponseBody):
     slug: str
     plan: str
     created_at: datetime
+    time_zone: str = "UTC"
 
 
 class User(ResponseBody):
@@ -33,6 +34,7 @@ class User(ResponseBody):
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None = None
+    time_zone: str | None = None  # their own zone for screens; None: the tenant's
 
 
 class UserCreate(RequestBody):

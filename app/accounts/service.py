@@ -43,6 +43,7 @@ from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.policy import INTEGRATION
 from app.core.principal import Principal
 from app.core.versions import require_current
+from app.core.zones import checked_zone
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.events.service import Subject, audit
 from app.settings import Settings
@@ -120,6 +121,30 @@ async def get_tenant(scope: TenantScope) -> schemas.Tenant:
     if row is None:
         raise ResourceNotFound("Tenant not found")
     return msgspec.convert(row, schemas.Tenant)
+
+
+async def set_tenant_time_zone(scope: TenantScope, zone: str) -> schemas.Tenant:
+    """The zone the tenant's screens show times in (for people who chose none of their own)."""
+    policy.MANAGE_WORKSPACE.require(scope)
+    zone = checked_zone(zone)
+    async with tenant_transaction(scope.tenant_id):
+        before = await Tenant.select(Tenant.time_zone).where(Tenant.id == scope.tenant_id).first()
+        if before is None:
+            raise ResourceNotFound("Tenant not found")
+        await Tenant.update({Tenant.time_zone: zone}).where(Tenant.id == scope.tenant_id)
+        await audit(scope, Subject("tenant", scope.tenant_id), "tenant.updated", {"time_zone": [before["time_zone"], zone]})
+    return await get_tenant(scope)
+
+
+async def set_own_time_zone(scope: TenantScope, zone: str | None) -> schemas.User:
+    """A person's own zone for their screens (None: the tenant's)."""
+    policy.SELF_SERVICE.require(scope)
+    assert scope.user_id is not None
+    zone = checked_zone(zone) if zone else None
+    async with tenant_transaction(scope.tenant_id):
+        await User.update({User.time_zone: zone}).where((User.id == scope.user_id) & (User.tenant_id == scope.tenant_id))
+        await audit(scope, Subject("user", scope.user_id), "user.updated", {"time_zone": zone or "tenant's"})
+    return await get_user(scope, scope.user_id)
 
 
 async def _reserve_login_attempt(account: str) -> None:
@@ -351,7 +376,8 @@ async def principal_for_session(token: str) -> Principal | None:
     """The user behind a session cookie, or None when it is unknown, expired or the user is inactive."""
     rows = await fetch(
         """
-        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, t.plan
+        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, t.plan,
+               COALESCE(u.time_zone, t.time_zone) AS time_zone
         FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
         WHERE s.token_hash = $1 AND s.expires_at > now()
         """,
@@ -369,6 +395,7 @@ async def principal_for_session(token: str) -> Principal | None:
         user_id=row["id"],
         email=row["email"],
         scopes=frozenset({"read", "write"}),
+        time_zone=row["time_zone"],
     )
 
 

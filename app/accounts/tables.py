@@ -30,6 +30,7 @@ class User(Table, tablename="app_user"):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    time_zone = Varchar(length=64, null=True, default=None)  # an IANA zone; None: the tenant's
 
 
 class ApiKey(Table, tablename="api_key"):

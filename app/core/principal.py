@@ -18,6 +18,7 @@ class Principal:
     email: str = ""
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_jti: str | None = None
+    time_zone: str = "UTC"  # where a person's screens show times: their own zone, else the tenant's
 
     @property
     def can_write(self) -> bool:

@@ -14,4 +14,5 @@ class Tenant(Table, tablename="tenant"):
     name = Varchar(length=200)
     slug = Varchar(length=80, unique=True)
     plan = Varchar(length=20, default="starter")
+    time_zone = Varchar(length=64, default="UTC")  # an IANA zone; screens show times in it unless a person chose their own
     created_at = Timestamptz(default=TimestamptzNow())
