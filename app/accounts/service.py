@@ -34,6 +34,7 @@ from app.accounts.security import (
 from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, User, UserSession
 from app.core.errors import (
     AuthenticationError,
+    BadRequest,
     Conflict,
     RateLimited,
     ResourceNotFound,
@@ -42,8 +43,10 @@ from app.core.errors import (
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.policy import INTEGRATION
 from app.core.principal import Principal
+from app.core.scopes import ANY, EVERYTHING, canonical, covers, parse, render
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.domains import api_resources
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.tenancy.tables import Tenant
@@ -264,7 +267,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         )
         if not rows or rows[0]["revoked"]:
             return None
-        scopes = frozenset(str(claims.get("scope", "")).split())
+        scopes = canonical(str(claims.get("scope", "")).split())
         return Principal(
             tenant_id=tenant_id,
             plan=rows[0]["plan"],
@@ -294,7 +297,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         role=row["role"],
         user_id=row["id"],
         email=row["email"],
-        scopes=frozenset({"read", "write"}),
+        scopes=EVERYTHING,
         token_jti=claims["jti"],
     )
 
@@ -306,7 +309,7 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
         return None
     rows = await fetch(
         """
-        SELECT k.id, k.tenant_id, k.key_hash, k.permission, k.revoked_at, t.plan,
+        SELECT k.id, k.tenant_id, k.key_hash, k.scopes, k.revoked_at, t.plan,
                k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS touch
         FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
         """,
@@ -321,9 +324,13 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
     if row["touch"]:
         async with tenant_transaction(row["tenant_id"]):
             await ApiKey.update({ApiKey.last_used_at: _now()}).where(ApiKey.id == row["id"])
-    scopes = frozenset({"read", "write"}) if row["permission"] == "write" else frozenset({"read"})
     return Principal(
-        tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role=INTEGRATION, scopes=scopes
+        tenant_id=row["tenant_id"],
+        plan=row["plan"],
+        kind="api_key",
+        credential_id=f"key:{row['id']}",
+        role=INTEGRATION,
+        scopes=canonical(row["scopes"].split()),
     )
 
 
@@ -368,7 +375,7 @@ async def principal_for_session(token: str) -> Principal | None:
         role=row["role"],
         user_id=row["id"],
         email=row["email"],
-        scopes=frozenset({"read", "write"}),
+        scopes=EVERYTHING,
     )
 
 
@@ -504,6 +511,7 @@ async def list_api_keys(scope: TenantScope, query: ListQuery, *, include_revoked
 async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
     """Create a key; its plaintext is returned this once and only its hash is stored."""
     policy.MANAGE_CREDENTIALS.require(scope)
+    scopes = api_key_scopes(data.permission, None if data.resources is UNSET else data.resources)
     generated = generate_api_key(data.mode)
     key_hash = await hash_secret_async(generated.plaintext)
     async with tenant_transaction(scope.tenant_id):
@@ -515,6 +523,7 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
                 key_hash=key_hash,
                 mode=data.mode,
                 permission=data.permission,
+                scopes=scopes,
                 created_by=scope.user_id,
             )
         ).returning(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
@@ -522,9 +531,26 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
             scope,
             Subject("api_key", rows[0]["id"]),
             "api_key.created",
-            {"name": data.name, "permission": data.permission, "prefix": generated.prefix},
+            {"name": data.name, "permission": data.permission, "scopes": scopes, "prefix": generated.prefix},
         )
     return msgspec.convert({**rows[0], "key": generated.plaintext}, schemas.ApiKeyCreated)
+
+
+def api_key_scopes(permission: str, resources: list[str] | None) -> str:
+    """A key's canonical scopes: `permission` (read or write) on `resources` (None or `*`: every resource)."""
+    known = api_resources()
+    chosen = sorted(set(resources or [ANY]))
+    for name in chosen:
+        if name != ANY and name not in known:
+            raise ValidationFailed(
+                f"Invalid resources: unknown API resource {name!r}",
+                details={"field": "resources", "provided": name, "expected": "any of: * " + " ".join(known)},
+                human=f"{name!r} is not a part of the API",
+            )
+    if ANY in chosen:
+        chosen = [ANY]
+    levels = ("read", "write") if permission == "write" else ("read",)
+    return render({f"{name}:{level}" for name in chosen for level in levels})
 
 
 async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
@@ -566,7 +592,7 @@ async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreat
     client_id = "atr_client_" + secrets.token_hex(8)
     secret = new_token(32)
     secret_hash = await hash_secret_async(secret)
-    scopes = " ".join(sorted(set(data.scopes) | {"read"}))
+    scopes = render(canonical(parse(data.scopes, api_resources(), field="scopes")))
     async with tenant_transaction(scope.tenant_id):
         rows = await OAuthClient.insert(
             OAuthClient(
@@ -609,21 +635,24 @@ async def client_credentials_token(
     stored = row["secret_hash"] if row else dummy_hash()
     if not await verify_secret_async(stored, client_secret) or row is None or row["revoked_at"] is not None:
         raise AuthenticationError("Invalid client credentials", details={"error": "invalid_client"})
-    allowed = set(row["scopes"].split())
-    # Accept the reference guide's resource-style scopes (leads:read) as their access level.
-    wanted = {s.split(":")[-1] for s in (requested_scope or "").split()} or allowed
-    unknown = wanted - allowed
-    if unknown:
-        raise ValidationFailed(
+    allowed = canonical(row["scopes"].split())
+    # RFC 6749 §3.3/§5.2: an unknown scope, or one beyond the client's, refuses the request (invalid_scope)
+    # rather than narrowing it silently; no scope asked for grants the client's own.
+    try:
+        wanted = parse(requested_scope or "", api_resources())
+    except ValidationFailed as exc:
+        raise BadRequest(exc.message, details={**exc.details, "error": "invalid_scope"}) from None
+    if not covers(allowed, canonical(wanted)):
+        raise BadRequest(
             "Requested scope exceeds the client's scopes",
             details={
                 "field": "scope",
                 "provided": requested_scope,
-                "expected": f"a subset of: {' '.join(sorted(allowed))}",
+                "expected": f"scopes within: {row['scopes']}",
                 "error": "invalid_scope",
             },
         )
-    granted = " ".join(sorted(wanted))
+    granted = " ".join(wanted) or row["scopes"]
     token, _, _ = issue_jwt(
         settings.secret_key,
         claims={"sub": f"client:{client_id}", "tid": row["tenant_id"], "scope": granted},
