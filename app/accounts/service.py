@@ -125,6 +125,34 @@ async def get_tenant(scope: TenantScope) -> schemas.Tenant:
     return msgspec.convert(row, schemas.Tenant)
 
 
+# --------------------------------------------------------------------------- the installation's operator
+
+
+async def list_tenants() -> list[dict[str, Any]]:
+    """Every tenant with its plan and operator-set rate limit (the `atrium tenant list` command)."""
+    async with system_transaction():
+        rows = await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.plan, Tenant.rate_limit).order_by(Tenant.id)
+    return [dict(row) for row in rows]
+
+
+async def set_tenant_rate_limit(tenant: str, limit: int | None) -> dict[str, Any]:
+    """Set a tenant's API requests per minute (None: its plan's, 0: unlimited); `tenant` is its id or slug.
+
+    Only the installation's operator does this (the CLI): no tenant API or screen changes it.
+    """
+    if limit is not None and limit < 0:
+        raise ValidationFailed("A rate limit is a number of requests per minute, 0 (unlimited) or the plan's", details={"field": "limit"})
+    where = Tenant.id == int(tenant) if tenant.isdigit() else Tenant.slug == tenant
+    async with system_transaction():
+        row = await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.plan, Tenant.rate_limit).where(where).first()
+        if row is None:
+            raise ResourceNotFound(f"No tenant with id or slug {tenant!r}")
+        await Tenant.update({Tenant.rate_limit: limit}).where(Tenant.id == row["id"])
+    operator = TenantScope(tenant_id=row["id"], actor="operator (atrium tenant set-rate-limit)")
+    await audit(operator, Subject("tenant", row["id"]), "tenant.rate_limit_changed", {"from": row["rate_limit"], "to": limit})
+    return {**row, "rate_limit": limit}
+
+
 async def _reserve_login_attempt(account: str) -> None:
     """Count this attempt before checking the password, atomically, so parallel guesses cannot all pass.
 
@@ -257,7 +285,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
     if sub.startswith("client:"):
         rows = await fetch(
             """
-            SELECT c.id, t.plan, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+            SELECT c.id, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
             FROM oauth_client c JOIN tenant t ON t.id = c.tenant_id
             WHERE c.client_id = $1 AND c.tenant_id = $2 AND c.revoked_at IS NULL
             """,
@@ -276,10 +304,11 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
             role=INTEGRATION,
             scopes=scopes,
             token_jti=claims["jti"],
+            rate_limit=rows[0]["rate_limit"],
         )
     rows = await fetch(
         """
-        SELECT u.id, u.email, u.role, u.is_active, t.plan, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+        SELECT u.id, u.email, u.role, u.is_active, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
         FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
         """,
         int(sub) if sub.isdigit() else 0,
@@ -299,6 +328,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         email=row["email"],
         scopes=EVERYTHING,
         token_jti=claims["jti"],
+        rate_limit=row["rate_limit"],
     )
 
 
@@ -309,7 +339,7 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
         return None
     rows = await fetch(
         """
-        SELECT k.id, k.tenant_id, k.key_hash, k.scopes, k.revoked_at, t.plan,
+        SELECT k.id, k.tenant_id, k.key_hash, k.scopes, k.revoked_at, t.plan, t.rate_limit,
                k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS touch
         FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
         """,
@@ -331,6 +361,7 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
         credential_id=f"key:{row['id']}",
         role=INTEGRATION,
         scopes=canonical(row["scopes"].split()),
+        rate_limit=row["rate_limit"],
     )
 
 

@@ -20,6 +20,7 @@ class Principal:
     email: str = ""
     scopes: frozenset[str] = field(default_factory=frozenset)  # canonical (app.core.scopes): `leads:read`, `*:write`
     token_jti: str | None = None
+    rate_limit: int | None = None  # the tenant's own API limit per minute (None: its plan's; 0: none)
 
     def may(self, resource: str, level: Level) -> bool:
         """Whether this caller's scopes allow `level` access to the API resource `resource`."""
