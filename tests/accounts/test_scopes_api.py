@@ -146,3 +146,10 @@ async def test_stored_read_and_write_scopes_migrate_to_their_star_forms(db: asyn
         await transaction.rollback()
     assert clients == {"c-a": "*:read *:write", "c-b": "*:read"}
     assert keys == {"p-w": "*:read *:write", "p-r": "*:read"}
+
+
+async def test_the_openapi_document_lists_the_scopes(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/v2/schema/openapi.json")).json()
+    flow = document["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/v2/oauth/token"
+    assert {"*", "*:read", "*:write", "leads:read", "leads:write", "contacts:read", "webhooks:write"} <= set(flow["scopes"])
