@@ -16,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from app.core.errors import AuthenticationError, PermissionDenied
 from app.core.policy import Permission
 from app.core.principal import Principal
-from app.core.scopes import ANY, grants, render, resource_of
+from app.core.scopes import ANY, render, resource_of
 from app.web.context import Scope, principal_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -54,10 +54,10 @@ def guard(*permissions: Permission, write: bool | None = None) -> Guard:
 
 def require_scope(principal: Principal, resource: str, level: Literal["read", "write"]) -> None:
     """403 naming the missing scope unless `principal` may `level` the API resource `resource`."""
-    if grants(principal.scopes, resource, level):
+    if principal.may(resource, level):
         return
     needed = f"{resource}:{level}"
-    if level == "write" and grants(principal.scopes, resource, "read"):
+    if level == "write" and principal.may(resource, "read"):
         what = "These credentials are read-only" + ("" if resource == ANY else f" for {resource}")
     else:
         what = "These credentials may not use " + ("every resource" if resource == ANY else resource)
