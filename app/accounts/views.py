@@ -18,6 +18,7 @@ from app.core.policy import USER_ROLES
 from app.core.validation import convert_input
 from app.core.zones import zone_names
 from app.db import TenantScope
+from app.domains import api_resources
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import guard
@@ -225,15 +226,21 @@ class TeamPagesController(Controller):
         """The tenant's keys and a form to create one."""
         keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
         return render(
-            request, "settings/api_keys.html", {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}}
+            request,
+            "settings/api_keys.html",
+            {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}, "resources": api_resources()},
         )
 
     @post("/api-keys", guards=[guard(policy.MANAGE_CREDENTIALS)])
-    async def create_api_key(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
-        """Create a key and show it this once."""
+    async def create_api_key(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """Create a key (for every API resource, or the ticked ones) and show it this once."""
+        form = await request.form()
+        fields: dict[str, Any] = clean_form({k: str(v) for k, v in form.items()})
+        if "resources" in form:  # none ticked (or a form without the boxes): every resource, as the default box says
+            fields["resources"] = [str(v) for v in form.getall("resources")]
         created, errors, status = None, {}, 200
         try:
-            created = await accounts.create_api_key(tenant, convert_input(clean_form(data), schemas.ApiKeyCreate))
+            created = await accounts.create_api_key(tenant, convert_input(fields, schemas.ApiKeyCreate))
         except DomainError as exc:
             if not refusal_stays_on_page(exc):
                 raise
@@ -242,7 +249,7 @@ class TeamPagesController(Controller):
         return render(
             request,
             "settings/api_keys.html",
-            {"active": "settings", "tab": "api-keys", "keys": keys, "created": created, "errors": errors},
+            {"active": "settings", "tab": "api-keys", "keys": keys, "created": created, "errors": errors, "resources": api_resources()},
             block="keys",
             status_code=status,
         )

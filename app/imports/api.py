@@ -12,6 +12,7 @@ from litestar.response import Stream
 from saq import Queue
 
 from app.core.errors import ValidationFailed
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.imports import policy, schemas, service
 from app.web.auth import guard
@@ -22,6 +23,7 @@ class ImportController(Controller):
     """Upload a CSV, check it, confirm it, follow it, read its report."""
 
     path = "/v2/imports"
+    opt = resource_opt("imports")  # its scopes: imports:read, imports:write
     tags = ["Imports"]
     guards = [guard(policy.RUN)]
 

@@ -244,7 +244,7 @@ async def test_openapi_schema_documents_operations_and_security(client: httpx.As
         "listAuditLog",
         "replayFailedJob",
     } <= operation_ids
-    assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
+    assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer", "OAuth2"}
     limit = next(p for p in schema["paths"]["/v2/users"]["get"]["parameters"] if p["name"] == "limit")
     assert limit["description"] and limit["schema"]["maximum"] == 100
     assert not any(path.startswith("/settings") or path == "/login" for path in schema["paths"])
