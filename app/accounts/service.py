@@ -96,7 +96,7 @@ async def register_tenant(
             details={"field": "tenant_name", "expected": "Name of the new tenant (tenantName and team_name are accepted too)"},
         )
     full_name = next((str(v).strip() for v in (data.full_name, data.name) if v is not UNSET and str(v).strip()), email.split("@")[0])
-    password_hash = await hash_secret_async(data.password)
+    password_hash = await hash_secret_async(new_password(data.password))
     async with system_transaction():
         if await User.exists().where(User.email == email):
             raise Conflict("An account with this email already exists", details={"email": email})
@@ -208,6 +208,18 @@ async def _reserve_login_attempt(account: str) -> None:
         raise RateLimited("Too many failed login attempts; try again later", retry_after=retry)
 
 
+def new_password(password: str) -> str:
+    """A password as it is hashed: NFKC-normalised (so `ﬁ` and `fi`, or a composed and a decomposed `é`, are
+    the same password on every keyboard); one of only spaces is refused."""
+    if not password.strip():
+        raise ValidationFailed(
+            "Invalid password: it may not be only spaces",
+            details={"field": "password", "expected": "At least 8 characters, not only spaces"},
+            human="Choose a password that is not only spaces",
+        )
+    return unicodedata.normalize("NFKC", password)
+
+
 async def authenticate_password(email: str, password: str) -> dict[str, Any]:
     """The active user with these credentials. Unknown e-mail and wrong password fail alike."""
     account = normalise_email(email)[:254]
@@ -215,13 +227,15 @@ async def authenticate_password(email: str, password: str) -> dict[str, Any]:
         await _reserve_login_attempt(account)
         user = await User.select().where(User.email == account).first()
     stored = user["password_hash"] if user else dummy_hash()
-    ok = await verify_secret_async(stored, password)
-    if not ok or user is None or not user["is_active"]:
+    normal = unicodedata.normalize("NFKC", password)
+    ok = await verify_secret_async(stored, normal)
+    legacy = not ok and normal != password and await verify_secret_async(stored, password)  # hashed before NFKC
+    if not (ok or legacy) or user is None or not user["is_active"]:
         raise AuthenticationError(INVALID_LOGIN)
     async with system_transaction():
         values: dict[Any, Any] = {User.last_login_at: _now()}
-        if needs_rehash(stored):
-            values[User.password_hash] = await hash_secret_async(password)
+        if legacy or needs_rehash(stored):
+            values[User.password_hash] = await hash_secret_async(normal)
         await User.update(values).where(User.id == user["id"])
         await LoginThrottle.delete().where(LoginThrottle.account == account)
     return dict(user)
@@ -492,7 +506,7 @@ async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.U
     """Add a user to the tenant."""
     policy.MANAGE_USERS.require(scope)
     email = normalise_email(data.email)
-    password_hash = await hash_secret_async(data.password)
+    password_hash = await hash_secret_async(new_password(data.password))
     async with system_transaction():
         # E-mail addresses are unique across tenants; the check must see every tenant's users.
         taken = await User.exists().where(User.email == email)

@@ -80,7 +80,7 @@ class SortOrder:
 def sort_order(sort: str | None, allowed: Mapping[str, str], default: str) -> SortOrder:
     """Validate `sort` (or `default`) against `allowed` (field name → SQL expression)."""
     spec = sort or default
-    name = spec.lstrip("-+")
+    name = spec[1:] if spec.startswith(("-", "+")) else spec  # one sign at most: `--name` is refused, not read as `-name`
     expression = allowed.get(name)
     if expression is None:
         raise ValidationFailed(

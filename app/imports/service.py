@@ -65,6 +65,15 @@ def _job(row: dict[str, Any]) -> schemas.ImportJob:
     return msgspec.convert({**before_start, **row, "fields": list(FIELDS[row["kind"]])}, schemas.ImportJob)
 
 
+def _delimiter(text: str) -> str:
+    """The separator is the one that splits the header row into the most columns (comma when none does): unlike
+    csv.Sniffer, short or ragged data rows cannot mislead it."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    columns = {d: len(next(csv.reader([header], delimiter=d), [])) for d in (",", ";", "\t")}
+    best = max(columns, key=lambda d: columns[d])
+    return best if columns[best] > 1 else ","
+
+
 def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV file (UTF-8 with or without BOM; comma, semicolon or tab separated)."""
     try:
@@ -72,12 +81,9 @@ def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
     except UnicodeDecodeError:
         raise ValidationFailed("The file is not UTF-8 text", details={"field": "file", "expected": "a CSV file saved as UTF-8"}) from None
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    delimiter = _delimiter(text)
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(cell.strip() for cell in row)]
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(cell.strip() for cell in row)]
     except csv.Error as exc:
         raise ValidationFailed(f"The file is not valid CSV: {exc}", details={"field": "file", "expected": "a CSV file"}) from None
     if not rows:

@@ -144,3 +144,21 @@ async def test_role_changes_apply_to_existing_tokens(client: httpx.AsyncClient, 
     assert (await client.get("/v2/users", headers=manager.auth)).status_code == 200
     await client.patch(f"/v2/users/{manager.user_id}", headers=admin.auth, json={"role": "agent"})
     assert (await client.get("/v2/users", headers=manager.auth)).status_code == 403
+
+
+async def test_passwords_are_normalised_and_never_only_spaces(client: httpx.AsyncClient) -> None:
+    composed = "P\u00e4sswort-2026"  # ä as one code point
+    decomposed = "Pa\u0308sswort-2026"  # a + combining diaeresis, as some keyboards type it
+    made = await client.post("/v2/auth/register", json={"email": "nfkc@example.com", "password": composed, "tenant_name": "NFKC"})
+    assert made.status_code == 201
+    assert (await client.post("/v2/auth/login", json={"email": "nfkc@example.com", "password": decomposed})).status_code == 200
+    assert (await client.post("/v2/auth/login", json={"email": "nfkc@example.com", "password": "Passwort-2026"})).status_code == 401
+    spaces = await client.post("/v2/auth/register", json={"email": "spaces@example.com", "password": " " * 12, "tenant_name": "S"})
+    assert spaces.status_code == 422 and spaces.json()["error"]["details"]["field"] == "password"
+    token = made.json()["token"]
+    added = await client.post(
+        "/v2/users",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"email": "blank@example.com", "password": "\t" * 9, "full_name": "Blank", "role": "agent"},
+    )
+    assert added.status_code == 422 and added.json()["error"]["details"]["field"] == "password"
