@@ -253,7 +253,7 @@ async def _user_and_tenant(user_id: int) -> tuple[dict[str, Any], dict[str, Any]
 async def issue_user_tokens(settings: Settings, user_id: int) -> schemas.TokenPair:
     """A fresh access/refresh token pair for a user."""
     user, tenant = await _user_and_tenant(user_id)
-    claims = {"sub": str(user["id"]), "tid": tenant["id"], "role": user["role"]}
+    claims = {"sub": str(user["id"]), "tid": tenant["id"], "role": user["role"], "gen": _generation(user["tokens_valid_after"])}
     access, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="access", ttl=settings.access_token_ttl)
     refresh, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="refresh", ttl=settings.refresh_token_ttl)
     return schemas.TokenPair(
@@ -282,6 +282,16 @@ async def _revoke_jti(tenant_id: int, jti: str, expires_at: datetime) -> bool:
     return bool(rows)
 
 
+def _generation(valid_after: datetime | None) -> int:
+    """Which deactivation a user's tokens come after (0: never deactivated), stamped into them as `gen`."""
+    return 0 if valid_after is None else int(valid_after.timestamp() * 1_000_000)
+
+
+def _issued_before(claims: dict[str, Any], valid_after: datetime | None) -> bool:
+    """Whether a token predates its user's last deactivation (then it stays dead after a reactivation)."""
+    return int(claims.get("gen", 0)) != _generation(valid_after)
+
+
 async def refresh_tokens(settings: Settings, refresh_token: str) -> schemas.TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation)."""
     try:
@@ -289,7 +299,7 @@ async def refresh_tokens(settings: Settings, refresh_token: str) -> schemas.Toke
     except TokenError:
         raise AuthenticationError("Invalid or expired refresh token") from None
     user, _ = await _user_and_tenant(int(claims["sub"]))
-    if not user["is_active"]:
+    if not user["is_active"] or _issued_before(claims, user["tokens_valid_after"]):
         raise AuthenticationError("Invalid or expired refresh token")
     async with tenant_transaction(user["tenant_id"]):
         fresh = await _revoke_jti(user["tenant_id"], claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
@@ -347,14 +357,15 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         )
     rows = await fetch(
         """
-        SELECT u.id, u.email, u.role, u.is_active, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+        SELECT u.id, u.email, u.role, u.is_active, u.tokens_valid_after, t.plan, t.rate_limit,
+               EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
         FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
         """,
         int(sub) if sub.isdigit() else 0,
         tenant_id,
         claims["jti"],
     )
-    if not rows or rows[0]["revoked"] or not rows[0]["is_active"]:
+    if not rows or rows[0]["revoked"] or not rows[0]["is_active"] or _issued_before(claims, rows[0]["tokens_valid_after"]):
         return None
     row = rows[0]
     return Principal(
@@ -560,6 +571,7 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
             await audit(scope, Subject("user", user_id), action, {"email": current["email"]})
             if not data.is_active:
                 await UserSession.delete().where(UserSession.user_id == user_id)
+                await User.update({User.tokens_valid_after: _now()}).where(User.id == user_id)
         row = await User.select().where(User.id == user_id).first()
     return msgspec.convert(row, schemas.User)
 

@@ -136,6 +136,12 @@ async def test_deactivated_users_tokens_stop_working(client: httpx.AsyncClient, 
     assert (await client.patch(f"/v2/users/{agent.user_id}", headers=admin.auth, json={"is_active": False})).status_code == 200
     assert (await client.get("/v2/auth/me", headers=agent.auth)).status_code == 401
     assert (await client.post("/v2/auth/login", json={"email": agent.email, "password": PASSWORD})).status_code == 401
+    assert (await client.patch(f"/v2/users/{agent.user_id}", headers=admin.auth, json={"is_active": True})).status_code == 200
+    assert (await client.get("/v2/auth/me", headers=agent.auth)).status_code == 401, "reactivation revives no old token"
+    old_refresh = await client.post("/v2/auth/refresh", json={"refresh_token": agent.refresh_token})
+    assert old_refresh.status_code == 401, "nor an old refresh token"
+    fresh = await tenants.login(agent.email)
+    assert (await client.get("/v2/auth/me", headers=fresh.auth)).status_code == 200, "a new login works again"
 
 
 async def test_role_changes_apply_to_existing_tokens(client: httpx.AsyncClient, tenants: Tenants) -> None:
