@@ -96,7 +96,7 @@ def create_app(
         plugins=[HTMXPlugin()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_name="atrium_csrf",
+            cookie_name=settings.csrf_cookie,
             header_name="x-csrf-token",
             cookie_secure=settings.cookie_secure,
             cookie_httponly=True,

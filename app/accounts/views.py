@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts import policy, schemas
 from app.accounts import service as accounts
-from app.accounts.authentication import SESSION_COOKIE, session_token_of
+from app.accounts.authentication import session_token_of
 from app.core.errors import AuthenticationError, DomainError, RateLimited
 from app.core.pagination import ListQuery
 from app.core.policy import USER_ROLES
@@ -71,12 +71,18 @@ class SessionController(Controller):
         await audit(scope, Subject("user", user["id"]), "auth.login", {"via": "browser"})
         response = Redirect(path=next_url, status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, token, max_age=settings.session_ttl, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
+            settings.session_cookie,
+            token,
+            max_age=settings.session_ttl,
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+            path="/",
         )
         return response
 
     @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], settings: Settings) -> Redirect:
         """End the session server-side and clear the cookie."""
         token = session_token_of(request.scope)  # type: ignore[arg-type]
         principal = principal_of(request.scope)  # type: ignore[arg-type]
@@ -85,7 +91,7 @@ class SessionController(Controller):
         if principal is not None:
             await audit(scope_for(principal, request.scope), Subject("user", principal.user_id or ""), "auth.logout")  # type: ignore[arg-type]
         response = Redirect(path="/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(settings.session_cookie, path="/")
         return response
 
 
