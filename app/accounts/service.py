@@ -53,6 +53,9 @@ from app.settings import Settings
 from app.tenancy.tables import Tenant
 
 MAX_LOGIN_FAILURES = 5
+# From one address, across accounts: an office behind one NAT logs in freely (successes are not
+# counted), a guesser trying many accounts is stopped before it costs more password hashing.
+MAX_ADDRESS_FAILURES = 30
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
@@ -178,7 +181,7 @@ async def set_tenant_rate_limit(tenant: str, limit: int | None) -> dict[str, Any
     return {**row, "rate_limit": limit}
 
 
-async def _reserve_login_attempt(account: str) -> None:
+async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAILURES) -> None:
     """Count this attempt before checking the password, atomically, so parallel guesses cannot all pass.
 
     The window restarts after LOGIN_WINDOW; past MAX_LOGIN_FAILURES attempts in it the account name is
@@ -199,7 +202,7 @@ async def _reserve_login_attempt(account: str) -> None:
         """,
         account,
         LOGIN_WINDOW,
-        MAX_LOGIN_FAILURES,
+        max_failures,
         LOGIN_LOCK,
     )
     locked_until = rows[0]["locked_until"]
@@ -220,9 +223,15 @@ def new_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-async def authenticate_password(email: str, password: str) -> dict[str, Any]:
-    """The active user with these credentials. Unknown e-mail and wrong password fail alike."""
+async def authenticate_password(email: str, password: str, ip: str = "") -> dict[str, Any]:
+    """The active user with these credentials. Unknown e-mail and wrong password fail alike.
+
+    Both the account and the caller's address (`ip`) are throttled, before any password hashing."""
     account = normalise_email(email)[:254]
+    address = f"ip:{ip}"[:254] if ip else ""
+    if address:
+        async with system_transaction():
+            await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES)
     async with system_transaction():
         await _reserve_login_attempt(account)
         user = await User.select().where(User.email == account).first()
@@ -238,6 +247,8 @@ async def authenticate_password(email: str, password: str) -> dict[str, Any]:
             values[User.password_hash] = await hash_secret_async(normal)
         await User.update(values).where(User.id == user["id"])
         await LoginThrottle.delete().where(LoginThrottle.account == account)
+        if address:  # a success does not count against the address
+            await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = $1", address)
     return dict(user)
 
 

@@ -23,6 +23,7 @@ from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import guard
 from app.web.context import principal_of, scope_for
+from app.web.ratelimit import client_ip
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render
 
 PAGE_SIZE = 25
@@ -54,7 +55,7 @@ class SessionController(Controller):
         next_url = _safe_next(data.get("next", "/"))
         ctx = {"next": next_url, "email": email}
         try:
-            user = await accounts.authenticate_password(email, password)
+            user = await accounts.authenticate_password(email, password, client_ip(request.scope))  # type: ignore[arg-type]
         except RateLimited as exc:
             return render(request, "login.html", {**ctx, "error": exc.human}, status_code=429)
         except AuthenticationError as exc:

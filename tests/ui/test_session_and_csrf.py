@@ -203,3 +203,26 @@ def test_cookies_carry_the_host_prefix_under_https(settings: Settings) -> None:
     assert (secure.session_cookie, secure.csrf_cookie) == ("__Host-atrium_session", "__Host-atrium_csrf")
     plain = replace(settings, cookie_secure=False)
     assert (plain.session_cookie, plain.csrf_cookie) == ("atrium_session", "atrium_csrf"), "browsers refuse __Host- without HTTPS"
+
+
+async def test_one_address_guessing_many_accounts_is_stopped_in_the_browser_and_the_api(
+    client: httpx.AsyncClient, tenants: Tenants, app: Litestar
+) -> None:
+    admin = await tenants.create()
+    token = csrf_of((await client.get("/login")).text)
+    for n in range(20):  # a different account each time: no account lock, only the address's
+        wrong = await client.post("/login", data={"email": f"nobody{n}@example.com", "password": "guess-guess", "_csrf_token": token})
+        assert wrong.status_code == 401
+    assert (await browser_login(client, admin)).status_code == 303, "a success in between is not counted"
+    await client.post("/logout", data={"_csrf_token": csrf_of((await client.get("/")).text)})
+    token = csrf_of((await client.get("/login")).text)
+    statuses = [
+        (await client.post("/v2/auth/login", json={"email": f"other{n}@example.com", "password": "guess-guess"})).status_code
+        for n in range(12)
+    ]
+    assert statuses.count(401) == 10 and statuses[-1] == 429, "30 failures from one address, browser and API together"
+    locked = await client.post("/login", data={"email": admin.email, "password": PASSWORD, "_csrf_token": token})
+    assert locked.status_code == 429 and "Too many" in locked.text, "the address is locked, even with the right password"
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50002))  # another address
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+        assert (await browser_login(elsewhere, admin)).status_code == 303
