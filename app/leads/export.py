@@ -415,7 +415,7 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
     return int(job["total_rows"])
 
 
-@job(key="export:{export_id}", timeout=1800, retries=2)
+@job(key="export:{export_id}", timeout=1800, retries=2, heartbeat=30)
 async def run_export(ctx: Context, *, tenant_id: int, export_id: int) -> int:
     """The job building a large Excel export in the background; a retry rebuilds it from scratch."""
     return await run_export_job(tenant_id, export_id)
