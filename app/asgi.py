@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,19 @@ log = logging.getLogger(__name__)
 SWAGGER = "/static/vendor/swagger-ui-5.35.0"
 
 
+async def _bounded(step: str, work: Awaitable[Any], seconds: float) -> None:
+    """Await one shutdown step for at most `seconds`; past that, log which step hung (with every task still
+    running, to find the culprit) and go on."""
+    future = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({future}, timeout=seconds)  # unlike wait_for, never waits on a refused cancel
+    if done:
+        future.result()
+        return
+    future.cancel()
+    stuck = [f"{task.get_name()}: {task.get_coro()!r}" for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    log.error("shutdown: %s took longer than %s s; going on. Tasks still running: %s", step, seconds, stuck)
+
+
 def create_app(
     settings: Settings, dsn: str, *, run_worker: bool = True, extra_task_functions: list[TaskFunction] | None = None
 ) -> Litestar:
@@ -72,13 +85,15 @@ def create_app(
         try:
             yield
         finally:
+            # Every step of the shutdown is bounded: one that never returns (a task that ignores its
+            # cancellation, a connection someone still holds) is named in the log, and the rest still run.
             if worker is not None and worker_task is not None:
-                await worker.stop()
+                await _bounded("stopping the job worker", worker.stop(), 20)
                 worker_task.cancel()
-                await asyncio.gather(worker_task, return_exceptions=True)
-            await BROKER.close()
-            await queue.disconnect()
-            await close_pool()
+                await _bounded("ending the job worker", asyncio.gather(worker_task, return_exceptions=True), 5)
+            await _bounded("closing the live-update listener", BROKER.close(), 5)
+            await _bounded("disconnecting the job queue", queue.disconnect(), 10)
+            await _bounded("closing the database pool", close_pool(), 15)
 
     app = Litestar(
         route_handlers=[
