@@ -61,6 +61,7 @@ def _checked(page: Page, url: str, width: int) -> None:
 
 
 def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(tmp_path: Path) -> None:
+    expect.set_options(timeout=15_000)  # the suite shares two cores with a second Atrium: swaps may take seconds
     with atrium_serve(tmp_path / "data", free_port(), WEBHOOK_ALLOW_PRIVATE_TARGETS="1") as (base, _, _), receiving() as receiver:
         token = httpx.post(f"{base}/v2/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()["token"]
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
