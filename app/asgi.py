@@ -38,6 +38,7 @@ from app.web.errors import exception_handler
 from app.web.etag import ETagMiddleware
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.json import ApiResponse
+from app.web.media import MediaTypeMiddleware
 from app.web.ratelimit import RateLimitMiddleware
 from tasks.settings import make_queue, make_worker
 
@@ -102,7 +103,7 @@ def create_app(
         ],
         dependencies=DEPENDENCIES,
         response_class=ApiResponse,
-        middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
+        middleware=[MediaTypeMiddleware, AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
         before_send=[stamp_response_headers],  # type: ignore[list-item]
         lifespan=[lifespan],

@@ -24,7 +24,7 @@ from app.settings import Settings
 from app.web.auth import guard
 from app.web.context import principal_of, scope_for
 from app.web.ratelimit import client_ip
-from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render
+from app.web.ui import Form, clean_form, form_errors, is_fragment, refusal_stays_on_page, render
 
 PAGE_SIZE = 25
 
@@ -213,7 +213,7 @@ class TeamPagesController(Controller):
         return await self._team(request, tenant, block="team", status=status, errors=errors, form=form)
 
     @patch("/team/{user_id:int}", guards=[guard(policy.MANAGE_USERS)])
-    async def update_user(self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: int, data: Form) -> Template:
+    async def update_user(self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: int, data: Form) -> Template | Redirect:
         """Change a role or (de)activate a user; answers with the updated row."""
         form: dict[str, Any] = clean_form(data)
         if "is_active" in form:
@@ -226,6 +226,8 @@ class TeamPagesController(Controller):
                 raise
             error = exc.human
             user = await accounts.get_user(tenant, user_id)
+        if not is_fragment(request):  # a plain client's PATCH: the whole page again (the row alone is htmx's)
+            return Redirect(path="/settings/team", status_code=303)
         return render(request, "settings/team.html", {"u": user, "row_error": error, "roles": USER_ROLES}, block="user_row")
 
     @get("/api-keys", guards=[guard(policy.MANAGE_CREDENTIALS)])
