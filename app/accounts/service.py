@@ -56,6 +56,8 @@ MAX_LOGIN_FAILURES = 5
 # From one address, across accounts: an office behind one NAT logs in freely (successes are not
 # counted), a guesser trying many accounts is stopped before it costs more password hashing.
 MAX_ADDRESS_FAILURES = 30
+# Registrations from one address in LOGIN_WINDOW, successful or not (each can probe whether an address is taken).
+MAX_REGISTRATIONS = 20
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
@@ -83,7 +85,13 @@ def _slugify(name: str) -> str:
 async def register_tenant(
     data: schemas.RegisterRequest, *, plan: str = "starter", ip: str = "", user_agent: str = ""
 ) -> tuple[schemas.Tenant, schemas.User]:
-    """Create a tenant and its first admin user. The plan is the operator's choice, never the client's."""
+    """Create a tenant and its first admin user. The plan is the operator's choice, never the client's.
+
+    It is the one answer that tells whether an address has an account (the guides' Quick Start returns tokens
+    for a new one), so one address (`ip`) may try it at most MAX_REGISTRATIONS times in LOGIN_WINDOW."""
+    if ip:
+        async with system_transaction():
+            await _reserve_login_attempt(f"register:{ip}"[:254], MAX_REGISTRATIONS)
     email = normalise_email(data.email)
     tenant_name = next(
         (

@@ -168,3 +168,17 @@ async def test_passwords_are_normalised_and_never_only_spaces(client: httpx.Asyn
         json={"email": "blank@example.com", "password": "\t" * 9, "full_name": "Blank", "role": "agent"},
     )
     assert added.status_code == 422 and added.json()["error"]["details"]["field"] == "password"
+
+
+async def test_registration_is_throttled_per_address(client: httpx.AsyncClient) -> None:
+    answers = [
+        (
+            await client.post(
+                "/v2/auth/register", json={"email": f"probe{n}@example.com", "password": "long enough 1", "tenant_name": f"P{n}"}
+            )
+        ).status_code
+        for n in range(21)
+    ]
+    assert answers[:20] == [201] * 20 and answers[20] == 429, "20 registrations per address in 15 minutes"
+    taken = await client.post("/v2/auth/register", json={"email": "probe1@example.com", "password": "long enough 1", "tenant_name": "X"})
+    assert taken.status_code == 429, "so probing whether addresses are taken stops too"
