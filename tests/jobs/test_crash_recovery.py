@@ -84,3 +84,23 @@ async def test_a_job_given_up_after_crashes_can_be_started_again(
 
     await eventually(finished)
     assert await db.fetchval("SELECT count(*) FROM lead WHERE tenant_id = $1", admin.tenant_id) == 150
+
+
+async def test_an_export_whose_job_is_dead_says_failed_instead_of_running_for_ever(
+    app: Litestar, client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create()
+    await client.post("/v2/leads", headers=admin.auth, json={"name": "Exported"})
+    started = (await client.post("/v2/export/leads/jobs", headers=admin.auth)).json()
+
+    async def done() -> bool:
+        return (await client.get(f"/v2/export/jobs/{started['id']}", headers=admin.auth)).json()["status"] == "done"
+
+    await eventually(done)
+    # What SAQ giving up on a crashed export leaves: the export says running, its job is over, a minute has passed.
+    await db.execute("UPDATE job_progress SET status = 'running', finished_at = NULL WHERE kind = 'export' AND subject_id = $1", started["id"])
+    await db.execute("UPDATE export_job SET created_at = now() - interval '2 minutes' WHERE id = $1", started["id"])
+    seen = (await client.get(f"/v2/export/jobs/{started['id']}", headers=admin.auth)).json()
+    assert seen["status"] == "failed" and "start it again" in seen["error"]
+    fresh = (await client.post("/v2/export/leads/jobs", headers=admin.auth)).json()
+    assert (await client.get(f"/v2/export/jobs/{fresh['id']}", headers=admin.auth)).json()["status"] in ("queued", "running", "done")
