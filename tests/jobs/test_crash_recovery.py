@@ -98,7 +98,9 @@ async def test_an_export_whose_job_is_dead_says_failed_instead_of_running_for_ev
 
     await eventually(done)
     # What SAQ giving up on a crashed export leaves: the export says running, its job is over, a minute has passed.
-    await db.execute("UPDATE job_progress SET status = 'running', finished_at = NULL WHERE kind = 'export' AND subject_id = $1", started["id"])
+    await db.execute(
+        "UPDATE job_progress SET status = 'running', finished_at = NULL WHERE kind = 'export' AND subject_id = $1", started["id"]
+    )
     await db.execute("UPDATE export_job SET created_at = now() - interval '2 minutes' WHERE id = $1", started["id"])
     seen = (await client.get(f"/v2/export/jobs/{started['id']}", headers=admin.auth)).json()
     assert seen["status"] == "failed" and "start it again" in seen["error"]
