@@ -15,6 +15,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.core.errors import RateLimited
+
 # argon2-cffi's default profile (RFC 9106 low-memory: t=3, m=64 MiB, p=4) exceeds OWASP's
 # minimum (m=19 MiB, t=2, p=1). Hashes made with other parameters are upgraded at login.
 PRODUCTION_HASHER = PasswordHasher()
@@ -45,6 +47,29 @@ async def hash_secret_async(secret: str) -> str:
 async def verify_secret_async(stored_hash: str, secret: str) -> bool:
     """`verify_secret` off the event loop."""
     return await anyio.to_thread.run_sync(verify_secret, stored_hash, secret, limiter=_HASHING)
+
+
+# The hashing budget of logins. A login after recent failures (of its account, or of its address) is a
+# suspect: suspects get one thread of their own and a short waiting line; past it they are told to retry
+# at once (429) rather than queue for seconds. Everyone else keeps the normal lane, so a password-guessing
+# flood slows only itself.
+_SUSPECTS = anyio.CapacityLimiter(1)
+SUSPECT_QUEUE = 8
+_suspects_waiting = 0
+
+
+async def verify_password_async(stored_hash: str, password: str, *, suspect: bool) -> bool:
+    """Check a login's password in the lane its history puts it in (see above)."""
+    global _suspects_waiting
+    if not suspect:
+        return await verify_secret_async(stored_hash, password)
+    if _suspects_waiting >= SUSPECT_QUEUE:
+        raise RateLimited("Too many login attempts are being checked; try again in a moment", retry_after=2)
+    _suspects_waiting += 1
+    try:
+        return await anyio.to_thread.run_sync(verify_secret, stored_hash, password, limiter=_SUSPECTS)
+    finally:
+        _suspects_waiting -= 1
 
 
 def hash_secret(secret: str) -> str:

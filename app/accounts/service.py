@@ -29,6 +29,7 @@ from app.accounts.security import (
     new_token,
     sha256_hex,
     verify_api_key,
+    verify_password_async,
     verify_secret_async,
 )
 from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, User, UserSession
@@ -58,6 +59,8 @@ MAX_LOGIN_FAILURES = 5
 MAX_ADDRESS_FAILURES = 30
 # Registrations from one address in LOGIN_WINDOW, successful or not (each can probe whether an address is taken).
 MAX_REGISTRATIONS = 20
+# Failed logins from an address (in LOGIN_WINDOW) after which its logins take the suspects' hashing lane.
+SUSPECT_ADDRESS_FAILURES = 3
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
@@ -189,8 +192,9 @@ async def set_tenant_rate_limit(tenant: str, limit: int | None) -> dict[str, Any
     return {**row, "rate_limit": limit}
 
 
-async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAILURES) -> None:
-    """Count this attempt before checking the password, atomically, so parallel guesses cannot all pass.
+async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAILURES) -> int:
+    """Count this attempt before checking the password, atomically, so parallel guesses cannot all pass;
+    returns the attempts counted before this one in the window.
 
     The window restarts after LOGIN_WINDOW; past MAX_LOGIN_FAILURES attempts in it the account name is
     locked for LOGIN_LOCK. A successful login clears the count.
@@ -206,7 +210,7 @@ async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAI
           locked_until = CASE WHEN t.locked_until > now() THEN t.locked_until
                               WHEN t.window_started_at >= now() - $2::interval AND t.failures + 1 > $3 THEN now() + $4::interval
                               ELSE NULL END
-        RETURNING locked_until
+        RETURNING locked_until, failures
         """,
         account,
         LOGIN_WINDOW,
@@ -217,6 +221,7 @@ async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAI
     if locked_until is not None and locked_until > _now():
         retry = int((locked_until - _now()).total_seconds()) + 1
         raise RateLimited("Too many failed login attempts; try again later", retry_after=retry)
+    return int(rows[0]["failures"]) - 1
 
 
 def new_password(password: str) -> str:
@@ -237,16 +242,20 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
     Both the account and the caller's address (`ip`) are throttled, before any password hashing."""
     account = normalise_email(email)[:254]
     address = f"ip:{ip}"[:254] if ip else ""
+    address_failures = 0
     if address:
         async with system_transaction():
-            await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES)
+            address_failures = await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES)
     async with system_transaction():
-        await _reserve_login_attempt(account)
+        account_failures = await _reserve_login_attempt(account)
         user = await User.select().where(User.email == account).first()
     stored = user["password_hash"] if user else dummy_hash()
     normal = unicodedata.normalize("NFKC", password)
-    ok = await verify_secret_async(stored, normal)
-    legacy = not ok and normal != password and await verify_secret_async(stored, password)  # hashed before NFKC
+    # Logins that come after recent failures (a guesser, a flood) are checked in their own narrow lane, so
+    # they cannot take the hashing capacity people logging in normally need.
+    suspect = account_failures > 0 or address_failures >= SUSPECT_ADDRESS_FAILURES
+    ok = await verify_password_async(stored, normal, suspect=suspect)
+    legacy = not ok and normal != password and await verify_password_async(stored, password, suspect=suspect)  # before NFKC
     if not (ok or legacy) or user is None or not user["is_active"]:
         raise AuthenticationError(INVALID_LOGIN)
     async with system_transaction():

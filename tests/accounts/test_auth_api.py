@@ -7,7 +7,9 @@ import asyncio
 import asyncpg
 import httpx
 from argon2 import PasswordHasher
+from litestar import Litestar
 
+from app.accounts import security
 from tests.factories import PASSWORD, Tenants
 
 
@@ -182,3 +184,25 @@ async def test_registration_is_throttled_per_address(client: httpx.AsyncClient) 
     assert answers[:20] == [201] * 20 and answers[20] == 429, "20 registrations per address in 15 minutes"
     taken = await client.post("/v2/auth/register", json={"email": "probe1@example.com", "password": "long enough 1", "tenant_name": "X"})
     assert taken.status_code == 429, "so probing whether addresses are taken stops too"
+
+
+async def test_a_guessing_flood_cannot_take_the_hashing_normal_logins_need(
+    client: httpx.AsyncClient, tenants: Tenants, app: Litestar
+) -> None:
+    admin = await tenants.create()
+    for n in range(3):  # this address has failed: its next logins are suspects
+        assert (await client.post("/v2/auth/login", json={"email": f"ghost{n}@example.com", "password": "guess-it"})).status_code == 401
+    async with security._SUSPECTS:  # the suspects' lane is busy, as in a flood
+        flood = [
+            asyncio.create_task(client.post("/v2/auth/login", json={"email": f"flood{n}@example.com", "password": "guess-it"}))
+            for n in range(security.SUSPECT_QUEUE + 3)
+        ]
+        await asyncio.sleep(0.5)
+        refused = [task for task in flood if task.done()]
+        assert len(refused) == 3 and all(task.result().status_code == 429 for task in refused), "past the waiting line: retry"
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.9", 50003))  # someone else, logging in normally
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+            normal = await asyncio.wait_for(elsewhere.post("/v2/auth/login", json={"email": admin.email, "password": PASSWORD}), 5)
+        assert normal.status_code == 200, "a normal login does not wait behind the flood"
+    answers = await asyncio.gather(*flood)
+    assert sorted(a.status_code for a in answers).count(401) == security.SUSPECT_QUEUE, "the waiting suspects are checked after"
