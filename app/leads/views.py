@@ -218,9 +218,9 @@ class LeadPagesController(Controller):
         return render(request, "leads/export_job.html", ctx, block=block)
 
     @get("/exports/{export_id:int}/file", guards=[guard(policy.EXPORT)])
-    async def export_job_file(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int) -> Response[bytes]:
+    async def export_job_file(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int, queue: Queue) -> Response[bytes]:
         """The finished workbook."""
-        name, content = await export.export_file(tenant, export_id)
+        name, content = await export.export_file(tenant, export_id, queue)
         return Response(content, media_type=export.MEDIA_TYPES["xlsx"], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @get("/export", guards=[guard(policy.EXPORT)])
