@@ -48,12 +48,13 @@ SWAGGER = "/static/vendor/swagger-ui-5.35.0"
 
 
 async def _bounded(step: str, work: Awaitable[Any], seconds: float) -> None:
-    """Await one shutdown step for at most `seconds`; past that, log which step hung (with every task still
-    running, to find the culprit) and go on."""
+    """Await one shutdown step for at most `seconds`; past that, or when it fails, log which step (with every
+    task still running, to find the culprit) and go on with the next."""
     future = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({future}, timeout=seconds)  # unlike wait_for, never waits on a refused cancel
     if done:
-        future.result()
+        if not future.cancelled() and future.exception() is not None:
+            log.error("shutdown: %s failed; going on", step, exc_info=future.exception())
         return
     future.cancel()
     stuck = [f"{task.get_name()}: {task.get_coro()!r}" for task in asyncio.all_tasks() if task is not asyncio.current_task()]

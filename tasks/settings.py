@@ -37,11 +37,9 @@ def make_queue(url: str) -> Queue:
     return Queue.from_url(url, name="atrium", min_size=1, max_size=6)
 
 
-HEARTBEATS: dict[str, asyncio.Task[None]] = {}
-
-
 async def start_heartbeat(ctx: Context) -> None:
-    """before_process hook: a job with a heartbeat is touched every third of it while it runs here."""
+    """before_process hook: a job with a heartbeat is touched every third of it while it runs here. The beat
+    belongs to this attempt (kept in its context), so an overlapping attempt of the same key never shares it."""
     job = ctx.get("job")
     if job is None or not job.heartbeat:
         return
@@ -54,13 +52,12 @@ async def start_heartbeat(ctx: Context) -> None:
             except Exception:  # a missed beat is retried on the next one; the sweep allows three
                 log.warning("heartbeat of %s failed", job.key, exc_info=True)
 
-    HEARTBEATS[job.key] = asyncio.create_task(beat())
+    ctx["heartbeat"] = asyncio.create_task(beat())  # type: ignore[typeddict-unknown-key]
 
 
 async def stop_heartbeat(ctx: Context) -> None:
-    """after_process hook: the job is over, so is its heartbeat."""
-    job = ctx.get("job")
-    beat = HEARTBEATS.pop(job.key, None) if job is not None else None
+    """after_process hook: the attempt is over, so is its heartbeat."""
+    beat: Any = ctx.pop("heartbeat", None)  # type: ignore[typeddict-item]
     if beat is not None:
         beat.cancel()
 

@@ -79,10 +79,10 @@ class AuthenticationMiddleware:
         token = session_token_of(scope)
         if not token or scope["path"].startswith("/static/"):
             return None
-        principal = await accounts.principal_for_session(token)
-        if principal is not None:
-            bind_csrf_to_session(scope, token)
-        return principal
+        # Bound even when the session has ended: a stale page's own token still passes the CSRF check, so
+        # its request reaches the guard and is sent to log in (or, for Log out, simply logs out).
+        bind_csrf_to_session(scope, token)
+        return await accounts.principal_for_session(token)
 
 
 def _cookies(scope: Scope) -> dict[str, str]:

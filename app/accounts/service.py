@@ -94,7 +94,7 @@ async def register_tenant(
     for a new one), so one address (`ip`) may try it at most MAX_REGISTRATIONS times in LOGIN_WINDOW."""
     if ip:
         async with system_transaction():
-            await _reserve_login_attempt(f"register:{ip}"[:254], MAX_REGISTRATIONS)
+            await _reserve_login_attempt(f"register:{ip}"[:254], MAX_REGISTRATIONS)  # never an account's key (acct:…)
     email = normalise_email(data.email)
     tenant_name = next(
         (
@@ -241,21 +241,29 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
 
     Both the account and the caller's address (`ip`) are throttled, before any password hashing."""
     account = normalise_email(email)[:254]
+    # Throttle keys of accounts, addresses and registrations never collide (an e-mail cannot start with "acct:").
+    account_key = f"acct:{account}"[:254]
     address = f"ip:{ip}"[:254] if ip else ""
     address_failures = 0
     if address:
         async with system_transaction():
             address_failures = await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES)
     async with system_transaction():
-        account_failures = await _reserve_login_attempt(account)
+        account_failures = await _reserve_login_attempt(account_key)
         user = await User.select().where(User.email == account).first()
     stored = user["password_hash"] if user else dummy_hash()
     normal = unicodedata.normalize("NFKC", password)
     # Logins that come after recent failures (a guesser, a flood) are checked in their own narrow lane, so
     # they cannot take the hashing capacity people logging in normally need.
     suspect = account_failures > 0 or address_failures >= SUSPECT_ADDRESS_FAILURES
-    ok = await verify_password_async(stored, normal, suspect=suspect)
-    legacy = not ok and normal != password and await verify_password_async(stored, password, suspect=suspect)  # before NFKC
+    try:
+        ok = await verify_password_async(stored, normal, suspect=suspect)
+        legacy = not ok and normal != password and await verify_password_async(stored, password, suspect=suspect)  # before NFKC
+    except RateLimited:  # the password was never checked: the attempt is given back
+        async with system_transaction():
+            for key in filter(None, (account_key, address)):
+                await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = $1", key)
+        raise
     if not (ok or legacy) or user is None or not user["is_active"]:
         raise AuthenticationError(INVALID_LOGIN)
     async with system_transaction():
@@ -263,7 +271,7 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
         if legacy or needs_rehash(stored):
             values[User.password_hash] = await hash_secret_async(normal)
         await User.update(values).where(User.id == user["id"])
-        await LoginThrottle.delete().where(LoginThrottle.account == account)
+        await LoginThrottle.delete().where(LoginThrottle.account == account_key)
         if address:  # a success does not count against the address
             await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = $1", address)
     return dict(user)
@@ -281,6 +289,8 @@ async def _user_and_tenant(user_id: int) -> tuple[dict[str, Any], dict[str, Any]
 async def issue_user_tokens(settings: Settings, user_id: int) -> schemas.TokenPair:
     """A fresh access/refresh token pair for a user."""
     user, tenant = await _user_and_tenant(user_id)
+    if not user["is_active"]:  # deactivated between the check and now: no token that a reactivation could revive
+        raise AuthenticationError(INVALID_LOGIN)
     claims = {"sub": str(user["id"]), "tid": tenant["id"], "role": user["role"], "gen": _generation(user["tokens_valid_after"])}
     access, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="access", ttl=settings.access_token_ttl)
     refresh, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="refresh", ttl=settings.refresh_token_ttl)

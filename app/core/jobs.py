@@ -57,15 +57,10 @@ class JobSpec:
         )
 
     async def alive(self, queue: Queue, **kwargs: Any) -> bool:
-        """Whether the job for these arguments is queued, or running with a recent sign of life. A job that is
-        not (finished, given up, or whose worker died) may be started again; a dead one is aborted first."""
+        """Whether the job for these arguments may still run: queued, or active (a stuck one is the sweep's to
+        take back and retry, never this caller's). False when it finished, failed, was given up or is gone."""
         found = await queue.job(self.key_for(**kwargs))
-        if found is None or found.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):
-            return False
-        if found.status == Status.ACTIVE and found.stuck:
-            await queue.finish(found, Status.ABORTED, error="swept: its worker stopped")
-            return False
-        return True
+        return found is not None and found.status not in (Status.COMPLETE, Status.FAILED, Status.ABORTED)
 
     async def __call__(self, ctx: Any, **kwargs: Any) -> Any:
         """Run the task directly (tests, replays)."""

@@ -181,10 +181,10 @@ def _parse(kind: str, values: dict[str, str]) -> msgspec.Struct:
     for name in ("transaction_type", "property_type", "purpose"):
         if name in data:
             data[name] = data[name].upper()
+    if data.get("phone") and _valid_phone(data["phone"]):
+        data["phone"] = normalise_phone(data["phone"])  # `+971 50/123 4567` as files hold them, before the schema
     target = lead_schemas.LeadCreate if kind == "leads" else contact_schemas.ContactCreate
     parsed: msgspec.Struct = convert_input(data, target)  # every bad field of the row at once, in a person's words
-    if data.get("phone"):
-        normalise_phone(data["phone"])
     if kind == "leads":
         ranges = {k: getattr(parsed, k) for k in ("budget_min", "budget_max", "bedrooms_min", "bedrooms_max")}
         leads.check_ranges({k: v for k, v in ranges.items() if v is not msgspec.UNSET})

@@ -96,6 +96,19 @@ async def finish(tenant_id: int, kind: str, subject_id: int) -> None:
     )
 
 
+async def fail_if_unfinished(tenant_id: int, kind: str, subject_id: int, error: str) -> None:
+    """The job is dead while its row still says queued or running: mark it failed, unless it finished since."""
+    await _write(
+        tenant_id,
+        "UPDATE job_progress SET status = 'failed', error = $3, finished_at = now() "
+        "WHERE kind = $1 AND subject_id = $2 AND status IN ('queued', 'running')",
+        kind,
+        subject_id,
+        error[:2000],
+        event="task_completed",
+    )
+
+
 async def fail(tenant_id: int, kind: str, subject_id: int, error: str) -> None:
     """The job stopped; `error` says why (shown to the person who started it). Recorded even for a job never tracked."""
     await _write(

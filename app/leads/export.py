@@ -369,8 +369,8 @@ async def _dead_job_failed(scope: TenantScope, row: dict[str, Any], queue: Queue
     if queue is None or row["status"] not in ("queued", "running") or young or await run_export.alive(queue, export_id=row["id"]):
         return row
     error = "The export stopped unexpectedly (its worker ended); start it again."
-    await progress.fail(scope.tenant_id, KIND, row["id"], error)
-    return {**row, "status": "failed", "error": error}
+    await progress.fail_if_unfinished(scope.tenant_id, KIND, row["id"], error)  # it may have finished meanwhile
+    return await _load_job(scope, row["id"])
 
 
 async def get_export_job(scope: TenantScope, export_id: int, queue: Queue | None = None) -> ExportJobView:

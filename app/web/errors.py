@@ -141,15 +141,21 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
             message = "Authentication required"
         if isinstance(exc, PermissionDeniedException) and not message:
             message = "Insufficient permissions"
+        if message == "CSRF token verification failed":  # a page from before a new login in another tab
+            message = "This page is out of date (you signed in again since it was opened). Reload it and try again."
         return status, _STATUS_CODES.get(status, f"HTTP_{status}"), message, {}, dict(exc.headers or {}), {}
+    # Input that cannot be decoded or stored. Logged too (with the traceback), in case one comes from a bug.
     if isinstance(exc, RecursionError):  # msgspec refuses to decode JSON nested deeper than Python's stack
+        log.warning("refused as too deeply nested", exc_info=exc)
         return 400, "BAD_REQUEST", "Malformed JSON in request body", {"reason": "nested too deeply"}, {}, {}
     if isinstance(exc, UnicodeDecodeError):
+        log.warning("refused as not UTF-8", exc_info=exc)
         return 400, "BAD_REQUEST", "The request body is not UTF-8 text", {"reason": "invalid UTF-8"}, {}, {}
     if isinstance(exc, DatetimeFieldOverflowError | OverflowError) or isinstance(exc.__cause__, OverflowError):
-        # A date PostgreSQL (or Python) cannot hold, e.g. year 0 or 300000: refused like any invalid value.
-        details = {"expected": "a date between the years 1 and 9999"}
-        return 422, "VALIDATION_ERROR", "A date is outside the range that can be stored", details, {}, {}
+        # A date shifted out of Python's or PostgreSQL's range, a number too large to store.
+        log.warning("refused as out of range", exc_info=exc)
+        details = {"expected": "a date between the years 1 and 9999, a number PostgreSQL can store"}
+        return 422, "VALIDATION_ERROR", "A value is outside the range that can be stored", details, {}, {}
     log.exception("unhandled error", exc_info=exc)
     return 500, "INTERNAL_ERROR", "Internal server error", {}, {}, {}
 

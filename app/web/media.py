@@ -25,7 +25,8 @@ class MediaTypeMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH") and is_api_path(scope["path"]):
             content_type = header(scope, "content-type")
-            if content_type is not None and not _accepted(content_type):
+            has_body = (header(scope, "content-length") or "0").strip() not in ("", "0") or header(scope, "transfer-encoding") is not None
+            if has_body and content_type is not None and not _accepted(content_type):
                 raise HTTPException(
                     status_code=415,
                     detail=f"Send the body as application/json (got {content_type.split(';', 1)[0][:60]})",

@@ -187,7 +187,7 @@ async def test_registration_is_throttled_per_address(client: httpx.AsyncClient) 
 
 
 async def test_a_guessing_flood_cannot_take_the_hashing_normal_logins_need(
-    client: httpx.AsyncClient, tenants: Tenants, app: Litestar
+    client: httpx.AsyncClient, tenants: Tenants, app: Litestar, db: asyncpg.Connection
 ) -> None:
     admin = await tenants.create()
     for n in range(3):  # this address has failed: its next logins are suspects
@@ -206,3 +206,12 @@ async def test_a_guessing_flood_cannot_take_the_hashing_normal_logins_need(
         assert normal.status_code == 200, "a normal login does not wait behind the flood"
     answers = await asyncio.gather(*flood)
     assert sorted(a.status_code for a in answers).count(401) == security.SUSPECT_QUEUE, "the waiting suspects are checked after"
+    counted = await db.fetchval("SELECT sum(failures) FROM login_throttle WHERE account LIKE 'acct:flood%'")
+    assert counted == security.SUSPECT_QUEUE, "an attempt refused before its password was checked is given back"
+
+
+async def test_an_address_cannot_be_locked_by_logging_in_as_its_throttle_key(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    for _ in range(7):  # "ip:127.0.0.1" as an e-mail is an account key of its own, never the address's
+        await client.post("/v2/auth/login", json={"email": "ip:127.0.0.1", "password": "guess-guess"})
+    assert (await client.post("/v2/auth/login", json={"email": admin.email, "password": PASSWORD})).status_code == 200

@@ -226,3 +226,19 @@ async def test_one_address_guessing_many_accounts_is_stopped_in_the_browser_and_
     transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50002))  # another address
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
         assert (await browser_login(elsewhere, admin)).status_code == 303
+
+
+async def test_a_page_from_an_earlier_session_says_reload_or_log_in(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    await browser_login(client, admin)
+    stale_token = csrf_of((await client.get("/settings/api-keys")).text)
+    await browser_login(client, admin)  # signed in again (another tab): a new session
+    old_page = await client.post("/settings/api-keys", data={"name": "x", "_csrf_token": stale_token})
+    assert old_page.status_code == 403 and "out of date" in old_page.text, "not a bare CSRF failure"
+    token = csrf_of((await client.get("/settings/api-keys")).text)
+    session = client.cookies.get("atrium_session")
+    assert (await client.post("/logout", data={"_csrf_token": token})).status_code == 303
+    client.cookies.set("atrium_session", str(session))  # a tab that still holds the ended session and its page
+    ended = await client.post("/settings/api-keys", data={"name": "x", "_csrf_token": token})
+    assert ended.status_code in (302, 303) and ended.headers["location"].startswith("/login"), "sent to log in, not a 403"
+    assert (await client.get("/v2/api-keys", headers=admin.auth)).json()["total"] == 0
