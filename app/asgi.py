@@ -37,6 +37,7 @@ from app.web.errors import exception_handler
 from app.web.etag import ETagMiddleware
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.json import ApiResponse
+from app.web.openapi import ClosedStructs, document_contract
 from app.web.ratelimit import RateLimitMiddleware
 from tasks.settings import make_queue, make_worker
 
@@ -92,7 +93,7 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "started_at": time.monotonic(), "nav": navigation()}),
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ClosedStructs()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="atrium_csrf",
@@ -126,11 +127,11 @@ def create_app(
                     "Bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
                 }
             ),
-            security=[{"ApiKey": []}, {"Bearer": []}],
         ),
         logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]}, log_exceptions="debug"),
         debug=False,
     )
+    document_contract(app)  # error answers and security of every operation, before the document is first built
     app.asgi_handler = with_request_context(app.asgi_handler)  # type: ignore[arg-type,assignment]
     return app
 

@@ -98,12 +98,13 @@ class OAuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         settings: Settings,
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Annotated[schemas.ClientCredentials, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> schemas.OAuthToken:
         """Form-encoded `grant_type=client_credentials`, `client_id`, `client_secret` (or HTTP Basic), optional `scope`."""
-        if data.get("grant_type") != "client_credentials":
+        if data.grant_type != "client_credentials":
             raise BadRequest("Only grant_type=client_credentials is supported", details={"error": "unsupported_grant_type"})
-        client_id, client_secret = data.get("client_id", ""), data.get("client_secret", "")
+        client_id = data.client_id if data.client_id is not UNSET else ""
+        client_secret = data.client_secret if data.client_secret is not UNSET else ""
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("basic "):
             import base64
@@ -115,7 +116,7 @@ class OAuthController(Controller):
                 raise AuthenticationError("Malformed Basic credentials", details={"error": "invalid_client"}) from None
         if not client_id or not client_secret:
             raise AuthenticationError("client_id and client_secret are required", details={"error": "invalid_client"})
-        return await accounts.client_credentials_token(settings, client_id, client_secret, data.get("scope"))
+        return await accounts.client_credentials_token(settings, client_id, client_secret, data.scope if data.scope is not UNSET else None)
 
 
 class UserController(Controller):

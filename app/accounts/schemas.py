@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from app.core.policy import Role
-from app.core.schemas import Email, Name, Password, RequestBody, ResponseBody
+from app.core.schemas import Email, Name, Password, RequestBody, ResponseBody, VisibleName
 
 
 class Tenant(ResponseBody):
@@ -55,29 +55,35 @@ class UserUpdate(RequestBody):
 class RegisterRequest(RequestBody):
     """Create a tenant and its first admin. Accepts the field names of the reference guides."""
 
+    one_of_required = ("tenant_name", "tenantName", "team_name", "companyName")
+
     email: Email
     password: Password
     full_name: str | UnsetType = UNSET
     name: str | UnsetType = UNSET
-    tenant_name: str | UnsetType = UNSET
-    tenantName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
-    team_name: str | UnsetType = UNSET
-    companyName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
+    tenant_name: VisibleName | UnsetType = UNSET
+    tenantName: VisibleName | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
+    team_name: VisibleName | UnsetType = UNSET
+    companyName: VisibleName | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
 
 
 class LoginRequest(RequestBody):
     """E-mail and password (`username` is accepted as an alias of `email`)."""
 
+    one_of_required = ("email", "username")
+
     password: str
-    email: str | UnsetType = UNSET
-    username: str | UnsetType = UNSET
+    email: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET
+    username: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET
 
 
 class RefreshRequest(RequestBody):
     """A refresh token, as `refresh_token` or the reference guide's `refreshToken`."""
 
-    refresh_token: str | UnsetType = UNSET
-    refreshToken: str | UnsetType = UNSET  # noqa: N815
+    one_of_required = ("refresh_token", "refreshToken")
+
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET
+    refreshToken: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET  # noqa: N815
 
 
 class LogoutRequest(RequestBody):
@@ -85,6 +91,16 @@ class LogoutRequest(RequestBody):
 
     refresh_token: str | UnsetType = UNSET
     refreshToken: str | UnsetType = UNSET  # noqa: N815
+
+
+class ClientCredentials(RequestBody):
+    """The form of the client-credentials grant (RFC 6749 §4.4); the client may authenticate with HTTP Basic instead."""
+
+    # Another grant type is the RFC's 400 `unsupported_grant_type`, not a validation error, so only the schema lists it.
+    grant_type: Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"enum": ["client_credentials"]}})]
+    client_id: str | UnsetType = UNSET
+    client_secret: str | UnsetType = UNSET
+    scope: str | UnsetType = UNSET
 
 
 class TokenPair(ResponseBody):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 from saq import Queue
@@ -19,10 +20,12 @@ from app.leads import export, jobs, policy, schemas, service
 from app.settings import Settings
 from app.web.auth import guard
 from app.web.json import ApiResponse
+from app.web.openapi import success_media_types
 
 LeadId = Annotated[int, Parameter(description="Lead id")]
 
 
+BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 
 
@@ -176,6 +179,14 @@ class LeadExportController(Controller):
         operation_id="exportLeads",
         summary="Export leads as CSV, XLSX or JSON",
         guards=[guard(policy.EXPORT)],
+        operation_class=success_media_types(
+            200,
+            {
+                "text/csv": Schema(type=OpenAPIType.STRING),
+                export.MEDIA_TYPES["xlsx"]: BINARY,
+                "application/json": Schema(type=OpenAPIType.OBJECT, description='`{"export_id", "created_at", "total_records", "data"}`'),
+            },
+        ),
         dependencies={"filters": Provide(provide_lead_filters)},
     )
     async def export_leads(
@@ -224,6 +235,10 @@ class LeadExportController(Controller):
         operation_id="downloadLeadExportJob",
         summary="Download a finished export",
         guards=[guard(policy.EXPORT)],
+        media_type=export.MEDIA_TYPES["xlsx"],
+        operation_class=success_media_types(
+            200, {export.MEDIA_TYPES["xlsx"]: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}
+        ),
     )
     async def download(self, tenant: TenantScope, export_id: int) -> Response[bytes]:
         """409 until the export is done; kept for a day."""

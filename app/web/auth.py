@@ -20,6 +20,8 @@ from app.web.context import Scope, principal_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+# Every guard `guard()` made: a handler behind one needs credentials (the OpenAPI contract says so).
+_CREDENTIAL_GUARDS: set[Guard] = set()
 
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -47,4 +49,10 @@ def guard(*permissions: Permission, write: bool | None = None) -> Guard:
             permission.require(principal)
 
     check.__name__ = "guard_" + ("_".join(p.name for p in permissions) or "authenticated")
+    _CREDENTIAL_GUARDS.add(check)
     return check
+
+
+def requires_credentials(handler: BaseRouteHandler) -> bool:
+    """Whether a handler (or its controller) is behind `guard()`, so callers must authenticate."""
+    return any(g in _CREDENTIAL_GUARDS for g in handler.resolve_guards())

@@ -1,0 +1,125 @@
+"""The OpenAPI contract: what every /v2 operation documents besides its success answer.
+
+One place decides, for every operation, which error statuses it can answer (all with the error
+envelope, `ErrorEnvelope`, a named component generated from the msgspec type the errors are encoded
+with), which security it needs, and that request bodies are closed to unknown fields. New endpoints
+are covered without doing anything; Schemathesis (tests/contract) checks the server keeps to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
+
+from app.core.schemas import ErrorEnvelope
+from app.web.auth import requires_credentials
+from app.web.errors import is_api_path
+from app.web.ratelimit import EXEMPT_PATHS
+
+# Either credential works on every guarded operation (docs/api.md, Authentication).
+CREDENTIALS: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
+
+_WHEN = {
+    304: "Not modified: `If-None-Match` holds the current `ETag`",
+    400: "BAD_REQUEST: malformed JSON or form body",
+    401: "AUTHENTICATION_ERROR: missing, invalid, expired or revoked credentials",
+    403: "INSUFFICIENT_PERMISSIONS: the caller's role or read-only credentials, or `X-Tenant-ID` mismatch",
+    404: "RESOURCE_NOT_FOUND: no such record in the caller's tenant",
+    409: "CONFLICT: a duplicate, a rule on the record's state, or the same `Idempotency-Key` still running",
+    412: "PRECONDITION_FAILED: `If-Match` is not the current `ETag`",
+    413: "PAYLOAD_TOO_LARGE: the body or file is over its limit",
+    422: "VALIDATION_ERROR: a field is invalid, missing, unknown or read-only (`details.field` names it)",
+    429: "RATE_LIMIT_EXCEEDED: plan limit or login throttle; see `Retry-After`",
+}
+
+
+def error_statuses(route: HTTPRoute, method: str, handler: HTTPRouteHandler, inputs: KwargsModel) -> set[int]:
+    """The statuses besides its success an operation can answer, read from its route, guards and inputs."""
+    has_body = "data" in inputs.expected_reserved_kwargs
+    has_parameters = bool(
+        inputs.expected_path_params or inputs.expected_query_params or inputs.expected_header_params or inputs.expected_cookie_params
+    )
+    # Credentials are checked whenever they are sent, so even public operations answer 401 and 403.
+    statuses = {401, 403}
+    if not route.path.startswith(EXEMPT_PATHS):
+        statuses.add(429)
+    if has_body or has_parameters:
+        statuses |= {400, 422}  # 400: a request that cannot be parsed; 422: a value that breaks a rule
+    if inputs.expected_path_params:
+        statuses |= {404, 409}  # 409: a rule on the record's state (an export not finished yet, a lead's phone taken)
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        statuses.add(409)
+    if method == "PATCH":
+        statuses.add(412)
+    if method == "POST":
+        statuses |= {413, 422}  # Idempotency-Key: body too large to keep, or the key reused with another body
+    if method == "GET":
+        statuses.add(304)
+    return statuses
+
+
+def document_contract(app: Litestar) -> None:
+    """Add the error answers and security requirements of every /v2 operation (before the document is built)."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or not is_api_path(route.path):
+            continue
+        for method, (handler, inputs) in route.route_handler_map.items():
+            if method in ("HEAD", "OPTIONS") or not handler.resolve_include_in_schema():
+                continue
+            responses = dict(handler.responses or {})
+            for status in sorted(error_statuses(route, method, handler, inputs)):
+                if status == 304:
+                    responses.setdefault(status, ResponseSpec(None, description=_WHEN[status], generate_examples=False))
+                else:
+                    responses.setdefault(status, ResponseSpec(ErrorEnvelope, description=_WHEN[status], generate_examples=False))
+            handler.responses = responses
+            if requires_credentials(handler) and not handler.security:
+                handler.security = CREDENTIALS
+
+
+def success_media_types(status: int, media_types: dict[str, Schema]) -> type[Operation]:
+    """An `operation_class` for a handler whose success answer comes in several content types (exports)."""
+
+    @dataclass
+    class MultiMediaOperation(Operation):
+        def __post_init__(self) -> None:
+            response = (self.responses or {}).get(str(status))
+            if isinstance(response, OpenAPIResponse):
+                response.content = {name: OpenAPIMediaType(schema=schema) for name, schema in media_types.items()}
+
+    return MultiMediaOperation
+
+
+class ClosedStructs(OpenAPISchemaPlugin):
+    """msgspec Structs that refuse unknown fields (every request body) say so: `additionalProperties: false`."""
+
+    def __init__(self) -> None:
+        from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+
+        self._structs = StructSchemaPlugin()
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        """Structs declared with `forbid_unknown_fields=True`."""
+        if not self._structs.is_plugin_supported_field(field_definition):
+            return False
+        info = msgspec.inspect.type_info(field_definition.type_)
+        return isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        """Litestar's own Struct schema, closed (and requiring one of two spellings where the body says so)."""
+        schema = self._structs.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        either = getattr(field_definition.type_, "one_of_required", ())
+        if either:
+            schema.any_of = [Schema(required=[name]) for name in either]
+        return schema
