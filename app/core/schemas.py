@@ -38,7 +38,7 @@ def normalise_phone(phone: str) -> str:
         raise ValidationFailed(
             "Invalid phone number format",
             details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
-            human="International format starting with +, like +971 50 123 4567",
+            human="Enter the phone in international format, like +971 50 123 4567",
         )
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 

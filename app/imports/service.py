@@ -28,7 +28,7 @@ from app.contacts import service as contacts
 from app.core.errors import Conflict, DomainError, ResourceNotFound, ValidationFailed
 from app.core.jobs import job
 from app.core.schemas import normalise_phone
-from app.core.validation import in_words, invalid_input
+from app.core.validation import convert_input, in_words
 from app.db import TenantScope, fetch, tenant_transaction
 from app.imports import policy, schemas
 from app.imports.tables import ImportJob
@@ -175,13 +175,10 @@ def _parse(kind: str, values: dict[str, str]) -> msgspec.Struct:
     for name in ("transaction_type", "property_type", "purpose"):
         if name in data:
             data[name] = data[name].upper()
-    if data.get("phone"):
-        data["phone"] = normalise_phone(data["phone"])
     target = lead_schemas.LeadCreate if kind == "leads" else contact_schemas.ContactCreate
-    try:
-        parsed = msgspec.convert(data, target, strict=False)
-    except msgspec.ValidationError as exc:
-        raise invalid_input(exc) from None
+    parsed: msgspec.Struct = convert_input(data, target)  # every bad field of the row at once, in a person's words
+    if data.get("phone"):
+        normalise_phone(data["phone"])
     if kind == "leads":
         ranges = {k: getattr(parsed, k) for k in ("budget_min", "budget_max", "bedrooms_min", "bedrooms_max")}
         leads.check_ranges({k: v for k, v in ranges.items() if v is not msgspec.UNSET})

@@ -18,6 +18,7 @@ from litestar.response import Template
 
 from app.core.errors import DomainError, PermissionDenied, ResourceNotFound
 from app.core.policy import REGISTRY
+from app.core.validation import problems_of
 from app.web.context import principal_of
 
 # A url-encoded form body.
@@ -83,8 +84,11 @@ def clean_form(form: dict[str, str]) -> dict[str, str]:
 
 
 def form_errors(exc: DomainError) -> dict[str, str]:
-    """Field → what a person should do, for a form a rule refused."""
-    return {exc.field or "form": exc.human}
+    """Field → what a person should do, for a form a rule refused: every bad field at once."""
+    errors: dict[str, str] = {}
+    for problem in problems_of(exc) if exc.field else []:
+        errors.setdefault(problem.field, problem.human)
+    return errors or {"form": exc.human}
 
 
 def refusal_stays_on_page(exc: DomainError) -> bool:

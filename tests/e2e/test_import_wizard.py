@@ -33,7 +33,7 @@ def test_import_wizard_with_bad_rows(tmp_path: Path) -> None:
             page.click("#mapping button:has-text('Check the file')")
             preview = page.locator("#preview")
             expect(preview).to_contain_text("nothing has been written yet")
-            expect(page.locator("#preview-rows")).to_contain_text("phone: International format starting with +")
+            expect(page.locator("#preview-rows")).to_contain_text("phone: Enter the phone in international format")
             expect(page.locator("#preview-rows")).to_contain_text("name is required")
             page.click("#preview button:has-text('Import 2 rows')")
             expect(page.locator("#progress")).to_contain_text("Done", timeout=20_000)  # pushed by the task_completed event

@@ -79,7 +79,7 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.click("#details button:has-text('Edit')")
             page.fill("form#details input[name=phone]", "555")
             page.click("form#details button:has-text('Save')")
-            expect(page.locator("form#details .error")).to_contain_text("International format")
+            expect(page.locator("form#details .error")).to_contain_text("Enter the phone in international format")
             page.fill("form#details input[name=phone]", "+44 7700 900 124")
             page.fill("form#details input[name=budget_max]", "750000")
             page.click("form#details button:has-text('Save')")

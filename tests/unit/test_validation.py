@@ -29,11 +29,23 @@ def test_msgspec_messages_become_field_problems() -> None:
 def test_forms_and_files_get_the_same_errors_as_the_api() -> None:
     with pytest.raises(ValidationFailed) as caught:
         convert_input({"name": "Ali", "phone": "12345"}, LeadCreate)
-    assert caught.value.field == "phone" and caught.value.human.startswith("International format starting with +")
+    assert caught.value.field == "phone" and caught.value.human == "Enter the phone in international format, like +971 50 123 4567"
     with pytest.raises(ValidationFailed) as missing:
         convert_input({}, LeadCreate)
     assert in_words(missing.value) == "name is required"
     assert isinstance(convert_input({"name": "Ali", "bedrooms_min": "2"}, LeadCreate), msgspec.Struct), "form strings are coerced"
+
+
+def test_every_bad_field_is_reported_at_once() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        convert_input({"email": "nope", "phone": "+100000", "budget_min": "lots", "status": "MAYBE"}, LeadCreate)
+    refusal = caught.value
+    fields = [e["field"] for e in refusal.details["errors"]]
+    assert sorted(fields) == ["budget_min", "email", "name", "phone", "status"], "a number no country has is one of them"
+    assert refusal.details["field"] == fields[0], "the first problem stays the headline the API documents"
+    words = in_words(refusal)
+    assert "name is required" in words and "budget min: Enter a number" in words and "status: Choose one of the options" in words
+    assert "regex" not in words and "Expected" not in words, "no msgspec wording reaches a person"
 
 
 def test_range_rules_speak_to_people() -> None:
