@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.enums import RequestEncodingType
@@ -11,6 +14,7 @@ from msgspec import UNSET
 
 from app.accounts import policy, schemas
 from app.accounts import service as accounts
+from app.accounts.authentication import TOKEN_ENDPOINT
 from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
 from app.core.pagination import ListQuery, Page
 from app.db import TenantScope
@@ -90,10 +94,10 @@ class AuthController(Controller):
 class OAuthController(Controller):
     """OAuth 2.0 client-credentials grant (RFC 6749 §4.4)."""
 
-    path = "/v2/oauth"
+    path = TOKEN_ENDPOINT
     tags = ["Authentication"]
 
-    @post("/token", operation_id="oauthToken", summary="Client-credentials token", status_code=200)
+    @post("/", operation_id="oauthToken", summary="Client-credentials token", status_code=200)
     async def token(
         self,
         request: Request[Any, Any, Any],
@@ -105,15 +109,15 @@ class OAuthController(Controller):
             raise BadRequest("Only grant_type=client_credentials is supported", details={"error": "unsupported_grant_type"})
         client_id = data.client_id if data.client_id is not UNSET else ""
         client_secret = data.client_secret if data.client_secret is not UNSET else ""
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("basic "):
-            import base64
-            import binascii
-
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
             try:
-                client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 raise AuthenticationError("Malformed Basic credentials", details={"error": "invalid_client"}) from None
+            # RFC 6749 §2.3.1: id and secret are form-encoded before they are joined with ':'.
+            basic_id, _, basic_secret = decoded.partition(":")
+            client_id, client_secret = unquote_plus(basic_id), unquote_plus(basic_secret)
         if not client_id or not client_secret:
             raise AuthenticationError("client_id and client_secret are required", details={"error": "invalid_client"})
         return await accounts.client_credentials_token(settings, client_id, client_secret, data.scope if data.scope is not UNSET else None)
