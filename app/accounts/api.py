@@ -21,6 +21,7 @@ from app.db import TenantScope
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import current_principal, guard
+from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 
 
@@ -153,13 +154,13 @@ class UserController(Controller):
     @patch("/{user_id:int}", operation_id="updateUser", summary="Change a user", guards=[guard(policy.MANAGE_USERS)])
     async def update_user(
         self,
-        request: Request[Any, Any, Any],
         tenant: TenantScope,
         user_id: Annotated[int, Parameter(description="User id")],
         data: schemas.UserUpdate,
+        if_match: IfMatch = None,
     ) -> schemas.User:
         """Honours `If-Match` (412 when stale). Deactivating a user ends their sessions."""
-        return await accounts.update_user(tenant, user_id, data, if_match=request.headers.get("if-match"))
+        return await accounts.update_user(tenant, user_id, data, if_match=if_match)
 
 
 class ApiKeyController(Controller):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
 from app.contacts import policy, schemas, service
@@ -15,6 +15,7 @@ from app.leads import service as leads
 from app.leads.schemas import LeadSummary
 from app.settings import Settings
 from app.web.auth import guard
+from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 
 Search = Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone (companies: name and domain)")]
@@ -50,10 +51,10 @@ class ContactController(Controller):
 
     @patch("/{contact_id:int}", operation_id="updateContact", summary="Update a contact", guards=[guard(policy.EDIT)])
     async def update_contact(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, contact_id: int, data: schemas.ContactUpdate
+        self, tenant: TenantScope, contact_id: int, data: schemas.ContactUpdate, if_match: IfMatch = None
     ) -> schemas.Contact:
         """Honours `If-Match`."""
-        return await service.update_contact(tenant, contact_id, data, if_match=request.headers.get("if-match"))
+        return await service.update_contact(tenant, contact_id, data, if_match=if_match)
 
     @delete("/{contact_id:int}", operation_id="deleteContact", summary="Delete a contact", guards=[guard(policy.DELETE)])
     async def delete_contact(self, tenant: TenantScope, contact_id: int) -> None:
@@ -96,10 +97,10 @@ class CompanyController(Controller):
 
     @patch("/{company_id:int}", operation_id="updateCompany", summary="Update a company", guards=[guard(policy.EDIT)])
     async def update_company(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, company_id: int, data: schemas.CompanyUpdate
+        self, tenant: TenantScope, company_id: int, data: schemas.CompanyUpdate, if_match: IfMatch = None
     ) -> schemas.Company:
         """Honours `If-Match`."""
-        return await service.update_company(tenant, company_id, data, if_match=request.headers.get("if-match"))
+        return await service.update_company(tenant, company_id, data, if_match=if_match)
 
     @delete("/{company_id:int}", operation_id="deleteCompany", summary="Delete a company", guards=[guard(policy.DELETE)])
     async def delete_company(self, tenant: TenantScope, company_id: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -57,6 +58,9 @@ class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     # Fields of which at least one must be sent (two spellings of one field); the OpenAPI schema says so.
     one_of_required: ClassVar[tuple[str, ...]] = ()
+    # Fields whose values (an array's items) must be one of a list known only once the app is assembled
+    # (event types, declared by the domains): the OpenAPI schema lists them as an `enum`; the service checks.
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {}
 
 
 class ResponseBody(msgspec.Struct, kw_only=True):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
@@ -19,6 +19,7 @@ from app.events.schemas import TimelineEntry
 from app.leads import export, jobs, policy, schemas, service
 from app.settings import Settings
 from app.web.auth import guard
+from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 from app.web.openapi import success_media_types
 
@@ -130,10 +131,10 @@ class LeadController(Controller):
 
     @patch("/{lead_id:int}", operation_id="updateLead", summary="Update a lead", guards=[guard(policy.EDIT)])
     async def update_lead(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate
+        self, tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate, if_match: IfMatch = None
     ) -> schemas.Lead:
         """Status moves, notes and assignments are recorded on the timeline. Honours `If-Match` (412 when stale)."""
-        return await service.update_lead(tenant, lead_id, data, settings.base_url, if_match=request.headers.get("if-match"))
+        return await service.update_lead(tenant, lead_id, data, settings.base_url, if_match=if_match)
 
     @delete("/{lead_id:int}", operation_id="deleteLead", summary="Delete a lead (soft)", guards=[guard(policy.DELETE)])
     async def delete_lead(self, tenant: TenantScope, lead_id: LeadId) -> None:

@@ -15,6 +15,7 @@ from app.db import TenantScope
 from app.settings import Settings
 from app.web.auth import current_principal
 from app.web.context import scope_for
+from app.web.openapi import MINIMUM_ZERO
 
 
 async def provide_scope(request: Request[Any, Any, Any]) -> TenantScope:
@@ -36,12 +37,14 @@ async def provide_queue(request: Request[Any, Any, Any]) -> Queue:
 
 async def provide_list_query(
     limit: Annotated[int | None, Parameter(ge=1, le=MAX_LIMIT, description="Items per page (1-100, default 50)")] = None,
-    offset: Annotated[int | None, Parameter(ge=0, le=1_000_000, description="Items to skip")] = None,
+    offset: Annotated[int | None, Parameter(ge=0, le=1_000_000, description="Items to skip", schema_extra=MINIMUM_ZERO)] = None,
     sort: Annotated[str | None, Parameter(description="Sort field; prefix with `-` for descending, e.g. `-created_at`")] = None,
     page: Annotated[int | None, Parameter(ge=1, le=100_000, description="Page number from 1 (other guides' paging; with per_page)")] = None,
     per_page: Annotated[int | None, Parameter(ge=1, le=MAX_LIMIT, description="Items per page, with `page`")] = None,
     page_size: Annotated[int | None, Parameter(query="pageSize", ge=1, le=MAX_LIMIT, description="Items per page, with `page`")] = None,
-    skip: Annotated[int | None, Parameter(ge=0, le=1_000_000, description="Items to skip (same as offset)")] = None,
+    skip: Annotated[
+        int | None, Parameter(ge=0, le=1_000_000, description="Items to skip (same as offset)", schema_extra=MINIMUM_ZERO)
+    ] = None,
 ) -> ListQuery:
     """The list parameters of any collection endpoint: `limit`/`offset`, or the other guides' words
     (`page` with `per_page` or `pageSize`, `skip`), mapped onto them; the answer says which page it is."""

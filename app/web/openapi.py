@@ -16,7 +16,8 @@ from litestar import Litestar
 from litestar._kwargs.kwargs_model import KwargsModel
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
+from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
@@ -24,8 +25,12 @@ from litestar.typing import FieldDefinition
 from app.core.schemas import ErrorEnvelope
 from app.web.auth import requires_credentials
 from app.web.errors import is_api_path
+from app.web.etag import IF_NONE_MATCH, answers_not_modified
+from app.web.idempotency import IDEMPOTENCY_KEY, honours_idempotency_key
 from app.web.ratelimit import EXEMPT_PATHS
 
+# Litestar drops a bound of 0 from the schema (it tests the bound's truth): parameters with `ge=0` add it back.
+MINIMUM_ZERO: dict[str, Any] = {"minimum": 0}
 # Either credential works on every guarded operation (docs/api.md, Authentication).
 CREDENTIALS: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 
@@ -59,13 +64,44 @@ def error_statuses(route: HTTPRoute, method: str, handler: HTTPRouteHandler, inp
         statuses |= {404, 409}  # 409: a rule on the record's state (an export not finished yet, a lead's phone taken)
     if method in ("POST", "PUT", "PATCH", "DELETE"):
         statuses.add(409)
-    if method == "PATCH":
+    if honours_if_match(inputs):
         statuses.add(412)
     if method == "POST":
         statuses |= {413, 422}  # Idempotency-Key: body too large to keep, or the key reused with another body
-    if method == "GET":
+    if answers_not_modified(method, route.path):
         statuses.add(304)
     return statuses
+
+
+def honours_if_match(inputs: KwargsModel) -> bool:
+    """Whether the handler takes `If-Match` (typed `app.web.etag.IfMatch`), so a stale version answers 412."""
+    return any(p.field_alias.lower() == "if-match" for p in inputs.expected_header_params)
+
+
+def header_parameters(route: HTTPRoute, method: str, handler: HTTPRouteHandler) -> list[OpenAPIParameter]:
+    """The request headers middleware honours on this operation, asked of the middleware's own rules."""
+    headers = []
+    if answers_not_modified(method, route.path):
+        headers.append(IF_NONE_MATCH)
+    if honours_idempotency_key(method, route.path) and requires_credentials(handler):
+        headers.append(IDEMPOTENCY_KEY)
+    return headers
+
+
+def with_parameters(operation_class: type[Operation], extra: list[OpenAPIParameter]) -> type[Operation]:
+    """An `operation_class` that lists `extra` header parameters after the handler's own."""
+
+    @dataclass
+    class WithHeaders(operation_class):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            super_init = getattr(super(), "__post_init__", None)
+            if super_init is not None:
+                super_init()
+            declared: list[OpenAPIParameter | Reference] = list(getattr(self, "parameters", None) or [])
+            own = {(p.name.lower(), p.param_in) for p in declared if isinstance(p, OpenAPIParameter)}
+            self.parameters = [*declared, *(p for p in extra if (p.name.lower(), p.param_in) not in own)]
+
+    return WithHeaders
 
 
 def document_contract(app: Litestar) -> None:
@@ -83,6 +119,9 @@ def document_contract(app: Litestar) -> None:
                 else:
                     responses.setdefault(status, ResponseSpec(ErrorEnvelope, description=_WHEN[status], generate_examples=False))
             handler.responses = responses
+            headers = header_parameters(route, method, handler)
+            if headers:
+                handler.operation_class = with_parameters(handler.operation_class, headers)
             if requires_credentials(handler) and not handler.security:
                 handler.security = CREDENTIALS
 
@@ -122,4 +161,33 @@ class ClosedStructs(OpenAPISchemaPlugin):
         either = getattr(field_definition.type_, "one_of_required", ())
         if either:
             schema.any_of = [Schema(required=[name]) for name in either]
+        _restore_zero_bounds(field_definition.type_, schema)
+        for name, values in getattr(field_definition.type_, "allowed_values", {}).items():
+            _list_values((schema.properties or {}).get(name), values())
         return schema
+
+
+def _restore_zero_bounds(struct: Any, schema: Schema) -> None:
+    """Put back the bounds of 0 (`Meta(ge=0)`) Litestar leaves out, so the schema admits no negative count."""
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
+        prop = (schema.properties or {}).get(field.encode_name)
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        for kind in kinds:
+            if isinstance(prop, Schema) and isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+                if kind.ge == 0 and prop.minimum is None:
+                    prop.minimum = 0
+                if kind.le == 0 and prop.maximum is None:
+                    prop.maximum = 0
+
+
+def _list_values(field: Schema | Reference | None, values: list[str]) -> None:
+    """Say which values a string field (or an array's items) takes, through the `oneOf` Litestar adds for UNSET."""
+    if not isinstance(field, Schema):
+        return
+    for branch in [field, *(field.one_of or [])]:
+        if not isinstance(branch, Schema):
+            continue
+        if isinstance(branch.items, Schema):
+            branch.items.enum = list(values)
+        elif branch.type == OpenAPIType.STRING:
+            branch.enum = list(values)
