@@ -17,7 +17,7 @@ from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -26,8 +26,9 @@ from saq import Worker
 from app import __version__
 from app.accounts.authentication import AuthenticationMiddleware
 from app.core.jobs import TaskFunction
+from app.core.scopes import valid_scopes
 from app.db import close_pool, configure_engine, open_pool
-from app.domains import domains, navigation
+from app.domains import api_resources, domains, navigation
 from app.events.stream import BROKER
 from app.settings import Settings, install
 from app.web.context import stamp_response_headers, with_request_context
@@ -125,6 +126,16 @@ def create_app(
                 security_schemes={
                     "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
                     "Bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    # The client-credentials grant and its scopes, derived from the installed API resources.
+                    "OAuth2": SecurityScheme(
+                        type="oauth2",
+                        flows=OAuthFlows(
+                            client_credentials=OAuthFlow(
+                                token_url="/v2/oauth/token",
+                                scopes={scope: _scope_description(scope) for scope in valid_scopes(api_resources())},
+                            )
+                        ),
+                    ),
                 }
             ),
         ),
@@ -134,6 +145,12 @@ def create_app(
     document_contract(app)  # error answers and security of every operation, before the document is first built
     app.asgi_handler = with_request_context(app.asgi_handler)  # type: ignore[arg-type,assignment]
     return app
+
+
+def _scope_description(scope: str) -> str:
+    resource, _, level = scope.partition(":")
+    what = "every resource" if resource == "*" else resource
+    return f"read and write {what}" if not level else ("GET on " if level == "read" else "read and change ") + what
 
 
 def app_from_environment() -> Any:

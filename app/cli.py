@@ -1,4 +1,4 @@
-"""The `atrium` command: serve | worker | migrate | createadmin | demo-data."""
+"""The `atrium` command: serve | worker | migrate | createadmin | demo-data | tenant."""
 
 from __future__ import annotations
 
@@ -127,6 +127,50 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
         raise SystemExit(1) from None
 
 
+def _rate_limit_value(raw: str) -> int | None:
+    """`off` (or 0) → 0, unlimited; `plan` → None, the plan's limit; a whole number of requests per minute."""
+    word = raw.strip().lower()
+    if word in ("off", "unlimited", "0"):
+        return 0
+    if word in ("plan", "default"):
+        return None
+    if word.isdigit():
+        return int(word)
+    raise argparse.ArgumentTypeError(f"{raw!r}: use a number of requests per minute, off, or plan")
+
+
+def _describe_limit(settings: Settings, tenant: dict[str, object]) -> str:
+    plan, own = str(tenant["plan"]), tenant["rate_limit"]
+    if not settings.rate_limiting:
+        return "unlimited (RATE_LIMITS=off for the whole installation)"
+    if own is None:
+        plan_limit = settings.rate_limits.get(plan, settings.rate_limits["starter"])
+        return f"its plan's ({plan}: {plan_limit or 'unlimited'}{'/minute' if plan_limit else ''})"
+    return "unlimited" if own == 0 else f"{own} requests/minute (burst {2 * int(str(own))})"
+
+
+def cmd_tenant(args: argparse.Namespace) -> None:
+    """Operator commands on tenants: list them, set one's API rate limit."""
+    from app.accounts import service as accounts
+
+    settings = _settings()
+    dsn = _database(settings)
+
+    async def run() -> None:
+        if args.action == "list":
+            for tenant in await accounts.list_tenants():
+                print(f"{tenant['id']}\t{tenant['slug']}\t{tenant['plan']}\t{_describe_limit(settings, tenant)}\t{tenant['name']}")
+            return
+        tenant = await accounts.set_tenant_rate_limit(args.tenant, args.limit)
+        print(f"Tenant {tenant['slug']} (id {tenant['id']}): {_describe_limit(settings, tenant)}")
+
+    try:
+        asyncio.run(_with_pool(dsn, run))
+    except Exception as exc:
+        print(f"atrium: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def cmd_demo_data(_: argparse.Namespace) -> None:
     """Load the demo tenant."""
     settings = _settings()
@@ -156,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--plan", default="starter", choices=["starter", "professional", "enterprise"])
     admin.set_defaults(func=cmd_createadmin)
     sub.add_parser("demo-data", help="load the demo tenant").set_defaults(func=cmd_demo_data)
+    tenant = sub.add_parser("tenant", help="operator commands on tenants")
+    tenant_sub = tenant.add_subparsers(dest="action", required=True)
+    tenant_sub.add_parser("list", help="every tenant: id, slug, plan, API rate limit, name").set_defaults(func=cmd_tenant)
+    limit = tenant_sub.add_parser("set-rate-limit", help="set one tenant's API requests per minute")
+    limit.add_argument("tenant", help="the tenant's id or slug")
+    limit.add_argument("limit", type=_rate_limit_value, help="requests per minute, off (unlimited), or plan (its plan's limit)")
+    limit.set_defaults(func=cmd_tenant)
     return parser
 
 

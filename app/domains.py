@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from app.core.jobs import JobSpec
+from app.core.scopes import OPT_KEY
 
 # Order matters only for navigation ties and table discovery; dependencies point up this list.
 INSTALLED = [
@@ -86,6 +87,20 @@ def domains() -> tuple[Domain, ...]:
         if importlib.util.find_spec(f"{package}.domain") is not None:
             found.append(importlib.import_module(f"{package}.domain").DOMAIN)
     return tuple(found)
+
+
+def api_resources() -> tuple[str, ...]:
+    """The API's resources, as its controllers name them (`opt = resource_opt(...)`): the scopes' vocabulary."""
+    found: set[str] = set()
+    for domain in domains():
+        for controller in domain.controllers:
+            # A controller's own opt, and its handlers' (a handler may serve another resource than its controller).
+            layers = [controller, *vars(controller).values()] if isinstance(controller, type) else [controller]
+            for layer in layers:
+                opt = getattr(layer, "opt", None)
+                if isinstance(opt, dict) and isinstance(opt.get(OPT_KEY), str):
+                    found.add(opt[OPT_KEY])
+    return tuple(sorted(found))
 
 
 def table_modules() -> list[str]:

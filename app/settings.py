@@ -32,12 +32,13 @@ class Settings:
     worker_concurrency: int
     cookie_secure: bool
     log_level: str
-    rate_limits: dict[str, int]
+    rate_limits: dict[str, int]  # requests per minute per plan; 0: that plan is not limited
     webhook_retry_delays: tuple[int, ...] = (60, 300, 900)
     webhook_allow_private_targets: bool = False
     smtp_url: str | None = None
     mail_from: str = "atrium@localhost"
     environment: str = "production"
+    rate_limiting: bool = True  # RATE_LIMITS=off: nothing is limited (a private deployment, a benchmark)
 
     @property
     def embedded(self) -> bool:
@@ -61,16 +62,22 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
 DEFAULT_RATE_LIMITS = {"starter": 60, "professional": 100, "enterprise": 500}
 
 
-def _rate_limits(env: dict[str, str]) -> dict[str, int]:
-    """`RATE_LIMITS=starter=60,enterprise=2000`: requests per minute per plan (unnamed plans keep their default)."""
+def _rate_limits(env: dict[str, str]) -> tuple[dict[str, int], bool]:
+    """`RATE_LIMITS=starter=60,enterprise=2000`: requests per minute per plan (unnamed plans keep their default);
+    `enterprise=off` (or 0) lifts one plan's limit, `RATE_LIMITS=off` every limit. Returns (limits, limiting)."""
     limits = dict(DEFAULT_RATE_LIMITS)
     raw = env.get("RATE_LIMITS", "").strip()
+    if raw.lower() in ("off", "0", "false", "no", "none", "unlimited"):
+        return limits, False
     for part in filter(None, (p.strip() for p in raw.split(","))):
-        plan, _, value = part.partition("=")
-        if plan.strip() not in limits or not value.strip().isdigit() or int(value) < 1:
-            raise SettingsError(f"RATE_LIMITS={raw!r}: use plan=requests_per_minute pairs, plans: {', '.join(limits)}")
-        limits[plan.strip()] = int(value)
-    return limits
+        plan, _, value = (x.strip() for x in part.partition("="))
+        value = "0" if value.lower() == "off" else value
+        if plan not in limits or not value.isdigit():
+            raise SettingsError(
+                f"RATE_LIMITS={raw!r}: use plan=requests_per_minute pairs (or plan=off), or off for no limits; plans: {', '.join(limits)}"
+            )
+        limits[plan] = int(value)
+    return limits, True
 
 
 def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
@@ -159,6 +166,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     log_level = env.get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL={log_level!r} must be one of DEBUG, INFO, WARNING, ERROR")
+    rate_limits, rate_limiting = _rate_limits(env)
     return Settings(
         database_url=database_url,
         queue_url=queue_url,
@@ -173,7 +181,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         worker_concurrency=_int(env, "WORKER_CONCURRENCY", 10, minimum=1),
         cookie_secure=base_url.startswith("https://"),
         log_level=log_level,
-        rate_limits=_rate_limits(env),
+        rate_limits=rate_limits,
+        rate_limiting=rate_limiting,
         webhook_retry_delays=_delays(env),
         webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),

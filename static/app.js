@@ -117,3 +117,31 @@ document.addEventListener("htmx:confirm", (event) => {
   if (window.confirm(question)) event.detail.issueRequest(true);
   else restore(event.detail.elt);
 });
+// Focus follows what opens and closes (keyboard and screen-reader users never land on <body>): a form
+// swapped in takes the focus (its first invalid field, else its first field); a form that closes gives it
+// back to the control that opens it (data-opens="<form id>"); any other swap that took the focused element
+// away focuses the new region itself.
+const FIELDS = "input:not([type=hidden]), select, textarea";
+let focusLeft = null;  // {target, form}: the swap is about to remove the focused element
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const active = document.activeElement;
+  const target = event.detail.target;
+  const form = active && active.closest ? active.closest("form[id]") : null;
+  focusLeft = target && active && active !== document.body && target.contains(active) && !liveTrigger(event)
+    ? { target: target.id, form: form ? form.id : "" } : null;
+});
+document.addEventListener("htmx:afterSwap", () => {
+  const left = focusLeft;
+  focusLeft = null;
+  const active = document.activeElement;
+  if (!left || (active && active !== document.body && active.isConnected)) return;
+  const form = left.form && document.getElementById(left.form);
+  const region = left.target && document.getElementById(left.target);
+  const opened = region && region.tagName === "FORM" ? region : form && form.tagName === "FORM" ? form : null;
+  const place = opened
+    ? opened.querySelector("[aria-invalid=true]") || opened.querySelector(FIELDS)
+    : (left.form && document.querySelector(`[data-opens="${left.form}"]`)) || region;
+  if (!place) return;
+  if (!place.matches("a[href], button, " + FIELDS) && !place.hasAttribute("tabindex")) place.setAttribute("tabindex", "-1");
+  place.focus({ preventScroll: !opened });
+});

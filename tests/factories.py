@@ -82,11 +82,14 @@ class Tenants:
         body = response.json()
         return Account(body["tenantId"], body["userId"], email, role or body["user"]["role"], body["access_token"], body["refresh_token"])
 
-    async def api_key(self, admin: Account, permission: str = "read", mode: str = "live") -> tuple[int, str]:
-        """Create an API key; returns (id, plaintext)."""
-        response = await self.client.post(
-            "/v2/api-keys", headers=admin.auth, json={"name": f"{permission} key", "permission": permission, "mode": mode}
-        )
+    async def api_key(
+        self, admin: Account, permission: str = "read", mode: str = "live", resources: list[str] | None = None
+    ) -> tuple[int, str]:
+        """Create an API key (for every API resource unless `resources` are named); returns (id, plaintext)."""
+        body: dict[str, Any] = {"name": f"{permission} key", "permission": permission, "mode": mode}
+        if resources is not None:
+            body["resources"] = resources
+        response = await self.client.post("/v2/api-keys", headers=admin.auth, json=body)
         assert response.status_code == 201, response.text
         return response.json()["id"], response.json()["key"]
 

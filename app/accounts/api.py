@@ -17,6 +17,7 @@ from app.accounts import service as accounts
 from app.accounts.authentication import TOKEN_ENDPOINT
 from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
 from app.core.pagination import ListQuery, Page
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.service import Subject, audit
 from app.settings import Settings
@@ -128,6 +129,7 @@ class UserController(Controller):
     """The tenant's team: admins create users, change roles, deactivate."""
 
     path = "/v2/users"
+    opt = resource_opt("users")  # its scopes: users:read, users:write
     tags = ["Users"]
 
     @get("/", operation_id="listUsers", summary="List users", guards=[guard(policy.VIEW_TEAM)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.accounts.api import ApiKeyController, AuthController, OAuthClientController, OAuthController, UserController
-from app.accounts.views import SessionController, TeamPagesController
+from app.accounts.views import AccountPagesController, SessionController, TeamPagesController
 from app.domains import Domain, NavEntry
 
 DOMAIN = Domain(
@@ -16,6 +16,7 @@ DOMAIN = Domain(
         OAuthClientController,
         SessionController,
         TeamPagesController,
+        AccountPagesController,
     ],
     # Only roles that can open a settings tab see it (agents, support and finance have none).
     nav=[NavEntry("settings", "Settings", "/settings", order=90, permission="accounts.view_team")],

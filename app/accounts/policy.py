@@ -10,3 +10,4 @@ SELF_SERVICE = permission("accounts.self", USER_ROLES, "This needs a person's cr
 VIEW_TEAM = permission("accounts.view_team", {"admin", "manager", INTEGRATION}, "Only admins and managers can see the team")
 MANAGE_USERS = permission("accounts.manage_users", {"admin"}, "Only an admin can add users or change their roles")
 MANAGE_CREDENTIALS = permission("accounts.manage_credentials", {"admin"}, "Only an admin can manage API keys and OAuth clients")
+MANAGE_WORKSPACE = permission("accounts.manage_workspace", {"admin"}, "Only an admin can change the workspace's settings")

@@ -20,6 +20,7 @@ class Tenant(ResponseBody):
     slug: str
     plan: str
     created_at: datetime
+    time_zone: str = "UTC"
 
 
 class User(ResponseBody):
@@ -33,6 +34,7 @@ class User(ResponseBody):
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None = None
+    time_zone: str | None = None  # their own zone for screens; None: the tenant's
 
 
 class UserCreate(RequestBody):
@@ -136,6 +138,7 @@ class ApiKey(ResponseBody):
     prefix: str
     mode: str
     permission: str
+    scopes: str
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
@@ -149,11 +152,12 @@ class ApiKeyCreated(ApiKey, kw_only=True):
 
 
 class ApiKeyCreate(RequestBody):
-    """Create a key: read-only keys may only GET."""
+    """Create a key: read-only keys may only GET; `resources` limits it to some API resources (all when omitted)."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "API key"
     permission: Literal["read", "write"] = "read"
     mode: Literal["live", "test"] = "live"
+    resources: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)] | UnsetType = UNSET
 
 
 class OAuthClient(ResponseBody):
@@ -174,7 +178,7 @@ class OAuthClientCreated(OAuthClient, kw_only=True):
 
 
 class OAuthClientCreate(RequestBody):
-    """Create a client-credentials client with the scopes it may request."""
+    """Create a client-credentials client with the scopes it may request (`leads:read`, `*:write`, `*`, `read`, …)."""
 
     name: Name
-    scopes: list[Literal["read", "write"]] = msgspec.field(default_factory=lambda: ["read"])
+    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)] = msgspec.field(default_factory=lambda: ["*:read"])

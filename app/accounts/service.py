@@ -34,6 +34,7 @@ from app.accounts.security import (
 from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, User, UserSession
 from app.core.errors import (
     AuthenticationError,
+    BadRequest,
     Conflict,
     RateLimited,
     ResourceNotFound,
@@ -42,8 +43,11 @@ from app.core.errors import (
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.policy import INTEGRATION
 from app.core.principal import Principal
+from app.core.scopes import ANY, EVERYTHING, canonical, covers, parse, render
 from app.core.versions import require_current
+from app.core.zones import checked_zone
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.domains import api_resources
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.tenancy.tables import Tenant
@@ -117,6 +121,58 @@ async def get_tenant(scope: TenantScope) -> schemas.Tenant:
     if row is None:
         raise ResourceNotFound("Tenant not found")
     return msgspec.convert(row, schemas.Tenant)
+
+
+async def set_tenant_time_zone(scope: TenantScope, zone: str) -> schemas.Tenant:
+    """The zone the tenant's screens show times in (for people who chose none of their own)."""
+    policy.MANAGE_WORKSPACE.require(scope)
+    zone = checked_zone(zone)
+    async with tenant_transaction(scope.tenant_id):
+        before = await Tenant.select(Tenant.time_zone).where(Tenant.id == scope.tenant_id).first()
+        if before is None:
+            raise ResourceNotFound("Tenant not found")
+        await Tenant.update({Tenant.time_zone: zone}).where(Tenant.id == scope.tenant_id)
+        await audit(scope, Subject("tenant", scope.tenant_id), "tenant.updated", {"time_zone": [before["time_zone"], zone]})
+    return await get_tenant(scope)
+
+
+async def set_own_time_zone(scope: TenantScope, zone: str | None) -> schemas.User:
+    """A person's own zone for their screens (None: the tenant's)."""
+    policy.SELF_SERVICE.require(scope)
+    assert scope.user_id is not None
+    zone = checked_zone(zone) if zone else None
+    async with tenant_transaction(scope.tenant_id):
+        await User.update({User.time_zone: zone}).where((User.id == scope.user_id) & (User.tenant_id == scope.tenant_id))
+        await audit(scope, Subject("user", scope.user_id), "user.updated", {"time_zone": zone or "tenant's"})
+    return await get_user(scope, scope.user_id)
+
+
+# --------------------------------------------------------------------------- the installation's operator
+
+
+async def list_tenants() -> list[dict[str, Any]]:
+    """Every tenant with its plan and operator-set rate limit (the `atrium tenant list` command)."""
+    async with system_transaction():
+        rows = await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.plan, Tenant.rate_limit).order_by(Tenant.id)
+    return [dict(row) for row in rows]
+
+
+async def set_tenant_rate_limit(tenant: str, limit: int | None) -> dict[str, Any]:
+    """Set a tenant's API requests per minute (None: its plan's, 0: unlimited); `tenant` is its id or slug.
+
+    Only the installation's operator does this (the CLI): no tenant API or screen changes it.
+    """
+    if limit is not None and limit < 0:
+        raise ValidationFailed("A rate limit is a number of requests per minute, 0 (unlimited) or the plan's", details={"field": "limit"})
+    where = Tenant.id == int(tenant) if tenant.isdigit() else Tenant.slug == tenant
+    async with system_transaction():
+        row = await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.plan, Tenant.rate_limit).where(where).first()
+        if row is None:
+            raise ResourceNotFound(f"No tenant with id or slug {tenant!r}")
+        await Tenant.update({Tenant.rate_limit: limit}).where(Tenant.id == row["id"])
+    operator = TenantScope(tenant_id=row["id"], actor="operator (atrium tenant set-rate-limit)")
+    await audit(operator, Subject("tenant", row["id"]), "tenant.rate_limit_changed", {"from": row["rate_limit"], "to": limit})
+    return {**row, "rate_limit": limit}
 
 
 async def _reserve_login_attempt(account: str) -> None:
@@ -251,7 +307,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
     if sub.startswith("client:"):
         rows = await fetch(
             """
-            SELECT c.id, t.plan, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+            SELECT c.id, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
             FROM oauth_client c JOIN tenant t ON t.id = c.tenant_id
             WHERE c.client_id = $1 AND c.tenant_id = $2 AND c.revoked_at IS NULL
             """,
@@ -261,7 +317,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         )
         if not rows or rows[0]["revoked"]:
             return None
-        scopes = frozenset(str(claims.get("scope", "")).split())
+        scopes = canonical(str(claims.get("scope", "")).split())
         return Principal(
             tenant_id=tenant_id,
             plan=rows[0]["plan"],
@@ -270,10 +326,11 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
             role=INTEGRATION,
             scopes=scopes,
             token_jti=claims["jti"],
+            rate_limit=rows[0]["rate_limit"],
         )
     rows = await fetch(
         """
-        SELECT u.id, u.email, u.role, u.is_active, t.plan, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+        SELECT u.id, u.email, u.role, u.is_active, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
         FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
         """,
         int(sub) if sub.isdigit() else 0,
@@ -291,8 +348,9 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         role=row["role"],
         user_id=row["id"],
         email=row["email"],
-        scopes=frozenset({"read", "write"}),
+        scopes=EVERYTHING,
         token_jti=claims["jti"],
+        rate_limit=row["rate_limit"],
     )
 
 
@@ -303,7 +361,7 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
         return None
     rows = await fetch(
         """
-        SELECT k.id, k.tenant_id, k.key_hash, k.permission, k.revoked_at, t.plan,
+        SELECT k.id, k.tenant_id, k.key_hash, k.scopes, k.revoked_at, t.plan, t.rate_limit,
                k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS touch
         FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
         """,
@@ -318,9 +376,14 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
     if row["touch"]:
         async with tenant_transaction(row["tenant_id"]):
             await ApiKey.update({ApiKey.last_used_at: _now()}).where(ApiKey.id == row["id"])
-    scopes = frozenset({"read", "write"}) if row["permission"] == "write" else frozenset({"read"})
     return Principal(
-        tenant_id=row["tenant_id"], plan=row["plan"], kind="api_key", credential_id=f"key:{row['id']}", role=INTEGRATION, scopes=scopes
+        tenant_id=row["tenant_id"],
+        plan=row["plan"],
+        kind="api_key",
+        credential_id=f"key:{row['id']}",
+        role=INTEGRATION,
+        scopes=canonical(row["scopes"].split()),
+        rate_limit=row["rate_limit"],
     )
 
 
@@ -348,7 +411,8 @@ async def principal_for_session(token: str) -> Principal | None:
     """The user behind a session cookie, or None when it is unknown, expired or the user is inactive."""
     rows = await fetch(
         """
-        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, t.plan
+        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, t.plan,
+               COALESCE(u.time_zone, t.time_zone) AS time_zone
         FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
         WHERE s.token_hash = $1 AND s.expires_at > now()
         """,
@@ -365,7 +429,8 @@ async def principal_for_session(token: str) -> Principal | None:
         role=row["role"],
         user_id=row["id"],
         email=row["email"],
-        scopes=frozenset({"read", "write"}),
+        scopes=EVERYTHING,
+        time_zone=row["time_zone"],
     )
 
 
@@ -501,6 +566,7 @@ async def list_api_keys(scope: TenantScope, query: ListQuery, *, include_revoked
 async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
     """Create a key; its plaintext is returned this once and only its hash is stored."""
     policy.MANAGE_CREDENTIALS.require(scope)
+    scopes = api_key_scopes(data.permission, None if data.resources is UNSET else data.resources)
     generated = generate_api_key(data.mode)
     key_hash = await hash_secret_async(generated.plaintext)
     async with tenant_transaction(scope.tenant_id):
@@ -512,6 +578,7 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
                 key_hash=key_hash,
                 mode=data.mode,
                 permission=data.permission,
+                scopes=scopes,
                 created_by=scope.user_id,
             )
         ).returning(*ApiKey.all_columns(exclude=[ApiKey.key_hash]))
@@ -519,9 +586,26 @@ async def create_api_key(scope: TenantScope, data: schemas.ApiKeyCreate) -> sche
             scope,
             Subject("api_key", rows[0]["id"]),
             "api_key.created",
-            {"name": data.name, "permission": data.permission, "prefix": generated.prefix},
+            {"name": data.name, "permission": data.permission, "scopes": scopes, "prefix": generated.prefix},
         )
     return msgspec.convert({**rows[0], "key": generated.plaintext}, schemas.ApiKeyCreated)
+
+
+def api_key_scopes(permission: str, resources: list[str] | None) -> str:
+    """A key's canonical scopes: `permission` (read or write) on `resources` (None or `*`: every resource)."""
+    known = api_resources()
+    chosen = sorted(set(resources or [ANY]))
+    for name in chosen:
+        if name != ANY and name not in known:
+            raise ValidationFailed(
+                f"Invalid resources: unknown API resource {name!r}",
+                details={"field": "resources", "provided": name, "expected": "any of: * " + " ".join(known)},
+                human=f"{name!r} is not a part of the API",
+            )
+    if ANY in chosen:
+        chosen = [ANY]
+    levels = ("read", "write") if permission == "write" else ("read",)
+    return render({f"{name}:{level}" for name in chosen for level in levels})
 
 
 async def revoke_api_key(scope: TenantScope, key_id: int) -> schemas.ApiKey:
@@ -563,7 +647,7 @@ async def create_oauth_client(scope: TenantScope, data: schemas.OAuthClientCreat
     client_id = "atr_client_" + secrets.token_hex(8)
     secret = new_token(32)
     secret_hash = await hash_secret_async(secret)
-    scopes = " ".join(sorted(set(data.scopes) | {"read"}))
+    scopes = render(canonical(parse(data.scopes, api_resources(), field="scopes")))
     async with tenant_transaction(scope.tenant_id):
         rows = await OAuthClient.insert(
             OAuthClient(
@@ -606,21 +690,24 @@ async def client_credentials_token(
     stored = row["secret_hash"] if row else dummy_hash()
     if not await verify_secret_async(stored, client_secret) or row is None or row["revoked_at"] is not None:
         raise AuthenticationError("Invalid client credentials", details={"error": "invalid_client"})
-    allowed = set(row["scopes"].split())
-    # Accept the reference guide's resource-style scopes (leads:read) as their access level.
-    wanted = {s.split(":")[-1] for s in (requested_scope or "").split()} or allowed
-    unknown = wanted - allowed
-    if unknown:
-        raise ValidationFailed(
+    allowed = canonical(row["scopes"].split())
+    # RFC 6749 §3.3/§5.2: an unknown scope, or one beyond the client's, refuses the request (invalid_scope)
+    # rather than narrowing it silently; no scope asked for grants the client's own.
+    try:
+        wanted = parse(requested_scope or "", api_resources())
+    except ValidationFailed as exc:
+        raise BadRequest(exc.message, details={**exc.details, "error": "invalid_scope"}) from None
+    if not covers(allowed, canonical(wanted)):
+        raise BadRequest(
             "Requested scope exceeds the client's scopes",
             details={
                 "field": "scope",
                 "provided": requested_scope,
-                "expected": f"a subset of: {' '.join(sorted(allowed))}",
+                "expected": f"scopes within: {row['scopes']}",
                 "error": "invalid_scope",
             },
         )
-    granted = " ".join(sorted(wanted))
+    granted = " ".join(wanted) or row["scopes"]
     token, _, _ = issue_jwt(
         settings.secret_key,
         claims={"sub": f"client:{client_id}", "tid": row["tenant_id"], "scope": granted},

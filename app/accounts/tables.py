@@ -30,10 +30,15 @@ class User(Table, tablename="app_user"):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    time_zone = Varchar(length=64, null=True, default=None)  # an IANA zone; None: the tenant's
 
 
 class ApiKey(Table, tablename="api_key"):
-    """An integrator's key: only its lookup prefix and an argon2id hash of the whole key are kept."""
+    """An integrator's key: only its lookup prefix and an argon2id hash of the whole key are kept.
+
+    `scopes` (canonical, app.core.scopes) is what the key may do; `permission` (read or write) is
+    the key type the admin chose, kept for display: the scopes were derived from it at creation.
+    """
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
@@ -42,6 +47,7 @@ class ApiKey(Table, tablename="api_key"):
     key_hash = Text()
     mode = Varchar(length=10, default="live")
     permission = Varchar(length=10, default="read")
+    scopes = Text(default="*:read")
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
@@ -56,7 +62,7 @@ class OAuthClient(Table, tablename="oauth_client"):
     name = Varchar(length=100)
     client_id = Varchar(length=64, unique=True)
     secret_hash = Text()
-    scopes = Text(default="read")
+    scopes = Text(default="*:read")  # canonical scopes it may request (app.core.scopes)
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
@@ -15,7 +16,9 @@ from app.core.errors import AuthenticationError, DomainError, RateLimited
 from app.core.pagination import ListQuery
 from app.core.policy import USER_ROLES
 from app.core.validation import convert_input
+from app.core.zones import zone_names
 from app.db import TenantScope
+from app.domains import api_resources
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import guard
@@ -86,6 +89,51 @@ class SessionController(Controller):
         return response
 
 
+def _show_times_in(request: Request[Any, Any, Any], zone: str) -> None:
+    """The answer to a saved zone already shows times in it (the principal was read before the change)."""
+    principal = principal_of(request.scope)  # type: ignore[arg-type]
+    if principal is not None:
+        request.scope["state"]["principal"] = replace(principal, time_zone=zone)
+
+
+class AccountPagesController(Controller):
+    """A person's own account: who they are and the time zone their screens use."""
+
+    path = "/account"
+    include_in_schema = False
+    guards = [guard(policy.SELF_SERVICE)]
+
+    async def _page(self, request: Request[Any, Any, Any], tenant: TenantScope, **extra: Any) -> Template:
+        assert tenant.user_id is not None
+        ctx = {
+            "me": await accounts.get_user(tenant, tenant.user_id),
+            "workspace_zone": (await accounts.get_tenant(tenant)).time_zone,
+            "zones": zone_names(),
+            "errors": {},
+            "message": None,
+            **extra,
+        }
+        return render(request, "account.html", ctx, status_code=422 if extra.get("errors") else 200)
+
+    @get("/")
+    async def account(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """Name, e-mail, role and the time-zone choice."""
+        return await self._page(request, tenant)
+
+    @post("/")
+    async def save_time_zone(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
+        """Keep the person's zone (empty: the workspace's); the page answers in the new zone at once."""
+        try:
+            me = await accounts.set_own_time_zone(tenant, clean_form(data).get("time_zone", "").strip() or None)
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._page(request, tenant, errors=form_errors(exc))
+        zone = me.time_zone or (await accounts.get_tenant(tenant)).time_zone
+        _show_times_in(request, zone)
+        return await self._page(request, tenant, message=f"Times now show in {zone.replace('_', ' ')}.")
+
+
 class TeamPagesController(Controller):
     """Settings: the team and the API keys."""
 
@@ -101,12 +149,47 @@ class TeamPagesController(Controller):
     @get("/team", guards=[guard(policy.VIEW_TEAM)])
     async def team(self, request: Request[Any, Any, Any], tenant: TenantScope, offset: Annotated[int, Parameter(ge=0)] = 0) -> Template:
         """Everyone in the tenant; admins can add users, change roles and deactivate."""
+        return await self._team(request, tenant, offset)
+
+    async def _team(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        offset: int = 0,
+        *,
+        block: str = "content",
+        status: int | None = None,
+        **extra: Any,
+    ) -> Template:
         users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, offset=offset, sort="created_at"))
-        return render(
-            request,
-            "settings/team.html",
-            {"active": "settings", "tab": "team", "users": users, "errors": {}, "form": {}, "roles": USER_ROLES},
-        )
+        ctx = {
+            "active": "settings",
+            "tab": "team",
+            "users": users,
+            "errors": {},
+            "form": {},
+            "roles": USER_ROLES,
+            "workspace": await accounts.get_tenant(tenant),
+            "zones": zone_names(),
+            "zone_errors": {},
+            "zone_message": None,
+            **extra,
+        }
+        return render(request, "settings/team.html", ctx, block=block, status_code=status or (422 if extra.get("zone_errors") else 200))
+
+    @post("/workspace", guards=[guard(policy.MANAGE_WORKSPACE)])
+    async def save_workspace(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
+        """The workspace's time zone: what everyone who chose none of their own sees times in."""
+        try:
+            saved = await accounts.set_tenant_time_zone(tenant, clean_form(data).get("time_zone", "").strip())
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._team(request, tenant, zone_errors=form_errors(exc))
+        assert tenant.user_id is not None
+        if (await accounts.get_user(tenant, tenant.user_id)).time_zone is None:
+            _show_times_in(request, saved.time_zone)
+        return await self._team(request, tenant, zone_message=f"The workspace's time zone is now {saved.time_zone.replace('_', ' ')}.")
 
     @post("/team", guards=[guard(policy.MANAGE_USERS)])
     async def create_user(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
@@ -120,14 +203,7 @@ class TeamPagesController(Controller):
             errors, status = form_errors(exc), 422
         else:
             errors, form, status = {}, {}, 200
-        users = await accounts.list_users(tenant, ListQuery(limit=PAGE_SIZE, sort="created_at"))
-        return render(
-            request,
-            "settings/team.html",
-            {"active": "settings", "tab": "team", "users": users, "errors": errors, "form": form, "roles": USER_ROLES},
-            block="team",
-            status_code=status,
-        )
+        return await self._team(request, tenant, block="team", status=status, errors=errors, form=form)
 
     @patch("/team/{user_id:int}", guards=[guard(policy.MANAGE_USERS)])
     async def update_user(self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: int, data: Form) -> Template:
@@ -150,15 +226,21 @@ class TeamPagesController(Controller):
         """The tenant's keys and a form to create one."""
         keys = await accounts.list_api_keys(tenant, ListQuery(limit=100))
         return render(
-            request, "settings/api_keys.html", {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}}
+            request,
+            "settings/api_keys.html",
+            {"active": "settings", "tab": "api-keys", "keys": keys, "created": None, "errors": {}, "resources": api_resources()},
         )
 
     @post("/api-keys", guards=[guard(policy.MANAGE_CREDENTIALS)])
-    async def create_api_key(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
-        """Create a key and show it this once."""
+    async def create_api_key(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """Create a key (for every API resource, or the ticked ones) and show it this once."""
+        form = await request.form()
+        fields: dict[str, Any] = clean_form({k: str(v) for k, v in form.items()})
+        if "resources" in form:  # none ticked (or a form without the boxes): every resource, as the default box says
+            fields["resources"] = [str(v) for v in form.getall("resources")]
         created, errors, status = None, {}, 200
         try:
-            created = await accounts.create_api_key(tenant, convert_input(clean_form(data), schemas.ApiKeyCreate))
+            created = await accounts.create_api_key(tenant, convert_input(fields, schemas.ApiKeyCreate))
         except DomainError as exc:
             if not refusal_stays_on_page(exc):
                 raise
@@ -167,7 +249,7 @@ class TeamPagesController(Controller):
         return render(
             request,
             "settings/api_keys.html",
-            {"active": "settings", "tab": "api-keys", "keys": keys, "created": created, "errors": errors},
+            {"active": "settings", "tab": "api-keys", "keys": keys, "created": created, "errors": errors, "resources": api_resources()},
             block="keys",
             status_code=status,
         )

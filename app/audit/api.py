@@ -12,6 +12,7 @@ from app.audit import policy, service
 from app.audit.schemas import AuditEntry
 from app.core.errors import ValidationFailed
 from app.core.pagination import ListQuery, Page
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.web.auth import guard
 
@@ -20,6 +21,7 @@ class AuditLogController(Controller):
     """Security-relevant events of the tenant, for admins."""
 
     path = "/v2/audit-log"
+    opt = resource_opt("audit")  # its scopes: audit:read, audit:write
     tags = ["Audit log"]
     guards = [guard(policy.VIEW)]
 
@@ -56,6 +58,7 @@ class SecurityController(Controller):
     """The enterprise guide's security endpoints."""
 
     path = "/v2/security"
+    opt = resource_opt("audit")  # its scopes: audit:read, audit:write
     tags = ["Audit log"]
     guards = [guard(policy.VIEW)]
 

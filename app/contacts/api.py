@@ -9,6 +9,7 @@ from litestar.params import Parameter
 
 from app.contacts import policy, schemas, service
 from app.core.pagination import ListQuery, Page
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
 from app.leads import service as leads
@@ -25,6 +26,7 @@ class ContactController(Controller):
     """Contacts of the tenant."""
 
     path = "/v2/contacts"
+    opt = resource_opt("contacts")  # its scopes: contacts:read, contacts:write
     tags = ["Contacts"]
 
     @get("/", operation_id="listContacts", summary="List and search contacts", guards=[guard(policy.VIEW)])
@@ -77,6 +79,7 @@ class CompanyController(Controller):
     """Companies of the tenant."""
 
     path = "/v2/companies"
+    opt = resource_opt("companies")  # its scopes: companies:read, companies:write
     tags = ["Contacts"]
 
     @get("/", operation_id="listCompanies", summary="List and search companies", guards=[guard(policy.VIEW)])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.core.scopes import Level, grants
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -16,13 +18,14 @@ class Principal:
     role: str  # a user's role, or "integration" for keys and OAuth clients
     user_id: int | None = None
     email: str = ""
-    scopes: frozenset[str] = field(default_factory=frozenset)
+    scopes: frozenset[str] = field(default_factory=frozenset)  # canonical (app.core.scopes): `leads:read`, `*:write`
     token_jti: str | None = None
+    time_zone: str = "UTC"  # where a person's screens show times: their own zone, else the tenant's
+    rate_limit: int | None = None  # the tenant's own API limit per minute (None: its plan's; 0: none)
 
-    @property
-    def can_write(self) -> bool:
-        """Whether unsafe methods are allowed (read-only keys and read-scoped tokens are refused)."""
-        return "write" in self.scopes
+    def may(self, resource: str, level: Level) -> bool:
+        """Whether this caller's scopes allow `level` access to the API resource `resource`."""
+        return grants(self.scopes, resource, level)
 
     @property
     def label(self) -> str:

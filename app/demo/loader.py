@@ -74,6 +74,7 @@ async def load_demo_tenant() -> DemoLogin:
         plan="professional",
     )
     scope = TenantScope(tenant_id=tenant.id, user_id=admin.id, role="admin", actor=admin.email)
+    await accounts.set_tenant_time_zone(scope, "Asia/Dubai")  # the demo team works in Dubai (+971 numbers)
     agents = []
     for full_name, email, role in DEMO_TEAM:
         user = await accounts.create_user(scope, schemas.UserCreate(email=email, password=DEMO_PASSWORD, full_name=full_name, role=role))  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from litestar.response import ServerSentEvent
 
 from app.core.errors import AuthenticationError
 from app.core.schemas import ResponseBody
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events import live
 from app.events.stream import issue_token, read_token, still_valid
@@ -30,6 +31,7 @@ class LiveController(Controller):
     """Server-sent events: every outbox event of the tenant as it commits."""
 
     path = "/v2/sse"
+    opt = resource_opt("events")  # its scopes: events:read, events:write
     tags = ["Live updates"]
 
     @post("/token", operation_id="createSseToken", summary="Get a stream token", status_code=200, guards=[guard(write=False)])

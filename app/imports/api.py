@@ -10,6 +10,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Stream
 from saq import Queue
 
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.imports import policy, schemas, service
 from app.web.auth import guard
@@ -20,6 +21,7 @@ class ImportController(Controller):
     """Upload a CSV, check it, confirm it, follow it, read its report."""
 
     path = "/v2/imports"
+    opt = resource_opt("imports")  # its scopes: imports:read, imports:write
     tags = ["Imports"]
     guards = [guard(policy.RUN)]
 

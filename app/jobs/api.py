@@ -9,6 +9,7 @@ from litestar.params import Parameter
 from saq import Queue
 
 from app.core.pagination import ListQuery
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.jobs import policy, service
 from app.jobs.schemas import DlqStats, FailedJob, FailedJobPage, ReplayBulk, ReplayResult
@@ -19,6 +20,7 @@ class JobsController(Controller):
     """The tenant's failed jobs, for admins."""
 
     path = "/v2/admin/jobs"
+    opt = resource_opt("jobs")  # its scopes: jobs:read, jobs:write
     tags = ["Admin"]
     guards = [guard(policy.MANAGE)]
 
@@ -39,6 +41,7 @@ class DeadLetterController(Controller):
     """The failed-work console (the real-estate guide's DLQ): failed jobs and failed webhook deliveries."""
 
     path = "/v2/admin/dlq"
+    opt = resource_opt("jobs")  # its scopes: jobs:read, jobs:write
     tags = ["Admin"]
     guards = [guard(policy.MANAGE)]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import Parameter
 from litestar.response import Template
 from saq import Queue
 
@@ -13,6 +14,8 @@ from app.db import TenantScope
 from app.jobs import policy, service
 from app.web.auth import guard
 from app.web.ui import render
+
+PAGE_SIZE = 25
 
 
 class JobPagesController(Controller):
@@ -23,9 +26,11 @@ class JobPagesController(Controller):
     guards = [guard(policy.MANAGE)]
 
     @get("/")
-    async def failed_jobs(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
-        """Background jobs that failed for good, with a replay button."""
-        page = await service.list_failed_jobs(tenant, ListQuery(limit=50))
+    async def failed_jobs(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, offset: Annotated[int, Parameter(ge=0)] = 0
+    ) -> Template:
+        """Background jobs that failed for good, with a replay button; the page lives in the URL."""
+        page = await service.list_failed_jobs(tenant, ListQuery(limit=PAGE_SIZE, offset=offset))
         stats = await service.dlq_stats(tenant)
         return render(request, "settings/jobs.html", {"active": "settings", "tab": "jobs", "jobs": page, "stats": stats})
 

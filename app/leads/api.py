@@ -14,6 +14,7 @@ from litestar.response import Stream
 from saq import Queue
 
 from app.core.pagination import ListQuery, Page
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
 from app.leads import export, jobs, policy, schemas, service
@@ -76,6 +77,7 @@ class LeadController(Controller):
     """Leads of the tenant."""
 
     path = "/v2/leads"
+    opt = resource_opt("leads")  # its scopes: leads:read, leads:write
     tags = ["Leads"]
 
     @get(
@@ -173,6 +175,7 @@ class LeadExportController(Controller):
     """Lead exports for spreadsheets and other systems."""
 
     path = "/v2/export"
+    opt = resource_opt("exports")  # its scopes: exports:read, exports:write
     tags = ["Leads"]
 
     @get(

@@ -11,6 +11,7 @@ from saq import Queue
 
 from app.core.errors import ValidationFailed
 from app.core.pagination import ListQuery, Page
+from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.catalog import event_types
 from app.events.schemas import EventType
@@ -27,6 +28,7 @@ class WebhookController(Controller):
     """The tenant's webhook endpoints (admins and write-enabled API keys)."""
 
     path = "/v2/webhooks"
+    opt = resource_opt("webhooks")  # its scopes: webhooks:read, webhooks:write
     tags = ["Webhooks"]
     guards = [guard(policy.MANAGE, write=True)]  # read-only keys are refused, reads included
 

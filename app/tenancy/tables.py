@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import BigSerial, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -14,4 +14,8 @@ class Tenant(Table, tablename="tenant"):
     name = Varchar(length=200)
     slug = Varchar(length=80, unique=True)
     plan = Varchar(length=20, default="starter")
+    time_zone = Varchar(length=64, default="UTC")  # an IANA zone; screens show times in it unless a person chose their own
+    # API requests per minute, set by the installation's operator (`atrium tenant set-rate-limit`):
+    # NULL follows the plan's limit, 0 is unlimited. Tenants can read it, never change it.
+    rate_limit = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -23,7 +23,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from app.core.schemas import ErrorEnvelope
-from app.web.auth import requires_credentials
+from app.web.auth import required_scope
 from app.web.errors import is_api_path
 from app.web.etag import IF_NONE_MATCH, answers_not_modified
 from app.web.idempotency import IDEMPOTENCY_KEY, honours_idempotency_key
@@ -31,14 +31,18 @@ from app.web.ratelimit import EXEMPT_PATHS
 
 # Litestar drops a bound of 0 from the schema (it tests the bound's truth): parameters with `ge=0` add it back.
 MINIMUM_ZERO: dict[str, Any] = {"minimum": 0}
-# Either credential works on every guarded operation (docs/api.md, Authentication).
-CREDENTIALS: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
+
+
+def credentials(scope: str) -> list[dict[str, list[str]]]:
+    """Any of the schemes in app.asgi works on a guarded operation; an OAuth2 token needs the operation's scope."""
+    return [{"ApiKey": []}, {"Bearer": []}, {"OAuth2": [scope]}]
+
 
 _WHEN = {
     304: "Not modified: `If-None-Match` holds the current `ETag`",
     400: "BAD_REQUEST: malformed JSON or form body",
     401: "AUTHENTICATION_ERROR: missing, invalid, expired or revoked credentials",
-    403: "INSUFFICIENT_PERMISSIONS: the caller's role or read-only credentials, or `X-Tenant-ID` mismatch",
+    403: "INSUFFICIENT_PERMISSIONS: the caller's role, a missing scope (`details.required_scope`), or `X-Tenant-ID` mismatch",
     404: "RESOURCE_NOT_FOUND: no such record in the caller's tenant",
     409: "CONFLICT: a duplicate, a rule on the record's state, or the same `Idempotency-Key` still running",
     412: "PRECONDITION_FAILED: `If-Match` is not the current `ETag`",
@@ -83,7 +87,7 @@ def header_parameters(route: HTTPRoute, method: str, handler: HTTPRouteHandler) 
     headers = []
     if answers_not_modified(method, route.path):
         headers.append(IF_NONE_MATCH)
-    if honours_idempotency_key(method, route.path) and requires_credentials(handler):
+    if honours_idempotency_key(method, route.path) and required_scope(handler, method) is not None:
         headers.append(IDEMPOTENCY_KEY)
     return headers
 
@@ -122,8 +126,9 @@ def document_contract(app: Litestar) -> None:
             headers = header_parameters(route, method, handler)
             if headers:
                 handler.operation_class = with_parameters(handler.operation_class, headers)
-            if requires_credentials(handler) and not handler.security:
-                handler.security = CREDENTIALS
+            scope = required_scope(handler, method)
+            if scope is not None and not handler.security:
+                handler.security = credentials(scope)
 
 
 def success_media_types(status: int, media_types: dict[str, Schema]) -> type[Operation]:

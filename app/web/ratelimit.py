@@ -1,5 +1,8 @@
 """Per-plan API rate limits, shared by every process through PostgreSQL.
 
+The limit of a tenant is the one its operator set (`atrium tenant set-rate-limit`), else its plan's
+(`RATE_LIMITS`); `RATE_LIMITS=off` lifts every limit. An unlimited caller costs nothing: no bucket.
+
 A token bucket per tenant (client address before authentication, and for failed credentials): it holds
 up to twice the plan's per-minute limit (the burst allowance) and refills at the plan's rate.
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 from app.core.errors import RateLimited
 from app.db import fetch
+from app.settings import DEFAULT_RATE_LIMITS, Settings
 from app.web.context import ASGIApp, Receive, Scope, Send, principal_of
 from app.web.errors import is_api_path
 
@@ -125,10 +129,32 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-async def spend(scope: Scope, bucket: str, plan: str) -> None:
-    """Take one request from `bucket` under `plan`; keep the headers for the answer; 429 when empty."""
-    limits = scope["litestar_app"].state.settings.rate_limits
-    limit = limits.get(plan, limits["starter"])
+ANONYMOUS_PLAN = "starter"
+
+
+def effective_limit(settings: Settings, plan: str, tenant_limit: int | None = None) -> int:
+    """Requests per minute for a tenant: its operator-set limit, else its plan's; 0 is unlimited."""
+    if tenant_limit is not None:
+        return max(0, tenant_limit)
+    return settings.rate_limits.get(plan, settings.rate_limits[ANONYMOUS_PLAN])
+
+
+async def spend(scope: Scope, bucket: str, plan: str, tenant_limit: int | None = None) -> None:
+    """Take one request from `bucket` under `plan` (or the tenant's own limit); keep the headers; 429 when empty.
+
+    Unlimited (RATE_LIMITS=off, a plan set to off, a tenant set to 0) touches no bucket and sends no headers.
+    """
+    settings: Settings = scope["litestar_app"].state.settings
+    if not settings.rate_limiting:
+        return
+    if bucket.startswith("ip:"):
+        # Unauthenticated calls and guessed credentials stay limited unless every limit is off.
+        limit = settings.rate_limits[ANONYMOUS_PLAN] or DEFAULT_RATE_LIMITS[ANONYMOUS_PLAN]
+    else:
+        limit = effective_limit(settings, plan, tenant_limit)
+    if limit == 0:
+        return
+    policy = plan if tenant_limit is None else "tenant"
     allowed, tokens = await _spend_one(bucket, limit)
     rate = limit / 60.0
     remaining = max(0, min(limit, math.floor(tokens)))
@@ -138,8 +164,8 @@ async def spend(scope: Scope, bucket: str, plan: str) -> None:
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(remaining),
         "X-RateLimit-Reset": str(int(time.time()) + wait),
-        "RateLimit-Policy": f'"{plan}";q={limit};w=60',
-        "RateLimit": f'"{plan}";r={remaining};t={wait}',
+        "RateLimit-Policy": f'"{policy}";q={limit};w=60',
+        "RateLimit": f'"{policy}";r={remaining};t={wait}',
     }
     # Added to whatever answer this request gets, errors included (see context.stamp_response_headers).
     scope.setdefault("state", {})["ratelimit_headers"] = headers
@@ -154,7 +180,7 @@ def is_limited(scope: Scope) -> bool:
 
 
 class RateLimitMiddleware:
-    """Apply the tenant's plan limit to /v2 (anonymous callers: per address, starter limits)."""
+    """Apply the tenant's limit (its own, else its plan's) to /v2 (anonymous callers: per address, starter limits)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -164,7 +190,7 @@ class RateLimitMiddleware:
             principal = principal_of(scope)
             if principal is not None:
                 # The plan is the tenant's: every key and user of a tenant share its allowance.
-                await spend(scope, f"tenant:{principal.tenant_id}", principal.plan)
+                await spend(scope, f"tenant:{principal.tenant_id}", principal.plan, principal.rate_limit)
             else:
-                await spend(scope, f"ip:{client_ip(scope)}", "starter")
+                await spend(scope, f"ip:{client_ip(scope)}", ANONYMOUS_PLAN)
         await self.app(scope, receive, send)

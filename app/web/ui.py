@@ -8,6 +8,7 @@ and its fragments can never drift apart. Templates get `principal`, the navigati
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
@@ -15,10 +16,12 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
+from markupsafe import Markup
 
 from app.core.errors import DomainError, PermissionDenied, ResourceNotFound
 from app.core.policy import REGISTRY
 from app.core.validation import problems_of
+from app.web import times
 from app.web.context import principal_of
 
 # A url-encoded form body.
@@ -44,7 +47,12 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     def can(name: str, record: Any = None) -> bool:
         return principal is not None and REGISTRY[name].allows(principal, record)
 
-    return {"principal": principal, "nav": request.app.state.nav, "path": request.url.path, "can": can}
+    zone = principal.time_zone if principal else "UTC"
+
+    def when(value: datetime | None, style: str = "datetime", *, empty: str = "") -> Markup:
+        return times.when(value, style, zone, empty=empty)
+
+    return {"principal": principal, "nav": request.app.state.nav, "path": request.url.path, "can": can, "when": when, "zone": zone}
 
 
 def render(

@@ -91,14 +91,14 @@ async def test_another_tenants_ids_answer_404(client: httpx.AsyncClient, tenants
 
 
 async def test_oauth_client_credentials_grant(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    """RFC 6749 client credentials, form-encoded as in the reference guide, with scopes."""
+    """RFC 6749 client credentials, form-encoded as in the reference guide; the first release's `read` still works."""
     admin = await tenants.create()
     created = await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "Warehouse", "scopes": ["read"]})
     assert created.status_code == 201
+    assert created.json()["scopes"] == "*:read"
     client_id, secret = created.json()["client_id"], created.json()["client_secret"]
     token = await client.post(
-        "/v2/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "leads:read"},
+        "/v2/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "read"}
     )
     assert token.status_code == 200, token.text
     assert token.json()["token_type"] == "Bearer" and token.json()["scope"] == "read"
@@ -108,7 +108,7 @@ async def test_oauth_client_credentials_grant(client: httpx.AsyncClient, tenants
     too_much = await client.post(
         "/v2/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "write"}
     )
-    assert too_much.status_code == 422
+    assert too_much.status_code == 400 and too_much.json()["error"]["details"]["error"] == "invalid_scope"
     bad = await client.post("/v2/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong"})
     assert bad.status_code == 401
     unsupported = await client.post("/v2/oauth/token", data={"grant_type": "password", "client_id": client_id, "client_secret": secret})

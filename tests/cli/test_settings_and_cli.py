@@ -76,6 +76,46 @@ def test_operators_set_rate_limits_per_plan(tmp_path: Path) -> None:
     env = {"ATRIUM_DATA_DIR": str(tmp_path)}
     assert load_settings(env).rate_limits == {"starter": 60, "professional": 100, "enterprise": 500}
     assert load_settings({**env, "RATE_LIMITS": "enterprise=2000, starter=30"}).rate_limits["enterprise"] == 2000
-    for bad in ("enterprise", "gold=10", "starter=0", "starter=ten"):
+    assert load_settings(env).rate_limiting
+    lifted = load_settings({**env, "RATE_LIMITS": "enterprise=off,starter=0"})
+    assert lifted.rate_limits == {"starter": 0, "professional": 100, "enterprise": 0} and lifted.rate_limiting
+    assert not load_settings({**env, "RATE_LIMITS": "off"}).rate_limiting
+    for bad in ("enterprise", "gold=10", "starter=-1", "starter=ten", "on"):
         with pytest.raises(SettingsError, match="RATE_LIMITS"):
             load_settings({**env, "RATE_LIMITS": bad})
+
+
+async def test_the_operator_sets_a_tenants_rate_limit_from_the_command_line(migrated: str) -> None:
+    dsn = await create_database(migrated, "atrium_cli_rate_limit")
+    env = process_env(DATABASE_URL=dsn, SECRET_KEY="cli-test-secret-0123456789abcdefghijkl")
+
+    def atrium(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(atrium_command(*args), env=env, capture_output=True, text=True, timeout=120)
+
+    created = atrium("createadmin", "--email", "ops@example.com", "--tenant", "Bench Co", "--password", "a long password")
+    assert created.returncode == 0, created.stderr
+    raised = atrium("tenant", "set-rate-limit", "bench-co", "5000")
+    assert raised.returncode == 0, raised.stderr
+    assert "5000 requests/minute" in raised.stdout
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("SELECT rate_limit FROM tenant WHERE slug = 'bench-co'") == 5000
+        tenant_id = await conn.fetchval("SELECT id FROM tenant WHERE slug = 'bench-co'")
+        off = atrium("tenant", "set-rate-limit", str(tenant_id), "off")
+        assert off.returncode == 0 and "unlimited" in off.stdout
+        assert await conn.fetchval("SELECT rate_limit FROM tenant WHERE id = $1", tenant_id) == 0
+        listed = atrium("tenant", "list")
+        assert listed.returncode == 0 and "bench-co" in listed.stdout and "unlimited" in listed.stdout
+        back = atrium("tenant", "set-rate-limit", "bench-co", "plan")
+        assert back.returncode == 0 and "starter: 60/minute" in back.stdout
+        assert await conn.fetchval("SELECT rate_limit FROM tenant WHERE id = $1", tenant_id) is None
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'tenant.rate_limit_changed'", tenant_id
+        )
+        assert audited == 3
+    finally:
+        await conn.close()
+    unknown = atrium("tenant", "set-rate-limit", "no-such-tenant", "10")
+    assert unknown.returncode == 1 and "no-such-tenant" in unknown.stderr
+    bad = atrium("tenant", "set-rate-limit", "bench-co", "lots")
+    assert bad.returncode == 2 and "off, or plan" in bad.stderr

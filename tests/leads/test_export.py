@@ -131,7 +131,8 @@ async def test_csv_streams_many_rows(app: object, client: httpx.AsyncClient, ten
     scope = TenantScope(tenant_id=admin.tenant_id, user_id=admin.user_id, role="admin", actor=admin.email)
     body = await export.export_leads(scope, "csv", LeadFilters(), export.pick_columns("lead_id,phone", "csv"))
     sizes = [len(chunk) async for chunk in body]
-    assert len(sizes) > 10 and max(sizes) < sum(sizes) / 2
+    # How COPY's bytes are cut depends on the machine's load; that they are never gathered into one is not.
+    assert sum(sizes) > 300_000 and len(sizes) >= 2 and max(sizes) <= 256 * 1024
 
 
 async def test_formula_injection_is_neutralised_in_csv_only(client: httpx.AsyncClient, tenants: Tenants) -> None:

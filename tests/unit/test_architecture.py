@@ -196,3 +196,22 @@ def test_a_new_domain_plugs_in_with_its_own_package_and_one_line(tmp_path: Path,
         from app.core.policy import REGISTRY
 
         REGISTRY.pop("toy.view", None)
+
+
+def test_every_api_handler_an_integration_can_call_names_its_resource(tmp_path: Path) -> None:
+    """Scopes are `<resource>:read|write`: a handler keys and OAuth clients can reach must say which resource it serves."""
+    from app.core.policy import INTEGRATION
+    from app.core.scopes import ANY, resource_of
+
+    application = create_app(load_settings({"SECRET_KEY": "k" * 40, "ATRIUM_DATA_DIR": str(tmp_path)}), "postgresql://unused/x")
+    unnamed = []
+    for route in application.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not route.path.startswith("/v2"):
+                continue
+            for check in handler.resolve_guards():
+                permissions = getattr(check, "permissions", None)
+                if permissions is not None and all(INTEGRATION in p.roles for p in permissions) and resource_of(handler.opt) == ANY:
+                    unnamed.append(f"{sorted(getattr(handler, 'http_methods', []))} {route.path}")
+    assert unnamed == []
+    assert {"leads", "contacts", "companies", "users", "webhooks", "exports", "events"} <= set(app.domains.api_resources())

@@ -244,7 +244,7 @@ async def test_openapi_schema_documents_operations_and_security(client: httpx.As
         "listAuditLog",
         "replayFailedJob",
     } <= operation_ids
-    assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
+    assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer", "OAuth2"}
     limit = next(p for p in schema["paths"]["/v2/users"]["get"]["parameters"] if p["name"] == "limit")
     assert limit["description"] and limit["schema"]["maximum"] == 100
     assert not any(path.startswith("/settings") or path == "/login" for path in schema["paths"])
@@ -254,6 +254,19 @@ async def test_openapi_schema_documents_operations_and_security(client: httpx.As
     assert "/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in docs.text
     assert "unpkg" not in docs.text and "jsdelivr" not in docs.text
     assert (await client.get("/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js")).status_code == 200
+
+
+async def test_openapi_security_is_the_guards_scope_and_public_operations_need_none(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/v2/schema/openapi.json")).json()
+    assert "security" not in schema  # no document-wide default: a public operation would inherit it
+    operations = {op["operationId"]: op for path in schema["paths"].values() for op in path.values() if isinstance(op, dict)}
+    assert operations["listLeads"]["security"] == [{"ApiKey": []}, {"Bearer": []}, {"OAuth2": ["leads:read"]}]
+    assert operations["createLead"]["security"] == [{"ApiKey": []}, {"Bearer": []}, {"OAuth2": ["leads:write"]}]
+    for public in ("register", "login", "refreshToken", "oauthToken", "health", "openSseStream"):
+        assert not operations[public].get("security"), public
+    scopes = set(schema["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]["scopes"])
+    required = {s for op in operations.values() for req in op.get("security", []) for s in req.get("OAuth2", [])}
+    assert required <= scopes  # every scope an operation asks for is one a client can be given
 
 
 async def test_json_api_never_accepts_the_session_cookie(client: httpx.AsyncClient, tenants: Tenants) -> None:

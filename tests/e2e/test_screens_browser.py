@@ -1,0 +1,170 @@
+"""Every screen, as an admin in headless Chromium at laptop and phone width: no serious axe-core violation,
+nothing wider than a 390 px phone, and lists that keep their state in the URL (Back, reload, a shared link)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from app.asgi import create_app
+from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
+from app.settings import load_settings
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port, serious_axe_violations
+from tests.webhooks.receiver import receiving
+
+pytestmark = pytest.mark.e2e
+
+# Routes that are parts of screens or downloads, not screens: checked where they are used.
+NOT_SCREENS = {
+    "/events/stream",  # the live-update stream
+    "/imports/{import_id:int}/progress",  # the import page's progress block
+    "/imports/{import_id:int}/report",  # a CSV download
+    "/leads/export",  # a CSV / Excel download
+    "/leads/exports/{export_id:int}/file",  # an Excel download
+    "/leads/{lead_id:int}/details",  # the lead page's details block
+    "/leads/{lead_id:int}/edit",  # the lead page's details form (opened in the focus test below)
+    "/notifications/badge",  # the top bar's counter
+    "/settings",  # redirects to /settings/team
+}
+
+
+def screen_routes() -> set[str]:
+    """Every GET route of the browser UI."""
+    app = create_app(load_settings(), "postgresql://unused@127.0.0.1/unused")
+    return {
+        route.path
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if "GET" in (handler.http_methods or ()) and not route.path.startswith(("/v2", "/static"))
+    }
+
+
+def _wait(check: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def _checked(page: Page, url: str, width: int) -> None:
+    page.goto(url)
+    assert page.locator("main#main").count() == 1, f"{url} renders inside the layout"
+    problems = serious_axe_violations(page)
+    assert problems == [], f"{url} at {width} px: {problems}"
+    overflow = page.evaluate("document.scrollingElement.scrollWidth")
+    assert overflow <= width + 1, f"{url} is {overflow} px wide on a {width} px screen"
+
+
+def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(tmp_path: Path) -> None:
+    with atrium_serve(tmp_path / "data", free_port(), WEBHOOK_ALLOW_PRIVATE_TARGETS="1") as (base, _, _), receiving() as receiver:
+        token = httpx.post(f"{base}/v2/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()["token"]
+        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        lead = api.get("/v2/leads", params={"limit": 1}).json()["data"][0]["id"]
+        contact = api.get("/v2/contacts", params={"limit": 1}).json()["data"][0]["id"]
+        company = api.get("/v2/companies", params={"limit": 1}).json()["data"][0]["id"]
+        hook = api.post("/v2/webhooks", json={"url": receiver.url, "events": ["lead.created"]}).json()["id"]
+        api.post("/v2/leads", json={"name": "Screen Check", "phone": "+971509990001"})
+        _wait(lambda: api.get(f"/v2/webhooks/{hook}/deliveries").json()["data"])
+        delivery = api.get(f"/v2/webhooks/{hook}/deliveries").json()["data"][0]["id"]
+        csv = b"name,phone\nIm Port,+971509990002\n"
+        imported = api.post("/v2/imports", files={"file": ("a.csv", csv, "text/csv")}, data={"kind": "leads"})
+        exported = api.post("/v2/export/leads/jobs")
+        assert imported.status_code == 201 and exported.status_code == 202
+        screens = {
+            "/": "/",
+            "/account": "/account",
+            "/companies": "/companies",
+            "/companies/{company_id:int}": f"/companies/{company}",
+            "/contacts": "/contacts",
+            "/contacts/{contact_id:int}": f"/contacts/{contact}",
+            "/imports/new": "/imports/new",
+            "/imports/{import_id:int}": f"/imports/{imported.json()['id']}",
+            "/leads": "/leads",
+            "/leads/exports/{export_id:int}": f"/leads/exports/{exported.json()['id']}",
+            "/leads/new": "/leads/new",
+            "/leads/{lead_id:int}": f"/leads/{lead}",
+            "/login": "/login",  # logged out, below
+            "/notifications": "/notifications",
+            "/settings/api-keys": "/settings/api-keys",
+            "/settings/audit-log": "/settings/audit-log",
+            "/settings/jobs": "/settings/jobs",
+            "/settings/team": "/settings/team",
+            "/settings/webhooks": "/settings/webhooks",
+            "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
+            "/settings/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}": f"/settings/webhooks/{hook}/deliveries/{delivery}",
+            "/{section:str}": "/deals",  # a section still to come
+        }
+        assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for width, height in ((1280, 900), (390, 844)):
+                page = browser.new_page(viewport={"width": width, "height": height})
+                errors: list[str] = []
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                _checked(page, f"{base}/login", width)
+                page.fill("input[name=email]", DEMO_EMAIL)
+                page.fill("input[name=password]", DEMO_PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{base}/**")
+                for path in screens.values():
+                    if path != "/login":
+                        _checked(page, f"{base}{path}", width)
+                _checked(page, f"{base}/leads/999999999", width)  # the not-found page, in the layout
+                assert errors == [], errors
+                page.close()
+
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/login")
+            page.fill("input[name=email]", DEMO_EMAIL)
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/**")
+
+            # Contacts: a search and the next page live in the URL; Back and reload give the same view and controls.
+            page.goto(f"{base}/contacts")
+            page.fill("input[name=q]", "a")
+            page.wait_for_url(f"{base}/contacts?q=a")
+            page.click("#contact-results a:has-text('Older')")
+            page.wait_for_url(f"{base}/contacts?offset=25&q=a")
+            first_on_page_2 = page.locator("#contacts-table tbody tr").first.inner_text()
+            page.reload()
+            expect(page.locator("input[name=q]")).to_have_value("a")
+            assert page.locator("#contacts-table tbody tr").first.inner_text() == first_on_page_2
+            page.go_back()
+            page.wait_for_url(f"{base}/contacts?q=a")
+            expect(page.locator("input[name=q]")).to_have_value("a")
+            expect(page.locator(".pager")).to_contain_text("1\u201325")
+
+            # Companies: the search is kept the same way.
+            page.goto(f"{base}/companies")
+            page.fill("input[name=q]", "dub")
+            page.wait_for_url(f"{base}/companies?q=dub")
+            page.reload()
+            expect(page.locator("input[name=q]")).to_have_value("dub")
+
+            # Audit log: the filter and the page.
+            page.goto(f"{base}/settings/audit-log?action=user.created")
+            expect(page.locator("input[name=action]")).to_have_value("user.created")
+            expect(page.locator("#audit-table tbody")).to_contain_text("user.created")
+
+            # Focus follows a form opening and closing, by keyboard alone.
+            page.goto(f"{base}/leads/{lead}")
+            page.locator("[data-opens=details]").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("form#details")).to_be_visible()
+            page.wait_for_function("document.activeElement.closest('form#details') !== null")  # focus moves into the form
+            page.locator("form#details input[name=phone]").fill("12345")
+            page.locator("form#details input[name=phone]").press("Enter")
+            expect(page.locator("form#details .error")).to_contain_text("Enter the phone in international format")
+            page.wait_for_function("document.activeElement.name === 'phone'")  # focus goes to the field to fix
+            page.keyboard.press("Escape")
+            page.locator("form#details button:has-text('Cancel')").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("form#details")).to_have_count(0)
+            page.wait_for_function("document.activeElement.dataset.opens === 'details'")  # focus returns to Edit
+            browser.close()
