@@ -14,7 +14,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import msgspec
-from asyncpg.exceptions import CharacterNotInRepertoireError, UniqueViolationError, UntranslatableCharacterError
+from asyncpg.exceptions import CharacterNotInRepertoireError, DataError, UniqueViolationError, UntranslatableCharacterError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -156,6 +156,13 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
     return 500, "INTERNAL_ERROR", "Internal server error", {}, {}, {}
 
 
+def _names_an_impossible_id(request: Request[Any, Any, Any], exc: Exception) -> bool:
+    """Whether PostgreSQL refused an id in the path as too large for a bigint: no record has it, so 404, like any unknown id."""
+    if not isinstance(exc, DataError) or "out of int64 range" not in str(exc):
+        return False
+    return any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in request.path_params.values())
+
+
 def is_api_path(path: str) -> bool:
     """JSON API paths answer errors with the envelope; everything else is the browser UI."""
     return path == "/v2" or path.startswith("/v2/")
@@ -163,6 +170,8 @@ def is_api_path(path: str) -> bool:
 
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Render any exception: the JSON envelope under /v2, an HTML page (or redirect) elsewhere."""
+    if _names_an_impossible_id(request, exc):
+        exc = ResourceNotFound("Resource not found")
     status, code, message, details, headers, extra = _classify(exc)
     if code == "VALIDATION_ERROR" and "field" in details and "provided" not in details:
         provided = _provided(request, str(details["field"]))

@@ -341,3 +341,11 @@ async def test_the_other_guides_paging_words_are_understood(client: httpx.AsyncC
         assert [c["name"] for c in body["data"]] == expected, query
         assert body["page"] == page and body["total"] == 5, query
     assert (await client.get("/v2/contacts?page=0", headers=admin.auth)).status_code in (400, 422)
+
+
+async def test_an_id_too_large_for_any_record_is_not_found(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    huge = 2**80  # beyond PostgreSQL's bigint: no record can have it
+    for method, path in (("PATCH", f"/v2/users/{huge}"), ("GET", f"/v2/imports/{huge}/report"), ("GET", f"/v2/export/jobs/{huge}/file")):
+        answer = await client.request(method, path, headers=admin.auth, json={} if method == "PATCH" else None)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "RESOURCE_NOT_FOUND", path
