@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from saq import Worker
@@ -143,8 +145,25 @@ def create_app(
         debug=False,
     )
     document_contract(app)  # error answers and security of every operation, before the document is first built
+    _allow_every_method(app)
     app.asgi_handler = with_request_context(app.asgi_handler)  # type: ignore[arg-type,assignment]
     return app
+
+
+def _allow_every_method(app: Litestar) -> None:
+    """OPTIONS answers `Allow` with every method of its path (RFC 9110 §10.2.1).
+
+    Litestar 2.25 builds a path's OPTIONS handler with the first handler registered there and, when the
+    path's other handlers join it, keeps the handler reading the first route's methods (`Allow: OPTIONS,
+    POST` on GET+POST /v2/users); the handler's route is pointed at the full set of methods instead.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler, _ = route.route_handler_map["OPTIONS"]
+        built_for = inspect.getclosurevars(handler.fn).nonlocals.get("self")
+        if isinstance(built_for, HTTPRoute) and built_for is not route:
+            built_for.methods = route.methods
 
 
 def _scope_description(scope: str) -> str:

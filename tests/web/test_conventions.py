@@ -349,3 +349,10 @@ async def test_an_id_too_large_for_any_record_is_not_found(client: httpx.AsyncCl
     for method, path in (("PATCH", f"/v2/users/{huge}"), ("GET", f"/v2/imports/{huge}/report"), ("GET", f"/v2/export/jobs/{huge}/file")):
         answer = await client.request(method, path, headers=admin.auth, json={} if method == "PATCH" else None)
         assert answer.status_code == 404 and answer.json()["error"]["code"] == "RESOURCE_NOT_FOUND", path
+
+
+async def test_options_lists_every_method_of_the_path(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    for path, methods in (("/v2/users", {"GET", "POST"}), ("/v2/users/1", {"GET", "PATCH"})):
+        answer = await client.options(path, headers=admin.auth)
+        assert methods <= {m.strip() for m in answer.headers["allow"].split(",")}, path
