@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -151,8 +152,23 @@ class ApiKeyCreated(ApiKey, kw_only=True):
     key: str
 
 
+def _resource_names() -> list[str]:
+    from app.domains import api_resources  # the domains' controllers, this one's included
+
+    return ["*", *sorted(api_resources())]
+
+
+def _scope_names() -> list[str]:
+    from app.core.scopes import valid_scopes
+    from app.domains import api_resources
+
+    return [*valid_scopes(api_resources()), "read", "write"]  # the first release's words are still accepted
+
+
 class ApiKeyCreate(RequestBody):
     """Create a key: read-only keys may only GET; `resources` limits it to some API resources (all when omitted)."""
+
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"resources": _resource_names}
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "API key"
     permission: Literal["read", "write"] = "read"
@@ -179,6 +195,8 @@ class OAuthClientCreated(OAuthClient, kw_only=True):
 
 class OAuthClientCreate(RequestBody):
     """Create a client-credentials client with the scopes it may request (`leads:read`, `*:write`, `*`, `read`, …)."""
+
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"scopes": _scope_names}
 
     name: Name
     scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)] = msgspec.field(default_factory=lambda: ["*:read"])

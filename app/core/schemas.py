@@ -38,7 +38,13 @@ def normalise_phone(phone: str) -> str:
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         raise ValidationFailed(
             "Invalid phone number format",
-            details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
+            # `reason`: the shape is right (the schema's pattern), but no numbering plan has such a number.
+            details={
+                "field": "phone",
+                "provided": phone,
+                "expected": "International format starting with +",
+                "reason": "impossible_number",
+            },
             human="Enter the phone in international format, like +971 50 123 4567",
         )
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))

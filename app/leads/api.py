@@ -33,8 +33,14 @@ PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 
 async def provide_lead_filters(
     status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
-    budget_min: Annotated[Decimal | None, Parameter(description="Leads whose budget reaches at least this amount")] = None,
-    budget_max: Annotated[Decimal | None, Parameter(description="Leads whose budget starts at or below this amount")] = None,
+    budget_min: Annotated[
+        Decimal | None,
+        Parameter(description="Leads whose budget reaches at least this amount", schema_extra={"pattern": schemas.MONEY_PATTERN}),
+    ] = None,
+    budget_max: Annotated[
+        Decimal | None,
+        Parameter(description="Leads whose budget starts at or below this amount", schema_extra={"pattern": schemas.MONEY_PATTERN}),
+    ] = None,
     property_type: Annotated[schemas.PropertyType | None, Parameter(description="e.g. APARTMENT")] = None,
     transaction_type: Annotated[schemas.TransactionType | None, Parameter(description="BUY, RENT or SELL")] = None,
     created_after: Annotated[datetime | None, Parameter(description="ISO 8601, e.g. 2025-11-01T00:00:00Z")] = None,

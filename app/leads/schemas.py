@@ -20,8 +20,15 @@ Temperature = Literal["hot", "warm", "cold"]
 
 STATUSES: tuple[str, ...] = LeadStatus.__args__  # type: ignore[attr-defined]
 
-# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts.
-Money = Annotated[Decimal, msgspec.Meta(description="Amount in budget_currency (a JSON number or a decimal string)")]
+# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts, and the schema says which strings pass.
+MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+Money = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description="Amount in budget_currency (a JSON number or a decimal string, at most 99999999999999.99)",
+        extra_json_schema={"pattern": MONEY_PATTERN},
+    ),
+]
 LeadName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="ISO 639-1 code, e.g. en, ar")]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. AED")]

@@ -51,6 +51,7 @@ class WebhookCreate(RequestBody):
     """A new endpoint. `url` and `secret` (the NeuraCRM guide's names) are accepted for `webhook_url` and `secret_key`."""
 
     allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"events": _subscribable}
+    one_of_required: ClassVar[tuple[str, ...]] = ("webhook_url", "url")
 
     webhook_url: Url | UnsetType = UNSET
     url: Url | UnsetType = UNSET

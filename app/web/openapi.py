@@ -167,6 +167,7 @@ class ClosedStructs(OpenAPISchemaPlugin):
         if either:
             schema.any_of = [Schema(required=[name]) for name in either]
         _restore_zero_bounds(field_definition.type_, schema)
+        _restore_patterns(field_definition.type_, schema)
         for name, values in getattr(field_definition.type_, "allowed_values", {}).items():
             _list_values((schema.properties or {}).get(name), values())
         return schema
@@ -183,6 +184,17 @@ def _restore_zero_bounds(struct: Any, schema: Schema) -> None:
                     prop.minimum = 0
                 if kind.le == 0 and prop.maximum is None:
                     prop.maximum = 0
+
+
+def _restore_patterns(struct: Any, schema: Schema) -> None:
+    """Put back a `pattern` given as `Meta(extra_json_schema=...)` (Decimal amounts), which Litestar leaves out."""
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
+        prop = (schema.properties or {}).get(field.encode_name)
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        for kind in kinds:
+            pattern = (getattr(kind, "extra_json_schema", None) or {}).get("pattern")
+            if isinstance(prop, Schema) and pattern and prop.pattern is None:
+                prop.pattern = pattern
 
 
 def _list_values(field: Schema | Reference | None, values: list[str]) -> None:

@@ -55,10 +55,10 @@ EXCLUDED_OPERATIONS = [
 ]
 
 
-@schemathesis.hook("map_body").apply_to(operation_id="uploadImport")
-def upload_a_csv(context: Any, body: Any) -> Any:
+def upload_a_csv(body: Any) -> Any:
     """JSON Schema can say "a file", not "a UTF-8 CSV with a header row": the generated file's text becomes a
-    CSV's cell, so the upload's other inputs are what gets fuzzed (tests/imports covers malformed files)."""
+    CSV's cell, so the upload's other inputs are what gets fuzzed (tests/imports covers malformed files).
+    Applied at send time by `before_call`, so the schema's own example file (a PNG) is converted too."""
     if isinstance(body, dict) and isinstance(body.get("file"), bytes | str):
         raw = body["file"]
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -73,13 +73,21 @@ _REQUEST_NUMBERS = itertools.count(1)
 
 @schemathesis.hook
 def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
-    """JSON Schema cannot say "unique per request": a key reused with another body is rightly refused (422), so
-    every valid key gets this request's number as a suffix just before it is sent. A send-time hook, unlike a
-    generation hook, also reaches the explicit examples, the coverage cases and the stateful steps (tests/web
-    covers replays and reuse). An invalid key stays as generated: its 422 is the answer the check expects."""
+    """Send-time fixes for what JSON Schema cannot say; a send-time hook, unlike a generation hook, also reaches the
+    explicit examples, the coverage cases and the stateful steps. An upload becomes a CSV (upload_a_csv). An
+    `Idempotency-Key` must be unique per request (a key reused with another body is rightly refused, 422): every
+    valid key gets this request's number as a suffix; an invalid one stays, its 422 is what the check expects
+    (tests/web covers replays and reuse)."""
+    if case.operation.definition.raw.get("operationId") == "uploadImport":
+        case.body = upload_a_csv(case.body)
     key = (case.headers or {}).get("Idempotency-Key")
     if isinstance(key, str) and re.fullmatch(KEY_PATTERN, key):
         case.headers["Idempotency-Key"] = f"{key[:200]}-{next(_REQUEST_NUMBERS)}"
+
+
+# 422 `details.reason`s of schema-valid values no JSON Schema can rule out: a webhook URL whose host does not resolve
+# or is not public (`target`), a phone number of the right shape that no country's numbering plan has (libphonenumber).
+STATE_OR_PLAN_REFUSALS = frozenset({"target", "impossible_number"})
 
 
 @schemathesis.check
@@ -93,7 +101,7 @@ def valid_data_is_accepted_unless_its_target_is_refused(ctx: Any, response: Any,
         return None
     if response.status_code == 422:
         with contextlib.suppress(ValueError, AttributeError, TypeError):
-            if response.json()["error"]["details"].get("reason") == "target":
+            if response.json()["error"]["details"].get("reason") in STATE_OR_PLAN_REFUSALS:
                 return None
     return positive_data_acceptance(ctx, response, case)
 
