@@ -198,5 +198,5 @@ class OAuthClientCreate(RequestBody):
 
     allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"scopes": _scope_names}
 
-    name: Name
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]  # oauth_client.name is varchar(100)
     scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)] = msgspec.field(default_factory=lambda: ["*:read"])
