@@ -168,6 +168,7 @@ class ClosedStructs(OpenAPISchemaPlugin):
             schema.any_of = [Schema(required=[name]) for name in either]
         _restore_zero_bounds(field_definition.type_, schema)
         _restore_patterns(field_definition.type_, schema)
+        _restore_item_bounds(field_definition.type_, schema)
         for name, values in getattr(field_definition.type_, "allowed_values", {}).items():
             _list_values((schema.properties or {}).get(name), values())
         return schema
@@ -195,6 +196,21 @@ def _restore_patterns(struct: Any, schema: Schema) -> None:
             pattern = (getattr(kind, "extra_json_schema", None) or {}).get("pattern")
             if isinstance(prop, Schema) and pattern and prop.pattern is None:
                 prop.pattern = pattern
+
+
+def _restore_item_bounds(struct: Any, schema: Schema) -> None:
+    """Put back the bounds of a list's integers (`list[Annotated[int, Meta(ge=1)]]`), which Litestar leaves out."""
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
+        prop = (schema.properties or {}).get(field.encode_name)
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        for kind in kinds:
+            item = kind.item_type if isinstance(kind, msgspec.inspect.ListType) else None
+            if not isinstance(item, msgspec.inspect.IntType) or not isinstance(prop, Schema):
+                continue
+            for branch in [prop, *(prop.one_of or [])]:
+                if isinstance(branch, Schema) and isinstance(branch.items, Schema):
+                    branch.items.minimum = item.ge if item.ge is not None else branch.items.minimum
+                    branch.items.maximum = item.le if item.le is not None else branch.items.maximum
 
 
 def _list_values(field: Schema | Reference | None, values: list[str]) -> None:
