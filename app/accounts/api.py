@@ -16,7 +16,7 @@ from app.accounts import policy, schemas
 from app.accounts import service as accounts
 from app.accounts.authentication import TOKEN_ENDPOINT
 from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
-from app.core.pagination import ListQuery, Page
+from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.service import Subject, audit
@@ -132,7 +132,7 @@ class UserController(Controller):
     opt = resource_opt("users")  # its scopes: users:read, users:write
     tags = ["Users"]
 
-    @get("/", operation_id="listUsers", summary="List users", guards=[guard(policy.VIEW_TEAM)])
+    @get("/", operation_id="listUsers", summary="List users", guards=[guard(policy.VIEW_TEAM)], opt={SORTS_OPT: accounts.USER_SORTS})
     async def list_users(
         self,
         tenant: TenantScope,
@@ -172,7 +172,7 @@ class ApiKeyController(Controller):
     tags = ["API keys"]
     guards = [guard(policy.MANAGE_CREDENTIALS)]
 
-    @get("/", operation_id="listApiKeys", summary="List API keys")
+    @get("/", operation_id="listApiKeys", summary="List API keys", opt={SORTS_OPT: accounts.KEY_SORTS})
     async def list_keys(
         self,
         tenant: TenantScope,

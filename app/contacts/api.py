@@ -8,7 +8,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
 from app.contacts import policy, schemas, service
-from app.core.pagination import ListQuery, Page
+from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
@@ -29,7 +29,13 @@ class ContactController(Controller):
     opt = resource_opt("contacts")  # its scopes: contacts:read, contacts:write
     tags = ["Contacts"]
 
-    @get("/", operation_id="listContacts", summary="List and search contacts", guards=[guard(policy.VIEW)])
+    @get(
+        "/",
+        operation_id="listContacts",
+        summary="List and search contacts",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: service.CONTACT_SORTS},
+    )
     async def list_contacts(
         self,
         tenant: TenantScope,
@@ -68,7 +74,13 @@ class ContactController(Controller):
         """The contact's own changes and its leads' timelines, newest first."""
         return await service.contact_activities(tenant, contact_id, list_query)
 
-    @get("/{contact_id:int}/leads", operation_id="getContactLeads", summary="A contact's leads", guards=[guard(policy.VIEW)])
+    @get(
+        "/{contact_id:int}/leads",
+        operation_id="getContactLeads",
+        summary="A contact's leads",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: leads.SORTS},
+    )
     async def contact_leads(self, tenant: TenantScope, list_query: ListQuery, settings: Settings, contact_id: int) -> Page[LeadSummary]:
         """Leads linked to the contact."""
         await service.get_contact(tenant, contact_id)
@@ -82,7 +94,13 @@ class CompanyController(Controller):
     opt = resource_opt("companies")  # its scopes: companies:read, companies:write
     tags = ["Contacts"]
 
-    @get("/", operation_id="listCompanies", summary="List and search companies", guards=[guard(policy.VIEW)])
+    @get(
+        "/",
+        operation_id="listCompanies",
+        summary="List and search companies",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: service.COMPANY_SORTS},
+    )
     async def list_companies(self, tenant: TenantScope, list_query: ListQuery, q: Search = None) -> Page[schemas.Company]:
         """Sortable by `name` (default), `created_at`, `updated_at`."""
         return await service.list_companies(tenant, list_query, q=q)
@@ -110,13 +128,25 @@ class CompanyController(Controller):
         """Its contacts and leads stay, unlinked. Audited."""
         await service.delete_company(tenant, company_id)
 
-    @get("/{company_id:int}/contacts", operation_id="getCompanyContacts", summary="A company's contacts", guards=[guard(policy.VIEW)])
+    @get(
+        "/{company_id:int}/contacts",
+        operation_id="getCompanyContacts",
+        summary="A company's contacts",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: service.CONTACT_SORTS},
+    )
     async def company_contacts(self, tenant: TenantScope, list_query: ListQuery, company_id: int) -> Page[schemas.Contact]:
         """Contacts working for the company."""
         await service.get_company(tenant, company_id)
         return await service.list_contacts(tenant, list_query, company_id=company_id)
 
-    @get("/{company_id:int}/leads", operation_id="getCompanyLeads", summary="A company's leads", guards=[guard(policy.VIEW)])
+    @get(
+        "/{company_id:int}/leads",
+        operation_id="getCompanyLeads",
+        summary="A company's leads",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: leads.SORTS},
+    )
     async def company_leads(self, tenant: TenantScope, list_query: ListQuery, settings: Settings, company_id: int) -> Page[LeadSummary]:
         """Leads linked to the company."""
         await service.get_company(tenant, company_id)
