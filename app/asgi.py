@@ -33,6 +33,7 @@ from app.db import close_pool, configure_engine, open_pool
 from app.domains import api_resources, domains, navigation
 from app.events.stream import BROKER
 from app.settings import Settings, install
+from app.web.bodies import refuse_lax_json
 from app.web.context import stamp_response_headers, with_request_context
 from app.web.dependencies import resolve_dependencies_in_order
 from app.web.deps import DEPENDENCIES
@@ -92,6 +93,7 @@ def create_app(
         response_class=ApiResponse,
         middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
+        before_request=refuse_lax_json,
         before_send=[stamp_response_headers],  # type: ignore[list-item]
         lifespan=[lifespan],
         state=State({"settings": settings, "started_at": time.monotonic(), "nav": navigation()}),

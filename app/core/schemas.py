@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -18,6 +19,9 @@ _ADDRESS_PART = "[^@\\s\x1c-\x1f\x85\ufeff]+"
 EMAIL_PATTERN = f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"
 EMAIL_RE = re.compile(EMAIL_PATTERN)
 
+# Money in an answer: a Decimal sent as an exact JSON number (app/core/json.py), as the guides show budgets (2500000);
+# the schema says `number` (Litestar's default for Decimal is a string; app/web/openapi.py applies this).
+Amount = Annotated[Decimal, msgspec.Meta(extra_json_schema={"type": "number"}, description="Exact amount, sent as a JSON number")]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="E-mail address")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, description="At least 8 characters")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -64,6 +68,8 @@ class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     # Fields of which at least one must be sent (two spellings of one field); the OpenAPI schema says so.
     one_of_required: ClassVar[tuple[str, ...]] = ()
+    # Fields that may not both carry a value (a company by name and by id); null counts as not sent. The schema says so.
+    not_both: ClassVar[tuple[str, ...]] = ()
     # Fields whose values (an array's items) must be one of a list known only once the app is assembled
     # (event types, declared by the domains): the OpenAPI schema lists them as an `enum`; the service checks.
     allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {}

@@ -13,13 +13,14 @@ from litestar.params import Parameter
 from litestar.response import Stream
 from saq import Queue
 
-from app.core.pagination import ListQuery, Page
+from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
 from app.leads import export, jobs, policy, schemas, service
 from app.settings import Settings
 from app.web.auth import guard
+from app.web.deps import INSTANT, parse_instant
 from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 from app.web.openapi import success_media_types
@@ -32,7 +33,10 @@ PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 
 
 async def provide_lead_filters(
-    status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
+    status: Annotated[
+        str | None,
+        Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`", pattern=schemas.STATUS_LIST_PATTERN),
+    ] = None,
     budget_min: Annotated[
         Decimal | None,
         Parameter(description="Leads whose budget reaches at least this amount", schema_extra={"pattern": schemas.MONEY_PATTERN}),
@@ -43,8 +47,8 @@ async def provide_lead_filters(
     ] = None,
     property_type: Annotated[schemas.PropertyType | None, Parameter(description="e.g. APARTMENT")] = None,
     transaction_type: Annotated[schemas.TransactionType | None, Parameter(description="BUY, RENT or SELL")] = None,
-    created_after: Annotated[datetime | None, Parameter(description="ISO 8601, e.g. 2025-11-01T00:00:00Z")] = None,
-    created_before: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
+    created_after: Annotated[str | None, Parameter(description="RFC 3339, e.g. 2025-11-01T00:00:00Z", schema_extra=INSTANT)] = None,
+    created_before: Annotated[str | None, Parameter(description="RFC 3339, e.g. 2025-12-01T00:00:00Z", schema_extra=INSTANT)] = None,
     period: Annotated[Literal["7d", "30d", "90d", "365d"] | None, Parameter(description="Created in the last 7/30/90/365 days")] = None,
     language: Annotated[str | None, Parameter(description="e.g. ar")] = None,
     temperature: Annotated[schemas.Temperature | None, Parameter(description="hot, warm or cold")] = None,
@@ -57,16 +61,17 @@ async def provide_lead_filters(
     deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
 ) -> service.LeadFilters:
     """The lead filters shared by the list and the export (names of the reference guides)."""
-    if period is not None and created_after is None:
-        created_after = datetime.now(UTC) - timedelta(days=PERIODS[period])
+    after, before = parse_instant("created_after", created_after), parse_instant("created_before", created_before)
+    if period is not None and after is None:
+        after = datetime.now(UTC) - timedelta(days=PERIODS[period])
     return service.LeadFilters(
         status=service.parse_statuses(status),
         budget_min=budget_min,
         budget_max=budget_max,
         property_type=property_type,
         transaction_type=transaction_type,
-        created_after=created_after,
-        created_before=created_before,
+        created_after=after,
+        created_before=before,
         language=language,
         temperature=temperature,
         agent_id=agent_id,
@@ -92,6 +97,7 @@ class LeadController(Controller):
         summary="List and search leads",
         guards=[guard(policy.VIEW)],
         dependencies={"filters": Provide(provide_lead_filters)},
+        opt={SORTS_OPT: service.SORTS},
     )
     async def list_leads(
         self,

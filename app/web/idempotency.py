@@ -28,14 +28,15 @@ STALE_RUNNING = "5 minutes"
 MAX_BODY = 5 * 1024 * 1024
 # Headers of the first answer that a replay repeats (never cookies, rate-limit state or request ids).
 REPLAYED_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control"})
-# 1-255 visible ASCII characters, spaces inside (an HTTP server strips them at the ends): the same rule here and in the schema.
-KEY_PATTERN = "^[!-~](?:[ -~]{0,253}[!-~])?$"
+# 1-255 visible ASCII characters, spaces inside: the same rule here and in the schema. White space around a header's value
+# is not part of it (RFC 9110 §5.5; the HTTP server strips it before the middleware sees the key), so the schema allows it.
+KEY_PATTERN = "^[ \t]*[!-~](?:[ -~]{0,253}[!-~])?[ \t]*$"
 _KEY = re.compile(KEY_PATTERN)
 IDEMPOTENCY_KEY = Parameter(
     name="Idempotency-Key",
     param_in="header",  # type: ignore[arg-type]
     required=False,
-    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern=KEY_PATTERN),
+    schema=Schema(type=OpenAPIType.STRING, pattern=KEY_PATTERN),  # the pattern bounds the length
     description="A unique key for this request: a retry with the same key and body replays the first answer (24 h)",
 )
 
@@ -79,7 +80,7 @@ class IdempotencyMiddleware:
         if key is None or not honours_idempotency_key(scope["method"], scope["path"]) or principal is None:
             await self.app(scope, receive, send)
             return
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             raise ValidationFailed(
                 "Idempotency-Key must be 1-255 visible ASCII characters",
                 details={"field": "Idempotency-Key", "expected": "1-255 visible ASCII characters"},

@@ -8,12 +8,13 @@ are covered without doing anything; Schemathesis (tests/contract) checks the ser
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
 from litestar import Litestar
 from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.enums import ParamType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
@@ -22,6 +23,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
+from app.core.pagination import SORTS_OPT, sort_values
 from app.core.schemas import ErrorEnvelope
 from app.web.auth import required_scope
 from app.web.errors import is_api_path
@@ -92,8 +94,15 @@ def header_parameters(route: HTTPRoute, method: str, handler: HTTPRouteHandler) 
     return headers
 
 
-def with_parameters(operation_class: type[Operation], extra: list[OpenAPIParameter]) -> type[Operation]:
-    """An `operation_class` that lists `extra` header parameters after the handler's own."""
+def sort_parameter(handler: HTTPRouteHandler) -> Schema | None:
+    """The schema of the operation's `sort`: the values its service's sort map takes (`sort_order`), or None for a
+    list in a fixed order, whose operation then does not offer `sort`."""
+    sorts = handler.opt.get(SORTS_OPT)
+    return Schema(type=OpenAPIType.STRING, enum=sort_values(sorts)) if sorts else None
+
+
+def with_parameters(operation_class: type[Operation], extra: list[OpenAPIParameter], sort: Schema | None) -> type[Operation]:
+    """An `operation_class` that lists `extra` header parameters after the handler's own, and its own `sort` values."""
 
     @dataclass
     class WithHeaders(operation_class):  # type: ignore[valid-type,misc]
@@ -101,9 +110,15 @@ def with_parameters(operation_class: type[Operation], extra: list[OpenAPIParamet
             super_init = getattr(super(), "__post_init__", None)
             if super_init is not None:
                 super_init()
-            declared: list[OpenAPIParameter | Reference] = list(getattr(self, "parameters", None) or [])
+            declared: list[OpenAPIParameter | Reference] = []
+            for p in getattr(self, "parameters", None) or []:
+                if isinstance(p, OpenAPIParameter) and p.param_in == ParamType.QUERY and p.name == "sort":
+                    if sort is None:
+                        continue
+                    p = replace(p, schema=sort)
+                declared.append(p)
             own = {(p.name.lower(), p.param_in) for p in declared if isinstance(p, OpenAPIParameter)}
-            self.parameters = [*declared, *(p for p in extra if (p.name.lower(), p.param_in) not in own)]
+            self.parameters = [*declared, *(p for p in extra if (p.name.lower(), p.param_in) not in own)] or None
 
     return WithHeaders
 
@@ -123,9 +138,9 @@ def document_contract(app: Litestar) -> None:
                 else:
                     responses.setdefault(status, ResponseSpec(ErrorEnvelope, description=_WHEN[status], generate_examples=False))
             handler.responses = responses
-            headers = header_parameters(route, method, handler)
-            if headers:
-                handler.operation_class = with_parameters(handler.operation_class, headers)
+            handler.operation_class = with_parameters(
+                handler.operation_class, header_parameters(route, method, handler), sort_parameter(handler)
+            )
             scope = required_scope(handler, method)
             if scope is not None and not handler.security:
                 handler.security = credentials(scope)
@@ -145,7 +160,9 @@ def success_media_types(status: int, media_types: dict[str, Schema]) -> type[Ope
 
 
 class ClosedStructs(OpenAPISchemaPlugin):
-    """msgspec Structs that refuse unknown fields (every request body) say so: `additionalProperties: false`."""
+    """Litestar's schema of every msgspec Struct, completed from the Struct's own msgspec types: request bodies (declared
+    with `forbid_unknown_fields=True`) are closed (`additionalProperties: false`), and what Litestar leaves out of a
+    field's `Meta` is put back (bounds of 0, patterns, list item bounds, `type: number` of amounts)."""
 
     def __init__(self) -> None:
         from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
@@ -153,21 +170,25 @@ class ClosedStructs(OpenAPISchemaPlugin):
         self._structs = StructSchemaPlugin()
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        """Structs declared with `forbid_unknown_fields=True`."""
-        if not self._structs.is_plugin_supported_field(field_definition):
-            return False
-        info = msgspec.inspect.type_info(field_definition.type_)
-        return isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields
+        """msgspec Structs."""
+        return self._structs.is_plugin_supported_field(field_definition)
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
-        """Litestar's own Struct schema, closed (and requiring one of two spellings where the body says so)."""
+        """Litestar's own Struct schema, closed if the Struct is (and requiring one of two spellings where the body says so)."""
         schema = self._structs.to_openapi_schema(field_definition, schema_creator)
-        schema.additional_properties = False
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
+            schema.additional_properties = False
         either = getattr(field_definition.type_, "one_of_required", ())
         if either:
             schema.any_of = [Schema(required=[name]) for name in either]
+        exclusive = getattr(field_definition.type_, "not_both", ())
+        if exclusive:  # refused when both are present and not null
+            non_null: dict[str, Schema | Reference] = {name: Schema(schema_not=Schema(type=OpenAPIType.NULL)) for name in exclusive}
+            schema.schema_not = Schema(required=list(exclusive), properties=non_null)
         _restore_zero_bounds(field_definition.type_, schema)
         _restore_patterns(field_definition.type_, schema)
+        _restore_numbers(field_definition.type_, schema)
         _restore_item_bounds(field_definition.type_, schema)
         for name, values in getattr(field_definition.type_, "allowed_values", {}).items():
             _list_values((schema.properties or {}).get(name), values())
@@ -196,6 +217,22 @@ def _restore_patterns(struct: Any, schema: Schema) -> None:
             pattern = (getattr(kind, "extra_json_schema", None) or {}).get("pattern")
             if isinstance(prop, Schema) and pattern and prop.pattern is None:
                 prop.pattern = pattern
+
+
+def _restore_numbers(struct: Any, schema: Schema) -> None:
+    """Say `number` where the field's type says so (`Meta(extra_json_schema={"type": "number"})`, the `Amount` of
+    answers, sent as JSON numbers), which Litestar leaves a string, its default for Decimal."""
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
+        prop = (schema.properties or {}).get(field.encode_name)
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        if not isinstance(prop, Schema):
+            continue
+        for kind in kinds:
+            if (getattr(kind, "extra_json_schema", None) or {}).get("type") != "number":
+                continue
+            for branch in [prop, *(prop.one_of or [])]:
+                if isinstance(branch, Schema) and branch.type == OpenAPIType.STRING:
+                    branch.type = OpenAPIType.NUMBER
 
 
 def _restore_item_bounds(struct: Any, schema: Schema) -> None:
