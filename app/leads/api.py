@@ -23,7 +23,7 @@ from app.web.auth import guard
 from app.web.deps import INSTANT, parse_instant
 from app.web.etag import IfMatch
 from app.web.json import ApiResponse
-from app.web.openapi import success_media_types
+from app.web.openapi import MINIMUM_ZERO, success_media_types
 
 LeadId = Annotated[int, Parameter(description="Lead id")]
 
@@ -55,8 +55,8 @@ async def provide_lead_filters(
     agent_id: Annotated[int | None, Parameter(description="Assigned user id")] = None,
     unassigned: Annotated[bool, Parameter(description="Only leads assigned to nobody")] = False,
     source: Annotated[str | None, Parameter(description="e.g. website")] = None,
-    score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score")] = None,
-    score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score")] = None,
+    score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score", schema_extra=MINIMUM_ZERO)] = None,
+    score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score", schema_extra=MINIMUM_ZERO)] = None,
     q: Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone")] = None,
     deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
 ) -> service.LeadFilters:

@@ -119,8 +119,18 @@ def with_parameters(operation_class: type[Operation], extra: list[OpenAPIParamet
                 declared.append(p)
             own = {(p.name.lower(), p.param_in) for p in declared if isinstance(p, OpenAPIParameter)}
             self.parameters = [*declared, *(p for p in extra if (p.name.lower(), p.param_in) not in own)] or None
+            for response in (self.responses or {}).values():
+                for media in (response.content or {}).values() if isinstance(response, OpenAPIResponse) else ():
+                    _either_answer(media.schema)
 
     return WithHeaders
+
+
+def _either_answer(schema: Schema | Reference | None) -> None:
+    """A handler answering a model or a raw response (`Page[Lead] | Stream`) gets `oneOf: [model, {}]`, which no answer
+    can satisfy (everything matches `{}`, so a page matches both): it becomes `anyOf`, what the answer really is."""
+    if isinstance(schema, Schema) and schema.one_of and any(branch == Schema() for branch in schema.one_of):
+        schema.any_of, schema.one_of = schema.one_of, None
 
 
 def document_contract(app: Litestar) -> None:

@@ -83,6 +83,10 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
     key = (case.headers or {}).get("Idempotency-Key")
     if isinstance(key, str) and re.fullmatch(KEY_PATTERN, key):
         case.headers["Idempotency-Key"] = f"{key[:200]}-{next(_REQUEST_NUMBERS)}"
+    elif key is not None and not isinstance(key, str):
+        # A header is text on the wire: a key generated as a number (a negative case's type mutation) would arrive as
+        # valid text like "0". It is sent empty instead, which stays invalid on the wire (the server answers 422).
+        case.headers["Idempotency-Key"] = ""
 
 
 # 422 `details.reason`s of schema-valid values no JSON Schema can rule out: a webhook URL whose host does not resolve
