@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from app.web.errors import exception_handler
 from app.web.etag import ETagMiddleware
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.json import ApiResponse
+from app.web.media import MediaTypeMiddleware
 from app.web.openapi import ClosedStructs, document_contract
 from app.web.ratelimit import RateLimitMiddleware
 from tasks.settings import make_queue, make_worker
@@ -48,6 +49,19 @@ from tasks.settings import make_queue, make_worker
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 SWAGGER = "/static/vendor/swagger-ui-5.35.0"
+
+
+async def _bounded(step: str, work: Awaitable[Any], seconds: float) -> None:
+    """Await one shutdown step for at most `seconds`; past that, log which step hung (with every task still
+    running, to find the culprit) and go on."""
+    future = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({future}, timeout=seconds)  # unlike wait_for, never waits on a refused cancel
+    if done:
+        future.result()
+        return
+    future.cancel()
+    stuck = [f"{task.get_name()}: {task.get_coro()!r}" for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    log.error("shutdown: %s took longer than %s s; going on. Tasks still running: %s", step, seconds, stuck)
 
 
 def create_app(
@@ -76,13 +90,15 @@ def create_app(
         try:
             yield
         finally:
+            # Every step of the shutdown is bounded: one that never returns (a task that ignores its
+            # cancellation, a connection someone still holds) is named in the log, and the rest still run.
             if worker is not None and worker_task is not None:
-                await worker.stop()
+                await _bounded("stopping the job worker", worker.stop(), 20)
                 worker_task.cancel()
-                await asyncio.gather(worker_task, return_exceptions=True)
-            await BROKER.close()
-            await queue.disconnect()
-            await close_pool()
+                await _bounded("ending the job worker", asyncio.gather(worker_task, return_exceptions=True), 5)
+            await _bounded("closing the live-update listener", BROKER.close(), 5)
+            await _bounded("disconnecting the job queue", queue.disconnect(), 10)
+            await _bounded("closing the database pool", close_pool(), 15)
 
     app = Litestar(
         route_handlers=[
@@ -91,7 +107,7 @@ def create_app(
         ],
         dependencies=DEPENDENCIES,
         response_class=ApiResponse,
-        middleware=[AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
+        middleware=[MediaTypeMiddleware, AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
         before_request=refuse_lax_json,
         before_send=[stamp_response_headers],  # type: ignore[list-item]
@@ -101,7 +117,7 @@ def create_app(
         plugins=[HTMXPlugin(), ClosedStructs()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_name="atrium_csrf",
+            cookie_name=settings.csrf_cookie,
             header_name="x-csrf-token",
             cookie_secure=settings.cookie_secure,
             cookie_httponly=True,

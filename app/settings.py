@@ -45,6 +45,16 @@ class Settings:
         """True when Atrium runs its own PostgreSQL server."""
         return self.database_url is None
 
+    @property
+    def session_cookie(self) -> str:
+        """The session cookie's name: `__Host-` under HTTPS, so no subdomain or plain-HTTP page can set it."""
+        return "__Host-atrium_session" if self.cookie_secure else "atrium_session"
+
+    @property
+    def csrf_cookie(self) -> str:
+        """The CSRF cookie's name (`__Host-` under HTTPS, like the session's)."""
+        return "__Host-atrium_csrf" if self.cookie_secure else "atrium_csrf"
+
 
 def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name)

@@ -7,6 +7,11 @@ document.addEventListener("click", (event) => {
     navigator.clipboard.writeText(source.textContent.trim()).then(() => { button.textContent = "Copied"; });
   }
 });
+// A plain form that asks first (data-confirm): no inline handler, the Content-Security-Policy allows none.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
 // htmx 2 does not swap 4xx answers by default; our forms answer 422 with inline errors to show.
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.status === 422) { event.detail.shouldSwap = true; event.detail.isError = false; }

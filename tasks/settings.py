@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from typing import Any
@@ -34,6 +35,34 @@ def make_queue(url: str) -> Queue:
         return Queue.from_url(url, name="atrium")
     url = url.replace("postgres://", "postgresql://", 1)
     return Queue.from_url(url, name="atrium", min_size=1, max_size=6)
+
+
+HEARTBEATS: dict[str, asyncio.Task[None]] = {}
+
+
+async def start_heartbeat(ctx: Context) -> None:
+    """before_process hook: a job with a heartbeat is touched every third of it while it runs here."""
+    job = ctx.get("job")
+    if job is None or not job.heartbeat:
+        return
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(job.heartbeat / 3)
+            try:
+                await job.update()  # sets `touched`
+            except Exception:  # a missed beat is retried on the next one; the sweep allows three
+                log.warning("heartbeat of %s failed", job.key, exc_info=True)
+
+    HEARTBEATS[job.key] = asyncio.create_task(beat())
+
+
+async def stop_heartbeat(ctx: Context) -> None:
+    """after_process hook: the job is over, so is its heartbeat."""
+    job = ctx.get("job")
+    beat = HEARTBEATS.pop(job.key, None) if job is not None else None
+    if beat is not None:
+        beat.cancel()
 
 
 async def record_failure(ctx: Context) -> None:
@@ -82,8 +111,10 @@ def make_worker(
         functions=[*task_functions(), *(extra_functions or [])],
         cron_jobs=cron_jobs(),
         concurrency=concurrency,
-        after_process=[record_failure],
+        before_process=[start_heartbeat],
+        after_process=[stop_heartbeat, record_failure],
         startup=[start_relay],
         shutdown=[stop_relay],
-        timers={"schedule": 1, "worker_info": 10, "sweep": 30, "abort": 1},
+        # A job whose worker died is swept back into the queue within its heartbeat plus 15 s.
+        timers={"schedule": 1, "worker_info": 10, "sweep": 15, "abort": 1},
     )

@@ -46,6 +46,12 @@ async def always_fails(ctx: dict[str, Any], *, tenant_id: int, reason: str = "bo
     raise RuntimeError(f"{reason} for tenant {tenant_id}")
 
 
+async def works_slowly(ctx: dict[str, Any], *, seconds: float) -> str:
+    """A task that takes its time, to show a live job's heartbeat keeps the sweep away."""
+    await asyncio.sleep(seconds)
+    return "done"
+
+
 @pytest.fixture
 def production_hashing() -> Iterator[None]:
     """The real argon2 parameters for one test (the suite otherwise uses cheap ones)."""
@@ -125,7 +131,7 @@ class Lifespan:
 @pytest.fixture(scope="session")
 async def app(migrated: str, settings: Settings) -> AsyncIterator[Litestar]:
     """The application with its lifespan running (pool, queue, in-process SAQ worker)."""
-    application = create_app(settings, migrated, run_worker=True, extra_task_functions=[always_fails])
+    application = create_app(settings, migrated, run_worker=True, extra_task_functions=[always_fails, works_slowly])
     async with Lifespan(application):
         yield application
 

@@ -55,7 +55,7 @@ class AuthController(Controller):
                 "Invalid email: This field is required", details={"field": "email", "expected": "This field is required"}
             )
         ip, ua = _client(request)
-        user = await accounts.authenticate_password(email, data.password)
+        user = await accounts.authenticate_password(email, data.password, ip)
         actor = TenantScope(tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua)
         await audit(actor, Subject("user", user["id"]), "auth.login", {"via": "api"})
         return await accounts.issue_user_tokens(settings, user["id"])

@@ -6,6 +6,11 @@ a browser's ambient cookie cannot be used against the API (no CSRF surface there
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+
 from app.accounts import service as accounts
 from app.accounts.security import API_KEY_PREFIXES
 from app.core.errors import AuthenticationError, PermissionDenied
@@ -15,7 +20,6 @@ from app.web.context import ASGIApp, Receive, Scope, Send, header
 from app.web.errors import is_api_path
 from app.web.ratelimit import client_ip, is_limited, spend
 
-SESSION_COOKIE = "atrium_session"
 # The OAuth token endpoint, where `Authorization: Basic` carries an OAuth client's id and secret (RFC 6749 §2.3.1).
 TOKEN_ENDPOINT = "/v2/oauth/token"
 
@@ -80,16 +84,34 @@ class AuthenticationMiddleware:
         token = session_token_of(scope)
         if not token or scope["path"].startswith("/static/"):
             return None
-        return await accounts.principal_for_session(token)
+        principal = await accounts.principal_for_session(token)
+        if principal is not None:
+            bind_csrf_to_session(scope, token)
+        return principal
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    raw = header(scope, "cookie") or ""
+    pairs = (part.strip().partition("=") for part in raw.split(";") if part.strip())
+    return {key: value for key, _, value in pairs}
 
 
 def session_token_of(scope: Scope) -> str | None:
     """The raw session cookie of this request, if any."""
-    raw = header(scope, "cookie")
-    if not raw:
-        return None
-    for part in raw.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == SESSION_COOKIE:
-            return value
-    return None
+    return _cookies(scope).get(settings_of(scope).session_cookie)
+
+
+def session_csrf_token(secret: str, session_token: str) -> str:
+    """The CSRF token of a session: derived from it, signed the way Litestar's CSRF check expects."""
+    base = hmac.new(secret.encode(), f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()[:CSRF_SECRET_LENGTH]
+    return base + generate_csrf_hash(token=base, secret=secret)
+
+
+def bind_csrf_to_session(scope: Scope, session_token: str) -> None:
+    """While a person is signed in, the CSRF check compares the submitted token with their session's own
+    (not with whatever CSRF cookie the browser holds): a token planted with a cookie of the attacker's
+    choosing never matches a victim's session."""
+    settings = settings_of(scope)
+    cookies = {**_cookies(scope), settings.csrf_cookie: session_csrf_token(settings.secret_key, session_token)}
+    rebuilt = "; ".join(f"{key}={value}" for key, value in cookies.items()).encode("latin-1")
+    scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"cookie"] + [(b"cookie", rebuilt)]

@@ -53,6 +53,11 @@ from app.settings import Settings
 from app.tenancy.tables import Tenant
 
 MAX_LOGIN_FAILURES = 5
+# From one address, across accounts: an office behind one NAT logs in freely (successes are not
+# counted), a guesser trying many accounts is stopped before it costs more password hashing.
+MAX_ADDRESS_FAILURES = 30
+# Registrations from one address in LOGIN_WINDOW, successful or not (each can probe whether an address is taken).
+MAX_REGISTRATIONS = 20
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
@@ -80,7 +85,13 @@ def _slugify(name: str) -> str:
 async def register_tenant(
     data: schemas.RegisterRequest, *, plan: str = "starter", ip: str = "", user_agent: str = ""
 ) -> tuple[schemas.Tenant, schemas.User]:
-    """Create a tenant and its first admin user. The plan is the operator's choice, never the client's."""
+    """Create a tenant and its first admin user. The plan is the operator's choice, never the client's.
+
+    It is the one answer that tells whether an address has an account (the guides' Quick Start returns tokens
+    for a new one), so one address (`ip`) may try it at most MAX_REGISTRATIONS times in LOGIN_WINDOW."""
+    if ip:
+        async with system_transaction():
+            await _reserve_login_attempt(f"register:{ip}"[:254], MAX_REGISTRATIONS)
     email = normalise_email(data.email)
     # The schema refuses blank names; what Python's strip() also takes for space (\x1c…) is kept as sent.
     tenant_name = next(
@@ -93,7 +104,7 @@ async def register_tenant(
             details={"field": "tenant_name", "expected": "Name of the new tenant (tenantName and team_name are accepted too)"},
         )
     full_name = next((str(v).strip() for v in (data.full_name, data.name) if v is not UNSET and str(v).strip()), email.split("@")[0])
-    password_hash = await hash_secret_async(data.password)
+    password_hash = await hash_secret_async(new_password(data.password))
     async with system_transaction():
         if await User.exists().where(User.email == email):
             raise Conflict("An account with this email already exists", details={"email": email})
@@ -175,7 +186,7 @@ async def set_tenant_rate_limit(tenant: str, limit: int | None) -> dict[str, Any
     return {**row, "rate_limit": limit}
 
 
-async def _reserve_login_attempt(account: str) -> None:
+async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAILURES) -> None:
     """Count this attempt before checking the password, atomically, so parallel guesses cannot all pass.
 
     The window restarts after LOGIN_WINDOW; past MAX_LOGIN_FAILURES attempts in it the account name is
@@ -196,7 +207,7 @@ async def _reserve_login_attempt(account: str) -> None:
         """,
         account,
         LOGIN_WINDOW,
-        MAX_LOGIN_FAILURES,
+        max_failures,
         LOGIN_LOCK,
     )
     locked_until = rows[0]["locked_until"]
@@ -205,22 +216,44 @@ async def _reserve_login_attempt(account: str) -> None:
         raise RateLimited("Too many failed login attempts; try again later", retry_after=retry)
 
 
-async def authenticate_password(email: str, password: str) -> dict[str, Any]:
-    """The active user with these credentials. Unknown e-mail and wrong password fail alike."""
+def new_password(password: str) -> str:
+    """A password as it is hashed: NFKC-normalised (so `ﬁ` and `fi`, or a composed and a decomposed `é`, are
+    the same password on every keyboard); one of only spaces is refused."""
+    if not password.strip():
+        raise ValidationFailed(
+            "Invalid password: it may not be only spaces",
+            details={"field": "password", "expected": "At least 8 characters, not only spaces"},
+            human="Choose a password that is not only spaces",
+        )
+    return unicodedata.normalize("NFKC", password)
+
+
+async def authenticate_password(email: str, password: str, ip: str = "") -> dict[str, Any]:
+    """The active user with these credentials. Unknown e-mail and wrong password fail alike.
+
+    Both the account and the caller's address (`ip`) are throttled, before any password hashing."""
     account = normalise_email(email)[:254]
+    address = f"ip:{ip}"[:254] if ip else ""
+    if address:
+        async with system_transaction():
+            await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES)
     async with system_transaction():
         await _reserve_login_attempt(account)
         user = await User.select().where(User.email == account).first()
     stored = user["password_hash"] if user else dummy_hash()
-    ok = await verify_secret_async(stored, password)
-    if not ok or user is None or not user["is_active"]:
+    normal = unicodedata.normalize("NFKC", password)
+    ok = await verify_secret_async(stored, normal)
+    legacy = not ok and normal != password and await verify_secret_async(stored, password)  # hashed before NFKC
+    if not (ok or legacy) or user is None or not user["is_active"]:
         raise AuthenticationError(INVALID_LOGIN)
     async with system_transaction():
         values: dict[Any, Any] = {User.last_login_at: _now()}
-        if needs_rehash(stored):
-            values[User.password_hash] = await hash_secret_async(password)
+        if legacy or needs_rehash(stored):
+            values[User.password_hash] = await hash_secret_async(normal)
         await User.update(values).where(User.id == user["id"])
         await LoginThrottle.delete().where(LoginThrottle.account == account)
+        if address:  # a success does not count against the address
+            await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = $1", address)
     return dict(user)
 
 
@@ -236,7 +269,7 @@ async def _user_and_tenant(user_id: int) -> tuple[dict[str, Any], dict[str, Any]
 async def issue_user_tokens(settings: Settings, user_id: int) -> schemas.TokenPair:
     """A fresh access/refresh token pair for a user."""
     user, tenant = await _user_and_tenant(user_id)
-    claims = {"sub": str(user["id"]), "tid": tenant["id"], "role": user["role"]}
+    claims = {"sub": str(user["id"]), "tid": tenant["id"], "role": user["role"], "gen": _generation(user["tokens_valid_after"])}
     access, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="access", ttl=settings.access_token_ttl)
     refresh, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="refresh", ttl=settings.refresh_token_ttl)
     return schemas.TokenPair(
@@ -265,6 +298,16 @@ async def _revoke_jti(tenant_id: int, jti: str, expires_at: datetime) -> bool:
     return bool(rows)
 
 
+def _generation(valid_after: datetime | None) -> int:
+    """Which deactivation a user's tokens come after (0: never deactivated), stamped into them as `gen`."""
+    return 0 if valid_after is None else int(valid_after.timestamp() * 1_000_000)
+
+
+def _issued_before(claims: dict[str, Any], valid_after: datetime | None) -> bool:
+    """Whether a token predates its user's last deactivation (then it stays dead after a reactivation)."""
+    return int(claims.get("gen", 0)) != _generation(valid_after)
+
+
 async def refresh_tokens(settings: Settings, refresh_token: str) -> schemas.TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation)."""
     try:
@@ -272,7 +315,7 @@ async def refresh_tokens(settings: Settings, refresh_token: str) -> schemas.Toke
     except TokenError:
         raise AuthenticationError("Invalid or expired refresh token") from None
     user, _ = await _user_and_tenant(int(claims["sub"]))
-    if not user["is_active"]:
+    if not user["is_active"] or _issued_before(claims, user["tokens_valid_after"]):
         raise AuthenticationError("Invalid or expired refresh token")
     async with tenant_transaction(user["tenant_id"]):
         fresh = await _revoke_jti(user["tenant_id"], claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
@@ -330,14 +373,15 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         )
     rows = await fetch(
         """
-        SELECT u.id, u.email, u.role, u.is_active, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+        SELECT u.id, u.email, u.role, u.is_active, u.tokens_valid_after, t.plan, t.rate_limit,
+               EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
         FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
         """,
         int(sub) if sub.isdigit() else 0,
         tenant_id,
         claims["jti"],
     )
-    if not rows or rows[0]["revoked"] or not rows[0]["is_active"]:
+    if not rows or rows[0]["revoked"] or not rows[0]["is_active"] or _issued_before(claims, rows[0]["tokens_valid_after"]):
         return None
     row = rows[0]
     return Principal(
@@ -489,7 +533,7 @@ async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.U
     """Add a user to the tenant."""
     policy.MANAGE_USERS.require(scope)
     email = normalise_email(data.email)
-    password_hash = await hash_secret_async(data.password)
+    password_hash = await hash_secret_async(new_password(data.password))
     async with system_transaction():
         # E-mail addresses are unique across tenants; the check must see every tenant's users.
         taken = await User.exists().where(User.email == email)
@@ -543,6 +587,7 @@ async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate
             await audit(scope, Subject("user", user_id), action, {"email": current["email"]})
             if not data.is_active:
                 await UserSession.delete().where(UserSession.user_id == user_id)
+                await User.update({User.tokens_valid_after: _now()}).where(User.id == user_id)
         row = await User.select().where(User.id == user_id).first()
     return msgspec.convert(row, schemas.User)
 

@@ -31,6 +31,8 @@ class User(Table, tablename="app_user"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
     time_zone = Varchar(length=64, null=True, default=None)  # an IANA zone; None: the tenant's
+    # Tokens issued before this are dead for good (set on deactivation, so reactivating revives none of them).
+    tokens_valid_after = Timestamptz(null=True, default=None)
 
 
 class ApiKey(Table, tablename="api_key"):

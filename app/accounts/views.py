@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts import policy, schemas
 from app.accounts import service as accounts
-from app.accounts.authentication import SESSION_COOKIE, session_token_of
+from app.accounts.authentication import session_token_of
 from app.core.errors import AuthenticationError, DomainError, RateLimited
 from app.core.pagination import ListQuery
 from app.core.policy import USER_ROLES
@@ -23,7 +23,8 @@ from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import guard
 from app.web.context import principal_of, scope_for
-from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render
+from app.web.ratelimit import client_ip
+from app.web.ui import Form, clean_form, form_errors, is_fragment, refusal_stays_on_page, render
 
 PAGE_SIZE = 25
 
@@ -54,7 +55,7 @@ class SessionController(Controller):
         next_url = _safe_next(data.get("next", "/"))
         ctx = {"next": next_url, "email": email}
         try:
-            user = await accounts.authenticate_password(email, password)
+            user = await accounts.authenticate_password(email, password, client_ip(request.scope))  # type: ignore[arg-type]
         except RateLimited as exc:
             return render(request, "login.html", {**ctx, "error": exc.human}, status_code=429)
         except AuthenticationError as exc:
@@ -71,12 +72,18 @@ class SessionController(Controller):
         await audit(scope, Subject("user", user["id"]), "auth.login", {"via": "browser"})
         response = Redirect(path=next_url, status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, token, max_age=settings.session_ttl, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
+            settings.session_cookie,
+            token,
+            max_age=settings.session_ttl,
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+            path="/",
         )
         return response
 
     @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], settings: Settings) -> Redirect:
         """End the session server-side and clear the cookie."""
         token = session_token_of(request.scope)  # type: ignore[arg-type]
         principal = principal_of(request.scope)  # type: ignore[arg-type]
@@ -85,7 +92,7 @@ class SessionController(Controller):
         if principal is not None:
             await audit(scope_for(principal, request.scope), Subject("user", principal.user_id or ""), "auth.logout")  # type: ignore[arg-type]
         response = Redirect(path="/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(settings.session_cookie, path="/")
         return response
 
 
@@ -206,7 +213,7 @@ class TeamPagesController(Controller):
         return await self._team(request, tenant, block="team", status=status, errors=errors, form=form)
 
     @patch("/team/{user_id:int}", guards=[guard(policy.MANAGE_USERS)])
-    async def update_user(self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: int, data: Form) -> Template:
+    async def update_user(self, request: Request[Any, Any, Any], tenant: TenantScope, user_id: int, data: Form) -> Template | Redirect:
         """Change a role or (de)activate a user; answers with the updated row."""
         form: dict[str, Any] = clean_form(data)
         if "is_active" in form:
@@ -219,6 +226,8 @@ class TeamPagesController(Controller):
                 raise
             error = exc.human
             user = await accounts.get_user(tenant, user_id)
+        if not is_fragment(request):  # a plain client's PATCH: the whole page again (the row alone is htmx's)
+            return Redirect(path="/settings/team", status_code=303)
         return render(request, "settings/team.html", {"u": user, "row_error": error, "roles": USER_ROLES}, block="user_row")
 
     @get("/api-keys", guards=[guard(policy.MANAGE_CREDENTIALS)])

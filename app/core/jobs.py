@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from saq import Job, Queue
+from saq.job import Status
 
 TaskFunction = Callable[..., Awaitable[Any]]
 
@@ -30,6 +31,7 @@ class JobSpec:
     timeout: int
     retries: int
     retry_delay: float
+    heartbeat: int = 0  # seconds without a sign of life before SAQ's sweep takes the job back (0: only its timeout)
 
     @property
     def name(self) -> str:
@@ -49,19 +51,35 @@ class JobSpec:
             timeout=self.timeout,
             retries=self.retries,
             retry_delay=self.retry_delay,
+            heartbeat=self.heartbeat,
             scheduled=int(scheduled if scheduled is not None else time.time()),
             **kwargs,
         )
+
+    async def alive(self, queue: Queue, **kwargs: Any) -> bool:
+        """Whether the job for these arguments is queued, or running with a recent sign of life. A job that is
+        not (finished, given up, or whose worker died) may be started again; a dead one is aborted first."""
+        found = await queue.job(self.key_for(**kwargs))
+        if found is None or found.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):
+            return False
+        if found.status == Status.ACTIVE and found.stuck:
+            await queue.finish(found, Status.ABORTED, error="swept: its worker stopped")
+            return False
+        return True
 
     async def __call__(self, ctx: Any, **kwargs: Any) -> Any:
         """Run the task directly (tests, replays)."""
         return await self.function(ctx, **kwargs)
 
 
-def job(*, key: str, timeout: int, retries: int = 3, retry_delay: float = 5.0) -> Callable[[TaskFunction], JobSpec]:
-    """Declare a task with its key template (over its keyword arguments), timeout in seconds and retries."""
+def job(*, key: str, timeout: int, retries: int = 3, retry_delay: float = 5.0, heartbeat: int = 0) -> Callable[[TaskFunction], JobSpec]:
+    """Declare a task with its key template (over its keyword arguments), timeout in seconds and retries.
+
+    A long job sets `heartbeat`: the worker running it touches it every third of that, so when the process
+    dies (kill -9, a lost machine) SAQ's sweep re-queues it within `heartbeat` plus one sweep, not its timeout.
+    """
 
     def declare(function: TaskFunction) -> JobSpec:
-        return JobSpec(function=function, key=key, timeout=timeout, retries=retries, retry_delay=retry_delay)
+        return JobSpec(function=function, key=key, timeout=timeout, retries=retries, retry_delay=retry_delay, heartbeat=heartbeat)
 
     return declare

@@ -90,7 +90,7 @@ def sort_values(allowed: Mapping[str, str]) -> list[str]:
 def sort_order(sort: str | None, allowed: Mapping[str, str], default: str) -> SortOrder:
     """Validate `sort` (or `default` when absent) against `allowed` (field name → SQL expression)."""
     spec = default if sort is None else sort
-    name = spec[1:] if spec[:1] in ("-", "+") else spec
+    name = spec[1:] if spec[:1] in ("-", "+") else spec  # one sign at most: `--name` is refused, not read as `-name`
     expression = allowed.get(name)
     if expression is None:
         raise ValidationFailed(

@@ -65,6 +65,15 @@ def _job(row: dict[str, Any]) -> schemas.ImportJob:
     return msgspec.convert({**before_start, **row, "fields": list(FIELDS[row["kind"]])}, schemas.ImportJob)
 
 
+def _delimiter(text: str) -> str:
+    """The separator is the one that splits the header row into the most columns (comma when none does): unlike
+    csv.Sniffer, short or ragged data rows cannot mislead it."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    columns = {d: len(next(csv.reader([header], delimiter=d), [])) for d in (",", ";", "\t")}
+    best = max(columns, key=lambda d: columns[d])
+    return best if columns[best] > 1 else ","
+
+
 def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV file (UTF-8 with or without BOM; comma, semicolon or tab separated)."""
     try:
@@ -72,12 +81,9 @@ def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
     except UnicodeDecodeError:
         raise ValidationFailed("The file is not UTF-8 text", details={"field": "file", "expected": "a CSV file saved as UTF-8"}) from None
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    delimiter = _delimiter(text)
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(cell.strip() for cell in row)]
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(cell.strip() for cell in row)]
     except csv.Error as exc:
         raise ValidationFailed(f"The file is not valid CSV: {exc}", details={"field": "file", "expected": "a CSV file"}) from None
     if not rows:
@@ -310,21 +316,24 @@ async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str |
     policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
-        if job["status"] not in ("previewed", "failed"):
+        if job["status"] in ("started", "queued", "running") and not await run_import.alive(queue, import_id=import_id):
+            pass  # its worker died and SAQ gave it up: start it again, it resumes where it stopped
+        elif job["status"] not in ("previewed", "failed"):
             raise Conflict("Check the file (preview) before importing; an import runs once", details={"status": job["status"]})
         mapping = json.loads(job["mapping"]) if isinstance(job["mapping"], str) else job["mapping"]
         if confirm is not None and confirm != confirm_token(mapping, job["on_duplicate"]):
             raise Conflict("The mapping was changed after you checked it; check the file again", details={"field": "confirm"})
         await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)
         await progress.track(scope.tenant_id, KIND, import_id, total=job["total_rows"])
-        await run_import.enqueue(queue, tenant_id=scope.tenant_id, import_id=import_id)
+        if await run_import.enqueue(queue, tenant_id=scope.tenant_id, import_id=import_id) is None:
+            raise Conflict("This import is already running", details={"status": "running"})
         from app.events.service import Subject, audit
 
         await audit(scope, Subject("import", import_id), f"{job['kind']}.imported", {"rows": job["total_rows"]})
     return await get(scope, import_id)
 
 
-@job(key="import:{import_id}", timeout=3600, retries=3)
+@job(key="import:{import_id}", timeout=3600, retries=3, heartbeat=30)
 async def run_import(ctx: Context, *, tenant_id: int, import_id: int) -> dict[str, int]:
     """The job importing a confirmed CSV; resumable and idempotent (each row is imported at most once)."""
     return await run(tenant_id, import_id)

@@ -242,9 +242,9 @@ class LeadExportController(Controller):
         return await export.start_export_job(tenant, filters, export.pick_columns(columns, "xlsx"), queue)
 
     @get("/jobs/{export_id:int}", operation_id="getLeadExportJob", summary="A background export's progress", guards=[guard(policy.EXPORT)])
-    async def get_job(self, tenant: TenantScope, export_id: int) -> export.ExportJobView:
+    async def get_job(self, tenant: TenantScope, export_id: int, queue: Queue) -> export.ExportJobView:
         """`processed_rows` of `total_rows`; `status` queued → running → done (or failed)."""
-        return await export.get_export_job(tenant, export_id)
+        return await export.get_export_job(tenant, export_id, queue)
 
     @get(
         "/jobs/{export_id:int}/file",
@@ -256,7 +256,7 @@ class LeadExportController(Controller):
             200, {export.MEDIA_TYPES["xlsx"]: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}
         ),
     )
-    async def download(self, tenant: TenantScope, export_id: int) -> Response[bytes]:
+    async def download(self, tenant: TenantScope, export_id: int, queue: Queue) -> Response[bytes]:
         """409 until the export is done; kept for a day."""
-        name, content = await export.export_file(tenant, export_id)
+        name, content = await export.export_file(tenant, export_id, queue)
         return Response(content, media_type=export.MEDIA_TYPES["xlsx"], headers={"Content-Disposition": f'attachment; filename="{name}"'})

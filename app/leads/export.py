@@ -16,7 +16,7 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -362,16 +362,27 @@ async def _load_job(scope: TenantScope, export_id: int) -> dict[str, Any]:
     }
 
 
-async def get_export_job(scope: TenantScope, export_id: int) -> ExportJobView:
-    """An export and its progress."""
+async def _dead_job_failed(scope: TenantScope, row: dict[str, Any], queue: Queue | None) -> dict[str, Any]:
+    """An export that says queued or running but whose job is dead (SAQ gave it up after crashes) is marked
+    failed, so the person sees it and starts another instead of waiting for ever."""
+    young = row["created_at"] > datetime.now(UTC) - timedelta(minutes=1)  # its job may be on its way to the queue
+    if queue is None or row["status"] not in ("queued", "running") or young or await run_export.alive(queue, export_id=row["id"]):
+        return row
+    error = "The export stopped unexpectedly (its worker ended); start it again."
+    await progress.fail(scope.tenant_id, KIND, row["id"], error)
+    return {**row, "status": "failed", "error": error}
+
+
+async def get_export_job(scope: TenantScope, export_id: int, queue: Queue | None = None) -> ExportJobView:
+    """An export and its progress (with `queue`, a dead job is found and reported as failed)."""
     async with tenant_transaction(scope.tenant_id):
-        return _job_view(await _load_job(scope, export_id))
+        return _job_view(await _dead_job_failed(scope, await _load_job(scope, export_id), queue))
 
 
-async def export_file(scope: TenantScope, export_id: int) -> tuple[str, bytes]:
+async def export_file(scope: TenantScope, export_id: int, queue: Queue | None = None) -> tuple[str, bytes]:
     """(file name, bytes) of a finished export; 409 while it is still being built. Every download is audited."""
     async with tenant_transaction(scope.tenant_id):
-        row = await _load_job(scope, export_id)
+        row = await _dead_job_failed(scope, await _load_job(scope, export_id), queue)
         if row["status"] != "done" or row["content"] is None:
             raise Conflict("The export is not ready yet", details={"status": row["status"]})
         await audit(scope, Subject("export", export_id), "leads.export_downloaded", {"rows": row["total_rows"]})
@@ -415,7 +426,7 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
     return int(job["total_rows"])
 
 
-@job(key="export:{export_id}", timeout=1800, retries=2)
+@job(key="export:{export_id}", timeout=1800, retries=2, heartbeat=30)
 async def run_export(ctx: Context, *, tenant_id: int, export_id: int) -> int:
     """The job building a large Excel export in the background; a retry rebuilds it from scratch."""
     return await run_export_job(tenant_id, export_id)

@@ -212,9 +212,9 @@ class LeadPagesController(Controller):
         return Redirect(path=f"/leads/exports/{job.id}", status_code=303)
 
     @get("/exports/{export_id:int}", guards=[guard(policy.EXPORT)])
-    async def export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int) -> Template:
+    async def export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int, queue: Queue) -> Template:
         """The export's progress bar, pushed (SSE task_progress / task_completed) until the file is ready."""
-        job = await export.get_export_job(tenant, export_id)
+        job = await export.get_export_job(tenant, export_id, queue)
         block = "progress" if targets(request, "export-progress") else "content"
         ctx = {"active": "leads", "job": job, "live_after": await latest_id(tenant.tenant_id)}
         return render(request, "leads/export_job.html", ctx, block=block)

@@ -80,8 +80,33 @@ def with_request_context(inner: ASGIApp) -> ASGIApp:
     return handler
 
 
+# What a browser may load and run on Atrium's pages: only Atrium's own files, no inline script or style,
+# never inside another site's frame. The API docs page (Swagger UI) starts itself with one inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+BROWSER_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+)
+
+
+def _https(scope: MutableMapping[str, Any]) -> bool:
+    """Whether the browser reached Atrium over HTTPS (directly, or through BASE_URL's proxy)."""
+    app = scope.get("app") or scope.get("litestar_app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return scope.get("scheme") == "https" or bool(settings and str(settings.base_url).startswith("https://"))
+
+
 async def stamp_response_headers(message: MutableMapping[str, Any], scope: MutableMapping[str, Any]) -> None:
-    """before_send hook: X-Request-ID and X-Process-Time on every response."""
+    """before_send hook: X-Request-ID and X-Process-Time on every response, and the headers a browser expects
+    (CSP, nosniff, referrer policy, no framing, HSTS under HTTPS)."""
     if message.get("type") != "http.response.start":
         return
     state = scope.get("state", {})
@@ -97,4 +122,11 @@ async def stamp_response_headers(message: MutableMapping[str, Any], scope: Mutab
     for name, value in (state.get("ratelimit_headers") or {}).items():
         if name.lower().encode() not in present:
             headers.append((name.lower().encode(), value.encode()))
+    docs = str(scope.get("path", "")).startswith("/v2/schema")
+    policy = DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY
+    for name, value in (*BROWSER_HEADERS, (b"content-security-policy", policy.encode())):
+        if name not in present:
+            headers.append((name, value))
+    if _https(scope):
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
     message["headers"] = headers

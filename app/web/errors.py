@@ -14,7 +14,13 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import msgspec
-from asyncpg.exceptions import CharacterNotInRepertoireError, DataError, UniqueViolationError, UntranslatableCharacterError
+from asyncpg.exceptions import (
+    CharacterNotInRepertoireError,
+    DataError,
+    DatetimeFieldOverflowError,
+    UniqueViolationError,
+    UntranslatableCharacterError,
+)
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -152,6 +158,14 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
         if isinstance(exc, PermissionDeniedException) and not message:
             message = "Insufficient permissions"
         return status, _STATUS_CODES.get(status, f"HTTP_{status}"), message, {}, dict(exc.headers or {}), {}
+    if isinstance(exc, RecursionError):  # msgspec refuses to decode JSON nested deeper than Python's stack
+        return 400, "BAD_REQUEST", "Malformed JSON in request body", {"reason": "nested too deeply"}, {}, {}
+    if isinstance(exc, UnicodeDecodeError):
+        return 400, "BAD_REQUEST", "The request body is not UTF-8 text", {"reason": "invalid UTF-8"}, {}, {}
+    if isinstance(exc, DatetimeFieldOverflowError | OverflowError) or isinstance(exc.__cause__, OverflowError):
+        # A date PostgreSQL (or Python) cannot hold, e.g. year 0 or 300000: refused like any invalid value.
+        details = {"expected": "a date between the years 1 and 9999"}
+        return 422, "VALIDATION_ERROR", "A date is outside the range that can be stored", details, {}, {}
     log.exception("unhandled error", exc_info=exc)
     return 500, "INTERNAL_ERROR", "Internal server error", {}, {}, {}
 

@@ -136,6 +136,12 @@ async def test_deactivated_users_tokens_stop_working(client: httpx.AsyncClient, 
     assert (await client.patch(f"/v2/users/{agent.user_id}", headers=admin.auth, json={"is_active": False})).status_code == 200
     assert (await client.get("/v2/auth/me", headers=agent.auth)).status_code == 401
     assert (await client.post("/v2/auth/login", json={"email": agent.email, "password": PASSWORD})).status_code == 401
+    assert (await client.patch(f"/v2/users/{agent.user_id}", headers=admin.auth, json={"is_active": True})).status_code == 200
+    assert (await client.get("/v2/auth/me", headers=agent.auth)).status_code == 401, "reactivation revives no old token"
+    old_refresh = await client.post("/v2/auth/refresh", json={"refresh_token": agent.refresh_token})
+    assert old_refresh.status_code == 401, "nor an old refresh token"
+    fresh = await tenants.login(agent.email)
+    assert (await client.get("/v2/auth/me", headers=fresh.auth)).status_code == 200, "a new login works again"
 
 
 async def test_role_changes_apply_to_existing_tokens(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -144,3 +150,35 @@ async def test_role_changes_apply_to_existing_tokens(client: httpx.AsyncClient, 
     assert (await client.get("/v2/users", headers=manager.auth)).status_code == 200
     await client.patch(f"/v2/users/{manager.user_id}", headers=admin.auth, json={"role": "agent"})
     assert (await client.get("/v2/users", headers=manager.auth)).status_code == 403
+
+
+async def test_passwords_are_normalised_and_never_only_spaces(client: httpx.AsyncClient) -> None:
+    composed = "P\u00e4sswort-2026"  # ä as one code point
+    decomposed = "Pa\u0308sswort-2026"  # a + combining diaeresis, as some keyboards type it
+    made = await client.post("/v2/auth/register", json={"email": "nfkc@example.com", "password": composed, "tenant_name": "NFKC"})
+    assert made.status_code == 201
+    assert (await client.post("/v2/auth/login", json={"email": "nfkc@example.com", "password": decomposed})).status_code == 200
+    assert (await client.post("/v2/auth/login", json={"email": "nfkc@example.com", "password": "Passwort-2026"})).status_code == 401
+    spaces = await client.post("/v2/auth/register", json={"email": "spaces@example.com", "password": " " * 12, "tenant_name": "S"})
+    assert spaces.status_code == 422 and spaces.json()["error"]["details"]["field"] == "password"
+    token = made.json()["token"]
+    added = await client.post(
+        "/v2/users",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"email": "blank@example.com", "password": "\t" * 9, "full_name": "Blank", "role": "agent"},
+    )
+    assert added.status_code == 422 and added.json()["error"]["details"]["field"] == "password"
+
+
+async def test_registration_is_throttled_per_address(client: httpx.AsyncClient) -> None:
+    answers = [
+        (
+            await client.post(
+                "/v2/auth/register", json={"email": f"probe{n}@example.com", "password": "long enough 1", "tenant_name": f"P{n}"}
+            )
+        ).status_code
+        for n in range(21)
+    ]
+    assert answers[:20] == [201] * 20 and answers[20] == 429, "20 registrations per address in 15 minutes"
+    taken = await client.post("/v2/auth/register", json={"email": "probe1@example.com", "password": "long enough 1", "tenant_name": "X"})
+    assert taken.status_code == 429, "so probing whether addresses are taken stops too"

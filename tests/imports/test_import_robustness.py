@@ -96,3 +96,14 @@ async def test_import_runs_exactly_the_mapping_that_was_checked(
     assert await db.fetchval("SELECT status FROM import_job WHERE id = $1", job["id"]) == "previewed"
     current = (await client.post(f"/v2/imports/{job['id']}/preview", headers=admin.auth, json={"mapping": job["mapping"]})).json()
     assert (await client.post(f"/v2/imports/{job['id']}/run?confirm={current['confirm']}", headers=admin.auth)).status_code == 202
+
+
+async def test_a_semicolon_file_with_a_short_row_keeps_its_columns(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    text = "name;phone;email\nAli;+971501234567\nSara;+971501234568;sara@example.com\n"
+    made = await upload(client, admin.auth, text)
+    assert made.status_code == 201 and made.json()["columns"] == ["name", "phone", "email"], "read as semicolon-separated"
+    preview = (
+        await client.post(f"/v2/imports/{made.json()['id']}/preview", headers=admin.auth, json={"mapping": made.json()["mapping"]})
+    ).json()
+    assert preview["would_create"] == 2 and preview["rows"][0]["values"]["phone"] == "+971501234567"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 import httpx
+from litestar import Litestar
 
+from app.settings import Settings
 from tests.factories import PASSWORD, Tenants
-from tests.helpers import browser_login, csrf_of
+from tests.helpers import browser_client, browser_login, csrf_of
 
 
 async def test_login_page_and_redirect_when_logged_out(client: httpx.AsyncClient) -> None:
@@ -61,6 +65,29 @@ async def test_missing_or_wrong_csrf_token_is_403(client: httpx.AsyncClient, ten
     assert ok.status_code == 200
     keys = (await client.get("/v2/api-keys", headers=admin.auth)).json()
     assert keys["total"] == 1, "only the request with a valid token created a key"
+
+
+async def test_a_planted_csrf_pair_does_not_pass_with_a_victims_session(client: httpx.AsyncClient, tenants: Tenants, app: Litestar) -> None:
+    victim = await tenants.create()
+    async with browser_client(app) as attacker:
+        lure = await attacker.get("/login")  # the attacker's own, valid cookie and token pair
+        planted_cookie, planted_token = attacker.cookies.get("atrium_csrf"), csrf_of(lure.text)
+    assert (await browser_login(client, victim)).status_code == 303
+    session = client.cookies.get("atrium_session")
+    forged = await client.post(
+        "/settings/api-keys",
+        data={"name": "planted", "_csrf_token": planted_token},
+        headers={"Cookie": f"atrium_session={session}; atrium_csrf={planted_cookie}"},
+    )
+    assert forged.status_code == 403, "the token must be the victim's session's own"
+    assert (await client.get("/v2/api-keys", headers=victim.auth)).json()["total"] == 0
+    own = csrf_of((await client.get("/settings/api-keys")).text)
+    made = await client.post(
+        "/settings/api-keys",
+        data={"name": "mine", "_csrf_token": own},
+        headers={"Cookie": f"atrium_session={session}; atrium_csrf={planted_cookie}"},
+    )
+    assert made.status_code in (200, 201), "the session's token works whatever CSRF cookie the browser holds"
 
 
 async def test_logout_kills_the_session_server_side(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
@@ -169,3 +196,33 @@ async def test_dashboard_counts_the_tenants_leads(client: httpx.AsyncClient, ten
     assert page.status_code == 200
     assert '<span class="kpi-value">3</span><span class="kpi-label">leads</span>' in page.text
     assert '<span class="kpi-value">2</span><span class="kpi-label">qualified</span>' in page.text
+
+
+def test_cookies_carry_the_host_prefix_under_https(settings: Settings) -> None:
+    secure = replace(settings, cookie_secure=True)
+    assert (secure.session_cookie, secure.csrf_cookie) == ("__Host-atrium_session", "__Host-atrium_csrf")
+    plain = replace(settings, cookie_secure=False)
+    assert (plain.session_cookie, plain.csrf_cookie) == ("atrium_session", "atrium_csrf"), "browsers refuse __Host- without HTTPS"
+
+
+async def test_one_address_guessing_many_accounts_is_stopped_in_the_browser_and_the_api(
+    client: httpx.AsyncClient, tenants: Tenants, app: Litestar
+) -> None:
+    admin = await tenants.create()
+    token = csrf_of((await client.get("/login")).text)
+    for n in range(20):  # a different account each time: no account lock, only the address's
+        wrong = await client.post("/login", data={"email": f"nobody{n}@example.com", "password": "guess-guess", "_csrf_token": token})
+        assert wrong.status_code == 401
+    assert (await browser_login(client, admin)).status_code == 303, "a success in between is not counted"
+    await client.post("/logout", data={"_csrf_token": csrf_of((await client.get("/")).text)})
+    token = csrf_of((await client.get("/login")).text)
+    statuses = [
+        (await client.post("/v2/auth/login", json={"email": f"other{n}@example.com", "password": "guess-guess"})).status_code
+        for n in range(12)
+    ]
+    assert statuses.count(401) == 10 and statuses[-1] == 429, "30 failures from one address, browser and API together"
+    locked = await client.post("/login", data={"email": admin.email, "password": PASSWORD, "_csrf_token": token})
+    assert locked.status_code == 429 and "Too many" in locked.text, "the address is locked, even with the right password"
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50002))  # another address
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+        assert (await browser_login(elsewhere, admin)).status_code == 303

@@ -64,6 +64,9 @@ def test_one_sort_rule_for_every_list() -> None:
     with pytest.raises(ValidationFailed) as caught:
         sort_order("password", {"name": "name"}, "name")
     assert caught.value.details["expected"].startswith("one of: name")
+    for doubled in ("--name", "+-name", "-+name"):
+        with pytest.raises(ValidationFailed):
+            sort_order(doubled, {"name": "name"}, "name")
 
 
 @pytest.mark.parametrize(
