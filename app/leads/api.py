@@ -212,7 +212,9 @@ class LeadExportController(Controller):
         format: Annotated[
             Literal["csv", "xlsx", "json"], Parameter(description="csv (streamed, unlimited), xlsx (at most 100,000 rows) or json")
         ] = "csv",
-        columns: Annotated[str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}")] = None,
+        columns: Annotated[
+            str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}", pattern=export.COLUMNS_PATTERN)
+        ] = None,
     ) -> Stream:
         """Same filters as `GET /v2/leads` plus `period`; newest first. Every export is written to the audit log."""
         chosen = export.pick_columns(columns, format)
@@ -236,7 +238,9 @@ class LeadExportController(Controller):
         tenant: TenantScope,
         filters: service.LeadFilters,
         queue: Queue,
-        columns: Annotated[str | None, Parameter(description="Comma-separated column names")] = None,
+        columns: Annotated[
+            str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}", pattern=export.COLUMNS_PATTERN)
+        ] = None,
     ) -> export.ExportJobView:
         """Same filters as the export; follow `GET /v2/export/jobs/{id}` and download from `/file` when `status` is done."""
         return await export.start_export_job(tenant, filters, export.pick_columns(columns, "xlsx"), queue)
