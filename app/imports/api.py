@@ -62,12 +62,12 @@ class ImportController(Controller):
         """Runs as a background job, once; follow it with GET."""
         return await service.start(tenant, import_id, queue, confirm)
 
-    @get("/{import_id:int}/report", operation_id="getImportReport", summary="What happened to every row (CSV)")
+    @get("/{import_id:int}/report", operation_id="getImportReport", summary="What happened to every row (CSV)", media_type="text/csv")
     async def report(self, tenant: TenantScope, import_id: int) -> Stream:
         """`row,outcome,record_id,message` for every row processed so far."""
         body = await service.report(tenant, import_id)
         return Stream(
             body,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": f'attachment; filename="import_{import_id}_report.csv"'},
         )

@@ -117,7 +117,7 @@ STATUS_COLOURS = {
     "NEGOTIATING": "#FEF3C7", "WON": "#BBF7D0", "LOST": "#E5E7EB",
 }  # fmt: skip
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to every text/* type
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
