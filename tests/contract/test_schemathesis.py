@@ -104,8 +104,12 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
 # or is not public (`target`), a phone number of the right shape that no country's numbering plan has (libphonenumber),
 # a minimum above its maximum (`range`: a lead's budget or bedrooms, the audit log's start and end dates; JSON Schema
 # cannot compare two values), a lead's `last_interaction` after the server's clock (`future`: valid once its time has
-# come), and a body's id of a company or contact the tenant does not have (`unknown_reference`: a fact of the data).
-STATE_OR_PLAN_REFUSALS = frozenset({"target", "impossible_number", "range", "future", "unknown_reference"})
+# come), a body's id of a company or contact the tenant does not have, or an import mapping's column the upload does not
+# have (`unknown_reference`: a fact of the data), and an import mapping that gives one field two columns (`duplicate_field`)
+# or no column to `name` (`name_unmapped`): rules over an object's values together, which the schema describes one by one.
+STATE_OR_PLAN_REFUSALS = frozenset(
+    {"target", "impossible_number", "range", "future", "unknown_reference", "duplicate_field", "name_unmapped"}
+)
 
 
 @schemathesis.check
