@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -19,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from saq import Worker
@@ -31,6 +33,7 @@ from app.db import close_pool, configure_engine, open_pool
 from app.domains import api_resources, domains, navigation
 from app.events.stream import BROKER
 from app.settings import Settings, install
+from app.web.bodies import refuse_lax_json
 from app.web.context import stamp_response_headers, with_request_context
 from app.web.dependencies import resolve_dependencies_in_order
 from app.web.deps import DEPENDENCIES
@@ -39,6 +42,7 @@ from app.web.etag import ETagMiddleware
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.json import ApiResponse
 from app.web.media import MediaTypeMiddleware
+from app.web.openapi import ClosedStructs, document_contract
 from app.web.ratelimit import RateLimitMiddleware
 from tasks.settings import make_queue, make_worker
 
@@ -106,11 +110,12 @@ def create_app(
         response_class=ApiResponse,
         middleware=[MediaTypeMiddleware, AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
+        before_request=refuse_lax_json,
         before_send=[stamp_response_headers],  # type: ignore[list-item]
         lifespan=[lifespan],
         state=State({"settings": settings, "started_at": time.monotonic(), "nav": navigation()}),
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ClosedStructs()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=settings.csrf_cookie,
@@ -154,13 +159,30 @@ def create_app(
                     ),
                 }
             ),
-            security=[{"ApiKey": []}, {"Bearer": []}, {"OAuth2": []}],
         ),
         logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]}, log_exceptions="debug"),
         debug=False,
     )
+    document_contract(app)  # error answers and security of every operation, before the document is first built
+    _allow_every_method(app)
     app.asgi_handler = with_request_context(app.asgi_handler)  # type: ignore[arg-type,assignment]
     return app
+
+
+def _allow_every_method(app: Litestar) -> None:
+    """OPTIONS answers `Allow` with every method of its path (RFC 9110 §10.2.1).
+
+    Litestar 2.25 builds a path's OPTIONS handler with the first handler registered there and, when the
+    path's other handlers join it, keeps the handler reading the first route's methods (`Allow: OPTIONS,
+    POST` on GET+POST /v2/users); the handler's route is pointed at the full set of methods instead.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler, _ = route.route_handler_map["OPTIONS"]
+        built_for = inspect.getclosurevars(handler.fn).nonlocals.get("self")
+        if isinstance(built_for, HTTPRoute) and built_for is not route:
+            built_for.methods = route.methods
 
 
 def _scope_description(scope: str) -> str:

@@ -9,6 +9,7 @@ tenant table has row-level security keyed on `app.tenant_id`, which `tenant_tran
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -160,10 +161,29 @@ async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
         await DB.start_connection_pool(min_size=min_size, max_size=max_size, connection_class=PooledConnection)
 
 
+# How long shutdown waits for borrowed connections to come back before closing them under their holders.
+POOL_CLOSE_TIMEOUT = 10.0
+
+
 async def close_pool() -> None:
-    """Close the engine's connection pool if it is open."""
+    """Close the engine's connection pool if it is open (application shutdown), within POOL_CLOSE_TIMEOUT seconds."""
     if DB.pool is not None:
-        await DB.close_connection_pool()
+        await close_pool_within(DB.pool, POOL_CLOSE_TIMEOUT)
+        DB.pool = None
+
+
+async def close_pool_within(pool: asyncpg.Pool, seconds: float) -> None:
+    """Close `pool`, terminating after `seconds` the connections still borrowed.
+
+    asyncpg's `Pool.close()` waits for every acquired connection to be released, with no limit: a task that
+    still holds one at shutdown (a stuck job, an open stream) would keep the process from ever exiting.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await pool.close()
+    except TimeoutError:
+        log.warning("database connections still in use %.0f s into shutdown: terminating them", seconds)
+        pool.terminate()
 
 
 # The tenant of the transaction open in this task, so a nested scope can never switch tenants.

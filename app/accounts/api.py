@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.enums import RequestEncodingType
@@ -11,13 +14,15 @@ from msgspec import UNSET
 
 from app.accounts import policy, schemas
 from app.accounts import service as accounts
+from app.accounts.authentication import TOKEN_ENDPOINT
 from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
-from app.core.pagination import ListQuery, Page
+from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.web.auth import current_principal, guard
+from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 
 
@@ -91,32 +96,33 @@ class AuthController(Controller):
 class OAuthController(Controller):
     """OAuth 2.0 client-credentials grant (RFC 6749 §4.4)."""
 
-    path = "/v2/oauth"
+    path = TOKEN_ENDPOINT
     tags = ["Authentication"]
 
-    @post("/token", operation_id="oauthToken", summary="Client-credentials token", status_code=200)
+    @post("/", operation_id="oauthToken", summary="Client-credentials token", status_code=200)
     async def token(
         self,
         request: Request[Any, Any, Any],
         settings: Settings,
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Annotated[schemas.ClientCredentials, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> schemas.OAuthToken:
         """Form-encoded `grant_type=client_credentials`, `client_id`, `client_secret` (or HTTP Basic), optional `scope`."""
-        if data.get("grant_type") != "client_credentials":
+        if data.grant_type != "client_credentials":
             raise BadRequest("Only grant_type=client_credentials is supported", details={"error": "unsupported_grant_type"})
-        client_id, client_secret = data.get("client_id", ""), data.get("client_secret", "")
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("basic "):
-            import base64
-            import binascii
-
+        client_id = data.client_id if data.client_id is not UNSET else ""
+        client_secret = data.client_secret if data.client_secret is not UNSET else ""
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
             try:
-                client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 raise AuthenticationError("Malformed Basic credentials", details={"error": "invalid_client"}) from None
+            # RFC 6749 §2.3.1: id and secret are form-encoded before they are joined with ':'.
+            basic_id, _, basic_secret = decoded.partition(":")
+            client_id, client_secret = unquote_plus(basic_id), unquote_plus(basic_secret)
         if not client_id or not client_secret:
             raise AuthenticationError("client_id and client_secret are required", details={"error": "invalid_client"})
-        return await accounts.client_credentials_token(settings, client_id, client_secret, data.get("scope"))
+        return await accounts.client_credentials_token(settings, client_id, client_secret, data.scope if data.scope is not UNSET else None)
 
 
 class UserController(Controller):
@@ -126,7 +132,7 @@ class UserController(Controller):
     opt = resource_opt("users")  # its scopes: users:read, users:write
     tags = ["Users"]
 
-    @get("/", operation_id="listUsers", summary="List users", guards=[guard(policy.VIEW_TEAM)])
+    @get("/", operation_id="listUsers", summary="List users", guards=[guard(policy.VIEW_TEAM)], opt={SORTS_OPT: accounts.USER_SORTS})
     async def list_users(
         self,
         tenant: TenantScope,
@@ -150,13 +156,13 @@ class UserController(Controller):
     @patch("/{user_id:int}", operation_id="updateUser", summary="Change a user", guards=[guard(policy.MANAGE_USERS)])
     async def update_user(
         self,
-        request: Request[Any, Any, Any],
         tenant: TenantScope,
         user_id: Annotated[int, Parameter(description="User id")],
         data: schemas.UserUpdate,
+        if_match: IfMatch = None,
     ) -> schemas.User:
         """Honours `If-Match` (412 when stale). Deactivating a user ends their sessions."""
-        return await accounts.update_user(tenant, user_id, data, if_match=request.headers.get("if-match"))
+        return await accounts.update_user(tenant, user_id, data, if_match=if_match)
 
 
 class ApiKeyController(Controller):
@@ -166,7 +172,7 @@ class ApiKeyController(Controller):
     tags = ["API keys"]
     guards = [guard(policy.MANAGE_CREDENTIALS)]
 
-    @get("/", operation_id="listApiKeys", summary="List API keys")
+    @get("/", operation_id="listApiKeys", summary="List API keys", opt={SORTS_OPT: accounts.KEY_SORTS})
     async def list_keys(
         self,
         tenant: TenantScope,

@@ -20,6 +20,9 @@ from app.web.context import ASGIApp, Receive, Scope, Send, header
 from app.web.errors import is_api_path
 from app.web.ratelimit import client_ip, is_limited, spend
 
+# The OAuth token endpoint, where `Authorization: Basic` carries an OAuth client's id and secret (RFC 6749 §2.3.1).
+TOKEN_ENDPOINT = "/v2/oauth/token"
+
 
 def settings_of(scope: Scope) -> Settings:
     """The application settings, from the ASGI scope."""
@@ -58,6 +61,8 @@ class AuthenticationMiddleware:
                 raise AuthenticationError("API key is invalid or revoked")
         elif authorization:
             scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "basic" and scope["path"].rstrip("/") == TOKEN_ENDPOINT:
+                return None  # a client authenticating to get a token: the token endpoint checks it
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthenticationError("Authorization header must be 'Bearer <token>'")
             if token.strip().startswith(API_KEY_PREFIXES):  # an API key sent as a bearer token (the enterprise guide)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from app.core.policy import Role
-from app.core.schemas import Email, Name, Password, RequestBody, ResponseBody
+from app.core.schemas import Email, Name, Password, RequestBody, ResponseBody, VisibleName
 
 
 class Tenant(ResponseBody):
@@ -57,29 +58,35 @@ class UserUpdate(RequestBody):
 class RegisterRequest(RequestBody):
     """Create a tenant and its first admin. Accepts the field names of the reference guides."""
 
+    one_of_required = ("tenant_name", "tenantName", "team_name", "companyName")
+
     email: Email
     password: Password
     full_name: str | UnsetType = UNSET
     name: str | UnsetType = UNSET
-    tenant_name: str | UnsetType = UNSET
-    tenantName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
-    team_name: str | UnsetType = UNSET
-    companyName: str | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
+    tenant_name: VisibleName | UnsetType = UNSET
+    tenantName: VisibleName | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
+    team_name: VisibleName | UnsetType = UNSET
+    companyName: VisibleName | UnsetType = UNSET  # noqa: N815 - reference guide's spelling
 
 
 class LoginRequest(RequestBody):
     """E-mail and password (`username` is accepted as an alias of `email`)."""
 
+    one_of_required = ("email", "username")
+
     password: str
-    email: str | UnsetType = UNSET
-    username: str | UnsetType = UNSET
+    email: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET
+    username: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET
 
 
 class RefreshRequest(RequestBody):
     """A refresh token, as `refresh_token` or the reference guide's `refreshToken`."""
 
-    refresh_token: str | UnsetType = UNSET
-    refreshToken: str | UnsetType = UNSET  # noqa: N815
+    one_of_required = ("refresh_token", "refreshToken")
+
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET
+    refreshToken: Annotated[str, msgspec.Meta(min_length=1)] | UnsetType = UNSET  # noqa: N815
 
 
 class LogoutRequest(RequestBody):
@@ -87,6 +94,16 @@ class LogoutRequest(RequestBody):
 
     refresh_token: str | UnsetType = UNSET
     refreshToken: str | UnsetType = UNSET  # noqa: N815
+
+
+class ClientCredentials(RequestBody):
+    """The form of the client-credentials grant (RFC 6749 §4.4); the client may authenticate with HTTP Basic instead."""
+
+    # Another grant type is the RFC's 400 `unsupported_grant_type`, not a validation error, so only the schema lists it.
+    grant_type: Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"enum": ["client_credentials"]}})]
+    client_id: str | UnsetType = UNSET
+    client_secret: str | UnsetType = UNSET
+    scope: str | UnsetType = UNSET
 
 
 class TokenPair(ResponseBody):
@@ -135,8 +152,23 @@ class ApiKeyCreated(ApiKey, kw_only=True):
     key: str
 
 
+def _resource_names() -> list[str]:
+    from app.domains import api_resources  # the domains' controllers, this one's included
+
+    return ["*", *sorted(api_resources())]
+
+
+def _scope_names() -> list[str]:
+    from app.core.scopes import valid_scopes
+    from app.domains import api_resources
+
+    return [*valid_scopes(api_resources()), "read", "write"]  # the first release's words are still accepted
+
+
 class ApiKeyCreate(RequestBody):
     """Create a key: read-only keys may only GET; `resources` limits it to some API resources (all when omitted)."""
+
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"resources": _resource_names}
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "API key"
     permission: Literal["read", "write"] = "read"
@@ -164,5 +196,7 @@ class OAuthClientCreated(OAuthClient, kw_only=True):
 class OAuthClientCreate(RequestBody):
     """Create a client-credentials client with the scopes it may request (`leads:read`, `*:write`, `*`, `read`, …)."""
 
-    name: Name
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"scopes": _scope_names}
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]  # oauth_client.name is varchar(100)
     scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)] = msgspec.field(default_factory=lambda: ["*:read"])

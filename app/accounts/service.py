@@ -96,12 +96,9 @@ async def register_tenant(
         async with system_transaction():
             await _reserve_login_attempt(f"register:{ip}"[:254], MAX_REGISTRATIONS)  # never an account's key (acct:…)
     email = normalise_email(data.email)
+    # The schema refuses blank names; what Python's strip() also takes for space (\x1c…) is kept as sent.
     tenant_name = next(
-        (
-            str(v).strip()
-            for v in (data.tenant_name, data.tenantName, data.team_name, data.companyName)
-            if v is not UNSET and str(v).strip()
-        ),
+        (str(v).strip() or str(v) for v in (data.tenant_name, data.tenantName, data.team_name, data.companyName) if v is not UNSET),
         None,
     )
     if tenant_name is None:

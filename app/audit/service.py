@@ -23,7 +23,8 @@ async def list_events(
     if since is not None and until is not None and since >= until:
         raise ValidationFailed(
             "Invalid start_date: it must be before end_date",
-            details={"field": "start_date", "provided": since.isoformat(), "expected": "a time before end_date"},
+            # `reason`: each date is valid alone; only the pair breaks the rule (no JSON Schema compares two parameters).
+            details={"field": "start_date", "provided": since.isoformat(), "expected": "a time before end_date", "reason": "range"},
         )
     async with tenant_transaction(scope.tenant_id):
         select = AuditLog.select().where(AuditLog.tenant_id == scope.tenant_id)

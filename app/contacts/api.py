@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
 from app.contacts import policy, schemas, service
-from app.core.pagination import ListQuery, Page
+from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
@@ -16,6 +16,7 @@ from app.leads import service as leads
 from app.leads.schemas import LeadSummary
 from app.settings import Settings
 from app.web.auth import guard
+from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 
 Search = Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone (companies: name and domain)")]
@@ -28,7 +29,13 @@ class ContactController(Controller):
     opt = resource_opt("contacts")  # its scopes: contacts:read, contacts:write
     tags = ["Contacts"]
 
-    @get("/", operation_id="listContacts", summary="List and search contacts", guards=[guard(policy.VIEW)])
+    @get(
+        "/",
+        operation_id="listContacts",
+        summary="List and search contacts",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: service.CONTACT_SORTS},
+    )
     async def list_contacts(
         self,
         tenant: TenantScope,
@@ -52,10 +59,10 @@ class ContactController(Controller):
 
     @patch("/{contact_id:int}", operation_id="updateContact", summary="Update a contact", guards=[guard(policy.EDIT)])
     async def update_contact(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, contact_id: int, data: schemas.ContactUpdate
+        self, tenant: TenantScope, contact_id: int, data: schemas.ContactUpdate, if_match: IfMatch = None
     ) -> schemas.Contact:
         """Honours `If-Match`."""
-        return await service.update_contact(tenant, contact_id, data, if_match=request.headers.get("if-match"))
+        return await service.update_contact(tenant, contact_id, data, if_match=if_match)
 
     @delete("/{contact_id:int}", operation_id="deleteContact", summary="Delete a contact", guards=[guard(policy.DELETE)])
     async def delete_contact(self, tenant: TenantScope, contact_id: int) -> None:
@@ -67,7 +74,13 @@ class ContactController(Controller):
         """The contact's own changes and its leads' timelines, newest first."""
         return await service.contact_activities(tenant, contact_id, list_query)
 
-    @get("/{contact_id:int}/leads", operation_id="getContactLeads", summary="A contact's leads", guards=[guard(policy.VIEW)])
+    @get(
+        "/{contact_id:int}/leads",
+        operation_id="getContactLeads",
+        summary="A contact's leads",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: leads.SORTS},
+    )
     async def contact_leads(self, tenant: TenantScope, list_query: ListQuery, settings: Settings, contact_id: int) -> Page[LeadSummary]:
         """Leads linked to the contact."""
         await service.get_contact(tenant, contact_id)
@@ -81,7 +94,13 @@ class CompanyController(Controller):
     opt = resource_opt("companies")  # its scopes: companies:read, companies:write
     tags = ["Contacts"]
 
-    @get("/", operation_id="listCompanies", summary="List and search companies", guards=[guard(policy.VIEW)])
+    @get(
+        "/",
+        operation_id="listCompanies",
+        summary="List and search companies",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: service.COMPANY_SORTS},
+    )
     async def list_companies(self, tenant: TenantScope, list_query: ListQuery, q: Search = None) -> Page[schemas.Company]:
         """Sortable by `name` (default), `created_at`, `updated_at`."""
         return await service.list_companies(tenant, list_query, q=q)
@@ -99,23 +118,35 @@ class CompanyController(Controller):
 
     @patch("/{company_id:int}", operation_id="updateCompany", summary="Update a company", guards=[guard(policy.EDIT)])
     async def update_company(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, company_id: int, data: schemas.CompanyUpdate
+        self, tenant: TenantScope, company_id: int, data: schemas.CompanyUpdate, if_match: IfMatch = None
     ) -> schemas.Company:
         """Honours `If-Match`."""
-        return await service.update_company(tenant, company_id, data, if_match=request.headers.get("if-match"))
+        return await service.update_company(tenant, company_id, data, if_match=if_match)
 
     @delete("/{company_id:int}", operation_id="deleteCompany", summary="Delete a company", guards=[guard(policy.DELETE)])
     async def delete_company(self, tenant: TenantScope, company_id: int) -> None:
         """Its contacts and leads stay, unlinked. Audited."""
         await service.delete_company(tenant, company_id)
 
-    @get("/{company_id:int}/contacts", operation_id="getCompanyContacts", summary="A company's contacts", guards=[guard(policy.VIEW)])
+    @get(
+        "/{company_id:int}/contacts",
+        operation_id="getCompanyContacts",
+        summary="A company's contacts",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: service.CONTACT_SORTS},
+    )
     async def company_contacts(self, tenant: TenantScope, list_query: ListQuery, company_id: int) -> Page[schemas.Contact]:
         """Contacts working for the company."""
         await service.get_company(tenant, company_id)
         return await service.list_contacts(tenant, list_query, company_id=company_id)
 
-    @get("/{company_id:int}/leads", operation_id="getCompanyLeads", summary="A company's leads", guards=[guard(policy.VIEW)])
+    @get(
+        "/{company_id:int}/leads",
+        operation_id="getCompanyLeads",
+        summary="A company's leads",
+        guards=[guard(policy.VIEW)],
+        opt={SORTS_OPT: leads.SORTS},
+    )
     async def company_leads(self, tenant: TenantScope, list_query: ListQuery, settings: Settings, company_id: int) -> Page[LeadSummary]:
         """Leads linked to the company."""
         await service.get_company(tenant, company_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -43,6 +43,8 @@ class CompanyCreate(RequestBody):
 class CompanyUpdate(RequestBody):
     """A partial change."""
 
+    not_both: ClassVar[tuple[str, ...]] = ("company", "company_id")
+
     name: Name | UnsetType = UNSET
     domain: Short | UnsetType | None = UNSET
     industry: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType | None = UNSET
@@ -70,6 +72,8 @@ class Contact(ResponseBody):
 class ContactCreate(RequestBody):
     """A new contact; an e-mail identifies one contact per tenant (409 when taken)."""
 
+    not_both: ClassVar[tuple[str, ...]] = ("company", "company_id")
+
     name: Name
     email: Email | None = None
     phone: Phone | None = None
@@ -83,6 +87,8 @@ class ContactCreate(RequestBody):
 
 class ContactUpdate(RequestBody):
     """A partial change."""
+
+    not_both: ClassVar[tuple[str, ...]] = ("company", "company_id")
 
     name: Name | UnsetType = UNSET
     email: Email | UnsetType | None = UNSET

@@ -37,11 +37,14 @@ def _changes(current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- companies
 
+COMPANY_SORTS = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+CONTACT_SORTS = {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}
+
 
 async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> Page[schemas.Company]:
     """A page of companies, optionally searched by name or domain."""
     policy.VIEW.require(scope)
-    order = sort_order(query.sort, {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "name")
+    order = sort_order(query.sort, COMPANY_SORTS, "name")
     args: list[Any] = [scope.tenant_id]
     where = "tenant_id = $1"
     if q:
@@ -147,7 +150,7 @@ async def list_contacts(
 ) -> Page[schemas.Contact]:
     """A page of contacts, searched by name, e-mail or phone, or of one company."""
     policy.VIEW.require(scope)
-    order = sort_order(query.sort, {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}, "name")
+    order = sort_order(query.sort, CONTACT_SORTS, "name")
     args: list[Any] = [scope.tenant_id]
     where = "c.tenant_id = $1"
     if q:
@@ -176,7 +179,13 @@ async def _check_company(scope: TenantScope, company_id: int | None) -> None:
     if company_id is not None and not await fetch("SELECT 1 FROM company WHERE id = $1 AND tenant_id = $2", company_id, scope.tenant_id):
         raise ValidationFailed(
             "Invalid company_id: no such company in your tenant",
-            details={"field": "company_id", "provided": company_id, "expected": "the id of one of your companies"},
+            # `reason`: a well-formed id; whether it names a company of the tenant depends on the data, not the request.
+            details={
+                "field": "company_id",
+                "provided": company_id,
+                "expected": "the id of one of your companies",
+                "reason": "unknown_reference",
+            },
         )
 
 

@@ -77,10 +77,20 @@ class SortOrder:
         return query.order_by(OrderByRaw(self.expression), ascending=ascending).order_by(OrderByRaw(tiebreak), ascending=ascending)  # type: ignore[attr-defined,no-any-return]
 
 
+# A handler's `opt` key naming the sort map (field name → SQL expression) its service orders by, so the
+# OpenAPI document lists exactly the values `sort_order` accepts (app/web/openapi.py).
+SORTS_OPT = "sorts"
+
+
+def sort_values(allowed: Mapping[str, str]) -> list[str]:
+    """Every `sort` value `sort_order` accepts for `allowed`: a field, bare or `+` for ascending, `-` for descending."""
+    return [f"{prefix}{name}" for name in sorted(allowed) for prefix in ("", "-", "+")]
+
+
 def sort_order(sort: str | None, allowed: Mapping[str, str], default: str) -> SortOrder:
-    """Validate `sort` (or `default`) against `allowed` (field name → SQL expression)."""
-    spec = sort or default
-    name = spec[1:] if spec.startswith(("-", "+")) else spec  # one sign at most: `--name` is refused, not read as `-name`
+    """Validate `sort` (or `default` when absent) against `allowed` (field name → SQL expression)."""
+    spec = default if sort is None else sort
+    name = spec[1:] if spec[:1] in ("-", "+") else spec  # one sign at most: `--name` is refused, not read as `-name`
     expression = allowed.get(name)
     if expression is None:
         raise ValidationFailed(

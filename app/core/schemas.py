@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, ClassVar
 
 import msgspec
 import phonenumbers
 
 from app.core.errors import ValidationFailed
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Python's \s (the server's) and ECMA's \s (the OpenAPI reader's) differ on a few characters (\x1c-\x1f, \x85,
+# \ufeff); these classes name them literally, so the schema's patterns mean the same on both sides.
+NOT_SPACE = "[^\\s\x1c-\x1f\x85\ufeff]"
+_ADDRESS_PART = "[^@\\s\x1c-\x1f\x85\ufeff]+"
+EMAIL_PATTERN = f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail address")]
+# Money in an answer: a Decimal sent as an exact JSON number (app/core/json.py), as the guides show budgets (2500000);
+# the schema says `number` (Litestar's default for Decimal is a string; app/web/openapi.py applies this).
+Amount = Annotated[Decimal, msgspec.Meta(extra_json_schema={"type": "number"}, description="Exact amount, sent as a JSON number")]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="E-mail address")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, description="At least 8 characters")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A name that is more than white space (the server keeps it stripped).
+VisibleName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_SPACE)]
 # International format: a leading +, then digits (spaces, dashes, dots and brackets are tolerated);
 # the server also asks libphonenumber whether such a number can exist (normalise_phone).
 Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9][0-9 ().\-]{5,24}$", description="International format starting with +")]
@@ -30,7 +42,13 @@ def normalise_phone(phone: str) -> str:
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         raise ValidationFailed(
             "Invalid phone number format",
-            details={"field": "phone", "provided": phone, "expected": "International format starting with +"},
+            # `reason`: the shape is right (the schema's pattern), but no numbering plan has such a number.
+            details={
+                "field": "phone",
+                "provided": phone,
+                "expected": "International format starting with +",
+                "reason": "impossible_number",
+            },
             human="Enter the phone in international format, like +971 50 123 4567",
         )
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
@@ -48,6 +66,14 @@ def phone_search_term(term: str) -> str:
 class RequestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Base of every request body: unknown or read-only fields are refused, never stored."""
 
+    # Fields of which at least one must be sent (two spellings of one field); the OpenAPI schema says so.
+    one_of_required: ClassVar[tuple[str, ...]] = ()
+    # Fields that may not both carry a value (a company by name and by id); null counts as not sent. The schema says so.
+    not_both: ClassVar[tuple[str, ...]] = ()
+    # Fields whose values (an array's items) must be one of a list known only once the app is assembled
+    # (event types, declared by the domains): the OpenAPI schema lists them as an `enum`; the service checks.
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {}
+
 
 class ResponseBody(msgspec.Struct, kw_only=True):
     """Base of every response body."""
@@ -58,8 +84,9 @@ class Problem(ResponseBody):
 
     code: str
     message: str
+    details: dict[str, object]
     request_id: str
-    details: dict[str, object] = {}
+    retry_after_seconds: int | msgspec.UnsetType = msgspec.UNSET  # on 429 only
 
 
 class ErrorEnvelope(ResponseBody):

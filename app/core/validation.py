@@ -31,10 +31,17 @@ _REWRITES = [
     (re.compile(r"Invalid decimal string"), None, "Enter a number, like 1500000 or 1500000.50"),
     (re.compile(r"Invalid enum value (.*)"), r"one of the allowed values (got \1)", "Choose one of the options"),
 ]
+# A webhook endpoint's address (the schema's pattern is app.outbound.ssrf's): "the expected format" tells nobody what to type.
+WEB_ADDRESS = (
+    "An http:// or https:// URL with a host name",
+    "Enter a full web address starting with https://, like https://example.com/hooks",
+)
 # What a few well-known fields must look like: (the API's `expected`, a person's wording).
 WELL_KNOWN = {
     "email": ("A valid e-mail address, e.g. name@example.com", "Enter a valid e-mail address, like name@example.com"),
     "phone": ("International format starting with +", "Enter the phone in international format, like +971 50 123 4567"),
+    "webhook_url": WEB_ADDRESS,
+    "url": WEB_ADDRESS,  # the NeuraCRM guide's name for a webhook's address
 }
 REQUIRED = ("This field is required", "Required")
 UNKNOWN = ("This field is unknown or read-only and may not be set", "This field cannot be set here")

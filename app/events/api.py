@@ -16,6 +16,7 @@ from app.events import live
 from app.events.stream import issue_token, read_token, still_valid
 from app.settings import Settings
 from app.web.auth import current_principal, guard
+from app.web.openapi import MINIMUM_ZERO
 
 
 class SseToken(ResponseBody):
@@ -46,7 +47,9 @@ class LiveController(Controller):
         request: Request[Any, Any, Any],
         settings: Settings,
         token: Annotated[str, Parameter(description="From POST /v2/sse/token", max_length=2000)],
-        last_event_id: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="Resume after this event id")] = None,
+        last_event_id: Annotated[
+            int | None, Parameter(ge=0, le=2**63 - 1, description="Resume after this event id", schema_extra=MINIMUM_ZERO)
+        ] = None,
         topic: Annotated[str | None, Parameter(max_length=40, description="Only `lead`, `contact`… events")] = None,
     ) -> ServerSentEvent:
         """Each message: `id` (resume with `Last-Event-ID`), `event` (the event type, e.g. `lead.qualified`,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Stream
 from saq import Queue
 
-from app.core.errors import ValidationFailed
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.imports import policy, schemas, service
@@ -35,14 +33,12 @@ class ImportController(Controller):
         request_max_body_size=service.MAX_BYTES + 1024 * 1024,
     )
     async def upload(
-        self, tenant: TenantScope, data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+        self, tenant: TenantScope, data: Annotated[schemas.ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> ApiResponse[schemas.ImportJob]:
         """Multipart: `file` (UTF-8 CSV with a header row, at most 10 MB / 50,000 rows) and `kind` (leads or contacts).
         Answers with the columns and a suggested mapping; nothing is imported yet."""
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed("Attach the CSV as the `file` field", details={"field": "file", "expected": "a multipart file"})
-        job = await service.upload(tenant, str(data.get("kind", "leads")), upload.filename or "import.csv", await upload.read())
+        upload = data.file
+        job = await service.upload(tenant, data.kind, upload.filename or "import.csv", await upload.read())
         return ApiResponse(job, status_code=201, headers={"Location": f"/v2/imports/{job.id}"})
 
     @get("/{import_id:int}", operation_id="getImport", summary="An import and its progress")
@@ -66,12 +62,12 @@ class ImportController(Controller):
         """Runs as a background job, once; follow it with GET."""
         return await service.start(tenant, import_id, queue, confirm)
 
-    @get("/{import_id:int}/report", operation_id="getImportReport", summary="What happened to every row (CSV)")
+    @get("/{import_id:int}/report", operation_id="getImportReport", summary="What happened to every row (CSV)", media_type="text/csv")
     async def report(self, tenant: TenantScope, import_id: int) -> Stream:
         """`row,outcome,record_id,message` for every row processed so far."""
         body = await service.report(tenant, import_id)
         return Stream(
             body,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": f'attachment; filename="import_{import_id}_report.csv"'},
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from litestar.datastructures import UploadFile
+
 from app.core.schemas import RequestBody, ResponseBody
 
 ImportKind = Literal["leads", "contacts"]
@@ -31,6 +33,13 @@ class ImportJob(ResponseBody):
     created_at: datetime
     finished_at: datetime | None = None
     fields: list[str] = []
+
+
+class ImportUpload(RequestBody):
+    """The multipart upload: a UTF-8 CSV with a header row, and what its rows are."""
+
+    file: UploadFile
+    kind: Literal["leads", "contacts"] = "leads"
 
 
 class PreviewRequest(RequestBody):

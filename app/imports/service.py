@@ -244,12 +244,23 @@ async def preview(scope: TenantScope, import_id: int, data: schemas.PreviewReque
             column, field = next(iter(unknown.items()))
             raise ValidationFailed(
                 f"Cannot map {column!r} to {field!r}",
-                details={"field": "mapping", "provided": column, "expected": f"file columns to: {', '.join(fields)}"},
+                # `reason`: which columns and fields exist is a fact of this upload (its header row and kind), not of the request.
+                details={
+                    "field": "mapping",
+                    "provided": column,
+                    "expected": f"file columns to: {', '.join(fields)}",
+                    "reason": "unknown_reference",
+                },
             )
         if len(set(data.mapping.values())) != len(data.mapping):
-            raise ValidationFailed("Each field can take only one column", details={"field": "mapping"})
+            # `reason`: no JSON Schema asks an object's values to be distinct.
+            raise ValidationFailed("Each field can take only one column", details={"field": "mapping", "reason": "duplicate_field"})
         if "name" not in data.mapping.values():
-            raise ValidationFailed("Map a column to name", details={"field": "mapping", "expected": "a column mapped to name"})
+            raise ValidationFailed(
+                "Map a column to name",
+                # `reason`: a rule about the mapping's values as a whole (the schema describes each value alone).
+                details={"field": "mapping", "expected": "a column mapped to name", "reason": "name_unmapped"},
+            )
         job["mapping"] = data.mapping
         records = list(_records(job))
         existing = await _existing(scope, job["kind"], records)

@@ -98,6 +98,6 @@ class ImportPagesController(Controller):
         body = await service.report(tenant, import_id)
         return Stream(
             body,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="import_{import_id}_report.csv"'},
         )

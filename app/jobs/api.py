@@ -8,7 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from saq import Queue
 
-from app.core.pagination import ListQuery
+from app.core.pagination import SORTS_OPT, ListQuery
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.jobs import policy, service
@@ -24,7 +24,7 @@ class JobsController(Controller):
     tags = ["Admin"]
     guards = [guard(policy.MANAGE)]
 
-    @get("/failed", operation_id="listFailedJobs", summary="List failed jobs")
+    @get("/failed", operation_id="listFailedJobs", summary="List failed jobs", opt={SORTS_OPT: service.SORTS})
     async def list_failed(self, tenant: TenantScope, list_query: ListQuery) -> FailedJobPage:
         """Jobs that exhausted their retries, with the count not yet replayed."""
         return await service.list_failed_jobs(tenant, list_query)

@@ -4,59 +4,74 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import Provide
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
 from litestar.response import Stream
 from saq import Queue
 
-from app.core.pagination import ListQuery, Page
+from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
 from app.leads import export, jobs, policy, schemas, service
 from app.settings import Settings
 from app.web.auth import guard
+from app.web.deps import INSTANT, parse_instant
+from app.web.etag import IfMatch
 from app.web.json import ApiResponse
+from app.web.openapi import MINIMUM_ZERO, success_media_types
 
 LeadId = Annotated[int, Parameter(description="Lead id")]
 
 
+BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 
 
 async def provide_lead_filters(
-    status: Annotated[str | None, Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`")] = None,
-    budget_min: Annotated[Decimal | None, Parameter(description="Leads whose budget reaches at least this amount")] = None,
-    budget_max: Annotated[Decimal | None, Parameter(description="Leads whose budget starts at or below this amount")] = None,
+    status: Annotated[
+        str | None,
+        Parameter(description="Status, or several separated by commas: `QUALIFIED,NEGOTIATING`", pattern=schemas.STATUS_LIST_PATTERN),
+    ] = None,
+    budget_min: Annotated[
+        Decimal | None,
+        Parameter(description="Leads whose budget reaches at least this amount", schema_extra={"pattern": schemas.MONEY_PATTERN}),
+    ] = None,
+    budget_max: Annotated[
+        Decimal | None,
+        Parameter(description="Leads whose budget starts at or below this amount", schema_extra={"pattern": schemas.MONEY_PATTERN}),
+    ] = None,
     property_type: Annotated[schemas.PropertyType | None, Parameter(description="e.g. APARTMENT")] = None,
     transaction_type: Annotated[schemas.TransactionType | None, Parameter(description="BUY, RENT or SELL")] = None,
-    created_after: Annotated[datetime | None, Parameter(description="ISO 8601, e.g. 2025-11-01T00:00:00Z")] = None,
-    created_before: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
+    created_after: Annotated[str | None, Parameter(description="RFC 3339, e.g. 2025-11-01T00:00:00Z", schema_extra=INSTANT)] = None,
+    created_before: Annotated[str | None, Parameter(description="RFC 3339, e.g. 2025-12-01T00:00:00Z", schema_extra=INSTANT)] = None,
     period: Annotated[Literal["7d", "30d", "90d", "365d"] | None, Parameter(description="Created in the last 7/30/90/365 days")] = None,
     language: Annotated[str | None, Parameter(description="e.g. ar")] = None,
     temperature: Annotated[schemas.Temperature | None, Parameter(description="hot, warm or cold")] = None,
     agent_id: Annotated[int | None, Parameter(description="Assigned user id")] = None,
     unassigned: Annotated[bool, Parameter(description="Only leads assigned to nobody")] = False,
     source: Annotated[str | None, Parameter(description="e.g. website")] = None,
-    score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score")] = None,
-    score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score")] = None,
+    score_min: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum hotness score", schema_extra=MINIMUM_ZERO)] = None,
+    score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score", schema_extra=MINIMUM_ZERO)] = None,
     q: Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone")] = None,
     deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
 ) -> service.LeadFilters:
     """The lead filters shared by the list and the export (names of the reference guides)."""
-    if period is not None and created_after is None:
-        created_after = datetime.now(UTC) - timedelta(days=PERIODS[period])
+    after, before = parse_instant("created_after", created_after), parse_instant("created_before", created_before)
+    if period is not None and after is None:
+        after = datetime.now(UTC) - timedelta(days=PERIODS[period])
     return service.LeadFilters(
         status=service.parse_statuses(status),
         budget_min=budget_min,
         budget_max=budget_max,
         property_type=property_type,
         transaction_type=transaction_type,
-        created_after=created_after,
-        created_before=created_before,
+        created_after=after,
+        created_before=before,
         language=language,
         temperature=temperature,
         agent_id=agent_id,
@@ -82,6 +97,7 @@ class LeadController(Controller):
         summary="List and search leads",
         guards=[guard(policy.VIEW)],
         dependencies={"filters": Provide(provide_lead_filters)},
+        opt={SORTS_OPT: service.SORTS},
     )
     async def list_leads(
         self,
@@ -129,10 +145,10 @@ class LeadController(Controller):
 
     @patch("/{lead_id:int}", operation_id="updateLead", summary="Update a lead", guards=[guard(policy.EDIT)])
     async def update_lead(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate
+        self, tenant: TenantScope, settings: Settings, lead_id: LeadId, data: schemas.LeadUpdate, if_match: IfMatch = None
     ) -> schemas.Lead:
         """Status moves, notes and assignments are recorded on the timeline. Honours `If-Match` (412 when stale)."""
-        return await service.update_lead(tenant, lead_id, data, settings.base_url, if_match=request.headers.get("if-match"))
+        return await service.update_lead(tenant, lead_id, data, settings.base_url, if_match=if_match)
 
     @delete("/{lead_id:int}", operation_id="deleteLead", summary="Delete a lead (soft)", guards=[guard(policy.DELETE)])
     async def delete_lead(self, tenant: TenantScope, lead_id: LeadId) -> None:
@@ -179,6 +195,14 @@ class LeadExportController(Controller):
         operation_id="exportLeads",
         summary="Export leads as CSV, XLSX or JSON",
         guards=[guard(policy.EXPORT)],
+        operation_class=success_media_types(
+            200,
+            {
+                "text/csv": Schema(type=OpenAPIType.STRING),
+                export.MEDIA_TYPES["xlsx"]: BINARY,
+                "application/json": Schema(type=OpenAPIType.OBJECT, description='`{"export_id", "created_at", "total_records", "data"}`'),
+            },
+        ),
         dependencies={"filters": Provide(provide_lead_filters)},
     )
     async def export_leads(
@@ -188,7 +212,9 @@ class LeadExportController(Controller):
         format: Annotated[
             Literal["csv", "xlsx", "json"], Parameter(description="csv (streamed, unlimited), xlsx (at most 100,000 rows) or json")
         ] = "csv",
-        columns: Annotated[str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}")] = None,
+        columns: Annotated[
+            str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}", pattern=export.COLUMNS_PATTERN)
+        ] = None,
     ) -> Stream:
         """Same filters as `GET /v2/leads` plus `period`; newest first. Every export is written to the audit log."""
         chosen = export.pick_columns(columns, format)
@@ -212,7 +238,9 @@ class LeadExportController(Controller):
         tenant: TenantScope,
         filters: service.LeadFilters,
         queue: Queue,
-        columns: Annotated[str | None, Parameter(description="Comma-separated column names")] = None,
+        columns: Annotated[
+            str | None, Parameter(description=f"Comma-separated, from: {', '.join(export.COLUMNS)}", pattern=export.COLUMNS_PATTERN)
+        ] = None,
     ) -> export.ExportJobView:
         """Same filters as the export; follow `GET /v2/export/jobs/{id}` and download from `/file` when `status` is done."""
         return await export.start_export_job(tenant, filters, export.pick_columns(columns, "xlsx"), queue)
@@ -227,6 +255,10 @@ class LeadExportController(Controller):
         operation_id="downloadLeadExportJob",
         summary="Download a finished export",
         guards=[guard(policy.EXPORT)],
+        media_type=export.MEDIA_TYPES["xlsx"],
+        operation_class=success_media_types(
+            200, {export.MEDIA_TYPES["xlsx"]: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}
+        ),
     )
     async def download(self, tenant: TenantScope, export_id: int, queue: Queue) -> Response[bytes]:
         """409 until the export is done; kept for a day."""

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
+import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -87,6 +88,9 @@ COLUMNS = {
         Column("last_interaction", "Last Interaction", _iso("last_interaction"), "datetime"),
     )
 }
+_ANY_COLUMN = "|".join(COLUMNS)
+# Column names separated by commas, spaces around each (empty: the format's defaults): the parameter's schema and its check.
+COLUMNS_PATTERN = f"^ *(?:(?:{_ANY_COLUMN}) *(?:, *(?:{_ANY_COLUMN}) *)*)?$"
 # The guide's defaults: §5.2 for CSV, §3.3's table for Excel; JSON gives every column.
 DEFAULT_COLUMNS = {
     "csv": ("lead_id", "name", "phone", "email", "status", "budget_min", "budget_max", "property_type", "created_at"),
@@ -113,23 +117,24 @@ STATUS_COLOURS = {
     "NEGOTIATING": "#FEF3C7", "WON": "#BBF7D0", "LOST": "#E5E7EB",
 }  # fmt: skip
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to every text/* type
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
 def pick_columns(raw: str | None, fmt: str) -> list[Column]:
-    """`columns=name,phone` → those columns, in that order; unknown names are a 422."""
-    if not raw:
-        return [COLUMNS[k] for k in DEFAULT_COLUMNS[fmt]]
-    keys = [k.strip() for k in raw.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in COLUMNS]
-    if unknown or not keys:
+    """`columns=name,phone` → those columns, in that order; none (or blank) → the format's defaults. Anything
+    COLUMNS_PATTERN, the parameter's schema, does not match (an unknown name, an empty item) is a 422."""
+    keys = [k.strip() for k in (raw or "").split(",")]
+    if not re.fullmatch(COLUMNS_PATTERN, raw or ""):
+        unknown = [k for k in keys if k not in COLUMNS]
         raise ValidationFailed(
-            f"Unknown column: {unknown[0] if unknown else '(none)'}",
+            f"Unknown column: {unknown[0] or '(empty)'}" if unknown else f"Invalid columns: {raw}",
             details={"field": "columns", "provided": raw, "expected": f"comma-separated, from: {', '.join(COLUMNS)}"},
         )
+    if keys == [""]:
+        return [COLUMNS[k] for k in DEFAULT_COLUMNS[fmt]]
     return [COLUMNS[k] for k in dict.fromkeys(keys)]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import Email, Phone, RequestBody, ResponseBody
+from app.core.schemas import Amount, Email, Phone, RequestBody, ResponseBody
 
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
 TransactionType = Literal["BUY", "RENT", "SELL"]
@@ -19,9 +19,19 @@ PaymentMethod = Literal["CASH", "MORTGAGE", "INSTALLMENT"]
 Temperature = Literal["hot", "warm", "cold"]
 
 STATUSES: tuple[str, ...] = LeadStatus.__args__  # type: ignore[attr-defined]
+_ANY_CASE_STATUS = "|".join("".join(f"[{c}{c.lower()}]" if c.isalpha() else c for c in status) for status in STATUSES)
+# One status or several separated by commas, in any case, spaces around each: the filter's schema and its check.
+STATUS_LIST_PATTERN = f"^ *(?:(?:{_ANY_CASE_STATUS}) *(?:, *(?:{_ANY_CASE_STATUS}) *)*)?$"
 
-# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts.
-Money = Annotated[Decimal, msgspec.Meta(description="Amount in budget_currency (a JSON number or a decimal string)")]
+# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts, and the schema says which strings pass.
+MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+Money = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description="Amount in budget_currency (a JSON number or a decimal string, at most 99999999999999.99)",
+        extra_json_schema={"pattern": MONEY_PATTERN},
+    ),
+]
 LeadName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="ISO 639-1 code, e.g. en, ar")]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. AED")]
@@ -38,8 +48,8 @@ class LeadSummary(ResponseBody):
     phone: str | None
     email: str | None
     status: str
-    budget_min: Decimal | None
-    budget_max: Decimal | None
+    budget_min: Amount | None
+    budget_max: Amount | None
     budget_currency: str
     property_type: str | None
     transaction_type: str | None
@@ -68,8 +78,8 @@ class Lead(ResponseBody):
     telegram_chat_id: str | None
     language: str
     status: str
-    budget_min: Decimal | None
-    budget_max: Decimal | None
+    budget_min: Amount | None
+    budget_max: Amount | None
     budget_currency: str
     transaction_type: str | None
     property_type: str | None

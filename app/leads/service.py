@@ -6,6 +6,7 @@ Who may do what is declared in app.leads.policy; every function here checks it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -84,9 +85,9 @@ def parse_statuses(raw: str | None) -> tuple[str, ...]:
         return ()
     values = tuple(v.strip().upper() for v in raw.split(",") if v.strip())
     unknown = [v for v in values if v not in schemas.STATUSES]
-    if unknown:
+    if unknown or not re.fullmatch(schemas.STATUS_LIST_PATTERN, raw):
         raise ValidationFailed(
-            f"Invalid status: {unknown[0]}",
+            f"Invalid status: {unknown[0] if unknown else raw}",
             details={"field": "status", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STATUSES)}"},
             human="Choose one of the statuses",
         )
@@ -172,7 +173,8 @@ async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
         if value is not None and not await fetch(f"SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2", value, scope.tenant_id):
             raise ValidationFailed(
                 f"Invalid {name}: no such {table} in your tenant",
-                details={"field": name, "provided": value, "expected": f"the id of one of your {table}s"},
+                # `reason`: a well-formed id; whether it names a record of the tenant depends on the data, not the request.
+                details={"field": name, "provided": value, "expected": f"the id of one of your {table}s", "reason": "unknown_reference"},
             )
 
 
@@ -217,7 +219,8 @@ def check_ranges(values: dict[str, Any]) -> None:
     if isinstance(touched, datetime) and touched > datetime.now(UTC) + timedelta(minutes=5):
         raise ValidationFailed(
             "Invalid last_interaction: it is in the future",
-            details={"field": "last_interaction", "provided": touched.isoformat(), "expected": "a time in the past"},
+            # `reason`: the value is well-formed; only the clock at the server rules it out.
+            details={"field": "last_interaction", "provided": touched.isoformat(), "expected": "a time in the past", "reason": "future"},
             human="The last interaction cannot be in the future",
         )
     for name in ("budget_min", "budget_max"):
@@ -235,7 +238,8 @@ def check_ranges(values: dict[str, Any]) -> None:
         if a is not None and b is not None and a > b:
             raise ValidationFailed(
                 f"Invalid {low}: must not exceed {high}",
-                details={"field": low, "provided": _jsonable(a), "expected": f"at most {high} ({_jsonable(b)})"},
+                # `reason`: each value is valid alone; only the pair breaks the rule (no JSON Schema compares two fields).
+                details={"field": low, "provided": _jsonable(a), "expected": f"at most {high} ({_jsonable(b)})", "reason": "range"},
                 human=f"{LABELS[low]} cannot exceed the maximum",
             )
 

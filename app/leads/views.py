@@ -129,7 +129,9 @@ class LeadPagesController(Controller):
         offset: int,
         message: str | None = None,
     ) -> Template:
-        page = await service.list_leads(tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort), settings.base_url)
+        page = await service.list_leads(
+            tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort or None), settings.base_url
+        )
         query = urlencode({k: v for k, v in {**state, "sort": sort}.items() if v and not (k == "sort" and v == "-created_at")})
         filters_query = urlencode({k: v for k, v in state.items() if v})
         view = "&".join(filter(None, (query, f"offset={offset}" if offset else "")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
@@ -20,8 +20,10 @@ from app.outbound.samples import sample
 from app.web.auth import guard
 from app.web.json import ApiResponse
 
-WebhookId = Annotated[int, Parameter(description="Webhook id", ge=1, le=2**63 - 1)]
-DeliveryId = Annotated[int, Parameter(description="Delivery id", ge=1, le=2**63 - 1)]
+# No upper bound: an id beyond any record's is not found (404), as app.web.errors answers for every path id.
+WebhookId = Annotated[int, Parameter(description="Webhook id", ge=1)]
+DeliveryStatus = Literal["pending", "sending", "delivered", "failed"]  # service.STATUSES
+DeliveryId = Annotated[int, Parameter(description="Delivery id", ge=1)]
 
 
 class WebhookController(Controller):
@@ -74,7 +76,7 @@ class WebhookController(Controller):
         tenant: TenantScope,
         list_query: ListQuery,
         webhook_id: WebhookId,
-        status: Annotated[str | None, Parameter(description="pending, sending, delivered or failed")] = None,
+        status: Annotated[DeliveryStatus | None, Parameter(description="pending, sending, delivered or failed")] = None,
     ) -> Page[schemas.Delivery]:
         """Newest first."""
         return await service.deliveries(tenant, webhook_id, list_query, status)

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from msgspec import UNSET, Meta, UnsetType
 
 from app.core.schemas import RequestBody, ResponseBody
+from app.outbound.ssrf import URL_PATTERN
 
-Url = Annotated[str, Meta(min_length=8, max_length=2000, description="An http:// or https:// URL on a public address")]
+URL_EXPECTED = "an http:// or https:// URL with a host name (xn-- form for international names) or [IPv6] address"
+Url = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=2000,
+        pattern=URL_PATTERN,
+        description=f"{URL_EXPECTED[:1].upper()}{URL_EXPECTED[1:]}; it must point to a public address (else 422, `details.reason: target`)",
+    ),
+]
 EventNames = Annotated[
     list[Annotated[str, Meta(min_length=1, max_length=60)]],
     Meta(min_length=1, max_length=100, description="Event types to send, or `*` for all (see GET /v2/webhooks/events)"),
 ]
+
+
+def _subscribable() -> list[str]:
+    from app.events.catalog import ALL, event_types  # the catalog reads every domain, this one included
+
+    return [ALL, *event_types()]
+
+
+def _event_types() -> list[str]:
+    return _subscribable()[1:]
+
+
 Secret = Annotated[str, Meta(min_length=16, max_length=200, description="Generated (`whsec_…`) when left out; shown once")]
 
 
@@ -27,6 +50,9 @@ class RetryPolicy(RequestBody):
 class WebhookCreate(RequestBody):
     """A new endpoint. `url` and `secret` (the NeuraCRM guide's names) are accepted for `webhook_url` and `secret_key`."""
 
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"events": _subscribable}
+    one_of_required: ClassVar[tuple[str, ...]] = ("webhook_url", "url")
+
     webhook_url: Url | UnsetType = UNSET
     url: Url | UnsetType = UNSET
     secret_key: Secret | UnsetType = UNSET
@@ -39,6 +65,8 @@ class WebhookCreate(RequestBody):
 
 class WebhookUpdate(RequestBody):
     """A partial change; fields left out are unchanged (a new `secret_key` replaces the old one at once)."""
+
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"events": _subscribable}
 
     webhook_url: Url | UnsetType = UNSET
     secret_key: Secret | UnsetType = UNSET
@@ -112,6 +140,8 @@ class DeliveryDetail(Delivery):
 
 class TestEvent(RequestBody):
     """§9.2: send a sample event now, to a registered endpoint (or all endpoints taking the event) or a given URL."""
+
+    allowed_values: ClassVar[dict[str, Callable[[], list[str]]]] = {"event_type": _event_types}
 
     event_type: Annotated[str, Meta(min_length=1, max_length=60)]
     webhook_url: Url | UnsetType = UNSET

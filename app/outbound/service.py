@@ -15,7 +15,8 @@ from app.db import TenantScope, fetch, tenant_transaction
 from app.events.catalog import ALL, event_types, unknown
 from app.events.service import Subject, emit
 from app.outbound import policy, schemas, signing
-from app.outbound.ssrf import UnsafeTarget, check_url, parse_target, resolve_checked
+from app.outbound.schemas import URL_EXPECTED
+from app.outbound.ssrf import MalformedTarget, UnsafeTarget, check_url, parse_target, resolve_checked
 from app.settings import current
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -24,15 +25,25 @@ MAX_ENDPOINTS = 50
 
 
 async def check_target(url: str) -> str:
-    """422 unless `url` is http(s) on an address webhooks may reach (resolved now; checked again at every send)."""
+    """422 unless `url` is http(s) on an address webhooks may reach (resolved now; checked again at every send).
+
+    `details.reason` says which: `syntax` (the URL is malformed) or `target` (well-formed, but it points where
+    webhooks may not go, or its name does not resolve) — a URL the schema's pattern admits can only get `target`.
+    """
     allow = current().webhook_allow_private_targets
     try:
         check_url(url, allow_private=allow)
         await resolve_checked(parse_target(url), allow_private=allow)
     except UnsafeTarget as refused:
+        malformed = isinstance(refused, MalformedTarget)
         raise ValidationFailed(
             f"Invalid webhook_url: {refused}",
-            details={"field": "webhook_url", "provided": url, "expected": "an http:// or https:// URL on a public address"},
+            details={
+                "field": "webhook_url",
+                "provided": url,
+                "expected": URL_EXPECTED if malformed else "an http:// or https:// URL on a public address",
+                "reason": "syntax" if malformed else "target",
+            },
             human=str(refused),
         ) from None
     return url

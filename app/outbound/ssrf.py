@@ -23,6 +23,9 @@ the intranet, the cloud provider's metadata service (which hands out credentials
   check and the connection (no rebinding).
 
 `check_url` is the cheap synchronous check at registration; `resolve_checked` runs before each delivery.
+`URL_PATTERN` is the syntax in the API's schema: every string it matches is one `parse_target` accepts
+(tests/unit/test_ssrf.py draws them from the pattern), so a refusal of a well-formed URL is always about
+where it points (`MalformedTarget` is the syntax's refusal, any other `UnsafeTarget` the target's).
 """
 
 from __future__ import annotations
@@ -77,9 +80,36 @@ LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
 NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x20\x7f\\]")
 
+# The syntax parse_target accepts, as one regex that reads the same in Python and ECMA (the OpenAPI
+# schema's): http(s)://, an ASCII host name (international names in their xn-- form) or a bracketed
+# IPv6 address (RFC 3986, no zone), an optional port 1-65535, then visible ASCII but the backslash.
+_LABEL = "[A-Za-z0-9_-]+"
+_H16 = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = f"(?:{_H16}:{_H16}|{_OCTET}(?:\\.{_OCTET}){{3}})"
+_IPV6 = "|".join(
+    [
+        f"(?:{_H16}:){{6}}{_LS32}",
+        f"::(?:{_H16}:){{5}}{_LS32}",
+        f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    ]
+)
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_LABEL}(?:\\.{_LABEL})*\\.?|\\[(?:{_IPV6})\\])(?::{_PORT})?(?:[/?#][!-\\x5b\\x5d-~]*)?$"
+
 
 class UnsafeTarget(ValueError):
     """A webhook URL that is malformed or points where webhooks may not go; the message says why."""
+
+
+class MalformedTarget(UnsafeTarget):
+    """A webhook URL that is not a plain http(s)://host[:port]/path?query (the others are refused for their target)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,29 +131,29 @@ class Target:
 def parse_target(url: str) -> Target:
     """Split a webhook URL, refusing anything but a plain http(s)://host[:port]/path?query."""
     if FORBIDDEN_CHARACTERS.search(url):
-        raise UnsafeTarget("webhook_url must not contain spaces, control characters or backslashes")
+        raise MalformedTarget("webhook_url must not contain spaces, control characters or backslashes")
     try:
         parts = urlsplit(url)
     except ValueError as error:
-        raise UnsafeTarget(f"webhook_url is not a valid URL ({error})") from None
+        raise MalformedTarget(f"webhook_url is not a valid URL ({error})") from None
     if parts.scheme not in DEFAULT_PORTS:
-        raise UnsafeTarget("webhook_url must start with http:// or https://")
+        raise MalformedTarget("webhook_url must start with http:// or https://")
     if "@" in parts.netloc:
-        raise UnsafeTarget("webhook_url must not contain a user name or password")
+        raise MalformedTarget("webhook_url must not contain a user name or password")
     if parts.netloc.startswith("["):
         host, bracket, port_text = parts.netloc[1:].partition("]")
         if not bracket or "%" in host or (port_text and not port_text.startswith(":")):
-            raise UnsafeTarget("webhook_url's host is not a valid IPv6 address")
+            raise MalformedTarget("webhook_url's host is not a valid IPv6 address")
         port_text = port_text[1:]
         try:
             host = str(IPv6Address(host))
         except ValueError:
-            raise UnsafeTarget("webhook_url's host is not a valid IPv6 address") from None
+            raise MalformedTarget("webhook_url's host is not a valid IPv6 address") from None
     else:
         host, _, port_text = parts.netloc.partition(":")
         host = _ascii_host(host)
     if port_text and not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
-        raise UnsafeTarget("webhook_url's port must be a number from 1 to 65535")
+        raise MalformedTarget("webhook_url's port must be a number from 1 to 65535")
     port = int(port_text) if port_text else DEFAULT_PORTS[parts.scheme]
     path_and_query = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path_and_query)
@@ -131,13 +161,13 @@ def parse_target(url: str) -> Target:
 
 def _ascii_host(host: str) -> str:
     if not host:
-        raise UnsafeTarget("webhook_url has no host")
+        raise MalformedTarget("webhook_url has no host")
     try:
         ascii_host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         ascii_host = ""
     if not NAME.fullmatch(ascii_host):
-        raise UnsafeTarget(f"webhook_url's host ({host}) is not a valid host name")
+        raise MalformedTarget(f"webhook_url's host ({host}) is not a valid host name")
     return ascii_host
 
 

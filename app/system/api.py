@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.openapi import ResponseSpec
 from litestar.response import Redirect
 from saq import Queue
 
@@ -69,7 +70,12 @@ class HealthController(Controller):
     path = "/v2/health"
     tags = ["System"]
 
-    @get("/", operation_id="health", summary="Health of the service, its database and queue")
+    @get(
+        "/",
+        operation_id="health",
+        summary="Health of the service, its database and queue",
+        responses={503: ResponseSpec(Health, description="The database or the queue is down", generate_examples=False)},
+    )
     async def health(self, request: Request[Any, Any, Any], queue: Queue) -> ApiResponse[Health]:
         """200 when healthy, 503 when the database or queue is down."""
         database, queue_health = await _database(), await _queue(queue)

@@ -21,6 +21,8 @@ from app.web.context import Scope, principal_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+# Every guard `guard()` made, with its `write` override: a handler behind one needs credentials and a scope.
+_CREDENTIAL_GUARDS: dict[Guard, bool | None] = {}
 
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -49,7 +51,20 @@ def guard(*permissions: Permission, write: bool | None = None) -> Guard:
 
     check.__name__ = "guard_" + ("_".join(p.name for p in permissions) or "authenticated")
     check.permissions = permissions  # type: ignore[attr-defined] # read by the test that every API resource is named
+    _CREDENTIAL_GUARDS[check] = write
     return check
+
+
+def required_scope(handler: BaseRouteHandler, method: str) -> str | None:
+    """The scope `guard()` demands for `method` on `handler` (`leads:write`), or None for a public operation.
+
+    The OpenAPI document asks this, so its security requirements are the guards' own rules.
+    """
+    overrides = [_CREDENTIAL_GUARDS[g] for g in handler.resolve_guards() if g in _CREDENTIAL_GUARDS]
+    if not overrides:
+        return None
+    needs_write = any(method in UNSAFE_METHODS if write is None else write for write in overrides)
+    return f"{resource_of(handler.opt)}:{'write' if needs_write else 'read'}"
 
 
 def require_scope(principal: Principal, resource: str, level: Literal["read", "write"]) -> None:

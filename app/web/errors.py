@@ -14,7 +14,13 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import msgspec
-from asyncpg.exceptions import DatetimeFieldOverflowError, UniqueViolationError
+from asyncpg.exceptions import (
+    CharacterNotInRepertoireError,
+    DataError,
+    DatetimeFieldOverflowError,
+    UniqueViolationError,
+    UntranslatableCharacterError,
+)
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -39,6 +45,7 @@ from app.core.errors import (
     ResourceNotFound,
     ValidationFailed,
 )
+from app.core.schemas import ErrorEnvelope, Problem
 from app.core.validation import FieldProblem, field_problem
 from app.web.context import request_id_of
 from app.web.json import ApiResponse
@@ -112,9 +119,14 @@ def _provided(request: Request[Any, Any, Any], field: str) -> Any:
     return None
 
 
-def error_body(code: str, message: str, request_id: str, details: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """The envelope every JSON error uses."""
-    return {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id, **extra}}
+def error_body(
+    code: str, message: str, request_id: str, details: dict[str, Any] | None = None, retry_after_seconds: int | None = None
+) -> ErrorEnvelope:
+    """The envelope every JSON error uses (the same type documents it in OpenAPI)."""
+    problem = Problem(code=code, message=message, details=details or {}, request_id=request_id)
+    if retry_after_seconds is not None:
+        problem.retry_after_seconds = retry_after_seconds
+    return ErrorEnvelope(error=problem)
 
 
 def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, str], dict[str, Any]]:
@@ -126,6 +138,10 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
     if isinstance(exc, UniqueViolationError):
         # Last line of defence: services check first; a write that lost a race still gets a clear 409.
         return 409, "CONFLICT", "This conflicts with an existing record (a unique value is already taken)", {}, {}, {}
+    if isinstance(exc, CharacterNotInRepertoireError | UntranslatableCharacterError):
+        # PostgreSQL text and jsonb cannot hold NUL (\u0000): refused like any invalid value, not a server error.
+        details = {"expected": "text without NUL (\\u0000) characters"}
+        return 422, "VALIDATION_ERROR", "Text may not contain NUL (\\u0000) characters", details, {}, {}
     if isinstance(exc, ValidationException):
         problem = _field_error(exc)
         if "JSON is malformed" in problem.expected or "JSON is malformed" in str(exc.detail):
@@ -160,6 +176,13 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
     return 500, "INTERNAL_ERROR", "Internal server error", {}, {}, {}
 
 
+def _names_an_impossible_id(request: Request[Any, Any, Any], exc: Exception) -> bool:
+    """Whether PostgreSQL refused an id in the path as too large for a bigint: no record has it, so 404, like any unknown id."""
+    if not isinstance(exc, DataError) or "out of int64 range" not in str(exc):
+        return False
+    return any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in request.path_params.values())
+
+
 def is_api_path(path: str) -> bool:
     """JSON API paths answer errors with the envelope; everything else is the browser UI."""
     return path == "/v2" or path.startswith("/v2/")
@@ -167,6 +190,8 @@ def is_api_path(path: str) -> bool:
 
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Render any exception: the JSON envelope under /v2, an HTML page (or redirect) elsewhere."""
+    if _names_an_impossible_id(request, exc):
+        exc = ResourceNotFound("Resource not found")
     status, code, message, details, headers, extra = _classify(exc)
     if code == "VALIDATION_ERROR" and "field" in details and "provided" not in details:
         provided = _provided(request, str(details["field"]))

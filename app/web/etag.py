@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
+from litestar.params import Parameter as HandlerParameter
+
 from app.core.versions import etag_matches as _matches
 from app.core.versions import etag_of
 from app.web.context import ASGIApp, Message, Receive, Scope, Send, header
 from app.web.errors import is_api_path
+
+# `If-Match` on a PATCH: a handler that honours it takes it with this type (so its OpenAPI operation lists it).
+IfMatch = Annotated[
+    str | None,
+    HandlerParameter(header="If-Match", description="The `ETag` of the version being changed; 412 when it is no longer current"),
+]
+# `If-None-Match` is honoured by this middleware, on every operation `answers_not_modified` names.
+IF_NONE_MATCH = Parameter(
+    name="If-None-Match",
+    param_in="header",  # type: ignore[arg-type]
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING),
+    description="An `ETag` of this answer (or a list of them, or `*`): 304 without a body when it still matches",
+)
+
+
+def answers_not_modified(method: str, path: str) -> bool:
+    """Whether a request gets an `ETag` and honours `If-None-Match` (the middleware and the OpenAPI document ask)."""
+    return method == "GET" and is_api_path(path)
 
 
 class ETagMiddleware:
@@ -15,7 +39,7 @@ class ETagMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not is_api_path(scope["path"]):
+        if scope["type"] != "http" or not answers_not_modified(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         if_none_match = header(scope, "if-none-match")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
+
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 
 from app.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from app.db import fetch, tenant_transaction
@@ -25,6 +28,22 @@ STALE_RUNNING = "5 minutes"
 MAX_BODY = 5 * 1024 * 1024
 # Headers of the first answer that a replay repeats (never cookies, rate-limit state or request ids).
 REPLAYED_HEADERS = frozenset({b"content-type", b"location", b"etag", b"cache-control"})
+# 1-255 visible ASCII characters, spaces inside: the same rule here and in the schema. White space around a header's value
+# is not part of it (RFC 9110 §5.5; the HTTP server strips it before the middleware sees the key), so the schema allows it.
+KEY_PATTERN = "^[ \t]*[!-~](?:[ -~]{0,253}[!-~])?[ \t]*$"
+_KEY = re.compile(KEY_PATTERN)
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in="header",  # type: ignore[arg-type]
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, pattern=KEY_PATTERN),  # the pattern bounds the length
+    description="A unique key for this request: a retry with the same key and body replays the first answer (24 h)",
+)
+
+
+def honours_idempotency_key(method: str, path: str) -> bool:
+    """Whether an authenticated request may carry an `Idempotency-Key` (the middleware and the OpenAPI document ask)."""
+    return method == "POST" and is_api_path(path)
 
 
 def request_fingerprint(credential_id: str, path: str, query: bytes, body: bytes) -> str:
@@ -57,13 +76,14 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = header(scope, "idempotency-key") if scope["type"] == "http" else None
-        principal = principal_of(scope) if key else None
-        if not key or scope["method"] != "POST" or not is_api_path(scope["path"]) or principal is None:
+        principal = principal_of(scope) if key is not None else None
+        if key is None or not honours_idempotency_key(scope["method"], scope["path"]) or principal is None:
             await self.app(scope, receive, send)
             return
-        if len(key) > 255 or not key.strip():
+        if not _KEY.fullmatch(key):
             raise ValidationFailed(
-                "Idempotency-Key must be 1-255 characters", details={"field": "Idempotency-Key", "expected": "1-255 characters"}
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+                details={"field": "Idempotency-Key", "expected": "1-255 visible ASCII characters"},
             )
         body = await _read_body(receive)
         fingerprint = request_fingerprint(principal.credential_id, scope["path"], scope.get("query_string", b""), body)

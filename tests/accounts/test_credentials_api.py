@@ -117,6 +117,24 @@ async def test_oauth_client_credentials_grant(client: httpx.AsyncClient, tenants
     assert (await client.get("/v2/users", headers=bearer)).status_code == 401
 
 
+async def test_oauth_client_authenticates_with_http_basic(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    """RFC 6749 §2.3.1: the client's id and secret in `Authorization: Basic`, as HTTP clients send them."""
+    admin = await tenants.create()
+    created = (await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "Warehouse", "scopes": ["read"]})).json()
+    form = {"grant_type": "client_credentials"}
+    token = await client.post("/v2/oauth/token", data=form, auth=httpx.BasicAuth(created["client_id"], created["client_secret"]))
+    assert token.status_code == 200, token.text
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert (await client.get("/v2/users", headers=bearer)).status_code == 200
+    wrong = await client.post("/v2/oauth/token", data=form, auth=httpx.BasicAuth(created["client_id"], "wrong"))
+    assert wrong.status_code == 401 and wrong.json()["error"]["details"]["error"] == "invalid_client"
+    garbled = await client.post("/v2/oauth/token", data=form, headers={"Authorization": "Basic not-base64!"})
+    assert garbled.status_code == 401
+    # Basic is for the token endpoint only: everywhere else it is refused before any handler runs.
+    elsewhere = await client.get("/v2/users", auth=httpx.BasicAuth(created["client_id"], created["client_secret"]))
+    assert elsewhere.status_code == 401 and elsewhere.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+
+
 async def test_concurrent_first_use_of_a_key_is_consistent(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
     _, key = await tenants.api_key(admin, "read")

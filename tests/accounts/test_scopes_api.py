@@ -153,3 +153,9 @@ async def test_the_openapi_document_lists_the_scopes(client: httpx.AsyncClient) 
     flow = document["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/v2/oauth/token"
     assert {"*", "*:read", "*:write", "leads:read", "leads:write", "contacts:read", "webhooks:write"} <= set(flow["scopes"])
+
+
+async def test_an_oauth_client_name_longer_than_its_column_is_refused(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    refused = await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "n" * 101, "scopes": ["*"]})
+    assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == "name"

@@ -85,7 +85,9 @@ async def test_confirmed_import_runs_as_a_job_and_reports_every_row(
     )
     timeline = (await client.get(f"/v2/leads/{ali['id']}/timeline", headers=admin.auth)).json()["data"]
     assert timeline[-1]["kind"] == "created" and timeline[-1]["actor"] == f"import #{job['id']}"
-    report = list(csv.reader(io.StringIO((await client.get(f"/v2/imports/{job['id']}/report", headers=admin.auth)).text)))
+    answer = await client.get(f"/v2/imports/{job['id']}/report", headers=admin.auth)
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    report = list(csv.reader(io.StringIO(answer.text)))
     assert report[0] == ["row", "outcome", "record_id", "message"] and len(report) == 7
     outcomes = {int(r[0]): r[1] for r in report[1:]}
     assert outcomes == {2: "created", 3: "failed", 4: "updated", 5: "failed", 6: "created", 7: "skipped"}

@@ -342,3 +342,10 @@ async def test_leads_are_assigned_only_to_people_who_work_them(client: httpx.Asy
     page = (await client.get("/leads/new")).text
     picker = page.split('name="agent_id"', 1)[1].split("</select>", 1)[0]
     assert f'value="{agent.user_id}"' in picker and f'value="{support.user_id}"' not in picker
+
+
+async def test_text_with_a_nul_character_is_refused_not_a_server_error(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    response = await client.post("/v2/leads", headers=admin.auth, json={"name": "Nul\u0000Lead"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"

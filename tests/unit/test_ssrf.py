@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.outbound.ssrf import Target, UnsafeTarget, check_address, check_url, literal_ip, parse_target, resolve_checked
+from app.outbound.ssrf import (
+    URL_PATTERN,
+    MalformedTarget,
+    Target,
+    UnsafeTarget,
+    check_address,
+    check_url,
+    literal_ip,
+    parse_target,
+    resolve_checked,
+)
 
 # Refused by default, allowed for installations that post to their own network (allow_private=True).
 PRIVATE_ADDRESSES = [
@@ -221,3 +234,33 @@ async def test_names_that_do_not_resolve_are_refused(monkeypatch: pytest.MonkeyP
     fake_dns(monkeypatch)
     with pytest.raises(UnsafeTarget, match=r"host \(nowhere\.example\) could not be resolved"):
         await resolve("https://nowhere.example/", allow_private=False)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.from_regex(URL_PATTERN, fullmatch=True))
+def test_every_url_the_schema_admits_is_well_formed_for_the_server(url: str) -> None:
+    """The API's schema (`URL_PATTERN`) and parse_target agree: what the pattern admits can only be refused
+    for where it points, never for its syntax (the contract test relies on it)."""
+    try:
+        check_url(url, allow_private=True)
+    except MalformedTarget as malformed:
+        raise AssertionError(f"{url!r} matches the schema's pattern but is malformed for the server: {malformed}") from None
+    except UnsafeTarget:
+        pass  # an always-refused address (0.0.0.0, metadata, multicast…): the target, not the syntax
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/",
+        "http://user@example.com/",
+        "http://exa mple.com/",
+        "http://example.com:0/",
+        "http://[::1%25eth0]/",
+        "http:///x",
+    ],
+)
+def test_urls_the_schema_refuses_are_malformed_for_the_server_too(url: str) -> None:
+    assert re.search(URL_PATTERN, url) is None
+    with pytest.raises(MalformedTarget):
+        parse_target(url)

@@ -256,6 +256,19 @@ async def test_openapi_schema_documents_operations_and_security(client: httpx.As
     assert (await client.get("/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js")).status_code == 200
 
 
+async def test_openapi_security_is_the_guards_scope_and_public_operations_need_none(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/v2/schema/openapi.json")).json()
+    assert "security" not in schema  # no document-wide default: a public operation would inherit it
+    operations = {op["operationId"]: op for path in schema["paths"].values() for op in path.values() if isinstance(op, dict)}
+    assert operations["listLeads"]["security"] == [{"ApiKey": []}, {"Bearer": []}, {"OAuth2": ["leads:read"]}]
+    assert operations["createLead"]["security"] == [{"ApiKey": []}, {"Bearer": []}, {"OAuth2": ["leads:write"]}]
+    for public in ("register", "login", "refreshToken", "oauthToken", "health", "openSseStream"):
+        assert not operations[public].get("security"), public
+    scopes = set(schema["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]["scopes"])
+    required = {s for op in operations.values() for req in op.get("security", []) for s in req.get("OAuth2", [])}
+    assert required <= scopes  # every scope an operation asks for is one a client can be given
+
+
 async def test_json_api_never_accepts_the_session_cookie(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
     page = await client.get("/login")
@@ -328,3 +341,18 @@ async def test_the_other_guides_paging_words_are_understood(client: httpx.AsyncC
         assert [c["name"] for c in body["data"]] == expected, query
         assert body["page"] == page and body["total"] == 5, query
     assert (await client.get("/v2/contacts?page=0", headers=admin.auth)).status_code in (400, 422)
+
+
+async def test_an_id_too_large_for_any_record_is_not_found(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    huge = 2**80  # beyond PostgreSQL's bigint: no record can have it
+    for method, path in (("PATCH", f"/v2/users/{huge}"), ("GET", f"/v2/imports/{huge}/report"), ("GET", f"/v2/export/jobs/{huge}/file")):
+        answer = await client.request(method, path, headers=admin.auth, json={} if method == "PATCH" else None)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "RESOURCE_NOT_FOUND", path
+
+
+async def test_options_lists_every_method_of_the_path(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    for path, methods in (("/v2/users", {"GET", "POST"}), ("/v2/users/1", {"GET", "PATCH"})):
+        answer = await client.options(path, headers=admin.auth)
+        assert methods <= {m.strip() for m in answer.headers["allow"].split(",")}, path

@@ -20,6 +20,9 @@ async def test_an_admin_adds_a_webhook_on_screen_and_is_told_when_it_fails(
     token = csrf_of(page.text)
     refused = await client.post("/settings/webhooks", data={"_csrf_token": token, "webhook_url": "http://169.254.169.254/"})
     assert refused.status_code == 422 and "metadata" in refused.text, "the reason is shown next to the field"
+    malformed = await client.post("/settings/webhooks", data={"_csrf_token": token, "webhook_url": "example.com/hooks"})
+    assert malformed.status_code == 422 and "Enter a full web address starting with https://" in malformed.text
+    assert "Use the expected format" not in malformed.text
     assert await db.fetchval("SELECT count(*) FROM webhook_endpoint") == 0
     assert (await client.post("/settings/webhooks", data={"webhook_url": "https://example.com/x"})).status_code == 403, "CSRF"
     with receiving() as receiver:
