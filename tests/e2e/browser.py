@@ -75,6 +75,13 @@ def atrium_serve(data_dir: Path, port: int, **settings: str) -> Iterator[tuple[s
 AXE = Path(__file__).resolve().parents[2] / "vendor" / "browser-tests" / "axe-core-4.14.1.min.js"
 
 
+def settled(page: Any) -> None:
+    """Wait until htmx is idle: no request on its way, no swap or settle under way (so the controls it just
+    swapped in are wired up, as they are by the time a person could press them)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    page.wait_for_timeout(50)
+
+
 def serious_axe_violations(page: Any) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now (rule id and the first element)."""
     # Checked once the page is still: no htmx request or swap under way (a half-swapped element has no colours).

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from app.asgi import create_app
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
 from app.settings import load_settings
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port, serious_axe_violations
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port, serious_axe_violations, settled
 from tests.webhooks.receiver import receiving
 
 pytestmark = pytest.mark.e2e
@@ -158,6 +158,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
 
             # Focus follows a form opening and closing, by keyboard alone.
             page.goto(f"{base}/leads/{lead}")
+            settled(page)
             page.locator("[data-opens=details]").focus()
             page.keyboard.press("Enter")
             expect(page.locator("form#details")).to_be_visible()
@@ -166,7 +167,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             page.locator("form#details input[name=phone]").press("Enter")
             expect(page.locator("form#details .error")).to_contain_text("Enter the phone in international format")
             page.wait_for_function("() => document.activeElement.name === 'phone'")  # focus goes to the field to fix
-            page.keyboard.press("Escape")
+            settled(page)
             page.locator("form#details button:has-text('Cancel')").focus()
             page.keyboard.press("Enter")
             expect(page.locator("form#details")).to_have_count(0)
