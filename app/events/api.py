@@ -12,8 +12,9 @@ from app.core.errors import AuthenticationError
 from app.core.schemas import ResponseBody
 from app.core.scopes import resource_opt
 from app.db import TenantScope
+from app.domains import api_resources
 from app.events import live
-from app.events.stream import issue_token, read_token, still_valid
+from app.events.stream import issue_token, read_token, readable_of, still_valid
 from app.settings import Settings
 from app.web.auth import current_principal, guard
 from app.web.openapi import MINIMUM_ZERO
@@ -38,7 +39,15 @@ class LiveController(Controller):
     async def token(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings) -> SseToken:
         """Valid for 15 minutes to open a stream (an open stream stays open)."""
         principal = current_principal(request)
-        token, ttl = issue_token(settings.secret_key, tenant.tenant_id, principal.user_id, principal.credential_id)
+        resources = api_resources()
+        readable = [r for r in resources if principal.may(r, "read")]
+        token, ttl = issue_token(
+            settings.secret_key,
+            tenant.tenant_id,
+            principal.user_id,
+            principal.credential_id,
+            None if len(readable) == len(resources) else readable,  # a key limited to some resources streams only theirs
+        )
         return SseToken(sse_token=token, stream_url=f"{settings.base_url}/v2/sse/stream?token={token}", expires_in=ttl)
 
     @get("/stream", operation_id="openSseStream", summary="The event stream", security=[], media_type="text/event-stream")
@@ -58,4 +67,5 @@ class LiveController(Controller):
         if bound is None or not await still_valid(*bound):
             raise AuthenticationError("The stream token is invalid or expired: get a new one from POST /v2/sse/token")
         resume = live.last_event_id(request.headers.get("last-event-id"), last_event_id)
-        return live.feed(bound[0], resume, live.matching(topic, None), credential=bound[1])
+        readable = readable_of(settings.secret_key, token)
+        return live.feed(bound[0], resume, live.matching(topic, None, readable), credential=bound[1])

@@ -18,11 +18,23 @@ def everything(_: LiveEvent) -> bool:
     return True
 
 
-def matching(topic: str | None, subject: str | None) -> Wanted:
-    """Events of a topic (`lead` → lead.* and events about leads) and/or of one record (`lead:42`)."""
+# The API resource an event is about, from its subject's kind (its scope: `<resource>:read`).
+_RESOURCE_OF = {"company": "companies"}
+
+
+def resource_of(event: LiveEvent) -> str:
+    """`lead` → `leads`, `company` → `companies`, `import` → `imports` (a task's progress is its row's)."""
+    return _RESOURCE_OF.get(event.subject_type, f"{event.subject_type}s")
+
+
+def matching(topic: str | None, subject: str | None, readable: frozenset[str] | None = None) -> Wanted:
+    """Events of a topic (`lead` → lead.* and events about leads) and/or of one record (`lead:42`), and only
+    about resources the stream's credential may read (`readable`; None: all)."""
     kind, _, ident = (subject or "").partition(":")
 
     def wanted(event: LiveEvent) -> bool:
+        if readable is not None and resource_of(event) not in readable:
+            return False
         if topic and not (event.type.startswith(f"{topic}.") or event.subject_type == topic):
             return False
         return not subject or (event.subject_type == kind and str(event.subject_id) == ident)

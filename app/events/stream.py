@@ -155,22 +155,41 @@ async def latest_id(tenant_id: int) -> int:
     return int(rows[0]["id"])
 
 
-def issue_token(secret_key: str, tenant_id: int, user_id: int | None, credential: str) -> tuple[str, int]:
-    """A stream token bound to the tenant and the caller; returns (token, seconds valid)."""
+def issue_token(
+    secret_key: str, tenant_id: int, user_id: int | None, credential: str, readable: list[str] | None = None
+) -> tuple[str, int]:
+    """A stream token bound to the tenant and the caller, and to the API resources its scopes may read
+    (`readable`; None: all); returns (token, seconds valid)."""
     now = int(time.time())
     claims = {"typ": "sse", "tid": tenant_id, "uid": user_id, "cred": credential, "iat": now, "exp": now + TOKEN_TTL, "iss": "atrium"}
+    if readable is not None:
+        claims["res"] = sorted(readable)
     return jwt.encode(claims, secret_key, algorithm="HS256"), TOKEN_TTL
 
 
-def read_token(secret_key: str, token: str) -> tuple[int, str] | None:
-    """(tenant id, credential) of a valid stream token, else None."""
+def _claims(secret_key: str, token: str) -> dict[str, Any] | None:
     try:
-        claims = jwt.decode(token, secret_key, algorithms=["HS256"], issuer="atrium", options={"require": ["exp", "typ", "tid"]})
+        claims: dict[str, Any] = jwt.decode(
+            token, secret_key, algorithms=["HS256"], issuer="atrium", options={"require": ["exp", "typ", "tid"]}
+        )
     except jwt.PyJWTError:
         return None
     if claims.get("typ") != "sse" or not isinstance(claims.get("tid"), int):
         return None
-    return claims["tid"], str(claims.get("cred") or "")
+    return claims
+
+
+def read_token(secret_key: str, token: str) -> tuple[int, str] | None:
+    """(tenant id, credential) of a valid stream token, else None."""
+    claims = _claims(secret_key, token)
+    return None if claims is None else (claims["tid"], str(claims.get("cred") or ""))
+
+
+def readable_of(secret_key: str, token: str) -> frozenset[str] | None:
+    """The API resources a valid stream token's events may be about (None: every one)."""
+    claims = _claims(secret_key, token)
+    res = claims.get("res") if claims else None
+    return frozenset(str(r) for r in res) if isinstance(res, list) else None
 
 
 # Is the credential a stream was opened with still good? (a user deactivated, a key or client revoked)

@@ -109,3 +109,23 @@ async def test_a_stream_on_one_process_receives_changes_made_through_another(
         revoked = await remote.get("/v2/sse/stream", params={"token": token["sse_token"]})
         assert revoked.status_code == 401, "a revoked key's token opens nothing"
         await remote.aclose()
+
+
+async def test_a_stream_carries_only_what_its_key_may_read(client: httpx.AsyncClient, tenants: Tenants, migrated: str) -> None:
+    admin = await tenants.create()
+    made = await client.post(
+        "/v2/api-keys", headers=admin.auth, json={"name": "leads only", "permission": "read", "resources": ["leads", "events"]}
+    )
+    assert made.status_code == 201, made.text
+    with second_web_process(migrated) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as remote:
+            token = await remote.post("/v2/sse/token", headers={"X-API-Key": made.json()["key"]})
+        assert token.status_code == 200, token.text
+        async with listening(base, token.json()["sse_token"]) as seen:
+            assert (await client.post("/v2/contacts", headers=admin.auth, json={"name": "Hidden Contact"})).status_code == 201
+            assert (await client.post("/v2/leads", headers=admin.auth, json={"name": "Shown Lead"})).status_code == 201
+            await until(seen, 1)
+            await asyncio.sleep(1.5)  # time for anything else to arrive
+        kinds = {event for _, event, _ in seen}
+        assert "lead.created" in kinds, seen
+        assert not any(kind.startswith("contact.") for kind in kinds), "a leads-only key never sees contacts' events"
