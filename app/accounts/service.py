@@ -221,6 +221,11 @@ async def _reserve_login_attempt(account: str, max_failures: int = MAX_LOGIN_FAI
     return int(rows[0]["failures"]) - 1
 
 
+async def _give_back_attempt(*keys: str) -> None:
+    """Uncount one attempt of each throttle key (an attempt that succeeded, or whose password was never checked)."""
+    await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = ANY($1::text[])", [k for k in keys if k])
+
+
 def new_password(password: str) -> str:
     """A password as it is hashed: NFKC-normalised (so `ﬁ` and `fi`, or a composed and a decomposed `é`, are
     the same password on every keyboard); one of only spaces is refused."""
@@ -241,11 +246,8 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
     # Throttle keys of accounts, addresses and registrations never collide (an e-mail cannot start with "acct:").
     account_key = f"acct:{account}"[:254]
     address = f"ip:{ip}"[:254] if ip else ""
-    address_failures = 0
-    if address:
-        async with system_transaction():
-            address_failures = await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES)
     async with system_transaction():
+        address_failures = await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES) if address else 0
         account_failures = await _reserve_login_attempt(account_key)
         user = await User.select().where(User.email == account).first()
     stored = user["password_hash"] if user else dummy_hash()
@@ -258,8 +260,7 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
         legacy = not ok and normal != password and await verify_password_async(stored, password, suspect=suspect)  # before NFKC
     except RateLimited:  # the password was never checked: the attempt is given back
         async with system_transaction():
-            for key in filter(None, (account_key, address)):
-                await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = $1", key)
+            await _give_back_attempt(account_key, address)
         raise
     if not (ok or legacy) or user is None or not user["is_active"]:
         raise AuthenticationError(INVALID_LOGIN)
@@ -269,8 +270,7 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
             values[User.password_hash] = await hash_secret_async(normal)
         await User.update(values).where(User.id == user["id"])
         await LoginThrottle.delete().where(LoginThrottle.account == account_key)
-        if address:  # a success does not count against the address
-            await fetch("UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE account = $1", address)
+        await _give_back_attempt(address)  # a success does not count against the address
     return dict(user)
 
 
@@ -322,7 +322,7 @@ def _generation(valid_after: datetime | None) -> int:
     return 0 if valid_after is None else int(valid_after.timestamp() * 1_000_000)
 
 
-def _issued_before(claims: dict[str, Any], valid_after: datetime | None) -> bool:
+def _stale_token(claims: dict[str, Any], valid_after: datetime | None) -> bool:
     """Whether a token predates its user's last deactivation (then it stays dead after a reactivation)."""
     return int(claims.get("gen", 0)) != _generation(valid_after)
 
@@ -334,7 +334,7 @@ async def refresh_tokens(settings: Settings, refresh_token: str) -> schemas.Toke
     except TokenError:
         raise AuthenticationError("Invalid or expired refresh token") from None
     user, _ = await _user_and_tenant(int(claims["sub"]))
-    if not user["is_active"] or _issued_before(claims, user["tokens_valid_after"]):
+    if not user["is_active"] or _stale_token(claims, user["tokens_valid_after"]):
         raise AuthenticationError("Invalid or expired refresh token")
     async with tenant_transaction(user["tenant_id"]):
         fresh = await _revoke_jti(user["tenant_id"], claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
@@ -400,7 +400,7 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
         tenant_id,
         claims["jti"],
     )
-    if not rows or rows[0]["revoked"] or not rows[0]["is_active"] or _issued_before(claims, rows[0]["tokens_valid_after"]):
+    if not rows or rows[0]["revoked"] or not rows[0]["is_active"] or _stale_token(claims, rows[0]["tokens_valid_after"]):
         return None
     row = rows[0]
     return Principal(

@@ -176,7 +176,8 @@ class TeamPagesController(Controller):
             "errors": {},
             "form": {},
             "roles": USER_ROLES,
-            "workspace": await accounts.get_tenant(tenant),
+            # The workspace form is outside the team block: an htmx swap of the block needs no tenant read.
+            "workspace": await accounts.get_tenant(tenant) if block == "content" or not is_fragment(request) else None,
             "zones": zone_names(),
             "zone_errors": {},
             "zone_message": None,

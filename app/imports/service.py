@@ -327,9 +327,9 @@ async def start(scope: TenantScope, import_id: int, queue: Queue, confirm: str |
     policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         job = await _load(scope, import_id, lock=True)
-        if job["status"] in ("started", "queued", "running") and not await run_import.alive(queue, import_id=import_id):
-            pass  # its worker died and SAQ gave it up: start it again, it resumes where it stopped
-        elif job["status"] not in ("previewed", "failed"):
+        # A started import whose job is over (its worker died and SAQ gave it up) may start again: it resumes.
+        dead = job["status"] in ("started", "queued", "running") and not await run_import.alive(queue, import_id=import_id)
+        if not dead and job["status"] not in ("previewed", "failed"):
             raise Conflict("Check the file (preview) before importing; an import runs once", details={"status": job["status"]})
         mapping = json.loads(job["mapping"]) if isinstance(job["mapping"], str) else job["mapping"]
         if confirm is not None and confirm != confirm_token(mapping, job["on_duplicate"]):

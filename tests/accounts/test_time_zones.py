@@ -45,6 +45,8 @@ async def test_workspace_and_personal_zones(client: httpx.AsyncClient, tenants: 
         assert zone == "Asia/Dubai", "a person without a zone of their own sees the workspace's"
         account = await browser.get("/account")
         assert account.status_code == 200 and "The workspace&#39;s zone (Asia/Dubai)" in account.text
+        bad = await browser.post("/account", data={"_csrf_token": csrf_of(account.text), "time_zone": "Nowhere/Land"})
+        assert bad.status_code == 422 and "Choose a time zone from the list" in bad.text, "a refused zone on the own page too"
         mine = await browser.post("/account", data={"_csrf_token": csrf_of(account.text), "time_zone": "America/New_York"})
         assert mine.status_code == 200 and "Times now show in America/New York." in mine.text
         _, shown, zone = _shown_time((await browser.get(f"/leads/{lead['id']}")).text)
