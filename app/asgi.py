@@ -29,7 +29,7 @@ from app import __version__
 from app.accounts.authentication import AuthenticationMiddleware
 from app.core.jobs import TaskFunction
 from app.core.scopes import valid_scopes
-from app.db import close_pool, configure_engine, open_pool
+from app.db import close_pool, configure_engine, open_pool, resolve_database
 from app.domains import api_resources, domains, navigation
 from app.events.stream import BROKER
 from app.settings import Settings, install
@@ -79,7 +79,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await open_pool()
-        queue = make_queue(settings.queue_url or dsn)
+        queue = make_queue(settings.queue_url, dsn)
         await queue.connect()
         app.state.queue = queue
         worker: Worker[Any] | None = None
@@ -198,5 +198,5 @@ def app_from_environment() -> Any:
     settings = load_settings()
     if settings.database_url is None:
         raise SystemExit("DATABASE_URL must be set to serve with an external ASGI server; or use `atrium serve`")
-    # Workers run as `atrium worker` next to an external ASGI server.
-    return create_app(settings, settings.database_url, run_worker=False)
+    # Workers run as `atrium worker` next to an external ASGI server; `atrium migrate` runs before either.
+    return create_app(settings, resolve_database(settings).app, run_worker=False)

@@ -24,13 +24,14 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings) -> str:
-    from app.db import migrate, resolve_database_url
+    """Start the embedded server if there is one, migrate as the owner, and return the app's DSN."""
+    from app.db import migrate, resolve_database
 
     if settings.embedded:
         print(f"Starting embedded PostgreSQL in {settings.data_dir / 'pgdata'} …", flush=True)
-    dsn = resolve_database_url(settings)
-    asyncio.run(migrate(dsn))
-    return dsn
+    urls = resolve_database(settings)
+    asyncio.run(migrate(urls))
+    return urls.app
 
 
 async def _with_pool(dsn: str, coro_factory):  # type: ignore[no-untyped-def]
@@ -83,7 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
         configure_engine(dsn)
         install(settings)
         await open_pool(min_size=1, max_size=args.concurrency + 2)
-        queue = make_queue(settings.queue_url or dsn)
+        queue = make_queue(settings.queue_url, dsn)
         await queue.connect()
         worker = make_worker(queue, concurrency=args.concurrency)
         print(f"Atrium worker started (concurrency {args.concurrency}); Ctrl-C to stop", flush=True)

@@ -2,9 +2,17 @@
 
 Tenant isolation is enforced twice. Services receive a `TenantScope` and filter by it; and every
 tenant table has row-level security keyed on `app.tenant_id`, which `tenant_transaction` sets with
-`SET LOCAL` after switching to the `atrium_app` role (no table ownership, no BYPASSRLS). A
-`system_transaction` runs as the connecting role and is kept for the few cross-tenant operations
-(finding the tenant of a credential, migrations, sweeps).
+`SET LOCAL` after switching to the `atrium_app` role.
+
+Atrium connects as a login role that owns nothing, is no superuser, cannot bypass row-level security,
+create tables or temporary objects, and has no privilege of its own (its memberships do not
+inherit): every transaction names the role it works as. `tenant_transaction` works as `atrium_app`
+(grants on tenant tables, rows of one tenant); `system_transaction` as `atrium_system`, which is
+granted exactly the tables and columns the few cross-tenant operations need (finding the account
+or tenant of a credential, throttles, rate-limit buckets, recording failed jobs, sweeps); SAQ's own
+connections work as `atrium_queue` (its tables only). Migrations, and only they, run as the schema
+owner from `DATABASE_OWNER_URL` (the embedded server's superuser in embedded mode). The roles and
+their grants are made by the migrations and `migrate` (see docs/operations.md).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg import Connection
@@ -30,7 +39,10 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-APP_ROLE = "atrium_app"
+APP_ROLE = "atrium_app"  # tenant transactions: tenant tables under row-level security
+SYSTEM_ROLE = "atrium_system"  # system transactions: exactly the cross-tenant grants (migrations list them)
+QUEUE_ROLE = "atrium_queue"  # SAQ's connections: its tables only
+LOGIN_ROLE = "atrium"  # the embedded server's login role for the app (an external server names its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +98,44 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return dsn
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """The DSN to use: DATABASE_URL, or a started embedded server."""
+@dataclass(frozen=True, slots=True)
+class DatabaseUrls:
+    """Where Atrium connects: `app` as the login role for everything it does, `owner` for migrations only."""
+
+    app: str
+    owner: str
+
+
+def _normalised(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://").replace("postgres://", "postgresql://", 1)
+
+
+def with_user(dsn: str, user: str) -> str:
+    """`dsn` with its user replaced by `user` (and no password: the embedded server trusts its socket)."""
+    parts = urlsplit(dsn)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("user", "password")]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"{quote(user)}@{host}", parts.path, urlencode(query, safe="/", quote_via=quote), parts.fragment))
+
+
+def dsn_user(dsn: str) -> str | None:
+    """The user a DSN logs in as, if it names one."""
+    parts = urlsplit(dsn)
+    named = dict(parse_qsl(parts.query)).get("user")
+    return named or (unquote(parts.username) if parts.username else None)
+
+
+def resolve_database(settings: Settings) -> DatabaseUrls:
+    """DATABASE_URL and DATABASE_OWNER_URL, or a started embedded server (owner: its superuser; app: LOGIN_ROLE).
+
+    Without DATABASE_OWNER_URL an external DATABASE_URL serves both; `migrate` then warns when that
+    role can do more than the app needs (docs/operations.md shows the two-role set-up).
+    """
     if settings.database_url:
-        return settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
-    return start_embedded_postgres(settings.data_dir)
+        app = _normalised(settings.database_url)
+        return DatabaseUrls(app=app, owner=_normalised(settings.database_owner_url) if settings.database_owner_url else app)
+    owner = start_embedded_postgres(settings.data_dir)
+    return DatabaseUrls(app=with_user(owner, LOGIN_ROLE), owner=owner)
 
 
 def configure_engine(dsn: str) -> PostgresEngine:
@@ -127,15 +172,14 @@ class PooledConnection(Connection):  # type: ignore[misc]
         return result
 
 
-class TenantTransaction(PostgresTransaction):  # type: ignore[misc]
-    """Piccolo's transaction whose BEGIN also switches to the app role and the tenant, in one round trip."""
+class RoleTransaction(PostgresTransaction):  # type: ignore[misc]
+    """Piccolo's transaction whose BEGIN also switches to a role (and settings), in one round trip."""
 
     __slots__ = ("prelude",)
 
-    def __init__(self, engine: PostgresEngine, tenant_id: int) -> None:
+    def __init__(self, engine: PostgresEngine, prelude: str) -> None:
         super().__init__(engine)
-        # Both values are ours (a role name, an int), so they are written into the statement.
-        self.prelude = f"SELECT set_config('role', '{APP_ROLE}', true), set_config('app.tenant_id', '{int(tenant_id)}', true)"
+        self.prelude = prelude
 
     async def begin(self) -> None:
         try:
@@ -153,6 +197,14 @@ class TenantTransaction(PostgresTransaction):  # type: ignore[misc]
             if self.engine.pool is not None:
                 await self.engine.pool.release(self.connection)
             raise
+
+
+def _tenant_prelude(tenant_id: int) -> str:
+    # Both values are ours (a role name, an int), so they are written into the statement.
+    return f"SELECT set_config('role', '{APP_ROLE}', true), set_config('app.tenant_id', '{int(tenant_id)}', true)"
+
+
+SYSTEM_PRELUDE = f"SELECT set_config('role', '{SYSTEM_ROLE}', true)"
 
 
 async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
@@ -205,7 +257,7 @@ async def tenant_transaction(tenant_id: int) -> AsyncIterator[Connection]:
         if active != tenant_id:
             raise RuntimeError("a tenant transaction cannot be nested in another tenant's transaction")
     # `role` is a setting like any other: the BEGIN itself does SET LOCAL ROLE and sets the tenant.
-    async with DB.transaction() if _active_tenant.get() == tenant_id else TenantTransaction(DB, tenant_id) as txn:
+    async with DB.transaction() if _active_tenant.get() == tenant_id else RoleTransaction(DB, _tenant_prelude(tenant_id)) as txn:
         conn: Connection = txn.connection
         token = _active_tenant.set(tenant_id)
         try:
@@ -216,10 +268,13 @@ async def tenant_transaction(tenant_id: int) -> AsyncIterator[Connection]:
 
 @asynccontextmanager
 async def system_transaction() -> AsyncIterator[Connection]:
-    """A transaction as the connecting role: only for cross-tenant lookups and maintenance."""
+    """A transaction as `atrium_system`: only for the cross-tenant lookups and maintenance it is granted.
+
+    Nested use joins the open system transaction.
+    """
     if _active_tenant.get() is not None:
         raise RuntimeError("a system transaction cannot run inside a tenant transaction")
-    async with DB.transaction() as txn:
+    async with DB.transaction() if DB.current_transaction.get() is not None else RoleTransaction(DB, SYSTEM_PRELUDE) as txn:
         yield txn.connection
 
 
@@ -227,8 +282,8 @@ async def _records(sql: str, args: tuple[Any, ...]) -> list[Any]:
     txn = DB.current_transaction.get()
     if txn is not None:
         return list(await txn.connection.fetch(sql, *args))
-    assert DB.pool is not None, "connection pool not open"
-    async with DB.pool.acquire() as conn:
+    # The login role has no privilege of its own: a statement outside a transaction is a system one.
+    async with system_transaction() as conn:
         return list(await conn.fetch(sql, *args))
 
 
@@ -268,6 +323,23 @@ def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
     ]
 
 
+def system_access_sql(table: str, privileges: str) -> list[str]:
+    """Statements granting `atrium_system` exactly `privileges` on `table` (e.g. "SELECT, UPDATE (last_login_at)"),
+    across tenants when the table has row-level security. Used by migrations; docs/operations.md lists them."""
+    return [
+        f"GRANT {privileges} ON {table} TO {SYSTEM_ROLE}",
+        f"""DO $$ BEGIN
+              IF (SELECT relrowsecurity FROM pg_class WHERE oid = '{table}'::regclass) THEN
+                DROP POLICY IF EXISTS system_access ON {table};
+                CREATE POLICY system_access ON {table} TO {SYSTEM_ROLE} USING (true) WITH CHECK (true);
+              END IF;
+              IF pg_get_serial_sequence('{table}', 'id') IS NOT NULL AND {"true" if "INSERT" in privileges.upper() else "false"} THEN
+                EXECUTE format('GRANT USAGE ON SEQUENCE %s TO {SYSTEM_ROLE}', pg_get_serial_sequence('{table}', 'id'));
+              END IF;
+            END $$""",
+    ]
+
+
 async def _columns(conn: Connection, relation: str) -> list[str]:
     rows = await conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
@@ -277,59 +349,104 @@ async def _columns(conn: Connection, relation: str) -> list[str]:
 
 
 async def _refresh_scoped_views(conn: Connection) -> None:
-    """Create each declared table's `_scoped` view when it is missing or its columns differ from the table's.
+    """Create each declared table's `_scoped` (and `_search`) view when missing or out of date.
 
+    A view is out of date when its columns differ from the table's or it is not a security barrier.
     An unchanged view is left alone, so a process starting during a long export does not wait for
     (or make every list wait behind) a lock on the view.
     """
     from app.domains import scoped_tables
 
-    for table in scoped_tables():
-        if await _columns(conn, f"{table}_scoped") == await _columns(conn, table):
+    for table, search in scoped_tables().items():
+        views = [f"{table}_scoped"] + ([f"{table}_search"] if search else [])
+        if all([await _columns(conn, view) == await _columns(conn, table) and await _is_barrier(conn, view) for view in views]):
             continue
         try:
             async with conn.transaction():
                 await conn.execute("SET LOCAL lock_timeout = '5s'")
-                for statement in scoped_view_sql(table):
+                for statement in scoped_view_sql(table, search):
                     await conn.execute(statement)
         except asyncpg.exceptions.LockNotAvailableError:
             log.warning("%s_scoped is in use; it will be brought up to date at the next start", table)
 
 
-def scoped_view_sql(table: str) -> list[str]:
-    """Statements (re)creating `{table}_scoped`: the tenant's rows of a large table, for index-using lists and searches.
+async def _is_barrier(conn: Connection, view: str) -> bool:
+    options = await conn.fetchval("SELECT reloptions FROM pg_class WHERE oid = to_regclass($1)", f"public.{view}")
+    return "security_barrier=true" in (options or [])
 
-    Under row-level security PostgreSQL evaluates the policy before any operator that is not
-    LEAKPROOF, so `ILIKE` (pg_trgm) and similar conditions cannot use an index on the table. The
-    view, owned by the schema owner, applies the policy's own tenant predicate, so a list, search or
-    export reading it stays inside the tenant and gets every index. Without `app.tenant_id` it shows
-    no row. `migrate` recreates the view of every table a domain declares (`Domain.scoped_tables`)
-    whenever it is missing or its columns differ from the table's, so a new column appears in it by
-    itself. A migration that drops or retypes a column of such a table starts with
-    `DROP VIEW IF EXISTS <table>_scoped` (PostgreSQL refuses otherwise); migrate brings it back.
 
-    Conditions on a scoped view run before (or with) its tenant predicate, so they must not be able
-    to raise an error that shows a row's value (no casts of column values in WHERE clauses).
+# The tenant a transaction is in (tenant_transaction sets it); no tenant, no row.
+TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+
+
+def scoped_view_sql(table: str, search: str | None = None) -> list[str]:
+    """Statements (re)creating `{table}_scoped` (and `{table}_search`): a tenant's rows of a large table, read with indexes.
+
+    Under row-level security PostgreSQL evaluates the policy before any condition that is not
+    LEAKPROOF, so `ILIKE` (pg_trgm) cannot use an index on the table. These views, owned by the
+    schema owner, apply the policy's own tenant predicate instead; they are security barriers, so
+    a condition written against them (a leaky function, a cast that fails and shows a value) only
+    ever sees the tenant's rows. Conditions that are LEAKPROOF (comparisons of ids, text, times)
+    still use the table's indexes; others (numeric ranges, ILIKE) filter the tenant's rows.
+
+    A search needs its trigram index, so it lives inside the barrier: `{table}_search` also keeps
+    the rows whose `search` expression matches the pattern in `app.search` (set it with
+    `search_pattern_sql`, in the same transaction). Without `app.tenant_id` (or `app.search`) a
+    view shows no row.
+
+    `migrate` recreates the views of every table a domain declares (`Domain.scoped_tables`)
+    whenever they are missing or their columns differ from the table's, so a new column appears in
+    them by itself. A migration that drops or retypes a column of such a table starts with
+    `DROP VIEW IF EXISTS <table>_scoped, <table>_search` (PostgreSQL refuses otherwise); migrate
+    brings them back.
     """
-    return [
+    statements = [
         f"DROP VIEW IF EXISTS {table}_scoped",
-        f"CREATE VIEW {table}_scoped AS SELECT * FROM {table} WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint",
+        f"CREATE VIEW {table}_scoped WITH (security_barrier) AS SELECT * FROM {table} WHERE {TENANT_PREDICATE}",
         f"GRANT SELECT ON {table}_scoped TO {APP_ROLE}",
+        f"DROP VIEW IF EXISTS {table}_search",
     ]
+    if search:
+        statements += [
+            f"CREATE VIEW {table}_search WITH (security_barrier) AS SELECT * FROM {table} "
+            f"WHERE {TENANT_PREDICATE} AND ({search}) ILIKE current_setting('app.search', true)",
+            f"GRANT SELECT ON {table}_search TO {APP_ROLE}",
+        ]
+    return statements
+
+
+# Sets the pattern `{table}_search` matches ($1, from `like_pattern`) for the rest of the transaction. Its
+# statements are planned for each pattern (a common word and a rare one want different plans).
+SEARCH_PATTERN_SQL = "SELECT set_config('app.search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+
+
+async def scoped_source(table: str, pattern: str | None) -> str:
+    """The view a list of `table` reads in the current tenant transaction: `{table}_search`, matching
+    `pattern` (an ILIKE pattern, see `like_pattern`), or without one `{table}_scoped`."""
+    if pattern is None:
+        return f"{table}_scoped"
+    txn = DB.current_transaction.get()
+    assert txn is not None and _active_tenant.get() is not None, "a search runs inside tenant_transaction"
+    await txn.connection.execute(SEARCH_PATTERN_SQL, pattern)
+    return f"{table}_search"
 
 
 MIGRATION_LOCK_ID = 7_270_001
 
 
-async def migrate(dsn: str) -> None:
-    """Apply pending Piccolo migrations, one process at a time (advisory lock)."""
+async def migrate(urls: DatabaseUrls) -> None:
+    """As the owner: apply pending Piccolo migrations (one process at a time: an advisory lock), bring the
+    scoped views up to date, make SAQ's tables, and give the app's login role its roles."""
     import contextlib
     import io
 
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    configure_engine(dsn)
-    lock_conn = await asyncpg.connect(dsn)
+    # The engine works as the owner for the migrations, even in a process whose pool (the app's login) is open.
+    saved_config, saved_pool = dict(DB.config), DB.pool
+    configure_engine(urls.owner)
+    DB.pool = None
+    lock_conn = await asyncpg.connect(urls.owner)
     try:
         await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
         output = io.StringIO()
@@ -341,7 +458,74 @@ async def migrate(dsn: str) -> None:
             await _refresh_scoped_views(lock_conn)
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
+        await _prepare_queue_tables(urls.owner, lock_conn)
+        await _grant_login_role(lock_conn, dsn_user(urls.app) or LOGIN_ROLE, create=urls.app == with_user(urls.owner, LOGIN_ROLE))
         log.info("migrations applied")
     finally:
         await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
         await lock_conn.close()
+        if saved_pool is not None:
+            DB.config.clear()
+            DB.config.update(saved_config)
+            DB.pool = saved_pool
+
+
+SAQ_TABLES = ("saq_jobs", "saq_stats", "saq_versions")
+
+
+async def _prepare_queue_tables(owner_dsn: str, conn: Connection) -> None:
+    """SAQ makes (and upgrades) its tables when it connects; the app's queue role cannot, so the owner does it here."""
+    from saq.queue.postgres import PostgresQueue
+
+    queue = PostgresQueue(url=owner_dsn, name="atrium", min_size=1, max_size=1)
+    await queue.pool.open()
+    try:
+        await queue.init_db()
+    finally:
+        await queue.pool.close()
+    for table in SAQ_TABLES:
+        await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {QUEUE_ROLE}")
+    sequences = await conn.fetch(
+        """SELECT s.oid::regclass::text AS name FROM pg_class s JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+            JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' AND t.relname = ANY($1::text[])""",
+        list(SAQ_TABLES),
+    )
+    for sequence in sequences:
+        await conn.execute(f"GRANT USAGE, SELECT ON SEQUENCE {sequence['name']} TO {QUEUE_ROLE}")
+
+
+def _role_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def _grant_login_role(conn: Connection, login: str, *, create: bool) -> None:
+    """Let the app's login role switch to the roles it works as, without inheriting their privileges.
+
+    In embedded mode the login role is made here. A login role that is also the owner (DATABASE_URL
+    without DATABASE_OWNER_URL) is left as it is, with a warning: it can do anything the owner can.
+    """
+    owner = await conn.fetchval("SELECT current_user")
+    if login == owner:
+        log.warning(
+            "Atrium connects as %s, the owner of its tables: set DATABASE_OWNER_URL for migrations and DATABASE_URL to a "
+            "login role without privileges of its own (docs/operations.md)",
+            login,
+        )
+        return
+    exists = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", login)
+    if not exists and create:
+        await conn.execute(f"CREATE ROLE {_role_name(login)} LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    elif not exists:
+        raise RuntimeError(f"DATABASE_URL logs in as {login!r}, which does not exist on the server (docs/operations.md)")
+    await conn.execute(f"GRANT {APP_ROLE}, {SYSTEM_ROLE}, {QUEUE_ROLE} TO {_role_name(login)} WITH INHERIT FALSE, SET TRUE")
+    row = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", login)
+    if row["rolsuper"] or row["rolbypassrls"]:
+        log.warning("Atrium's login role %s is a superuser or bypasses row-level security (docs/operations.md)", login)
+
+
+def queue_url(app_dsn: str) -> str:
+    """The DSN SAQ's connections use on the app's database: the login role, working as `atrium_queue`."""
+    parts = urlsplit(app_dsn)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "options"]
+    query.append(("options", f"-c role={QUEUE_ROLE}"))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="/", quote_via=quote), parts.fragment))

@@ -39,6 +39,7 @@ class Settings:
     mail_from: str = "atrium@localhost"
     environment: str = "production"
     rate_limiting: bool = True  # RATE_LIMITS=off: nothing is limited (a private deployment, a benchmark)
+    database_owner_url: str | None = None  # migrations only (the schema owner); default: DATABASE_URL
 
     @property
     def embedded(self) -> bool:
@@ -177,6 +178,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL={log_level!r} must be one of DEBUG, INFO, WARNING, ERROR")
     rate_limits, rate_limiting = _rate_limits(env)
+    if database_url is None and env.get("DATABASE_OWNER_URL"):
+        raise SettingsError("DATABASE_OWNER_URL is for an external PostgreSQL: set DATABASE_URL too (the embedded server has its own)")
     return Settings(
         database_url=database_url,
         queue_url=queue_url,
@@ -197,5 +200,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("MAIL_FROM", "atrium@localhost"),
+        database_owner_url=_url(env, "DATABASE_OWNER_URL", ("postgres", "postgresql")),
         environment=(env.get("ATRIUM_ENV") or ("development" if database_url is None else "production")).strip()[:40],
     )

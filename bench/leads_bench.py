@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 import psutil
 
-from app.db import migrate, start_embedded_postgres
+from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from bench.common import burst, free_port, pct, serving
 from bench.leads_dataset import generate
 
@@ -130,8 +130,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atrium-bench-") as tmp:
         dsn = start_embedded_postgres(Path(tmp))
-        asyncio.run(migrate(dsn))
-        env = {**os.environ, "DATABASE_URL": dsn, "SECRET_KEY": "bench-secret-0123456789abcdefghijklmnop", "LOG_LEVEL": "WARNING"}
+        urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)  # as `atrium serve` has them
+        asyncio.run(migrate(urls))
+        env = {
+            **os.environ,
+            "DATABASE_URL": urls.app,
+            "DATABASE_OWNER_URL": dsn,
+            "SECRET_KEY": "bench-secret-0123456789abcdefghijklmnop",
+            "LOG_LEVEL": "WARNING",
+        }
         cli = [sys.executable, "-m", "app.cli"]
         subprocess.run(
             [*cli, "createadmin", "--email", EMAIL, "--tenant", "Bench", "--password", PASSWORD, "--plan", "enterprise"],

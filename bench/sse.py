@@ -21,7 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.db import migrate, start_embedded_postgres
+from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.events.stream import issue_token
 from bench.common import free_port, pct, serving
 
@@ -53,14 +53,22 @@ async def stream(port: int, token: str, arrivals: dict[int, float], ready: async
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="atrium-bench-sse-"))
     dsn = start_embedded_postgres(workdir)
-    await migrate(dsn)
+    urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)  # as `atrium serve` has them
+    await migrate(urls)
     conn = await asyncpg.connect(dsn)
     tenant_id = await conn.fetchval(
         "INSERT INTO tenant (name, slug, plan, created_at) VALUES ('sse', 'sse', 'enterprise', now()) RETURNING id"
     )
     port = free_port()
     # 1,000 streams from one address in seconds: above any plan's per-minute limit, so limits are off for the run.
-    env = {**os.environ, "DATABASE_URL": dsn, "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING", "RATE_LIMITS": "off"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": urls.app,
+        "DATABASE_OWNER_URL": dsn,
+        "SECRET_KEY": SECRET,
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMITS": "off",
+    }
     bare: dict[int, float] = {}
     listener = await asyncpg.connect(dsn)
     await listener.add_listener("atrium_events", lambda *a: bare.setdefault(int(a[3].partition(":")[0]), time.time()))

@@ -29,7 +29,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.db import migrate, start_embedded_postgres
+from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.outbound import signing
 from bench.common import free_port, pct
 
@@ -90,7 +90,8 @@ async def baseline(url: str, total: int, concurrency: int) -> float:
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="atrium-bench-webhooks-"))
     dsn = start_embedded_postgres(workdir)
-    await migrate(dsn)
+    urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)  # as `atrium serve` has them
+    await migrate(urls)
     received = workdir / "received.tsv"
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
@@ -115,7 +116,8 @@ async def run(args: argparse.Namespace) -> None:
             tenants.append(tenant_id)
         worker_env = {
             **os.environ,
-            "DATABASE_URL": dsn,
+            "DATABASE_URL": urls.app,
+            "DATABASE_OWNER_URL": dsn,
             "SECRET_KEY": "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz",
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
             "LOG_LEVEL": "WARNING",

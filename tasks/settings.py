@@ -9,9 +9,11 @@ from typing import Any
 
 from saq import CronJob, Queue, Worker
 from saq.job import Status
+from saq.queue.postgres import PostgresQueue
 from saq.types import Context
 
 from app.core.jobs import TaskFunction
+from app.db import queue_url as app_queue_url
 from app.domains import domains
 from tasks.maintenance import purge_expired
 
@@ -29,12 +31,21 @@ def cron_jobs() -> list[CronJob[Any]]:
     return [purge, *(cron for domain in domains() for cron in domain.cron)]
 
 
-def make_queue(url: str) -> Queue:
-    """A SAQ queue on PostgreSQL (postgresql://…) or Redis (redis://…)."""
-    if url.startswith(("redis://", "rediss://")):
-        return Queue.from_url(url, name="atrium")
-    url = url.replace("postgres://", "postgresql://", 1)
-    return Queue.from_url(url, name="atrium", min_size=1, max_size=6)
+class PreparedPostgresQueue(PostgresQueue):
+    """SAQ's PostgreSQL queue on tables `atrium migrate` made as the owner (app.db.migrate): the app's roles
+    cannot create tables, so the queue does not try to."""
+
+    async def init_db(self) -> None:
+        return None
+
+
+def make_queue(queue_url: str | None, dsn: str) -> Queue:
+    """A SAQ queue: QUEUE_URL (PostgreSQL or Redis) when set, else the app's database working as `atrium_queue`."""
+    if queue_url is None:
+        return PreparedPostgresQueue(url=app_queue_url(dsn), name="atrium", min_size=1, max_size=6)
+    if queue_url.startswith(("redis://", "rediss://")):
+        return Queue.from_url(queue_url, name="atrium")
+    return Queue.from_url(queue_url.replace("postgres://", "postgresql://", 1), name="atrium", min_size=1, max_size=6)
 
 
 async def start_heartbeat(ctx: Context) -> None:

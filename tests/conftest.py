@@ -22,7 +22,7 @@ from litestar import Litestar
 
 from app.accounts import security
 from app.asgi import create_app
-from app.db import migrate, start_embedded_postgres
+from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.settings import Settings, load_settings
 from app.web import ratelimit
 from tests.factories import Tenants
@@ -97,9 +97,15 @@ def settings(data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def migrated(dsn: str) -> str:
-    """Apply migrations exactly as `atrium serve` does."""
-    await migrate(dsn)
+def urls(dsn: str) -> DatabaseUrls:
+    """As `atrium serve` has them: the owner (`dsn`, the server's superuser) migrates, the app logs in as LOGIN_ROLE."""
+    return DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)
+
+
+@pytest.fixture(scope="session")
+async def migrated(dsn: str, urls: DatabaseUrls) -> str:
+    """Apply migrations exactly as `atrium serve` does; the owner's DSN, for tests' own connections."""
+    await migrate(urls)
     return dsn
 
 
@@ -129,9 +135,9 @@ class Lifespan:
 
 
 @pytest.fixture(scope="session")
-async def app(migrated: str, settings: Settings) -> AsyncIterator[Litestar]:
-    """The application with its lifespan running (pool, queue, in-process SAQ worker)."""
-    application = create_app(settings, migrated, run_worker=True, extra_task_functions=[always_fails, works_slowly])
+async def app(migrated: str, urls: DatabaseUrls, settings: Settings) -> AsyncIterator[Litestar]:
+    """The application with its lifespan running (pool, queue, in-process SAQ worker), connected as the app's login role."""
+    application = create_app(settings, urls.app, run_worker=True, extra_task_functions=[always_fails, works_slowly])
     async with Lifespan(application):
         yield application
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.contacts.api import CompanyController, ContactController
+from app.contacts.service import COMPANY_SEARCH_TEXT, CONTACT_SEARCH_TEXT
 from app.contacts.views import ContactPagesController
 from app.domains import Domain, NavEntry
 
@@ -10,6 +11,6 @@ DOMAIN = Domain(
     name="contacts",
     controllers=[ContactController, CompanyController, ContactPagesController],
     nav=[NavEntry("contacts", "Contacts", "/contacts", order=20)],
-    scoped_tables=["contact", "company"],
+    scoped_tables={"contact": CONTACT_SEARCH_TEXT, "company": COMPANY_SEARCH_TEXT},
     events={"contact.created": "A contact was created", "contact.updated": "A contact was changed"},
 )

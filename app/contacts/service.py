@@ -15,7 +15,7 @@ from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import normalise_phone, phone_search_term
 from app.core.versions import require_current
-from app.db import TenantScope, fetch, like_pattern, tenant_transaction
+from app.db import TenantScope, fetch, like_pattern, scoped_source, tenant_transaction
 from app.events.schemas import TimelineEntry
 from app.events.service import Subject, emit, timeline
 
@@ -41,21 +41,22 @@ COMPANY_SORTS = {"name": "name", "created_at": "created_at", "updated_at": "upda
 CONTACT_SORTS = {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}
 
 
+# What searches match (the expressions of the trigram indexes); see app.db.scoped_view_sql.
+COMPANY_SEARCH_TEXT = "name || ' ' || coalesce(domain, '')"
+CONTACT_SEARCH_TEXT = "name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')"
+
+
 async def list_companies(scope: TenantScope, query: ListQuery, q: str | None = None) -> Page[schemas.Company]:
     """A page of companies, optionally searched by name or domain."""
     policy.VIEW.require(scope)
     order = sort_order(query.sort, COMPANY_SORTS, "name")
-    args: list[Any] = [scope.tenant_id]
-    where = "tenant_id = $1"
-    if q:
-        args.append(like_pattern(q))
-        where += " AND (name || ' ' || coalesce(domain, '')) ILIKE $2"
     async with tenant_transaction(scope.tenant_id):
+        source = await scoped_source("company", like_pattern(q) if q else None)
         rows = await fetch(
-            f"SELECT * FROM company_scoped WHERE {where} ORDER BY {order.sql()} LIMIT {query.limit} OFFSET {query.offset}",
-            *args,
+            f"SELECT * FROM {source} WHERE tenant_id = $1 ORDER BY {order.sql()} LIMIT {query.limit} OFFSET {query.offset}",
+            scope.tenant_id,
         )
-        total = (await fetch(f"SELECT count(*) AS n FROM company_scoped WHERE {where}", *args))[0]["n"]
+        total = (await fetch(f"SELECT count(*) AS n FROM {source} WHERE tenant_id = $1", scope.tenant_id))[0]["n"]
     return page_of(schemas.Company, rows, query, int(total))
 
 
@@ -132,8 +133,8 @@ _CONTACT_COLUMNS = """
 SELECT c.id, c.tenant_id, c.name, c.email, c.phone, c.title, c.company_id, co.name AS company_name, c.notes, c.created_at, c.updated_at
 """
 _CONTACT_SELECT = _CONTACT_COLUMNS + "FROM contact c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
-# Lists and searches read the tenant's contacts through the view their indexes serve (app.db.scoped_view_sql).
-_CONTACT_LIST = _CONTACT_COLUMNS + "FROM contact_scoped c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
+# Lists and searches read the tenant's contacts through the view their indexes serve (app.db.scoped_source).
+_CONTACT_LIST = _CONTACT_COLUMNS + "FROM {source} c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
 
 
 async def _contact(scope: TenantScope, contact_id: int, *, lock: bool = False) -> dict[str, Any]:
@@ -153,18 +154,14 @@ async def list_contacts(
     order = sort_order(query.sort, CONTACT_SORTS, "name")
     args: list[Any] = [scope.tenant_id]
     where = "c.tenant_id = $1"
-    if q:
-        args.append(like_pattern(phone_search_term(q)))
-        where += f" AND (c.name || ' ' || coalesce(c.email, '') || ' ' || coalesce(c.phone, '')) ILIKE ${len(args)}"
     if company_id is not None:
         args.append(company_id)
         where += f" AND c.company_id = ${len(args)}"
     async with tenant_transaction(scope.tenant_id):
-        rows = await fetch(
-            f"{_CONTACT_LIST} WHERE {where} ORDER BY {order.sql(tiebreak='c.id')} LIMIT {query.limit} OFFSET {query.offset}",
-            *args,
-        )
-        total = (await fetch(f"SELECT count(*) AS n FROM contact_scoped c WHERE {where}", *args))[0]["n"]
+        source = await scoped_source("contact", like_pattern(phone_search_term(q)) if q else None)
+        page = f"ORDER BY {order.sql(tiebreak='c.id')} LIMIT {query.limit} OFFSET {query.offset}"
+        rows = await fetch(f"{_CONTACT_LIST.format(source=source)} WHERE {where} {page}", *args)
+        total = (await fetch(f"SELECT count(*) AS n FROM {source} c WHERE {where}", *args))[0]["n"]
     return page_of(schemas.Contact, rows, query, int(total))
 
 

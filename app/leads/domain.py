@@ -9,6 +9,7 @@ from app.leads.api import LeadController, LeadExportController
 from app.leads.events import EVENTS
 from app.leads.export import run_export
 from app.leads.jobs import find_conversation_timeouts, rescore_all_tenants, rescore_leads
+from app.leads.service import SEARCH_TEXT
 from app.leads.views import LeadPagesController
 
 DOMAIN = Domain(
@@ -35,6 +36,6 @@ DOMAIN = Domain(
             "DELETE FROM job_progress p WHERE p.kind = 'export' AND NOT EXISTS (SELECT 1 FROM export_job e WHERE e.id = p.subject_id)"
         ),
     },
-    scoped_tables=["lead"],
+    scoped_tables={"lead": SEARCH_TEXT},
     events=EVENTS,
 )

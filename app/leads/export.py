@@ -32,7 +32,7 @@ from app.db import TenantScope, tenant_transaction
 from app.events.service import Subject, audit
 from app.jobs import progress
 from app.leads import policy
-from app.leads.service import LEAD_SOURCE, LeadFilters, _where
+from app.leads.service import LeadFilters, _where, lead_source
 from app.leads.tables import ExportJob
 
 XLSX_MAX_ROWS = 100_000
@@ -138,10 +138,11 @@ def pick_columns(raw: str | None, fmt: str) -> list[Column]:
     return [COLUMNS[k] for k in dict.fromkeys(keys)]
 
 
-def _select(scope: TenantScope, filters: LeadFilters, columns: list[Column], fmt: str) -> tuple[str, list[Any]]:
+async def _select(scope: TenantScope, filters: LeadFilters, columns: list[Column], fmt: str) -> tuple[str, list[Any]]:
+    """The export's query, in the current tenant transaction (a search sets its pattern there)."""
     where, args = _where(scope, filters)
     select = ", ".join(f"{c.select(fmt)} AS {c.key}" for c in columns)
-    return f"SELECT {select} FROM {LEAD_SOURCE} WHERE {where} ORDER BY created_at DESC, id DESC", args
+    return f"SELECT {select} FROM {await lead_source(filters)} WHERE {where} ORDER BY created_at DESC, id DESC", args
 
 
 def _check_xlsx_rows(total: int) -> None:
@@ -167,7 +168,7 @@ async def count_for_export(scope: TenantScope, filters: LeadFilters) -> int:
     """The exact number of leads an export will contain."""
     where, args = _where(scope, filters)
     async with tenant_transaction(scope.tenant_id) as conn:
-        return int(await conn.fetchval(f"SELECT count(*) FROM {LEAD_SOURCE} WHERE {where}", *args))
+        return int(await conn.fetchval(f"SELECT count(*) FROM {await lead_source(filters)} WHERE {where}", *args))
 
 
 async def export_leads(scope: TenantScope, fmt: str, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:
@@ -188,7 +189,6 @@ async def export_leads(scope: TenantScope, fmt: str, filters: LeadFilters, colum
 
 async def stream_csv(scope: TenantScope, filters: LeadFilters, columns: list[Column]) -> AsyncIterator[bytes]:
     """CSV with a header row, straight from COPY; memory stays flat (at most 8 chunks in flight)."""
-    sql, args = _select(scope, filters, columns, "csv")
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
 
     async def put(chunk: bytes | bytearray) -> None:
@@ -197,6 +197,7 @@ async def stream_csv(scope: TenantScope, filters: LeadFilters, columns: list[Col
     async def produce() -> None:
         try:
             async with tenant_transaction(scope.tenant_id) as conn:
+                sql, args = await _select(scope, filters, columns, "csv")
                 await conn.copy_from_query(sql, *args, output=put, format="csv", header=True)
         finally:
             await queue.put(None)
@@ -215,11 +216,11 @@ async def stream_csv(scope: TenantScope, filters: LeadFilters, columns: list[Col
 
 async def stream_json(scope: TenantScope, filters: LeadFilters, columns: list[Column], total: int) -> AsyncIterator[bytes]:
     """`{"export_id", "created_at", "total_records", "data": [...]}`, encoded batch by batch."""
-    sql, args = _select(scope, filters, columns, "json")
     head = {"export_id": "exp_" + secrets.token_hex(4), "created_at": datetime.now(UTC), "total_records": total}
     yield msgspec.json.encode(head)[:-1] + b',"data":['
     first = True
     async with tenant_transaction(scope.tenant_id) as conn:
+        sql, args = await _select(scope, filters, columns, "json")
         batch: list[dict[str, Any]] = []
         async for record in conn.cursor(sql, *args, prefetch=BATCH):
             batch.append(dict(record))
@@ -278,11 +279,11 @@ async def build_xlsx(
     scope: TenantScope, filters: LeadFilters, columns: list[Column], progress: Callable[[int], Awaitable[None]] | None = None
 ) -> _Sheet:
     """Write the whole workbook to a temporary file before anything is sent, so a failure is an error, not a cut file."""
-    sql, args = _select(scope, filters, columns, "xlsx")
     written = 0
     sheet = await anyio.to_thread.run_sync(_Sheet, columns)
     try:
         async with tenant_transaction(scope.tenant_id) as conn:
+            sql, args = await _select(scope, filters, columns, "xlsx")
             batch: list[dict[str, Any]] = []
             async for record in conn.cursor(sql, *args, prefetch=BATCH):
                 batch.append(dict(record))

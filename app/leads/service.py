@@ -21,7 +21,7 @@ from app.core.errors import Conflict, PermissionDenied, ResourceNotFound, Valida
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import normalise_phone, phone_search_term
 from app.core.versions import require_current
-from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
+from app.db import TenantScope, fetch, fetch_as, like_pattern, scoped_source, tenant_transaction
 from app.events.schemas import TimelineEntry
 from app.events.service import Subject, emit, relink_contact
 from app.events.service import timeline as read_timeline
@@ -43,9 +43,8 @@ SORTS = {
 }
 # Columns that may be NULL sort their NULLs last either way; the others use the indexes' order.
 NULLABLE_SORTS = frozenset({"budget_min", "budget_max", "last_interaction"})
-# Reads of lists, searches and exports: the tenant's leads through a view the planner can index
-# (app.db.scoped_view_sql); its predicate is the RLS policy's own.
-LEAD_SOURCE = "lead_scoped"
+# What searches match (the expression of the lead_search_trgm index); see app.db.scoped_view_sql.
+SEARCH_TEXT = "name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')"
 # Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
 COUNT_CAP = 5_000
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
@@ -567,9 +566,13 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("hotness_score >= ?", filters.score_min)
     if filters.score_max is not None:
         add("hotness_score <= ?", filters.score_max)
-    if filters.q:
-        add("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", like_pattern(phone_search_term(filters.q)))
     return " AND ".join(clauses), args
+
+
+async def lead_source(filters: LeadFilters) -> str:
+    """The view that lists, searches and exports read in the current tenant transaction: the tenant's leads,
+    those matching `q` when there is one (app.db.scoped_source); `_where` adds the other filters."""
+    return await scoped_source("lead", like_pattern(phone_search_term(filters.q)) if filters.q else None)
 
 
 async def status_counts(scope: TenantScope) -> dict[str, int]:
@@ -588,14 +591,16 @@ def _counted_by_status(filters: LeadFilters) -> bool:
     return filters == only_status
 
 
-async def _estimate(where: str, args: list[Any]) -> int:
+async def _estimate(source: str, where: str, args: list[Any]) -> int:
     """The planner's row estimate for the filters (about a millisecond, whatever the table size)."""
-    plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {LEAD_SOURCE} WHERE {where}", *args)
+    plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}", *args)
     raw = plan[0]["QUERY PLAN"]
     return int((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plan Rows"])
 
 
-async def _total(scope: TenantScope, filters: LeadFilters, where: str, args: list[Any], query: ListQuery, on_page: int) -> tuple[int, bool]:
+async def _total(
+    scope: TenantScope, filters: LeadFilters, source: str, where: str, args: list[Any], query: ListQuery, on_page: int
+) -> tuple[int, bool]:
     """(total, is_estimate) at the least cost that keeps it honest.
 
     No filter but status: exact from lead_counter. A short page (not past the end): exact for free.
@@ -612,10 +617,10 @@ async def _total(scope: TenantScope, filters: LeadFilters, where: str, args: lis
         return int(rows[0]["n"]), False
     if 0 < on_page < query.limit or (on_page == 0 and query.offset == 0):
         return query.offset + on_page, False
-    estimate = await _estimate(where, args)
+    estimate = await _estimate(source, where, args)
     if estimate > COUNT_CAP:
         return max(estimate, query.offset + on_page), True
-    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {LEAD_SOURCE} WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
+    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
     counted = int(rows[0]["n"])
     return (counted, False) if counted <= COUNT_CAP else (max(estimate, counted), True)
 
@@ -635,14 +640,15 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
     url = f"${len(args) + 1} || id::text AS conversation_url"  # conversation_url(), built by the database
     async with tenant_transaction(scope.tenant_id):
+        source = await lead_source(filters)
         rows = await fetch_as(
             schemas.LeadSummary,
-            f"SELECT {columns}, {url} FROM {LEAD_SOURCE} WHERE {where} "
+            f"SELECT {columns}, {url} FROM {source} WHERE {where} "
             f"ORDER BY {order.sql(nulls_last=order.field in NULLABLE_SORTS)} LIMIT {query.limit} OFFSET {query.offset}",
             *args,
             conversation_url_prefix(base_url),
         )
-        total, estimate = await _total(scope, filters, where, args, query, len(rows))
+        total, estimate = await _total(scope, filters, source, where, args, query, len(rows))
     return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)
 
 

@@ -12,6 +12,7 @@ import httpx
 from litestar import Litestar
 from saq.job import Status
 
+from app.db import tenant_transaction
 from app.imports import service as imports
 from app.jobs import progress
 from tests.factories import Account, Tenants, upload
@@ -40,7 +41,8 @@ async def _crashed_import(app: Litestar, client: httpx.AsyncClient, tenants: Ten
     rows = "".join(f"Crash {n},+97155{n:07d}\n" for n in range(150))
     made = (await upload(client, admin.auth, "name,phone\n" + rows)).json()
     await client.post(f"/v2/imports/{made['id']}/preview", headers=admin.auth, json={"mapping": made["mapping"]})
-    await imports.ImportJob.update({imports.ImportJob.status: "started"}).where(imports.ImportJob.id == made["id"])
+    async with tenant_transaction(admin.tenant_id):
+        await imports.ImportJob.update({imports.ImportJob.status: "started"}).where(imports.ImportJob.id == made["id"])
     await progress.track(admin.tenant_id, imports.KIND, made["id"], total=150)
     await progress.running(admin.tenant_id, imports.KIND, made["id"])
     queue = app.state.queue

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
+from app.db import LOGIN_ROLE, with_user
 from tasks.settings import cron_jobs, make_queue
 from tests.factories import Tenants
 from tests.helpers import atrium_command, create_database, eventually, process_env
@@ -83,9 +84,11 @@ async def test_failed_jobs_are_kept_per_tenant_and_replayed_once(
 
 
 async def test_standalone_worker_runs_jobs_and_stops_cleanly(migrated: str, tenants: Tenants) -> None:
-    """`atrium migrate` then `atrium worker` on their own database, so only that worker can take the job."""
+    """`atrium migrate` then `atrium worker` on their own database, so only that worker can take the job; configured as
+    an external server is (docs/operations.md): the owner migrates, the worker logs in as the app's role."""
     dsn = await create_database(migrated, "atrium_worker_test")
-    env = process_env(DATABASE_URL=dsn, SECRET_KEY="worker-test-secret-0123456789abcdefghij")
+    app_dsn = with_user(dsn, LOGIN_ROLE)
+    env = process_env(DATABASE_URL=app_dsn, DATABASE_OWNER_URL=dsn, SECRET_KEY="worker-test-secret-0123456789abcdefghij")
     migrate = subprocess.run(atrium_command("migrate"), env=env, capture_output=True, text=True, timeout=120)
     assert migrate.returncode == 0, migrate.stderr
     conn = await asyncpg.connect(dsn)
@@ -102,7 +105,7 @@ async def test_standalone_worker_runs_jobs_and_stops_cleanly(migrated: str, tena
         worker = subprocess.Popen(
             atrium_command("worker", "--concurrency", "2"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        queue = make_queue(dsn)
+        queue = make_queue(None, app_dsn)
         await queue.connect()
         try:
             job = await queue.enqueue("purge_expired", key="test-purge-standalone", timeout=60, retries=3)
