@@ -348,26 +348,29 @@ async def _columns(conn: Connection, relation: str) -> list[str]:
     return [r["column_name"] for r in rows]
 
 
-async def _refresh_scoped_views(conn: Connection) -> None:
-    """Create each declared table's `_scoped` (and `_search`) view when missing or out of date.
+async def _refresh_search_views(conn: Connection) -> None:
+    """Create each declared table's `_search` view when missing or out of date (columns differ from the table's,
+    not a security barrier, another expression), and drop the `_scoped` views earlier versions read.
 
-    A view is out of date when its columns differ from the table's or it is not a security barrier.
     An unchanged view is left alone, so a process starting during a long export does not wait for
     (or make every list wait behind) a lock on the view.
     """
-    from app.domains import scoped_tables
+    from app.domains import searched_tables
 
-    for table, search in scoped_tables().items():
-        views = [f"{table}_scoped"] + ([f"{table}_search"] if search else [])
-        if all([await _columns(conn, view) == await _columns(conn, table) and await _is_barrier(conn, view) for view in views]):
+    for table, search in searched_tables().items():
+        view = f"{table}_search"
+        # The view's comment is the search expression it was made with.
+        made_with = await conn.fetchval("SELECT obj_description(to_regclass($1), 'pg_class')", f"public.{view}")
+        current = made_with == search and await _columns(conn, view) == await _columns(conn, table) and await _is_barrier(conn, view)
+        if current and not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{table}_scoped"):
             continue
         try:
             async with conn.transaction():
                 await conn.execute("SET LOCAL lock_timeout = '5s'")
-                for statement in scoped_view_sql(table, search):
+                for statement in search_view_sql(table, search):
                     await conn.execute(statement)
         except asyncpg.exceptions.LockNotAvailableError:
-            log.warning("%s_scoped is in use; it will be brought up to date at the next start", table)
+            log.warning("%s is in use; it will be brought up to date at the next start", view)
 
 
 async def _is_barrier(conn: Connection, view: str) -> bool:
@@ -379,40 +382,34 @@ async def _is_barrier(conn: Connection, view: str) -> bool:
 TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
 
-def scoped_view_sql(table: str, search: str | None = None) -> list[str]:
-    """Statements (re)creating `{table}_scoped` (and `{table}_search`): a tenant's rows of a large table, read with indexes.
+def _search_select(table: str, search: str) -> str:
+    return f"SELECT * FROM {table} WHERE {TENANT_PREDICATE} AND ({search}) ILIKE current_setting('app.search', true)"
 
-    Under row-level security PostgreSQL evaluates the policy before any condition that is not
-    LEAKPROOF, so `ILIKE` (pg_trgm) cannot use an index on the table. These views, owned by the
-    schema owner, apply the policy's own tenant predicate instead; they are security barriers, so
-    a condition written against them (a leaky function, a cast that fails and shows a value) only
-    ever sees the tenant's rows. Conditions that are LEAKPROOF (comparisons of ids, text, times)
-    still use the table's indexes; others (numeric ranges, ILIKE) filter the tenant's rows.
 
-    A search needs its trigram index, so it lives inside the barrier: `{table}_search` also keeps
-    the rows whose `search` expression matches the pattern in `app.search` (set it with
-    `search_pattern_sql`, in the same transaction). Without `app.tenant_id` (or `app.search`) a
-    view shows no row.
+def search_view_sql(table: str, search: str) -> list[str]:
+    """Statements (re)creating `{table}_search`: the tenant's rows of a large table matching a search, by its trigram index.
 
-    `migrate` recreates the views of every table a domain declares (`Domain.scoped_tables`)
-    whenever they are missing or their columns differ from the table's, so a new column appears in
-    them by itself. A migration that drops or retypes a column of such a table starts with
-    `DROP VIEW IF EXISTS <table>_scoped, <table>_search` (PostgreSQL refuses otherwise); migrate
-    brings them back.
+    Lists read their tables under row-level security, which PostgreSQL evaluates before any condition
+    that is not LEAKPROOF: comparisons of ids, text and times still use their indexes, but `ILIKE`
+    could not use the trigram index (800 ms searches at 100k rows). This view, owned by the schema
+    owner, holds the search inside a security barrier with the policy's own tenant predicate: it
+    keeps the rows whose `search` expression matches the pattern in `app.search` (set it with
+    `scoped_source`, in the same transaction), and any condition written against it (a leaky
+    function, a cast that fails and shows a value) only ever sees the tenant's matching rows.
+    Without `app.tenant_id` or `app.search` it shows no row.
+
+    `migrate` recreates the view of every table a domain declares (`Domain.searches`) whenever it
+    is missing or its columns differ from the table's, so a new column appears in it by itself. A
+    migration that drops or retypes a column of such a table starts with
+    `DROP VIEW IF EXISTS <table>_search` (PostgreSQL refuses otherwise); migrate brings it back.
     """
-    statements = [
+    return [
         f"DROP VIEW IF EXISTS {table}_scoped",
-        f"CREATE VIEW {table}_scoped WITH (security_barrier) AS SELECT * FROM {table} WHERE {TENANT_PREDICATE}",
-        f"GRANT SELECT ON {table}_scoped TO {APP_ROLE}",
         f"DROP VIEW IF EXISTS {table}_search",
+        f"CREATE VIEW {table}_search WITH (security_barrier) AS {_search_select(table, search)}",
+        f"GRANT SELECT ON {table}_search TO {APP_ROLE}",
+        f"COMMENT ON VIEW {table}_search IS '{search.replace(chr(39), chr(39) * 2)}'",
     ]
-    if search:
-        statements += [
-            f"CREATE VIEW {table}_search WITH (security_barrier) AS SELECT * FROM {table} "
-            f"WHERE {TENANT_PREDICATE} AND ({search}) ILIKE current_setting('app.search', true)",
-            f"GRANT SELECT ON {table}_search TO {APP_ROLE}",
-        ]
-    return statements
 
 
 # Sets the pattern `{table}_search` matches ($1, from `like_pattern`) for the rest of the transaction. Its
@@ -421,10 +418,11 @@ SEARCH_PATTERN_SQL = "SELECT set_config('app.search', $1, true), set_config('pla
 
 
 async def scoped_source(table: str, pattern: str | None) -> str:
-    """The view a list of `table` reads in the current tenant transaction: `{table}_search`, matching
-    `pattern` (an ILIKE pattern, see `like_pattern`), or without one `{table}_scoped`."""
+    """What a list of `table` reads in the current tenant transaction: the table itself (row-level security
+    keeps it to the tenant), or with a search `pattern` (an ILIKE pattern, see `like_pattern`) the rows of
+    `{table}_search` that match it."""
     if pattern is None:
-        return f"{table}_scoped"
+        return table
     txn = DB.current_transaction.get()
     assert txn is not None and _active_tenant.get() is not None, "a search runs inside tenant_transaction"
     await txn.connection.execute(SEARCH_PATTERN_SQL, pattern)
@@ -455,7 +453,7 @@ async def migrate(urls: DatabaseUrls) -> None:
                 result = await run_forwards(app_name="atrium")
         finally:
             # Also after a failed run: a migration that dropped a view to change its table gets it back.
-            await _refresh_scoped_views(lock_conn)
+            await _refresh_search_views(lock_conn)
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
         await _prepare_queue_tables(urls.owner, lock_conn)

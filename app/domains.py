@@ -69,9 +69,9 @@ class Domain:
     cron: Sequence[Any] = ()  # saq.CronJob
     # name → one SQL statement deleting (or emptying) this domain's expired rows, run across tenants.
     cleanup: Mapping[str, str] = field(default_factory=dict)
-    # Large tables whose lists read `{table}_scoped`, each with the text expression its searches match
-    # through `{table}_search` (the expression of its trigram index), or None (see app.db.scoped_view_sql).
-    scoped_tables: Mapping[str, str | None] = field(default_factory=dict)
+    # Large tables whose searches read `{table}_search`, each with the text expression searches match (the
+    # expression of its trigram index); see app.db.search_view_sql.
+    searches: Mapping[str, str] = field(default_factory=dict)
     # Event types this domain publishes (webhooks, live stream): name → what it means.
     events: Mapping[str, str] = field(default_factory=dict)
     # Event types for the live stream only (progress ticks): never sent to webhooks.
@@ -109,9 +109,9 @@ def table_modules() -> list[str]:
     return [f"{package}.tables" for package in INSTALLED if importlib.util.find_spec(f"{package}.tables") is not None]
 
 
-def scoped_tables() -> dict[str, str | None]:
-    """Every installed domain's large tables and their search expressions (their views are kept by `app.db.migrate`)."""
-    return {table: search for domain in domains() for table, search in domain.scoped_tables.items()}
+def searched_tables() -> dict[str, str]:
+    """Every installed domain's searched tables and their search expressions (their views are kept by `app.db.migrate`)."""
+    return {table: search for domain in domains() for table, search in domain.searches.items()}
 
 
 def failed_work() -> list[FailedWork]:

@@ -20,7 +20,7 @@ COLUMNS = (
     "id, name, phone, email, status, budget_min, budget_max, budget_currency, property_type, transaction_type, purpose, "
     "preferred_location, language, source, hotness_score, temperature, agent_id, created_at, last_interaction"
 )
-PAGE = f"""SELECT {COLUMNS} FROM lead_scoped WHERE tenant_id = $1 AND deleted_at IS NULL AND status = ANY($2::text[])
+PAGE = f"""SELECT {COLUMNS} FROM lead WHERE tenant_id = $1 AND deleted_at IS NULL AND status = ANY($2::text[])
            ORDER BY created_at DESC, id DESC LIMIT 50"""
 TOTAL = "SELECT coalesce(sum(live), 0) AS n FROM lead_counter WHERE tenant_id = $1 AND status = ANY($2::text[])"
 

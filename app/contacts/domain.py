@@ -11,6 +11,6 @@ DOMAIN = Domain(
     name="contacts",
     controllers=[ContactController, CompanyController, ContactPagesController],
     nav=[NavEntry("contacts", "Contacts", "/contacts", order=20)],
-    scoped_tables={"contact": CONTACT_SEARCH_TEXT, "company": COMPANY_SEARCH_TEXT},
+    searches={"contact": CONTACT_SEARCH_TEXT, "company": COMPANY_SEARCH_TEXT},
     events={"contact.created": "A contact was created", "contact.updated": "A contact was changed"},
 )

@@ -41,7 +41,7 @@ COMPANY_SORTS = {"name": "name", "created_at": "created_at", "updated_at": "upda
 CONTACT_SORTS = {"name": "c.name", "created_at": "c.created_at", "updated_at": "c.updated_at"}
 
 
-# What searches match (the expressions of the trigram indexes); see app.db.scoped_view_sql.
+# What searches match (the expressions of the trigram indexes); see app.db.search_view_sql.
 COMPANY_SEARCH_TEXT = "name || ' ' || coalesce(domain, '')"
 CONTACT_SEARCH_TEXT = "name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')"
 
@@ -133,7 +133,7 @@ _CONTACT_COLUMNS = """
 SELECT c.id, c.tenant_id, c.name, c.email, c.phone, c.title, c.company_id, co.name AS company_name, c.notes, c.created_at, c.updated_at
 """
 _CONTACT_SELECT = _CONTACT_COLUMNS + "FROM contact c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
-# Lists and searches read the tenant's contacts through the view their indexes serve (app.db.scoped_source).
+# Lists read the tenant's contacts, searches the view the trigram index serves (app.db.scoped_source).
 _CONTACT_LIST = _CONTACT_COLUMNS + "FROM {source} c LEFT JOIN company co ON co.id = c.company_id AND co.tenant_id = c.tenant_id"
 
 

@@ -36,6 +36,6 @@ DOMAIN = Domain(
             "DELETE FROM job_progress p WHERE p.kind = 'export' AND NOT EXISTS (SELECT 1 FROM export_job e WHERE e.id = p.subject_id)"
         ),
     },
-    scoped_tables={"lead": SEARCH_TEXT},
+    searches={"lead": SEARCH_TEXT},
     events=EVENTS,
 )

@@ -43,8 +43,12 @@ SORTS = {
 }
 # Columns that may be NULL sort their NULLs last either way; the others use the indexes' order.
 NULLABLE_SORTS = frozenset({"budget_min", "budget_max", "last_interaction"})
-# What searches match (the expression of the lead_search_trgm index); see app.db.scoped_view_sql.
+# What searches match (the expression of the lead_search_trgm index); see app.db.search_view_sql.
 SEARCH_TEXT = "name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')"
+# A search sorted by one of these (an index walks them in order) first looks for its page among the first
+# SEARCH_WINDOW leads in that order, and asks the trigram index only when the page is not full there (list_leads).
+WINDOWED_SORTS = frozenset({"created_at", "hotness_score"})
+SEARCH_WINDOW = 5_000
 # Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
 COUNT_CAP = 5_000
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
@@ -570,8 +574,8 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
 
 
 async def lead_source(filters: LeadFilters) -> str:
-    """The view that lists, searches and exports read in the current tenant transaction: the tenant's leads,
-    those matching `q` when there is one (app.db.scoped_source); `_where` adds the other filters."""
+    """What lists, searches and exports read in the current tenant transaction: the tenant's leads, or those
+    matching `q` when there is one (app.db.scoped_source); `_where` adds the other filters."""
     return await scoped_source("lead", like_pattern(phone_search_term(filters.q)) if filters.q else None)
 
 
@@ -639,15 +643,27 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     where, args = _where(scope, filters)
     columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
     url = f"${len(args) + 1} || id::text AS conversation_url"  # conversation_url(), built by the database
+    ordered = order.sql(nulls_last=order.field in NULLABLE_SORTS)
+    page = f"ORDER BY {ordered} LIMIT {query.limit} OFFSET {query.offset}"
     async with tenant_transaction(scope.tenant_id):
         source = await lead_source(filters)
-        rows = await fetch_as(
-            schemas.LeadSummary,
-            f"SELECT {columns}, {url} FROM {source} WHERE {where} "
-            f"ORDER BY {order.sql(nulls_last=order.field in NULLABLE_SORTS)} LIMIT {query.limit} OFFSET {query.offset}",
-            *args,
-            conversation_url_prefix(base_url),
-        )
+        rows: list[schemas.LeadSummary] = []
+        if filters.q and order.field in WINDOWED_SORTS and query.offset + query.limit <= SEARCH_WINDOW:
+            # A common word's first matches are among the first leads in this order, which its index walks to;
+            # the trigram index would fetch every match (tens of thousands) to sort them. A full page found
+            # there is exactly the page: the window is the start of the whole order.
+            rows = await fetch_as(
+                schemas.LeadSummary,
+                f"SELECT {columns}, {url} FROM (SELECT * FROM lead WHERE {where} ORDER BY {ordered} LIMIT {SEARCH_WINDOW}) w "
+                f"WHERE ({SEARCH_TEXT}) ILIKE ${len(args) + 2} {page}",
+                *args,
+                conversation_url_prefix(base_url),
+                like_pattern(phone_search_term(filters.q)),
+            )
+        if len(rows) < query.limit:
+            rows = await fetch_as(
+                schemas.LeadSummary, f"SELECT {columns}, {url} FROM {source} WHERE {where} {page}", *args, conversation_url_prefix(base_url)
+            )
         total, estimate = await _total(scope, filters, source, where, args, query, len(rows))
     return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)
 

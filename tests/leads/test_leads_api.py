@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from tests.factories import Tenants, make_lead
+from tests.factories import BULK_LEADS_SQL, Tenants, make_lead
 from tests.helpers import browser_login
 
 PHP_EXAMPLE = {  # ArtinSmartRealty guide §8.3, verbatim
@@ -280,7 +280,6 @@ async def test_if_match_protects_against_lost_updates(client: httpx.AsyncClient,
 
 async def test_totals_are_exact_and_cheap_for_status_filters(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
     """lead_counter follows inserts (bulk too), status moves, soft deletes and restores in the same transaction."""
-    from tests.factories import BULK_LEADS_SQL
 
     admin = await tenants.create()
     other = await tenants.create()
@@ -349,3 +348,32 @@ async def test_text_with_a_nul_character_is_refused_not_a_server_error(client: h
     response = await client.post("/v2/leads", headers=admin.auth, json={"name": "Nul\u0000Lead"})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_a_search_page_is_the_same_whichever_way_it_is_found(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    """A common word's page comes from the newest (or hottest) leads' window, a rare word's or a deep page's from the
+    trigram index (app.leads.service.list_leads): both are exactly the rows the whole ordering gives."""
+    admin = await tenants.create()
+    await db.execute(BULK_LEADS_SQL, admin.tenant_id, 12_000)
+    await db.execute("UPDATE lead SET hotness_score = (id * 7919) % 100 WHERE tenant_id = $1", admin.tenant_id)
+    expected_order = {"-created_at": "created_at DESC, id DESC", "hotness_score": "hotness_score ASC, id ASC", "name": "name ASC, id ASC"}
+    for q, sort, offset, limit in (
+        ("Lead 1", "-created_at", 0, 20),  # ~3,100 matches: the window
+        ("Lead 1", "-created_at", 40, 25),
+        ("Lead 1", "hotness_score", 0, 50),
+        ("Lead 1", "-created_at", 4_990, 20),  # past the window: the index
+        ("Lead 1", "name", 0, 20),  # no index walks names: the index
+        ("Lead 11999", "-created_at", 0, 20),  # rare: the window holds less than a page
+        ("ead 5", "-created_at", 0, 100),
+    ):
+        page = await client.get("/v2/leads", headers=admin.auth, params={"q": q, "sort": sort, "offset": offset, "limit": limit})
+        assert page.status_code == 200, page.text
+        expected = await db.fetch(
+            f"SELECT id FROM lead WHERE tenant_id = $1 AND deleted_at IS NULL AND name ILIKE $2 "
+            f"ORDER BY {expected_order[sort]} LIMIT {limit} OFFSET {offset}",
+            admin.tenant_id,
+            f"%{q}%",
+        )
+        assert [r["id"] for r in page.json()["data"]] == [r["id"] for r in expected], (q, sort, offset)
