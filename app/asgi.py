@@ -85,7 +85,13 @@ def create_app(
         worker: Worker[Any] | None = None
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
-            worker = make_worker(queue, concurrency=settings.worker_concurrency, in_process=True, extra_functions=extra_task_functions)
+            worker = make_worker(
+                queue,
+                concurrency=settings.worker_concurrency,
+                in_process=True,
+                extra_functions=extra_task_functions,
+                sweep_every=settings.job_sweep_interval,
+            )
             worker_task = asyncio.create_task(worker.start())
             app.state.worker = worker
         try:

@@ -85,7 +85,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
         await open_pool(min_size=1, max_size=args.concurrency + 2)
         queue = make_queue(settings.queue_url or dsn)
         await queue.connect()
-        worker = make_worker(queue, concurrency=args.concurrency)
+        worker = make_worker(queue, concurrency=args.concurrency, sweep_every=settings.job_sweep_interval)
         print(f"Atrium worker started (concurrency {args.concurrency}); Ctrl-C to stop", flush=True)
         try:
             await worker.start()

@@ -99,9 +99,14 @@ class InProcessWorker(Worker[Any]):
 
 
 def make_worker(
-    queue: Queue, *, concurrency: int = 10, in_process: bool = False, extra_functions: list[TaskFunction] | None = None
+    queue: Queue,
+    *,
+    concurrency: int = 10,
+    in_process: bool = False,
+    extra_functions: list[TaskFunction] | None = None,
+    sweep_every: int = 15,
 ) -> Worker[Any]:
-    """A worker for `queue` with every task and cron job of Atrium."""
+    """A worker for `queue` with every task and cron job of Atrium; it sweeps every `sweep_every` seconds (JOB_SWEEP_INTERVAL)."""
     cls = InProcessWorker if in_process else Worker
     return cls(
         queue,
@@ -112,6 +117,6 @@ def make_worker(
         after_process=[stop_heartbeat, record_failure],
         startup=[start_relay],
         shutdown=[stop_relay],
-        # A job whose worker died is swept back into the queue within its heartbeat plus 15 s.
-        timers={"schedule": 1, "worker_info": 10, "sweep": 15, "abort": 1},
+        # A job whose worker died is swept back into the queue within its heartbeat plus one sweep.
+        timers={"schedule": 1, "worker_info": 10, "sweep": sweep_every, "abort": 1},
     )
