@@ -62,6 +62,16 @@ async def stop_heartbeat(ctx: Context) -> None:
         beat.cancel()
 
 
+async def forgive_shutdown(ctx: Context) -> None:
+    """after_process hook: a job SAQ put back in the queue because its worker is stopping (SIGTERM, Ctrl-C: SAQ's
+    "cancelled" retry) did not fail, so that attempt does not count against its retries: a restart during a long job
+    must not leave it one crash away from being given up."""
+    job = ctx.get("job")
+    if job is None or job.status != Status.QUEUED or job.error != "cancelled" or job.attempts <= 0:
+        return
+    await job.update(attempts=job.attempts - 1)
+
+
 async def record_failure(ctx: Context) -> None:
     """after_process hook: keep jobs that failed for good, for the admin's failed-jobs view."""
     job = ctx.get("job")
@@ -114,7 +124,7 @@ def make_worker(
         cron_jobs=cron_jobs(),
         concurrency=concurrency,
         before_process=[start_heartbeat],
-        after_process=[stop_heartbeat, record_failure],
+        after_process=[stop_heartbeat, forgive_shutdown, record_failure],
         startup=[start_relay],
         shutdown=[stop_relay],
         # A job whose worker died is swept back into the queue within its heartbeat plus one sweep.

@@ -9,6 +9,7 @@ a row twice.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -353,10 +354,14 @@ async def run_import(ctx: Context, *, tenant_id: int, import_id: int) -> dict[st
 async def run(tenant_id: int, import_id: int) -> dict[str, int]:
     """The job: import rows from where the last attempt stopped, a batch per transaction.
 
-    If it fails, the import is marked failed with the reason; starting it again resumes it.
+    If it fails, the import is marked failed with the reason; starting it again resumes it. Cancelled (its worker
+    stopping), it is queued again, and the next worker resumes it.
     """
     try:
         return await _run(tenant_id, import_id)
+    except asyncio.CancelledError:  # its worker is stopping (SIGTERM): SAQ re-queues it, so it waits, not failed
+        await progress.requeued(tenant_id, KIND, import_id)
+        raise
     except BaseException as exc:
         async with tenant_transaction(tenant_id):
             await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)  # a replay's, if not yet
