@@ -19,9 +19,14 @@ from typing import Any
 from saq import Job, Queue
 from saq.job import Status
 
-from app import settings
-
 TaskFunction = Callable[..., Awaitable[Any]]
+_heartbeat_override = 0  # JOB_HEARTBEAT, set at start-up by use_heartbeat()
+
+
+def use_heartbeat(seconds: int) -> None:
+    """JOB_HEARTBEAT: the heartbeat every job that declares one is enqueued with from now on (0: as declared)."""
+    global _heartbeat_override
+    _heartbeat_override = seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +48,7 @@ class JobSpec:
     @property
     def heartbeat_now(self) -> int:
         """The heartbeat it is enqueued with: the declared one, or JOB_HEARTBEAT's when set (for a job that has one)."""
-        return (settings.current().job_heartbeat or self.heartbeat) if self.heartbeat else 0
+        return (_heartbeat_override or self.heartbeat) if self.heartbeat else 0
 
     def key_for(self, **kwargs: Any) -> str:
         """The job key for these arguments."""

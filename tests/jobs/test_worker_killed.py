@@ -208,7 +208,9 @@ async def test_an_import_whose_worker_is_killed_is_swept_and_finished_by_a_fresh
         "the batch cut by the kill left nothing behind"
     )
     key = f"import:{import_id}"
-    assert (await saq_job(conn, key))["status"] == "active", "the dead worker's job is still active: the sweep's to take back"
+    dead = await saq_job(conn, key)
+    assert dead["status"] == "active", "the dead worker's job is still active: the sweep's to take back"
+    assert dead["heartbeat"] == 3, "enqueued by atrium serve with JOB_HEARTBEAT's heartbeat"
     assert (await watch.look())["status"] == "running"
     retry = await http.post(f"/v2/imports/{import_id}/run", headers=admin.auth)
     assert retry.status_code == 409, "not dead yet: the sweep takes it back, a second run would race it"
