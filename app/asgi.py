@@ -27,7 +27,7 @@ from saq import Worker
 
 from app import __version__
 from app.accounts.authentication import AuthenticationMiddleware
-from app.core.jobs import TaskFunction
+from app.core.jobs import TaskFunction, use_heartbeat
 from app.core.scopes import valid_scopes
 from app.db import close_pool, configure_engine, open_pool, resolve_database
 from app.domains import api_resources, domains, navigation
@@ -74,6 +74,7 @@ def create_app(
     """
     configure_engine(dsn)
     install(settings)
+    use_heartbeat(settings.job_heartbeat)
     resolve_dependencies_in_order()
 
     @asynccontextmanager
@@ -85,7 +86,13 @@ def create_app(
         worker: Worker[Any] | None = None
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
-            worker = make_worker(queue, concurrency=settings.worker_concurrency, in_process=True, extra_functions=extra_task_functions)
+            worker = make_worker(
+                queue,
+                concurrency=settings.worker_concurrency,
+                in_process=True,
+                extra_functions=extra_task_functions,
+                sweep_every=settings.job_sweep_interval,
+            )
             worker_task = asyncio.create_task(worker.start())
             app.state.worker = worker
         try:

@@ -72,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run a standalone SAQ worker (for scale-out next to several web processes)."""
+    from app.core.jobs import use_heartbeat
     from app.db import close_pool, configure_engine, open_pool
     from tasks.settings import make_queue, make_worker
 
@@ -83,10 +84,11 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
         configure_engine(dsn)
         install(settings)
+        use_heartbeat(settings.job_heartbeat)
         await open_pool(min_size=1, max_size=args.concurrency + 2)
         queue = make_queue(settings.queue_url, dsn)
         await queue.connect()
-        worker = make_worker(queue, concurrency=args.concurrency)
+        worker = make_worker(queue, concurrency=args.concurrency, sweep_every=settings.job_sweep_interval)
         print(f"Atrium worker started (concurrency {args.concurrency}); Ctrl-C to stop", flush=True)
         try:
             await worker.start()

@@ -40,6 +40,8 @@ class Settings:
     environment: str = "production"
     rate_limiting: bool = True  # RATE_LIMITS=off: nothing is limited (a private deployment, a benchmark)
     database_owner_url: str | None = None  # migrations only (the schema owner); default: DATABASE_URL
+    job_heartbeat: int = 0  # JOB_HEARTBEAT: replaces the heartbeat long jobs declare (0: as declared, 30 s for imports and exports)
+    job_sweep_interval: int = 15  # JOB_SWEEP_INTERVAL: seconds between a worker's sweeps for jobs whose worker died
 
     @property
     def embedded(self) -> bool:
@@ -201,5 +203,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("MAIL_FROM", "atrium@localhost"),
         database_owner_url=_url(env, "DATABASE_OWNER_URL", ("postgres", "postgresql")),
+        job_heartbeat=_int(env, "JOB_HEARTBEAT", 0, minimum=0),
+        job_sweep_interval=_int(env, "JOB_SWEEP_INTERVAL", 15, minimum=1),
         environment=(env.get("ATRIUM_ENV") or ("development" if database_url is None else "production")).strip()[:40],
     )

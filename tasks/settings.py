@@ -73,6 +73,16 @@ async def stop_heartbeat(ctx: Context) -> None:
         beat.cancel()
 
 
+async def forgive_shutdown(ctx: Context) -> None:
+    """after_process hook: a job SAQ put back in the queue because its worker is stopping (SIGTERM, Ctrl-C: SAQ's
+    "cancelled" retry) did not fail, so that attempt does not count against its retries: a restart during a long job
+    must not leave it one crash away from being given up."""
+    job = ctx.get("job")
+    if job is None or job.status != Status.QUEUED or job.error != "cancelled" or job.attempts <= 0:
+        return
+    await job.update(attempts=job.attempts - 1)
+
+
 async def record_failure(ctx: Context) -> None:
     """after_process hook: keep jobs that failed for good, for the admin's failed-jobs view."""
     job = ctx.get("job")
@@ -110,9 +120,14 @@ class InProcessWorker(Worker[Any]):
 
 
 def make_worker(
-    queue: Queue, *, concurrency: int = 10, in_process: bool = False, extra_functions: list[TaskFunction] | None = None
+    queue: Queue,
+    *,
+    concurrency: int = 10,
+    in_process: bool = False,
+    extra_functions: list[TaskFunction] | None = None,
+    sweep_every: int = 15,
 ) -> Worker[Any]:
-    """A worker for `queue` with every task and cron job of Atrium."""
+    """A worker for `queue` with every task and cron job of Atrium; it sweeps every `sweep_every` seconds (JOB_SWEEP_INTERVAL)."""
     cls = InProcessWorker if in_process else Worker
     return cls(
         queue,
@@ -120,9 +135,9 @@ def make_worker(
         cron_jobs=cron_jobs(),
         concurrency=concurrency,
         before_process=[start_heartbeat],
-        after_process=[stop_heartbeat, record_failure],
+        after_process=[stop_heartbeat, forgive_shutdown, record_failure],
         startup=[start_relay],
         shutdown=[stop_relay],
-        # A job whose worker died is swept back into the queue within its heartbeat plus 15 s.
-        timers={"schedule": 1, "worker_info": 10, "sweep": 15, "abort": 1},
+        # A job whose worker died is swept back into the queue within its heartbeat plus one sweep.
+        timers={"schedule": 1, "worker_info": 10, "sweep": sweep_every, "abort": 1},
     )

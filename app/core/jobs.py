@@ -20,6 +20,13 @@ from saq import Job, Queue
 from saq.job import Status
 
 TaskFunction = Callable[..., Awaitable[Any]]
+_heartbeat_override = 0  # JOB_HEARTBEAT, set at start-up by use_heartbeat()
+
+
+def use_heartbeat(seconds: int) -> None:
+    """JOB_HEARTBEAT: the heartbeat every job that declares one is enqueued with from now on (0: as declared)."""
+    global _heartbeat_override
+    _heartbeat_override = seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,11 @@ class JobSpec:
         """The name workers know the task by."""
         return self.function.__name__
 
+    @property
+    def heartbeat_now(self) -> int:
+        """The heartbeat it is enqueued with: the declared one, or JOB_HEARTBEAT's when set (for a job that has one)."""
+        return (_heartbeat_override or self.heartbeat) if self.heartbeat else 0
+
     def key_for(self, **kwargs: Any) -> str:
         """The job key for these arguments."""
         return self.key.format(**kwargs)
@@ -51,7 +63,7 @@ class JobSpec:
             timeout=self.timeout,
             retries=self.retries,
             retry_delay=self.retry_delay,
-            heartbeat=self.heartbeat,
+            heartbeat=self.heartbeat_now,
             scheduled=int(scheduled if scheduled is not None else time.time()),
             **kwargs,
         )
@@ -72,6 +84,7 @@ def job(*, key: str, timeout: int, retries: int = 3, retry_delay: float = 5.0, h
 
     A long job sets `heartbeat`: the worker running it touches it every third of that, so when the process
     dies (kill -9, a lost machine) SAQ's sweep re-queues it within `heartbeat` plus one sweep, not its timeout.
+    JOB_HEARTBEAT replaces the declared heartbeat of every job that has one (the crash tests shorten it).
     """
 
     def declare(function: TaskFunction) -> JobSpec:

@@ -42,9 +42,10 @@ class ImportController(Controller):
         return ApiResponse(job, status_code=201, headers={"Location": f"/v2/imports/{job.id}"})
 
     @get("/{import_id:int}", operation_id="getImport", summary="An import and its progress")
-    async def get_import(self, tenant: TenantScope, import_id: int) -> schemas.ImportJob:
-        """`processed_rows` of `total_rows`; `status` uploaded → previewed → queued → running → done."""
-        return await service.get(tenant, import_id)
+    async def get_import(self, tenant: TenantScope, queue: Queue, import_id: int) -> schemas.ImportJob:
+        """`processed_rows` of `total_rows`; `status` uploaded → previewed → queued → running → done, or failed with `error`
+        (an import whose job died after its retries is failed too; running it again resumes it)."""
+        return await service.get(tenant, import_id, queue)
 
     @post("/{import_id:int}/preview", operation_id="previewImport", summary="Dry run with a column mapping", status_code=200)
     async def preview(self, tenant: TenantScope, import_id: int, data: schemas.PreviewRequest) -> schemas.Preview:

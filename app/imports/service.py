@@ -9,6 +9,7 @@ a row twice.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -153,11 +154,19 @@ async def _load(scope: TenantScope, import_id: int, *, lock: bool = False) -> di
     }
 
 
-async def get(scope: TenantScope, import_id: int) -> schemas.ImportJob:
-    """An import and its progress."""
+DEAD = "The import stopped unexpectedly (its worker ended or it ran out of time); resume it to go on where it stopped."
+
+
+async def get(scope: TenantScope, import_id: int, queue: Queue | None = None) -> schemas.ImportJob:
+    """An import and its progress (with `queue`, one whose job is dead, SAQ having given it up after crashes, is
+    marked failed, so the person sees it and resumes it instead of watching "running" for ever)."""
     policy.RUN.require(scope)
     async with tenant_transaction(scope.tenant_id):
         row = await _load(scope, import_id)
+        # Its job is queued before the import says so (both in `start`), so a queued import without a live job is dead.
+        if queue is not None and row["status"] in ("queued", "running") and not await run_import.alive(queue, import_id=import_id):
+            await progress.fail_if_unfinished(scope.tenant_id, KIND, import_id, DEAD)  # unless it finished meanwhile
+            row = await _load(scope, import_id)
     row.pop("content")
     return _job(row)
 
@@ -353,10 +362,14 @@ async def run_import(ctx: Context, *, tenant_id: int, import_id: int) -> dict[st
 async def run(tenant_id: int, import_id: int) -> dict[str, int]:
     """The job: import rows from where the last attempt stopped, a batch per transaction.
 
-    If it fails, the import is marked failed with the reason; starting it again resumes it.
+    If it fails, the import is marked failed with the reason; starting it again resumes it. Cancelled (its worker
+    stopping), it is queued again, and the next worker resumes it.
     """
     try:
         return await _run(tenant_id, import_id)
+    except asyncio.CancelledError:  # its worker is stopping (SIGTERM): SAQ re-queues it, so it waits, not failed
+        await progress.requeued(tenant_id, KIND, import_id)
+        raise
     except BaseException as exc:
         async with tenant_transaction(tenant_id):
             await ImportJob.update({ImportJob.status: "started"}).where(ImportJob.id == import_id)  # a replay's, if not yet

@@ -52,9 +52,9 @@ class ImportPagesController(Controller):
         return Redirect(path=f"/imports/{job.id}", status_code=303)
 
     @get("/{import_id:int}")
-    async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
+    async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int, queue: Queue) -> Template:
         """Step 2 (map and check), 3 (confirm) or 4 (progress and report), by the import's status."""
-        job = await service.get(tenant, import_id)
+        job = await service.get(tenant, import_id, queue)
         ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": await latest_id(tenant.tenant_id)}
         return render(request, "imports/show.html", ctx)
 
@@ -79,16 +79,16 @@ class ImportPagesController(Controller):
     @post("/{import_id:int}/run")
     async def start(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int, queue: Queue) -> Redirect:
         """Confirm: the import runs in the background (a second click just shows its progress)."""
-        if (await service.get(tenant, import_id)).status in ("previewed", "failed"):
+        if (await service.get(tenant, import_id, queue)).status in ("previewed", "failed"):
             form = await request.form()
             confirm = form.get("confirm")
             await service.start(tenant, import_id, queue, str(confirm) if confirm else None)
         return Redirect(path=f"/imports/{import_id}", status_code=303)
 
     @get("/{import_id:int}/progress")
-    async def progress(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int) -> Template:
+    async def progress(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int, queue: Queue) -> Template:
         """The progress block, redrawn when the import's task_progress / task_completed events arrive."""
-        job = await service.get(tenant, import_id)
+        job = await service.get(tenant, import_id, queue)
         ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": await latest_id(tenant.tenant_id)}
         return render(request, "imports/show.html", ctx, block="progress")
 

@@ -96,6 +96,20 @@ async def finish(tenant_id: int, kind: str, subject_id: int) -> None:
     )
 
 
+async def requeued(tenant_id: int, kind: str, subject_id: int) -> None:
+    """The job was cancelled mid-way (its worker is stopping, SIGTERM) and SAQ puts it back in the queue: it says
+    queued again, its count kept, until a worker takes it. (If SAQ gives it up instead, the domain finds its job dead
+    when it is next read and marks it failed.)"""
+    await _write(
+        tenant_id,
+        "UPDATE job_progress SET status = 'queued', error = '', finished_at = NULL "
+        "WHERE kind = $1 AND subject_id = $2 AND status IN ('queued', 'running')",
+        kind,
+        subject_id,
+        event="task_progress",
+    )
+
+
 async def fail_if_unfinished(tenant_id: int, kind: str, subject_id: int, error: str) -> None:
     """The job is dead while its row still says queued or running: mark it failed, unless it finished since."""
     await _write(

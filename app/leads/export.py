@@ -418,6 +418,9 @@ async def run_export_job(tenant_id: int, export_id: int) -> int:
 
     try:
         sheet = await build_xlsx(scope, filters, [COLUMNS[k] for k in keys], report_progress)
+    except asyncio.CancelledError:  # its worker is stopping (SIGTERM): SAQ re-queues it, so it waits, not failed
+        await asyncio.create_task(progress.requeued(tenant_id, KIND, export_id), context=contextvars.Context())
+        raise
     except BaseException as exc:
         failed = progress.fail(tenant_id, KIND, export_id, f"Stopped: {type(exc).__name__}")
         await asyncio.create_task(failed, context=contextvars.Context())

@@ -78,7 +78,8 @@ async def test_a_job_given_up_after_crashes_can_be_started_again(
     job = await app.state.queue.job(imports.run_import.key_for(import_id=import_id))
     assert job is not None and job.status == Status.ABORTED, "SAQ gave up on it"
     stuck = (await client.get(f"/v2/imports/{import_id}", headers=admin.auth)).json()
-    assert stuck["status"] == "running", "the import still says running: only the person can tell it to go on"
+    assert stuck["status"] == "failed", "not running for ever: its job is dead, only the person can tell it to go on"
+    assert "resume it" in stuck["error"] and stuck["processed_rows"] == 0
     assert (await client.post(f"/v2/imports/{import_id}/run", headers=admin.auth)).status_code == 202, "no 409: its job is dead"
 
     async def finished() -> bool:
