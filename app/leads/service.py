@@ -602,8 +602,22 @@ async def _estimate(source: str, where: str, args: list[Any]) -> int:
     return int((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plan Rows"])
 
 
+async def _page_in_window(scope: TenantScope, matches: int, query: ListQuery) -> bool:
+    """Whether the first SEARCH_WINDOW leads are expected to hold twice the matches the page needs (the planner's
+    `matches` out of the tenant's live leads): a rarer word goes straight to the trigram index."""
+    rows = await fetch("SELECT coalesce(sum(live), 0) AS n FROM lead_counter WHERE tenant_id = $1", scope.tenant_id)
+    return matches * SEARCH_WINDOW >= 2 * (query.offset + query.limit) * max(int(rows[0]["n"]), 1)
+
+
 async def _total(
-    scope: TenantScope, filters: LeadFilters, source: str, where: str, args: list[Any], query: ListQuery, on_page: int
+    scope: TenantScope,
+    filters: LeadFilters,
+    source: str,
+    where: str,
+    args: list[Any],
+    query: ListQuery,
+    on_page: int,
+    estimate: int | None = None,
 ) -> tuple[int, bool]:
     """(total, is_estimate) at the least cost that keeps it honest.
 
@@ -621,7 +635,8 @@ async def _total(
         return int(rows[0]["n"]), False
     if 0 < on_page < query.limit or (on_page == 0 and query.offset == 0):
         return query.offset + on_page, False
-    estimate = await _estimate(source, where, args)
+    if estimate is None:
+        estimate = await _estimate(source, where, args)
     if estimate > COUNT_CAP:
         return max(estimate, query.offset + on_page), True
     rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
@@ -648,23 +663,26 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
     async with tenant_transaction(scope.tenant_id):
         source = await lead_source(filters)
         rows: list[schemas.LeadSummary] = []
+        matches = None
         if filters.q and order.field in WINDOWED_SORTS and query.offset + query.limit <= SEARCH_WINDOW:
-            # A common word's first matches are among the first leads in this order, which its index walks to;
-            # the trigram index would fetch every match (tens of thousands) to sort them. A full page found
-            # there is exactly the page: the window is the start of the whole order.
-            rows = await fetch_as(
-                schemas.LeadSummary,
-                f"SELECT {columns}, {url} FROM (SELECT * FROM lead WHERE {where} ORDER BY {ordered} LIMIT {SEARCH_WINDOW}) w "
-                f"WHERE ({SEARCH_TEXT}) ILIKE ${len(args) + 2} {page}",
-                *args,
-                conversation_url_prefix(base_url),
-                like_pattern(phone_search_term(filters.q)),
-            )
+            matches = await _estimate(source, where, args)
+            if await _page_in_window(scope, matches, query):
+                # A common word's first matches are among the first leads in this order, which its index walks
+                # to; the trigram index would fetch every match (tens of thousands) to sort them. A full page
+                # found there is exactly the page: the window is the start of the whole order.
+                rows = await fetch_as(
+                    schemas.LeadSummary,
+                    f"SELECT {columns}, {url} FROM (SELECT * FROM lead WHERE {where} ORDER BY {ordered} LIMIT {SEARCH_WINDOW}) w "
+                    f"WHERE ({SEARCH_TEXT}) ILIKE ${len(args) + 2} {page}",
+                    *args,
+                    conversation_url_prefix(base_url),
+                    like_pattern(phone_search_term(filters.q)),
+                )
         if len(rows) < query.limit:
             rows = await fetch_as(
                 schemas.LeadSummary, f"SELECT {columns}, {url} FROM {source} WHERE {where} {page}", *args, conversation_url_prefix(base_url)
             )
-        total, estimate = await _total(scope, filters, source, where, args, query, len(rows))
+        total, estimate = await _total(scope, filters, source, where, args, query, len(rows), matches)
     return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)
 
 
