@@ -31,6 +31,7 @@ INSTALLED = [
     "app.contacts",
     "app.imports",
     "app.outbound",
+    "app.pipeline",
 ]
 
 
@@ -78,6 +79,9 @@ class Domain:
     live_events: Mapping[str, str] = field(default_factory=dict)
     # Its kinds of failed work, for GET /v2/admin/dlq/stats and POST /v2/admin/dlq/replay-bulk.
     failed_work: Sequence[FailedWork] = ()
+    # What a new tenant starts with (a default pipeline…): called in the new tenant's transaction at registration;
+    # existing tenants get the same from the migration that introduces it.
+    tenant_setup: Callable[[Any], Awaitable[None]] | None = None
 
 
 @cache
@@ -112,6 +116,13 @@ def table_modules() -> list[str]:
 def searched_tables() -> dict[str, str]:
     """Every installed domain's searched tables and their search expressions (their views are kept by `app.db.migrate`)."""
     return {table: search for domain in domains() for table, search in domain.searches.items()}
+
+
+async def set_up_tenant(scope: Any) -> None:
+    """Give a new tenant what every installed domain starts it with (inside its tenant transaction)."""
+    for domain in domains():
+        if domain.tenant_setup is not None:
+            await domain.tenant_setup(scope)
 
 
 def failed_work() -> list[FailedWork]:

@@ -48,7 +48,7 @@ from app.core.scopes import ANY, EVERYTHING, canonical, covers, parse, render
 from app.core.versions import require_current
 from app.core.zones import checked_zone
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
-from app.domains import api_resources
+from app.domains import api_resources, set_up_tenant
 from app.events.service import Subject, audit
 from app.settings import Settings
 from app.tenancy.tables import Tenant
@@ -124,7 +124,9 @@ async def register_tenant(
             raise Conflict("An account with this email already exists", details={"email": email}) from None
     user = user_rows[0]
     scope = TenantScope(tenant_id=tenant["id"], user_id=user["id"], role="admin", actor=email, ip=ip, user_agent=user_agent)
-    await audit(scope, Subject("tenant", tenant["id"]), "tenant.registered", {"name": tenant_name})
+    async with tenant_transaction(tenant["id"]):
+        await audit(scope, Subject("tenant", tenant["id"]), "tenant.registered", {"name": tenant_name})
+        await set_up_tenant(scope)
     return msgspec.convert(tenant, schemas.Tenant), msgspec.convert(user, schemas.User)
 
 

@@ -19,6 +19,32 @@ _ADDRESS_PART = "[^@\\s\x1c-\x1f\x85\ufeff]+"
 EMAIL_PATTERN = f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"
 EMAIL_RE = re.compile(EMAIL_PATTERN)
 
+# Money in a request: a JSON number or a decimal string with at most 2 decimals, from 0 to MAX_MONEY. The OpenAPI
+# document says both (app/web/openapi.py finds the pattern); services refuse more decimals (`details.reason: precision`).
+MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+def checked_money(field: str, amount: Decimal | None, human: str | None = None) -> Decimal | None:
+    """`amount` when it is a finite, non-negative amount of at most MAX_MONEY with at most 2 decimals; else a 422."""
+    if amount is None:
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_MONEY:
+        raise ValidationFailed(
+            f"Invalid {field}: a non-negative amount of at most {MAX_MONEY}",
+            details={"field": field, "provided": str(amount), "expected": f"an amount from 0 to {MAX_MONEY}"},
+            human=human,
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed(
+            f"Invalid {field}: at most 2 decimals",
+            # `reason`: a JSON number's decimals are beyond what JSON Schema's multipleOf can state exactly (binary floats).
+            details={"field": field, "provided": str(amount), "expected": "an amount with at most 2 decimals", "reason": "precision"},
+            human=human,
+        )
+    return amount
+
+
 # Money in an answer: a Decimal sent as an exact JSON number (app/core/json.py), as the guides show budgets (2500000);
 # the schema says `number` (Litestar's default for Decimal is a string; app/web/openapi.py applies this).
 Amount = Annotated[Decimal, msgspec.Meta(extra_json_schema={"type": "number"}, description="Exact amount, sent as a JSON number")]

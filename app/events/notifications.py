@@ -61,6 +61,25 @@ async def mark_all_read(scope: TenantScope) -> int:
     return len(rows)
 
 
+async def tell(tenant_id: int, user_ids: list[int], link: str, message: str, kind: str) -> list[int]:
+    """A notification for each of `user_ids` still active in the tenant (a deal's watchers…). Call inside the
+    tenant's transaction; returns whom it told."""
+    if not user_ids:
+        return []
+    added = await fetch(
+        """INSERT INTO notification (tenant_id, user_id, kind, message, link)
+           SELECT $1, u.id, $5::text, $3::text, $4::text FROM app_user u
+            WHERE u.tenant_id = $1 AND u.id = ANY($2::bigint[]) AND u.is_active
+        RETURNING user_id""",
+        tenant_id,
+        user_ids,
+        message[:500],
+        link,
+        kind,
+    )
+    return [a["user_id"] for a in added]
+
+
 async def tell_admins(tenant_id: int, link: str, message: str, kind: str = "webhook.failed") -> tuple[list[int], str, str]:
     """A notification for each active admin of the tenant — one unread per link at a time, so a failing
     endpoint is one message, not a thousand. Call inside the tenant's transaction; returns (whom to e-mail,

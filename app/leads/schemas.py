@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import Amount, Email, Phone, RequestBody, ResponseBody
+from app.core.schemas import MONEY_PATTERN, Amount, Email, Phone, RequestBody, ResponseBody
 
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
 TransactionType = Literal["BUY", "RENT", "SELL"]
@@ -23,8 +23,7 @@ _ANY_CASE_STATUS = "|".join("".join(f"[{c}{c.lower()}]" if c.isalpha() else c fo
 # One status or several separated by commas, in any case, spaces around each: the filter's schema and its check.
 STATUS_LIST_PATTERN = f"^ *(?:(?:{_ANY_CASE_STATUS}) *(?:, *(?:{_ANY_CASE_STATUS}) *)*)?$"
 
-# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts, and the schema says which strings pass.
-MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+# msgspec cannot bound a Decimal; the service refuses negative or oversized amounts (app.core.schemas.checked_money).
 Money = Annotated[
     Decimal,
     msgspec.Meta(

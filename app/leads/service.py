@@ -19,7 +19,7 @@ from msgspec import UNSET
 from app.accounts.tables import User
 from app.core.errors import Conflict, PermissionDenied, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
-from app.core.schemas import normalise_phone, phone_search_term
+from app.core.schemas import checked_money, normalise_phone, phone_search_term
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, fetch_as, like_pattern, scoped_source, tenant_transaction
 from app.events.schemas import TimelineEntry
@@ -163,7 +163,12 @@ async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
     if user is None or not policy.can_own(user["role"]):
         raise ValidationFailed(
             "Invalid agent_id: no active admin, manager or agent with this id in your team",
-            details={"field": "agent_id", "provided": agent_id, "expected": "the id of an active admin, manager or agent"},
+            details={
+                "field": "agent_id",
+                "provided": agent_id,
+                "expected": "the id of an active admin, manager or agent",
+                "reason": "unknown_reference",  # a well-formed id; whether it names such a person is a fact of the data
+            },
             human="Choose someone who works leads (an admin, a manager or an agent)",
         )
     return str(user["full_name"])
@@ -198,9 +203,6 @@ async def _check_duplicates(scope: TenantScope, phone: str | None, email: str | 
             )
 
 
-MAX_MONEY = Decimal("99999999999999.99")
-
-
 async def _guarded(scope: TenantScope, values: dict[str, Any], query: Any, exclude_id: int | None = None) -> Any:
     """Run a write in a savepoint, so a lost race on a unique phone/e-mail becomes a 409, not a broken transaction."""
     txn = DB.current_transaction.get()
@@ -227,15 +229,7 @@ def check_ranges(values: dict[str, Any]) -> None:
             human="The last interaction cannot be in the future",
         )
     for name in ("budget_min", "budget_max"):
-        amount = values.get(name)
-        if amount is not None and (
-            not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(Decimal("0.01"))
-        ):
-            raise ValidationFailed(
-                f"Invalid {name}: a non-negative amount with at most 2 decimals",
-                details={"field": name, "provided": _jsonable(amount), "expected": "a non-negative amount with at most 2 decimals"},
-                human=f"{LABELS[name]} must be a positive amount with at most 2 decimals",
-            )
+        checked_money(name, values.get(name), human=f"{LABELS[name]} must be a positive amount with at most 2 decimals")
     for low, high in (("budget_min", "budget_max"), ("bedrooms_min", "bedrooms_max")):
         a, b = values.get(low), values.get(high)
         if a is not None and b is not None and a > b:

@@ -24,7 +24,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from app.core.pagination import SORTS_OPT, sort_values
-from app.core.schemas import ErrorEnvelope
+from app.core.schemas import MAX_MONEY, MONEY_PATTERN, ErrorEnvelope
 from app.web.auth import required_scope
 from app.web.errors import is_api_path
 from app.web.etag import IF_NONE_MATCH, answers_not_modified
@@ -211,6 +211,8 @@ def _restore_zero_bounds(struct: Any, schema: Schema) -> None:
         prop = (schema.properties or {}).get(field.encode_name)
         kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
         for kind in kinds:
+            if isinstance(kind, msgspec.inspect.Metadata):  # a type with a description: its bounds are the inner type's
+                kind = kind.type
             if isinstance(prop, Schema) and isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
                 if kind.ge == 0 and prop.minimum is None:
                     prop.minimum = 0
@@ -219,14 +221,30 @@ def _restore_zero_bounds(struct: Any, schema: Schema) -> None:
 
 
 def _restore_patterns(struct: Any, schema: Schema) -> None:
-    """Put back a `pattern` given as `Meta(extra_json_schema=...)` (Decimal amounts), which Litestar leaves out."""
+    """Put back a `pattern` given as `Meta(extra_json_schema=...)` (Decimal amounts), which Litestar leaves out. An
+    amount (MONEY_PATTERN) is a JSON number or such a string: the schema offers both."""
     for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
         prop = (schema.properties or {}).get(field.encode_name)
         kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
         for kind in kinds:
             pattern = (getattr(kind, "extra_json_schema", None) or {}).get("pattern")
-            if isinstance(prop, Schema) and pattern and prop.pattern is None:
+            if isinstance(prop, Schema) and pattern == MONEY_PATTERN:
+                _number_or_string(prop)
+            elif isinstance(prop, Schema) and pattern and prop.pattern is None:
                 prop.pattern = pattern
+
+
+def _number_or_string(prop: Schema) -> None:
+    """An amount's schema: a number from 0 to MAX_MONEY, or a string of MONEY_PATTERN (or null where it was)."""
+    amount = [
+        Schema(type=OpenAPIType.NUMBER, minimum=0, maximum=float(MAX_MONEY)),
+        Schema(type=OpenAPIType.STRING, pattern=MONEY_PATTERN),
+    ]
+    branches = prop.one_of or [Schema(type=prop.type)]
+    nullable = any(isinstance(b, Schema) and b.type == OpenAPIType.NULL for b in branches)
+    prop.one_of = [*amount, *([Schema(type=OpenAPIType.NULL)] if nullable else [])]
+    prop.type = None
+    prop.pattern = None
 
 
 def _restore_numbers(struct: Any, schema: Schema) -> None:

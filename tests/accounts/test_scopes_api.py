@@ -60,8 +60,8 @@ async def test_a_scope_beyond_the_clients_is_refused_not_narrowed(client: httpx.
 
 async def test_clients_scopes_are_checked_when_created(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
-    bad = await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "x", "scopes": ["leads:read", "deals:read"]})
-    assert bad.status_code == 422 and bad.json()["error"]["details"]["provided"] == "deals:read"
+    bad = await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "x", "scopes": ["leads:read", "bananas:read"]})
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["provided"] == "bananas:read"
     legacy = await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "x", "scopes": ["read", "write"]})
     assert legacy.json()["scopes"] == "*:read *:write"
     star = await client.post("/v2/oauth-clients", headers=admin.auth, json={"name": "x", "scopes": ["*"]})
@@ -97,7 +97,7 @@ async def test_keys_default_to_every_resource_and_refuse_unknown_ones(client: ht
     assert (await client.get("/v2/contacts", headers={"X-API-Key": key})).status_code == 200
     keys = (await client.get("/v2/api-keys", headers=admin.auth)).json()["data"]
     assert keys[0]["scopes"] == "*:read *:write"
-    unknown = await client.post("/v2/api-keys", headers=admin.auth, json={"name": "x", "resources": ["leads", "deals"]})
+    unknown = await client.post("/v2/api-keys", headers=admin.auth, json={"name": "x", "resources": ["leads", "bananas"]})
     assert unknown.status_code == 422 and unknown.json()["error"]["details"]["field"] == "resources"
 
 

@@ -32,6 +32,10 @@ TENANT_TABLES = [
     "import_row",
     "export_job",
     "job_progress",
+    "pipeline",
+    "stage",
+    "deal",
+    "deal_watcher",
 ]
 
 

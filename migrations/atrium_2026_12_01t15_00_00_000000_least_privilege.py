@@ -10,7 +10,7 @@ from piccolo.engine import engine_finder
 
 from app.db import QUEUE_ROLE, SYSTEM_ROLE, system_access_sql
 
-ID = "2026-12-01T16:00:00:000000"
+ID = "2026-12-01T15:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Least-privilege roles: atrium_system, atrium_queue; no TEMP or CREATE for PUBLIC"
 
