@@ -32,6 +32,7 @@ TENANT_TABLES = [
     "import_row",
     "export_job",
     "job_progress",
+    "invitation",
 ]
 
 
