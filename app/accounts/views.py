@@ -322,9 +322,10 @@ class TeamPagesController(Controller):
         """Invite a person; errors are shown next to the fields and nothing is created. The answer shows the link to
         pass on (or says it was e-mailed), the same whether or not the address has an Atrium account."""
         form = clean_form(data)
+        fields = {k: v for k, v in form.items() if k != "full_name" or v.strip()}  # the name is optional: empty is none
         invited = None
         try:
-            invited = await accounts.invite_user(tenant, convert_input(form, schemas.InvitationCreate))
+            invited = await accounts.invite_user(tenant, convert_input(fields, schemas.InvitationCreate))
         except DomainError as exc:
             if not refusal_stays_on_page(exc):
                 raise
