@@ -234,6 +234,13 @@ class InvitationController(Controller):
         """Invitations not accepted yet, expired ones included (`expires_at`); sortable by `created_at`, `email`, `expires_at`."""
         return await accounts.list_invitations(tenant, list_query)
 
+    @get("/{invitation_id:int}", operation_id="getInvitation", summary="Get an invitation", guards=[guard(policy.VIEW_TEAM)])
+    async def get_invitation(
+        self, tenant: TenantScope, invitation_id: Annotated[int, Parameter(description="Invitation id")]
+    ) -> schemas.Invitation:
+        """Pending or accepted (`accepted_at`); never its link. 404 for ids of other tenants."""
+        return await accounts.get_invitation(tenant, invitation_id)
+
     @delete(
         "/{invitation_id:int}",
         operation_id="revokeInvitation",

@@ -734,6 +734,20 @@ async def list_invitations(scope: TenantScope, query: ListQuery) -> Page[schemas
     return page_of(schemas.Invitation, rows, query, total)
 
 
+async def get_invitation(scope: TenantScope, invitation_id: int) -> schemas.Invitation:
+    """One invitation of the tenant, pending or accepted (404 for any other tenant's id)."""
+    policy.VIEW_TEAM.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        row = (
+            await Invitation.select(*_invitation_columns())
+            .where((Invitation.id == invitation_id) & (Invitation.tenant_id == scope.tenant_id))
+            .first()
+        )
+    if row is None:
+        raise ResourceNotFound("Invitation not found")
+    return msgspec.convert(row, schemas.Invitation)
+
+
 async def revoke_invitation(scope: TenantScope, invitation_id: int) -> None:
     """Withdraw a pending invitation: its link stops working (404 for accepted ones and other tenants' ids)."""
     policy.MANAGE_USERS.require(scope)
@@ -828,9 +842,12 @@ async def accept_invitation(
                 {"email": invitation.email, "role": invitation.role, "new_account": created},
             )
     except BaseException:
-        if created:  # nobody could have used the account yet: it goes with the failed acceptance
+        if created:  # the account goes with the failed acceptance, unless another one joined with it meanwhile
             async with system_transaction():
-                await Account.delete().where(Account.id == account["id"])
+                await fetch(
+                    "DELETE FROM account a WHERE a.id = $1 AND NOT EXISTS (SELECT 1 FROM app_user u WHERE u.account_id = a.id)",
+                    account["id"],
+                )
         raise
     return schemas.Workspace(tenant_id=invitation.tenant_id, name=invitation.tenant_name, user_id=users[0]["id"], role=invitation.role)
 

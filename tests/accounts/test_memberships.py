@@ -138,6 +138,10 @@ async def test_invitations_are_seen_and_withdrawn_only_in_their_tenant_by_the_ri
     assert (await client.get("/v2/invitations", headers=manager.auth)).json()["total"] == 1
     assert (await client.get("/v2/invitations", headers=agent.auth)).status_code == 403
     assert (await client.get("/v2/invitations", headers=b.auth)).json()["total"] == 0
+    one = await client.get(f"/v2/invitations/{invitation['id']}", headers=manager.auth)
+    assert one.status_code == 200 and one.json()["email"] == "pending@example.com" and "accept_url" not in one.json()
+    assert (await client.get(f"/v2/invitations/{invitation['id']}", headers=b.auth)).status_code == 404
+    assert (await client.get(f"/v2/invitations/{invitation['id']}", headers=agent.auth)).status_code == 403
     assert (await client.post("/v2/users", headers=agent.auth, json={"email": "x@example.com"})).status_code == 403
     assert (await client.delete(f"/v2/invitations/{invitation['id']}", headers=b.auth)).status_code == 404
     assert (await client.delete(f"/v2/invitations/{invitation['id']}", headers=manager.auth)).status_code == 403
