@@ -705,9 +705,7 @@ async def invite_user(scope: TenantScope, data: schemas.InvitationCreate) -> sch
 
     invitation, token = await create_invitation(scope, data)
     if not current().smtp_url:
-        return msgspec.convert(
-            {**msgspec.to_builtins(invitation), "accept_url": invitation_url(token), "emailed": False}, schemas.InvitationCreated
-        )
+        return schemas.InvitationCreated(**msgspec.structs.asdict(invitation), accept_url=invitation_url(token), emailed=False)
     tenant = await get_tenant(scope)
     await send_to_address(
         invitation.email,
@@ -716,7 +714,7 @@ async def invite_user(scope: TenantScope, data: schemas.InvitationCreate) -> sch
         f"Accept within 7 days: {invitation_url(token)}\n\n"
         "If you already use Atrium with this address, you join with your password; otherwise you choose one.\n",
     )
-    return msgspec.convert({**msgspec.to_builtins(invitation), "accept_url": None, "emailed": True}, schemas.InvitationCreated)
+    return schemas.InvitationCreated(**msgspec.structs.asdict(invitation), accept_url=None, emailed=True)
 
 
 async def list_invitations(scope: TenantScope, query: ListQuery) -> Page[schemas.Invitation]:

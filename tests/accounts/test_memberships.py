@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from typing import Any
 
 import asyncpg
@@ -155,3 +157,42 @@ async def test_invitations_are_seen_and_withdrawn_only_in_their_tenant_by_the_ri
     assert (await tenants.accept(second)).json()["user"]["role"] == "support"
     _, key = await tenants.api_key(a, "read")
     assert (await client.get("/v2/auth/workspaces", headers={"X-API-Key": key})).status_code == 403, "an integration has no account"
+
+
+async def test_with_a_mail_server_the_link_goes_only_to_the_address(client: httpx.AsyncClient, tenants: Tenants, settings: Any) -> None:
+    from dataclasses import replace
+
+    from aiosmtpd.controller import Controller
+
+    from app import settings as app_settings
+    from tests.e2e.browser import free_port
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[tuple[list[str], str]] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    app_settings.install(replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp.port}"))
+    try:
+        elsewhere = await tenants.create()
+        admin = await tenants.create("Mail Agency")
+        taken = await client.post("/v2/users", headers=admin.auth, json={"email": elsewhere.email, "role": "agent"})
+        fresh = await client.post("/v2/users", headers=admin.auth, json={"email": "mailed@example.com", "role": "agent"})
+        for response in (taken, fresh):
+            assert response.status_code == 201
+            assert response.json()["accept_url"] is None and response.json()["emailed"] is True
+        assert [recipients for recipients, _ in inbox.messages] == [[elsewhere.email], ["mailed@example.com"]]
+        text = email.message_from_string(inbox.messages[1][1], policy=email.policy.default).get_body().get_content()  # type: ignore[union-attr]
+        assert "Mail Agency" in text
+        link = next(word for word in text.split() if word.startswith("http://testserver/invitations/"))
+        joined = await tenants.accept({"accept_url": link}, full_name="Mailed")
+        assert joined.status_code == 200 and joined.json()["tenantId"] == admin.tenant_id
+    finally:
+        app_settings.install(settings)
+        smtp.stop()
