@@ -65,6 +65,7 @@ SUSPECT_ADDRESS_FAILURES = 3
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
+INVALID_INVITATION = "This invitation link is not valid: it was used, withdrawn or has expired"
 USER_SORTS = {"created_at": "created_at", "email": "email", "full_name": "full_name", "role": "role"}
 INVITATION_SORTS = {"created_at": "created_at", "email": "email", "expires_at": "expires_at"}
 INVITATION_TTL = timedelta(days=7)
@@ -786,7 +787,7 @@ async def accept_invitation(
     the address, or handed over by the admin who could add the address anyway."""
     invitation = await open_invitation(token)
     if invitation is None:
-        raise ResourceNotFound("This invitation link is not valid: it was used, withdrawn or has expired")
+        raise ResourceNotFound(INVALID_INVITATION)
     async with system_transaction():
         existing = await Account.select(Account.id).where(Account.email == invitation.email).first()
     created = False
@@ -812,7 +813,7 @@ async def accept_invitation(
                 invitation.id,
             )
             if not claimed:
-                raise ResourceNotFound("This invitation link is not valid: it was used, withdrawn or has expired")
+                raise ResourceNotFound(INVALID_INVITATION)
             if await User.exists().where((User.tenant_id == invitation.tenant_id) & (User.account_id == account["id"])):
                 raise Conflict("You are already a member of this workspace")
             users = await User.insert(

@@ -179,7 +179,7 @@ class InvitationPagesController(Controller):
         """Who invites whom to which workspace, and the form to join; the same page whether or not the address has an account."""
         invitation = await accounts.open_invitation(token)
         if invitation is None:
-            raise ResourceNotFound("This invitation link is not valid: it was used, withdrawn or has expired")
+            raise ResourceNotFound(accounts.INVALID_INVITATION)
         return render(request, "invitation.html", {"invitation": invitation, "token": token, "errors": {}, "form": {}})
 
     @post("/{token:str}")
@@ -188,7 +188,7 @@ class InvitationPagesController(Controller):
         form = clean_form(data)
         invitation = await accounts.open_invitation(token)
         if invitation is None:
-            raise ResourceNotFound("This invitation link is not valid: it was used, withdrawn or has expired")
+            raise ResourceNotFound(accounts.INVALID_INVITATION)
         payload = {"token": token, "password": form.get("password", "")}
         if form.get("full_name", "").strip():
             payload["full_name"] = form["full_name"]
@@ -198,7 +198,7 @@ class InvitationPagesController(Controller):
                 token,
                 fields.password,
                 fields.full_name if fields.full_name is not UNSET else None,
-                ip=request.client.host if request.client else "",
+                ip=client_ip(request.scope),  # type: ignore[arg-type]
                 user_agent=request.headers.get("user-agent", ""),
             )
         except DomainError as exc:
