@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import logging
 import os
@@ -63,8 +64,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     dsn = _database(settings)
     host = args.host or settings.host
     port = args.port or settings.port
+    if not os.environ.get("BASE_URL"):  # links the app makes (invitations, e-mails) point where it listens
+        settings = dataclasses.replace(settings, base_url=f"http://{host}:{port}")
     if args.demo:
-        _print_demo_login(dsn, os.environ.get("BASE_URL") or f"http://{host}:{port}")
+        _print_demo_login(dsn, settings.base_url)
     app = create_app(settings, dsn, run_worker=not args.no_worker)
     print(f"Atrium is running at http://{host}:{port}/  (API docs: http://{host}:{port}/v2/schema/swagger)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True, server_header=False)

@@ -35,6 +35,7 @@ security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # Tables emptied before every test (everything but the migration ledger and SAQ's own tables).
 CLEAN_TABLES = [
     "tenant",
+    "account",
     "rate_limit_bucket",
     "login_throttle",
     "failed_job",

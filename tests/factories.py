@@ -65,19 +65,36 @@ class Tenants:
                 await conn.close()
         return Account(body["tenantId"], body["userId"], email, "admin", body["access_token"], body["refresh_token"])
 
+    async def invite(self, admin: Account, email: str, role: str = "agent", full_name: str | None = None) -> dict[str, Any]:
+        """Invite `email` to the admin's tenant through the API; returns the invitation (with its `accept_url`)."""
+        body: dict[str, Any] = {"email": email, "role": role}
+        if full_name is not None:
+            body["full_name"] = full_name
+        created = await self.client.post("/v2/users", headers=admin.auth, json=body)
+        assert created.status_code == 201, created.text
+        return dict(created.json())
+
+    async def accept(self, invitation: dict[str, Any], password: str = PASSWORD, full_name: str | None = None) -> httpx.Response:
+        """Accept an invitation through the API (`password`: the existing account's, or the new one's)."""
+        body: dict[str, Any] = {"token": invitation["accept_url"].rsplit("/", 1)[1], "password": password}
+        if full_name is not None:
+            body["full_name"] = full_name
+        return await self.client.post("/v2/auth/accept-invitation", json=body)
+
     async def add_user(self, admin: Account, role: str) -> Account:
-        """A user with `role` in the admin's tenant, logged in."""
+        """A new person with `role` in the admin's tenant (invited, joined), logged in."""
         n = next(_seq)
         email = f"{role}{n}@tenant{admin.tenant_id}.example.com"
-        created = await self.client.post(
-            "/v2/users", headers=admin.auth, json={"email": email, "password": PASSWORD, "full_name": f"{role.title()} {n}", "role": role}
-        )
-        assert created.status_code == 201, created.text
-        return await self.login(email, role=role)
+        invitation = await self.invite(admin, email, role, f"{role.title()} {n}")
+        joined = await self.accept(invitation)
+        assert joined.status_code == 200, joined.text
+        body = joined.json()
+        return Account(body["tenantId"], body["userId"], email, role, body["access_token"], body["refresh_token"])
 
-    async def login(self, email: str, password: str = PASSWORD, role: str = "") -> Account:
-        """Log in through the API."""
-        response = await self.client.post("/v2/auth/login", json={"email": email, "password": password})
+    async def login(self, email: str, password: str = PASSWORD, role: str = "", tenant_id: int | None = None) -> Account:
+        """Log in through the API (into `tenant_id`, for a person in several workspaces)."""
+        headers = {"X-Tenant-ID": str(tenant_id)} if tenant_id is not None else {}
+        response = await self.client.post("/v2/auth/login", json={"email": email, "password": password}, headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()
         return Account(body["tenantId"], body["userId"], email, role or body["user"]["role"], body["access_token"], body["refresh_token"])
@@ -117,9 +134,11 @@ async def service_tenant(name: str, *roles: str) -> dict[str, Any]:
     tenant, admin = await accounts.register_tenant(data)
     scopes: dict[str, Any] = {"admin": TenantScope(tenant_id=tenant.id, user_id=admin.id, role="admin", actor=admin.email)}
     for role in roles:
-        user = await accounts.create_user(
+        email = f"{role}@{name}.example.com"
+        _, token = await accounts.create_invitation(
             scopes["admin"],
-            account_schemas.UserCreate(email=f"{role}@{name}.example.com", password=PASSWORD, full_name=role.title(), role=role),  # type: ignore[arg-type]
+            account_schemas.InvitationCreate(email=email, full_name=role.title(), role=role),  # type: ignore[arg-type]
         )
-        scopes[role] = TenantScope(tenant_id=tenant.id, user_id=user.id, role=role, actor=user.email)
+        member = await accounts.accept_invitation(token, PASSWORD)
+        scopes[role] = TenantScope(tenant_id=tenant.id, user_id=member.user_id, role=role, actor=email)
     return scopes

@@ -9,6 +9,7 @@ from urllib.parse import unquote_plus
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 from msgspec import UNSET
 
@@ -17,6 +18,7 @@ from app.accounts import service as accounts
 from app.accounts.authentication import TOKEN_ENDPOINT
 from app.core.errors import AuthenticationError, BadRequest, ValidationFailed
 from app.core.pagination import SORTS_OPT, ListQuery, Page
+from app.core.schemas import ErrorEnvelope
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.service import Subject, audit
@@ -47,18 +49,63 @@ class AuthController(Controller):
         return ApiResponse(tokens, status_code=201, headers={"Location": "/v2/auth/me"})
 
     @post("/login", operation_id="login", summary="Exchange e-mail and password for tokens", status_code=200)
-    async def login(self, request: Request[Any, Any, Any], data: schemas.LoginRequest, settings: Settings) -> schemas.TokenPair:
-        """Unknown e-mail and wrong password get the same 401; repeated failures are throttled (429)."""
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: schemas.LoginRequest,
+        settings: Settings,
+        tenant_id: Annotated[
+            int | None,
+            Parameter(header="X-Tenant-ID", description="The workspace to enter, for an account that belongs to several"),
+        ] = None,
+    ) -> schemas.TokenPair:
+        """Unknown e-mail and wrong password get the same 401; repeated failures are throttled (429).
+
+        The tokens are for one workspace: the account's only one, or the one `X-Tenant-ID` names. An account in
+        several workspaces that names none gets 400 listing its workspaces (`details.tenants`); naming one it is not
+        an active member of gets 403."""
         email = data.email if data.email is not UNSET else data.username
         if email is UNSET or not email:
             raise ValidationFailed(
                 "Invalid email: This field is required", details={"field": "email", "expected": "This field is required"}
             )
         ip, ua = _client(request)
-        user = await accounts.authenticate_password(email, data.password, ip)
-        actor = TenantScope(tenant_id=user["tenant_id"], user_id=user["id"], role=user["role"], actor=user["email"], ip=ip, user_agent=ua)
-        await audit(actor, Subject("user", user["id"]), "auth.login", {"via": "api"})
-        return await accounts.issue_user_tokens(settings, user["id"])
+        account = await accounts.authenticate_password(email, data.password, ip)
+        workspace = await accounts.login_membership(account, tenant_id)
+        await accounts.record_login(workspace)
+        actor = TenantScope(
+            tenant_id=workspace.tenant_id, user_id=workspace.user_id, role=workspace.role, actor=account["email"], ip=ip, user_agent=ua
+        )
+        await audit(actor, Subject("user", workspace.user_id), "auth.login", {"via": "api"})
+        return await accounts.issue_user_tokens(settings, workspace.user_id)
+
+    @post(
+        "/accept-invitation",
+        operation_id="acceptInvitation",
+        summary="Join a workspace with an invitation's token",
+        status_code=200,
+        responses={404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: the link was used, withdrawn or has expired")},
+    )
+    async def accept_invitation(
+        self, request: Request[Any, Any, Any], data: schemas.AcceptInvitationRequest, settings: Settings
+    ) -> schemas.TokenPair:
+        """`token` is the last part of the invitation's link. For an address with an Atrium account, `password` is its
+        password (checked and throttled like a login); otherwise it becomes the new account's. Returns tokens for the
+        workspace joined; 404 for a link used, withdrawn or expired."""
+        ip, ua = _client(request)
+        full_name = data.full_name if data.full_name is not UNSET else None
+        workspace = await accounts.accept_invitation(data.token, data.password, full_name, ip=ip, user_agent=ua)
+        return await accounts.issue_user_tokens(settings, workspace.user_id)
+
+    @get(
+        "/workspaces", operation_id="listWorkspaces", summary="The workspaces of the caller's account", guards=[guard(policy.SELF_SERVICE)]
+    )
+    async def workspaces(self, request: Request[Any, Any, Any]) -> list[schemas.Workspace]:
+        """Every workspace (tenant) the person behind the token is an active member of: log in with its id in
+        `X-Tenant-ID` to work there."""
+        principal = current_principal(request)
+        assert principal.user_id is not None
+        return await accounts.workspaces_of_member(principal.tenant_id, principal.user_id)
 
     @post("/refresh", operation_id="refreshToken", summary="Rotate a refresh token", status_code=200)
     async def refresh(self, data: schemas.RefreshRequest, settings: Settings) -> schemas.TokenPair:
@@ -142,11 +189,15 @@ class UserController(Controller):
         """Sortable by `created_at`, `email`, `full_name`, `role`."""
         return await accounts.list_users(tenant, list_query, active=is_active)
 
-    @post("/", operation_id="createUser", summary="Create a user", guards=[guard(policy.MANAGE_USERS)], status_code=201)
-    async def create_user(self, tenant: TenantScope, data: schemas.UserCreate) -> ApiResponse[schemas.User]:
-        """E-mail addresses are unique across Atrium (409 when taken)."""
-        user = await accounts.create_user(tenant, data)
-        return ApiResponse(user, status_code=201, headers={"Location": f"/v2/users/{user.id}"})
+    @post("/", operation_id="createUser", summary="Invite a person", guards=[guard(policy.MANAGE_USERS)], status_code=201)
+    async def create_user(self, tenant: TenantScope, data: schemas.InvitationCreate) -> ApiResponse[schemas.InvitationCreated]:
+        """Adds a person by inviting the address: they join when they accept (`POST /v2/auth/accept-invitation` or the
+        link's page). The answer is the same whether or not the address has an Atrium account; 409 only when it is
+        already a member of this team."""
+        invitation = await accounts.invite_user(tenant, data)
+        return ApiResponse(
+            invitation, status_code=201, headers={"Location": f"/v2/invitations/{invitation.id}", "Cache-Control": "no-store"}
+        )
 
     @get("/{user_id:int}", operation_id="getUser", summary="Get a user", guards=[guard(policy.VIEW_TEAM)])
     async def get_user(self, tenant: TenantScope, user_id: Annotated[int, Parameter(description="User id")]) -> schemas.User:
@@ -163,6 +214,43 @@ class UserController(Controller):
     ) -> schemas.User:
         """Honours `If-Match` (412 when stale). Deactivating a user ends their sessions."""
         return await accounts.update_user(tenant, user_id, data, if_match=if_match)
+
+
+class InvitationController(Controller):
+    """Invitations of the tenant not yet accepted (made by `POST /v2/users`)."""
+
+    path = "/v2/invitations"
+    opt = resource_opt("users")  # part of the team: users:read, users:write
+    tags = ["Users"]
+
+    @get(
+        "/",
+        operation_id="listInvitations",
+        summary="List pending invitations",
+        guards=[guard(policy.VIEW_TEAM)],
+        opt={SORTS_OPT: accounts.INVITATION_SORTS},
+    )
+    async def list_invitations(self, tenant: TenantScope, list_query: ListQuery) -> Page[schemas.Invitation]:
+        """Invitations not accepted yet, expired ones included (`expires_at`); sortable by `created_at`, `email`, `expires_at`."""
+        return await accounts.list_invitations(tenant, list_query)
+
+    @get("/{invitation_id:int}", operation_id="getInvitation", summary="Get an invitation", guards=[guard(policy.VIEW_TEAM)])
+    async def get_invitation(
+        self, tenant: TenantScope, invitation_id: Annotated[int, Parameter(description="Invitation id")]
+    ) -> schemas.Invitation:
+        """Pending or accepted (`accepted_at`); never its link. 404 for ids of other tenants."""
+        return await accounts.get_invitation(tenant, invitation_id)
+
+    @delete(
+        "/{invitation_id:int}",
+        operation_id="revokeInvitation",
+        summary="Withdraw an invitation",
+        guards=[guard(policy.MANAGE_USERS)],
+        status_code=204,
+    )
+    async def revoke_invitation(self, tenant: TenantScope, invitation_id: Annotated[int, Parameter(description="Invitation id")]) -> None:
+        """Its link stops working at once; 404 for accepted invitations and other tenants' ids."""
+        await accounts.revoke_invitation(tenant, invitation_id)
 
 
 class ApiKeyController(Controller):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from app.accounts.api import ApiKeyController, AuthController, OAuthClientController, OAuthController, UserController
-from app.accounts.views import AccountPagesController, SessionController, TeamPagesController
+from app.accounts.api import ApiKeyController, AuthController, InvitationController, OAuthClientController, OAuthController, UserController
+from app.accounts.views import (
+    AccountPagesController,
+    InvitationPagesController,
+    SessionController,
+    TeamPagesController,
+    WorkspacePagesController,
+)
 from app.domains import Domain, NavEntry
 
 DOMAIN = Domain(
@@ -12,11 +18,14 @@ DOMAIN = Domain(
         AuthController,
         OAuthController,
         UserController,
+        InvitationController,
         ApiKeyController,
         OAuthClientController,
         SessionController,
         TeamPagesController,
         AccountPagesController,
+        InvitationPagesController,
+        WorkspacePagesController,
     ],
     # Only roles that can open a settings tab see it (agents, support and finance have none).
     nav=[NavEntry("settings", "Settings", "/settings", order=90, permission="accounts.view_team")],

@@ -38,13 +38,64 @@ class User(ResponseBody):
     time_zone: str | None = None  # their own zone for screens; None: the tenant's
 
 
-class UserCreate(RequestBody):
-    """Invite a user with an initial password."""
+class InvitationCreate(RequestBody):
+    """Invite a person to the tenant: they choose their password (or use their Atrium account's) when they accept."""
 
     email: Email
-    password: Password
-    full_name: Name
+    full_name: Name | UnsetType = UNSET  # how the team sees them until they give their own
     role: Role = "agent"
+
+
+class Invitation(ResponseBody):
+    """An invitation of an address to the tenant, pending until the person accepts it."""
+
+    id: int
+    email: str
+    full_name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    invited_by: int | None = None
+    accepted_at: datetime | None = None
+
+
+class InvitationCreated(Invitation, kw_only=True):
+    """A new invitation: `accept_url` is the link to pass on when no mail server is configured (`emailed` false);
+    with one, the link was e-mailed to the address and is shown to nobody."""
+
+    accept_url: str | None
+    emailed: bool
+
+
+class InvitationOpened(ResponseBody):
+    """What the accept page shows of a pending invitation."""
+
+    id: int
+    tenant_id: int
+    tenant_name: str
+    email: str
+    full_name: str
+    role: str
+    expires_at: datetime
+    invited_by_name: str
+
+
+class AcceptInvitationRequest(RequestBody):
+    """Accept an invitation: `password` is the password of the address's Atrium account, or, for an address that has
+    none, the new account's password (then `full_name` is its name)."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    password: Password
+    full_name: Name | UnsetType = UNSET
+
+
+class Workspace(ResponseBody):
+    """A tenant the caller's account is an active member of."""
+
+    tenant_id: int
+    name: str
+    user_id: int
+    role: str
 
 
 class UserUpdate(RequestBody):

@@ -32,11 +32,12 @@ from app.accounts.security import (
     verify_password_async,
     verify_secret_async,
 )
-from app.accounts.tables import ApiKey, LoginThrottle, OAuthClient, User, UserSession
+from app.accounts.tables import Account, ApiKey, Invitation, LoginThrottle, OAuthClient, User, UserSession
 from app.core.errors import (
     AuthenticationError,
     BadRequest,
     Conflict,
+    PermissionDenied,
     RateLimited,
     ResourceNotFound,
     ValidationFailed,
@@ -50,7 +51,7 @@ from app.core.zones import checked_zone
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.domains import api_resources, set_up_tenant
 from app.events.service import Subject, audit
-from app.settings import Settings
+from app.settings import Settings, base_url, current
 from app.tenancy.tables import Tenant
 
 MAX_LOGIN_FAILURES = 5
@@ -64,7 +65,12 @@ SUSPECT_ADDRESS_FAILURES = 3
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_LOCK = timedelta(minutes=15)
 INVALID_LOGIN = "Invalid email or password"
+INVALID_INVITATION = "This invitation link is not valid: it was used, withdrawn or has expired"
 USER_SORTS = {"created_at": "created_at", "email": "email", "full_name": "full_name", "role": "role"}
+INVITATION_SORTS = {"created_at": "created_at", "email": "email", "expires_at": "expires_at"}
+INVITATION_TTL = timedelta(days=7)
+# A person in several workspaces has this long, after their password was checked, to choose one in the browser.
+WORKSPACE_CHOICE_TTL = 600
 KEY_SORTS = {"created_at": "created_at", "name": "name", "last_used_at": "last_used_at"}
 
 
@@ -109,7 +115,7 @@ async def register_tenant(
     full_name = next((str(v).strip() for v in (data.full_name, data.name) if v is not UNSET and str(v).strip()), email.split("@")[0])
     password_hash = await hash_secret_async(new_password(data.password))
     async with system_transaction():
-        if await User.exists().where(User.email == email):
+        if await Account.exists().where(Account.email == email):
             raise Conflict("An account with this email already exists", details={"email": email})
         slug = _slugify(tenant_name)
         if await Tenant.exists().where(Tenant.slug == slug):
@@ -117,11 +123,14 @@ async def register_tenant(
         tenant_rows = await Tenant.insert(Tenant(name=tenant_name[:200], slug=slug, plan=plan)).returning(*Tenant.all_columns())
         tenant = tenant_rows[0]
         try:
-            user_rows = await User.insert(
-                User(tenant_id=tenant["id"], email=email, full_name=full_name[:200], role="admin", password_hash=password_hash)
-            ).returning(*User.all_columns())
+            account_rows = await Account.insert(Account(email=email, full_name=full_name[:200], password_hash=password_hash)).returning(
+                Account.id
+            )
         except UniqueViolationError:
             raise Conflict("An account with this email already exists", details={"email": email}) from None
+        user_rows = await User.insert(
+            User(tenant_id=tenant["id"], account_id=account_rows[0]["id"], email=email, full_name=full_name[:200], role="admin")
+        ).returning(*User.all_columns())
     user = user_rows[0]
     scope = TenantScope(tenant_id=tenant["id"], user_id=user["id"], role="admin", actor=email, ip=ip, user_agent=user_agent)
     async with tenant_transaction(tenant["id"]):
@@ -241,18 +250,23 @@ def new_password(password: str) -> str:
 
 
 async def authenticate_password(email: str, password: str, ip: str = "") -> dict[str, Any]:
-    """The active user with these credentials. Unknown e-mail and wrong password fail alike.
+    """The account with these credentials (`id`, `email`, `full_name`). Unknown e-mail and wrong password fail alike.
 
-    Both the account and the caller's address (`ip`) are throttled, before any password hashing."""
-    account = normalise_email(email)[:254]
+    Both the account and the caller's address (`ip`) are throttled, before any password hashing. Which of the
+    account's workspaces the person enters is chosen afterwards (`login_membership`, `active_memberships`)."""
+    address_key = normalise_email(email)[:254]
     # Throttle keys of accounts, addresses and registrations never collide (an e-mail cannot start with "acct:").
-    account_key = f"acct:{account}"[:254]
+    account_key = f"acct:{address_key}"[:254]
     address = f"ip:{ip}"[:254] if ip else ""
     async with system_transaction():
         address_failures = await _reserve_login_attempt(address, MAX_ADDRESS_FAILURES) if address else 0
         account_failures = await _reserve_login_attempt(account_key)
-        user = await User.select().where(User.email == account).first()
-    stored = user["password_hash"] if user else dummy_hash()
+        account = (
+            await Account.select(Account.id, Account.email, Account.full_name, Account.password_hash)
+            .where(Account.email == address_key)
+            .first()
+        )
+    stored = account["password_hash"] if account else dummy_hash()
     normal = unicodedata.normalize("NFKC", password)
     # Logins that come after recent failures (a guesser, a flood) are checked in their own narrow lane, so
     # they cannot take the hashing capacity people logging in normally need.
@@ -264,16 +278,103 @@ async def authenticate_password(email: str, password: str, ip: str = "") -> dict
         async with system_transaction():
             await _give_back_attempt(account_key, address)
         raise
-    if not (ok or legacy) or user is None or not user["is_active"]:
+    if not (ok or legacy) or account is None:
         raise AuthenticationError(INVALID_LOGIN)
     async with system_transaction():
-        values: dict[Any, Any] = {User.last_login_at: _now()}
         if legacy or needs_rehash(stored):
-            values[User.password_hash] = await hash_secret_async(normal)
-        await User.update(values).where(User.id == user["id"])
+            await Account.update({Account.password_hash: await hash_secret_async(normal)}).where(Account.id == account["id"])
         await LoginThrottle.delete().where(LoginThrottle.account == account_key)
         await _give_back_attempt(address)  # a success does not count against the address
-    return dict(user)
+    return {"id": account["id"], "email": account["email"], "full_name": account["full_name"]}
+
+
+# --------------------------------------------------------------------------- a person's workspaces
+
+
+async def active_memberships(account_id: int) -> list[schemas.Workspace]:
+    """The tenants an account may enter (its active memberships), by name: only ever shown to the account itself."""
+    async with system_transaction():
+        rows = await fetch(
+            """
+            SELECT u.tenant_id, t.name, u.id AS user_id, u.role
+            FROM app_user u JOIN tenant t ON t.id = u.tenant_id
+            WHERE u.account_id = $1 AND u.is_active ORDER BY t.name, t.id
+            """,
+            account_id,
+        )
+    return msgspec.convert(rows, list[schemas.Workspace])
+
+
+async def membership(account_id: int, tenant_id: int) -> schemas.Workspace:
+    """The account's active membership of `tenant_id`; 404 when it has none (whether or not the tenant exists)."""
+    for workspace in await active_memberships(account_id):
+        if workspace.tenant_id == tenant_id:
+            return workspace
+    raise ResourceNotFound("You are not a member of that workspace")
+
+
+async def login_membership(account: dict[str, Any], tenant_id: int | None) -> schemas.Workspace:
+    """The workspace an API login enters: `tenant_id` (its X-Tenant-ID) when given, else the account's only one.
+
+    An account with no active membership fails like a wrong password; one in several workspaces that named none is
+    told to choose, with the list of its own workspaces (nothing about any other tenant)."""
+    workspaces = await active_memberships(account["id"])
+    if not workspaces:
+        raise AuthenticationError(INVALID_LOGIN)
+    if tenant_id is not None:
+        chosen = next((w for w in workspaces if w.tenant_id == tenant_id), None)
+        if chosen is None:
+            raise PermissionDenied(
+                "X-Tenant-ID names no workspace of this account",
+                details={
+                    "field": "X-Tenant-ID",
+                    "provided": tenant_id,
+                    "tenants": [{"id": w.tenant_id, "name": w.name} for w in workspaces],
+                },
+            )
+        return chosen
+    if len(workspaces) > 1:
+        raise BadRequest(
+            "This account belongs to several workspaces: send X-Tenant-ID with the id of one of them",
+            details={
+                "field": "X-Tenant-ID",
+                "expected": "The id of one of your workspaces",
+                "tenants": [{"id": w.tenant_id, "name": w.name} for w in workspaces],
+            },
+        )
+    return workspaces[0]
+
+
+async def workspaces_of_member(tenant_id: int, user_id: int) -> list[schemas.Workspace]:
+    """The workspaces of the account behind a member of `tenant_id` (`GET /v2/auth/workspaces`)."""
+    async with tenant_transaction(tenant_id):
+        row = await User.select(User.account_id).where((User.id == user_id) & (User.tenant_id == tenant_id)).first()
+    if row is None:
+        raise ResourceNotFound("User not found")
+    return await active_memberships(row["account_id"])
+
+
+async def record_login(workspace: schemas.Workspace) -> None:
+    """Note when the member last logged in (the team screen shows it)."""
+    async with tenant_transaction(workspace.tenant_id):
+        await User.update({User.last_login_at: _now()}).where((User.id == workspace.user_id) & (User.tenant_id == workspace.tenant_id))
+
+
+def workspace_choice_ticket(settings: Settings, account_id: int, email: str) -> str:
+    """A short-lived proof that this account's password was just checked, so its person can pick a workspace."""
+    claims = {"sub": f"account:{account_id}", "email": email}
+    ticket, _, _ = issue_jwt(settings.secret_key, claims=claims, token_type="workspace_choice", ttl=WORKSPACE_CHOICE_TTL)
+    return ticket
+
+
+def account_of_ticket(settings: Settings, ticket: str) -> tuple[int, str] | None:
+    """The account (id, e-mail) a workspace-choice ticket was issued to, or None when it is forged or expired."""
+    try:
+        claims = decode_jwt(settings.secret_key, ticket, "workspace_choice")
+    except TokenError:
+        return None
+    account_id = str(claims.get("sub", "")).removeprefix("account:")
+    return (int(account_id), str(claims.get("email", ""))) if account_id.isdigit() else None
 
 
 async def _user_and_tenant(user_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -455,20 +556,21 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
 # --------------------------------------------------------------------------- browser sessions
 
 
-async def create_session(user: dict[str, Any], settings: Settings, *, ip: str, user_agent: str) -> str:
-    """Start a server-side session for a user; returns the cookie token (a new id at every login)."""
+async def create_session(workspace: schemas.Workspace, settings: Settings, *, ip: str, user_agent: str) -> str:
+    """Start a server-side session for a member; returns the cookie token (a new id at every login or switch)."""
     token = new_token(32)
-    async with tenant_transaction(user["tenant_id"]):
+    async with tenant_transaction(workspace.tenant_id):
         await UserSession.insert(
             UserSession(
-                tenant_id=user["tenant_id"],
-                user_id=user["id"],
+                tenant_id=workspace.tenant_id,
+                user_id=workspace.user_id,
                 token_hash=sha256_hex(token),
                 expires_at=_now() + timedelta(seconds=settings.session_ttl),
                 ip=ip[:64],
                 user_agent=user_agent[:300],
             )
         )
+        await User.update({User.last_login_at: _now()}).where((User.id == workspace.user_id) & (User.tenant_id == workspace.tenant_id))
     return token
 
 
@@ -476,7 +578,7 @@ async def principal_for_session(token: str) -> Principal | None:
     """The user behind a session cookie, or None when it is unknown, expired or the user is inactive."""
     rows = await fetch(
         """
-        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, t.plan,
+        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, u.account_id, t.plan, t.name AS tenant_name,
                COALESCE(u.time_zone, t.time_zone) AS time_zone
         FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
         WHERE s.token_hash = $1 AND s.expires_at > now()
@@ -496,6 +598,8 @@ async def principal_for_session(token: str) -> Principal | None:
         email=row["email"],
         scopes=EVERYTHING,
         time_zone=row["time_zone"],
+        account_id=row["account_id"],
+        tenant_name=row["tenant_name"],
     )
 
 
@@ -512,7 +616,7 @@ async def list_users(scope: TenantScope, query: ListQuery, *, active: bool | Non
     """A page of the tenant's users (the team screen and `GET /v2/users`)."""
     policy.VIEW_TEAM.require(scope)
     async with tenant_transaction(scope.tenant_id):
-        select = User.select(*User.all_columns(exclude=[User.password_hash])).where(User.tenant_id == scope.tenant_id)
+        select = User.select(*User.all_columns(exclude=[User.account_id])).where(User.tenant_id == scope.tenant_id)
         count = User.count().where(User.tenant_id == scope.tenant_id)
         if active is not None:
             select, count = select.where(User.is_active == active), count.where(User.is_active == active)
@@ -532,7 +636,7 @@ async def team_members(scope: TenantScope) -> list[schemas.User]:
     """The tenant's active people by name, for pickers (assign to, filter by agent): every member may see them."""
     async with tenant_transaction(scope.tenant_id):
         rows = (
-            await User.select(*User.all_columns(exclude=[User.password_hash]))
+            await User.select(*User.all_columns(exclude=[User.account_id]))
             .where((User.tenant_id == scope.tenant_id) & (User.is_active == True))  # noqa: E712 - SQL, not Python truth
             .order_by(User.full_name)
             .order_by(User.id)
@@ -550,25 +654,203 @@ async def get_user(scope: TenantScope, user_id: int) -> schemas.User:
     return msgspec.convert(row, schemas.User)
 
 
-async def create_user(scope: TenantScope, data: schemas.UserCreate) -> schemas.User:
-    """Add a user to the tenant."""
+# --------------------------------------------------------------------------- invitations
+
+
+def _invitation_columns() -> list[Any]:
+    return Invitation.all_columns(exclude=[Invitation.token_hash, Invitation.tenant_id, Invitation.accepted_by])
+
+
+async def create_invitation(scope: TenantScope, data: schemas.InvitationCreate) -> tuple[schemas.Invitation, str]:
+    """Invite an address to the tenant; returns the invitation and its link's token (shown or sent once, kept hashed).
+
+    Nothing here looks beyond the tenant: the answer is the same whether or not the address has an Atrium account
+    elsewhere. Only an address already on this team is refused (the admin sees the team anyway). Inviting an
+    address again replaces its pending invitation (the old link stops working)."""
     policy.MANAGE_USERS.require(scope)
     email = normalise_email(data.email)
-    password_hash = await hash_secret_async(new_password(data.password))
+    token = new_token(32)
+    full_name = data.full_name.strip() if data.full_name is not UNSET else ""
+    async with tenant_transaction(scope.tenant_id):
+        if await User.exists().where((User.tenant_id == scope.tenant_id) & (User.email == email)):
+            raise Conflict(
+                "This address is already a member of this team",
+                details={"field": "email", "provided": email},
+                human="This address is already on your team (reactivate them below if they were deactivated)",
+            )
+        await Invitation.delete().where(
+            (Invitation.tenant_id == scope.tenant_id) & (Invitation.email == email) & Invitation.accepted_at.is_null()
+        )
+        rows = await Invitation.insert(
+            Invitation(
+                tenant_id=scope.tenant_id,
+                email=email,
+                full_name=full_name,
+                role=data.role,
+                token_hash=sha256_hex(token),
+                invited_by=scope.user_id,
+                expires_at=_now() + INVITATION_TTL,
+            )
+        ).returning(*_invitation_columns())
+        await audit(scope, Subject("invitation", rows[0]["id"]), "user.invited", {"email": email, "role": data.role})
+    return msgspec.convert(rows[0], schemas.Invitation), token
+
+
+def invitation_url(token: str) -> str:
+    """The link that accepts an invitation."""
+    return f"{base_url()}/invitations/{token}"
+
+
+async def invite_user(scope: TenantScope, data: schemas.InvitationCreate) -> schemas.InvitationCreated:
+    """Invite a person (`POST /v2/users`, the Team screen): the link is e-mailed when the operator configured a mail
+    server, otherwise returned for the admin to pass on. Either way the answer does not depend on the address."""
+    from app.events.mail import send_to_address
+
+    invitation, token = await create_invitation(scope, data)
+    if not current().smtp_url:
+        return schemas.InvitationCreated(**msgspec.structs.asdict(invitation), accept_url=invitation_url(token), emailed=False)
+    tenant = await get_tenant(scope)
+    await send_to_address(
+        invitation.email,
+        f"You are invited to {tenant.name} on Atrium",
+        f"{scope.actor or 'An admin'} invited you to join {tenant.name} on Atrium as {invitation.role}.\n\n"
+        f"Accept within 7 days: {invitation_url(token)}\n\n"
+        "If you already use Atrium with this address, you join with your password; otherwise you choose one.\n",
+    )
+    return schemas.InvitationCreated(**msgspec.structs.asdict(invitation), accept_url=None, emailed=True)
+
+
+async def list_invitations(scope: TenantScope, query: ListQuery) -> Page[schemas.Invitation]:
+    """The tenant's invitations not yet accepted (expired ones included, so an admin sees to invite again)."""
+    policy.VIEW_TEAM.require(scope)
+    pending = (Invitation.tenant_id == scope.tenant_id) & Invitation.accepted_at.is_null()
+    async with tenant_transaction(scope.tenant_id):
+        rows = (
+            await sort_order(query.sort, INVITATION_SORTS, "-created_at")
+            .apply(Invitation.select(*_invitation_columns()).where(pending))
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        total = await Invitation.count().where(pending)
+    return page_of(schemas.Invitation, rows, query, total)
+
+
+async def get_invitation(scope: TenantScope, invitation_id: int) -> schemas.Invitation:
+    """One invitation of the tenant, pending or accepted (404 for any other tenant's id)."""
+    policy.VIEW_TEAM.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        row = (
+            await Invitation.select(*_invitation_columns())
+            .where((Invitation.id == invitation_id) & (Invitation.tenant_id == scope.tenant_id))
+            .first()
+        )
+    if row is None:
+        raise ResourceNotFound("Invitation not found")
+    return msgspec.convert(row, schemas.Invitation)
+
+
+async def revoke_invitation(scope: TenantScope, invitation_id: int) -> None:
+    """Withdraw a pending invitation: its link stops working (404 for accepted ones and other tenants' ids)."""
+    policy.MANAGE_USERS.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        rows = (
+            await Invitation.delete()
+            .where((Invitation.id == invitation_id) & (Invitation.tenant_id == scope.tenant_id) & Invitation.accepted_at.is_null())
+            .returning(Invitation.email)
+        )
+        if not rows:
+            raise ResourceNotFound("Invitation not found")
+        await audit(scope, Subject("invitation", invitation_id), "user.invitation_revoked", {"email": rows[0]["email"]})
+
+
+async def open_invitation(token: str) -> schemas.InvitationOpened | None:
+    """The pending, unexpired invitation behind a link's token, with its workspace's name, or None."""
     async with system_transaction():
-        # E-mail addresses are unique across tenants; the check must see every tenant's users.
-        taken = await User.exists().where(User.email == email)
-    if taken:
-        raise Conflict("An account with this email already exists", details={"email": email})
+        rows = await fetch(
+            """
+            SELECT i.id, i.tenant_id, t.name AS tenant_name, i.email, i.full_name, i.role, i.expires_at,
+                   coalesce(u.full_name, '') AS invited_by_name
+            FROM invitation i JOIN tenant t ON t.id = i.tenant_id LEFT JOIN app_user u ON u.id = i.invited_by
+            WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
+            """,
+            sha256_hex(token),
+        )
+    return msgspec.convert(rows[0], schemas.InvitationOpened) if rows else None
+
+
+async def accept_invitation(
+    token: str, password: str, full_name: str | None = None, *, ip: str = "", user_agent: str = ""
+) -> schemas.Workspace:
+    """Join the invitation's workspace; returns the new membership.
+
+    When the invited address has an Atrium account, `password` must be its password (checked and throttled as a
+    login); otherwise an account is created with it (and `full_name`, else the name the admin gave). Either way the
+    link itself is the proof of the address, so whoever holds it may learn which case it was: the link is sent to
+    the address, or handed over by the admin who could add the address anyway."""
+    invitation = await open_invitation(token)
+    if invitation is None:
+        raise ResourceNotFound(INVALID_INVITATION)
+    async with system_transaction():
+        existing = await Account.select(Account.id).where(Account.email == invitation.email).first()
+    created = False
+    if existing is not None:
+        account = await authenticate_password(invitation.email, password, ip)
+    else:
+        name = (full_name or "").strip() or invitation.full_name or invitation.email.split("@")[0]
+        password_hash = await hash_secret_async(new_password(password))
+        try:
+            async with system_transaction():
+                rows = await Account.insert(Account(email=invitation.email, full_name=name[:200], password_hash=password_hash)).returning(
+                    Account.id
+                )
+        except UniqueViolationError:  # created a moment ago by a registration or another acceptance: try again as a login
+            raise Conflict("This address has just got an Atrium account: enter its password to join") from None
+        account, created = {"id": rows[0]["id"], "email": invitation.email, "full_name": name[:200]}, True
+    member_name = (full_name or "").strip() or invitation.full_name or account["full_name"]
+    scope = TenantScope(tenant_id=invitation.tenant_id, actor=invitation.email, ip=ip, user_agent=user_agent[:300])
     try:
-        async with tenant_transaction(scope.tenant_id):
-            rows = await User.insert(
-                User(tenant_id=scope.tenant_id, email=email, full_name=data.full_name.strip(), role=data.role, password_hash=password_hash)
-            ).returning(*User.all_columns())
-            await audit(scope, Subject("user", rows[0]["id"]), "user.created", {"email": email, "role": data.role})
-    except UniqueViolationError:
-        raise Conflict("An account with this email already exists", details={"email": email}) from None
-    return msgspec.convert(rows[0], schemas.User)
+        async with tenant_transaction(invitation.tenant_id):
+            claimed = await fetch(
+                "UPDATE invitation SET accepted_at = now() WHERE id = $1 AND accepted_at IS NULL AND expires_at > now() RETURNING id",
+                invitation.id,
+            )
+            if not claimed:
+                raise ResourceNotFound(INVALID_INVITATION)
+            if await User.exists().where((User.tenant_id == invitation.tenant_id) & (User.account_id == account["id"])):
+                raise Conflict("You are already a member of this workspace")
+            users = await User.insert(
+                User(
+                    tenant_id=invitation.tenant_id,
+                    account_id=account["id"],
+                    email=invitation.email,
+                    full_name=member_name[:200],
+                    role=invitation.role,
+                )
+            ).returning(User.id)
+            await Invitation.update({Invitation.accepted_by: users[0]["id"]}).where(Invitation.id == invitation.id)
+            scope = TenantScope(
+                tenant_id=invitation.tenant_id,
+                user_id=users[0]["id"],
+                role=invitation.role,
+                actor=invitation.email,
+                ip=ip,
+                user_agent=user_agent[:300],
+            )
+            await audit(
+                scope,
+                Subject("user", users[0]["id"]),
+                "user.joined",
+                {"email": invitation.email, "role": invitation.role, "new_account": created},
+            )
+    except BaseException:
+        if created:  # the account goes with the failed acceptance, unless another one joined with it meanwhile
+            async with system_transaction():
+                await fetch(
+                    "DELETE FROM account a WHERE a.id = $1 AND NOT EXISTS (SELECT 1 FROM app_user u WHERE u.account_id = a.id)",
+                    account["id"],
+                )
+        raise
+    return schemas.Workspace(tenant_id=invitation.tenant_id, name=invitation.tenant_name, user_id=users[0]["id"], role=invitation.role)
 
 
 async def update_user(scope: TenantScope, user_id: int, data: schemas.UserUpdate, *, if_match: str | None = None) -> schemas.User:

@@ -1,4 +1,4 @@
-"""Tables of a tenant's users and the credentials that act for them."""
+"""Tables of people (global accounts, their memberships of tenants, invitations) and the credentials that act for them."""
 
 from __future__ import annotations
 
@@ -18,21 +18,52 @@ from piccolo.table import Table
 from app.tenancy.tables import Tenant
 
 
+class Account(Table, tablename="account"):
+    """A person's login, global to the installation: one e-mail address and one password, whatever tenants
+    the person works in (their memberships are `app_user` rows). Only system transactions read it."""
+
+    id = BigSerial(primary_key=True)
+    email = Varchar(length=254, unique=True)
+    full_name = Varchar(length=200, default="")  # the name they gave themselves; each membership keeps its own
+    password_hash = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class User(Table, tablename="app_user"):
-    """A person who logs in. E-mail addresses are unique across tenants so login needs no tenant."""
+    """A person's membership of a tenant: their role, name and state there (every tenant's foreign keys point here).
+
+    `email` is the account's address, copied so the tenant's own screens read it under row-level security
+    (an account's address never changes). One member per account and tenant.
+    """
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
-    email = Varchar(length=254, unique=True)
+    account_id = ForeignKey(references=Account, on_delete=OnDelete.cascade, null=False, index=True)
+    email = Varchar(length=254)
     full_name = Varchar(length=200, default="")
     role = Varchar(length=20, default="agent")
-    password_hash = Text()
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
     time_zone = Varchar(length=64, null=True, default=None)  # an IANA zone; None: the tenant's
     # Tokens issued before this are dead for good (set on deactivation, so reactivating revives none of them).
     tokens_valid_after = Timestamptz(null=True, default=None)
+
+
+class Invitation(Table, tablename="invitation"):
+    """An admin's invitation of an address to the tenant: only the SHA-256 of its link's token is kept."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False, index=True)
+    email = Varchar(length=254)
+    full_name = Varchar(length=200, default="")
+    role = Varchar(length=20, default="agent")
+    token_hash = Varchar(length=64, unique=True)
+    invited_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    accepted_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
 
 
 class ApiKey(Table, tablename="api_key"):

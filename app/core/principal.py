@@ -22,6 +22,8 @@ class Principal:
     token_jti: str | None = None
     time_zone: str = "UTC"  # where a person's screens show times: their own zone, else the tenant's
     rate_limit: int | None = None  # the tenant's own API limit per minute (None: its plan's; 0: none)
+    account_id: int | None = None  # a browser session's person (their login, across workspaces)
+    tenant_name: str = ""  # a browser session's workspace, for the top bar
 
     def may(self, resource: str, level: Level) -> bool:
         """Whether this caller's scopes allow `level` access to the API resource `resource`."""

@@ -77,9 +77,10 @@ async def load_demo_tenant() -> DemoLogin:
     await accounts.set_tenant_time_zone(scope, "Asia/Dubai")  # the demo team works in Dubai (+971 numbers)
     agents = []
     for full_name, email, role in DEMO_TEAM:
-        user = await accounts.create_user(scope, schemas.UserCreate(email=email, password=DEMO_PASSWORD, full_name=full_name, role=role))  # type: ignore[arg-type]
+        _, token = await accounts.create_invitation(scope, schemas.InvitationCreate(email=email, full_name=full_name, role=role))  # type: ignore[arg-type]
+        member = await accounts.accept_invitation(token, DEMO_PASSWORD)
         if role in ("agent", "manager"):
-            agents.append(user.id)
+            agents.append(member.user_id)
     async with tenant_transaction(tenant.id):
         await fetch(GENERATE, *generate_args(tenant.id, DEMO_PHONE_BASE, 1, DEMO_LEADS))
         # Most leads have an agent; a few wait in the unassigned pile.

@@ -1,4 +1,5 @@
-"""E-mail to people of a tenant, when the operator configured `SMTP_URL` (smtp://user:password@host:port, smtps:// for TLS)."""
+"""E-mail to people of a tenant and to invited addresses, when the operator configured `SMTP_URL`
+(smtp://user:password@host:port, smtps:// for TLS)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ def _send(url: str, sender: str, recipients: list[str], subject: str, text: str)
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(message)
+
+
+async def send_to_address(address: str, subject: str, text: str) -> None:
+    """Mail one address that is not (yet) a user, such as an invitation's (off the event loop); failures are logged."""
+    settings = current()
+    if not settings.smtp_url:
+        return
+    try:
+        await asyncio.to_thread(_send, settings.smtp_url, settings.mail_from, [address], subject, text)
+    except (OSError, smtplib.SMTPException):
+        log.warning("could not send e-mail to %s", address, exc_info=True)
 
 
 async def send_to_users(tenant_id: int, user_ids: list[int], subject: str, text: str) -> None:

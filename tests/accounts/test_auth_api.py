@@ -90,14 +90,14 @@ async def test_password_hashes_are_argon2id_and_upgraded_at_login(
     client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection, production_hashing: None
 ) -> None:
     admin = await tenants.create()
-    stored = await db.fetchval("SELECT password_hash FROM app_user WHERE id = $1", admin.user_id)
+    stored = await db.fetchval("SELECT password_hash FROM account WHERE email = $1", admin.email)
     assert stored.startswith("$argon2id$")
     params = dict(p.split("=") for p in stored.split("$")[3].split(","))
     assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-    await db.execute("UPDATE app_user SET password_hash = $1 WHERE id = $2", weak, admin.user_id)
+    await db.execute("UPDATE account SET password_hash = $1 WHERE email = $2", weak, admin.email)
     assert (await client.post("/v2/auth/login", json={"email": admin.email, "password": PASSWORD})).status_code == 200
-    upgraded = await db.fetchval("SELECT password_hash FROM app_user WHERE id = $1", admin.user_id)
+    upgraded = await db.fetchval("SELECT password_hash FROM account WHERE email = $1", admin.email)
     assert upgraded != weak and not PasswordHasher().check_needs_rehash(upgraded)
 
 

@@ -44,12 +44,22 @@ async def test_audit_log_is_per_tenant_and_records_security_events(client: httpx
     b = await tenants.create()
     await tenants.api_key(b, "read")
     agent = await tenants.add_user(a, "agent")
+    await tenants.login(agent.email)
     await client.patch(f"/v2/users/{agent.user_id}", headers=a.auth, json={"role": "support"})
     key_id, _ = await tenants.api_key(a, "read")
     await client.delete(f"/v2/api-keys/{key_id}", headers=a.auth)
     entries = (await client.get("/v2/audit-log?limit=100", headers=a.auth)).json()
     actions = [e["action"] for e in entries["data"]]
-    for expected in ("tenant.registered", "user.created", "auth.login", "user.role_changed", "api_key.created", "api_key.revoked"):
+    expected_actions = (
+        "tenant.registered",
+        "user.invited",
+        "user.joined",
+        "auth.login",
+        "user.role_changed",
+        "api_key.created",
+        "api_key.revoked",
+    )
+    for expected in expected_actions:
         assert expected in actions, expected
     assert entries["data"][0]["action"] == "api_key.revoked", "newest first"
     assert all(e["actor"] != b.email for e in entries["data"])

@@ -76,6 +76,8 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         imported = api.post("/v2/imports", files={"file": ("a.csv", csv, "text/csv")}, data={"kind": "leads"})
         exported = api.post("/v2/export/leads/jobs")
         assert imported.status_code == 201 and exported.status_code == 202
+        invitation = api.post("/v2/users", json={"email": "screen-check@example.com", "role": "agent"})
+        assert invitation.status_code == 201, invitation.text
         screens = {
             "/": "/",
             "/account": "/account",
@@ -84,6 +86,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/contacts": "/contacts",
             "/contacts/{contact_id:int}": f"/contacts/{contact}",
             "/imports/new": "/imports/new",
+            "/invitations/{token:str}": invitation.json()["accept_url"].removeprefix(base),
             "/imports/{import_id:int}": f"/imports/{imported.json()['id']}",
             "/leads": "/leads",
             "/leads/exports/{export_id:int}": f"/leads/exports/{exported.json()['id']}",
@@ -98,6 +101,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/webhooks": "/settings/webhooks",
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
             "/settings/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}": f"/settings/webhooks/{hook}/deliveries/{delivery}",
+            "/workspaces": "/workspaces",
             "/{section:str}": "/deals",  # a section still to come
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"
@@ -152,9 +156,9 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             expect(page.locator("input[name=q]")).to_have_value("dub")
 
             # Audit log: the filter and the page.
-            page.goto(f"{base}/settings/audit-log?action=user.created")
-            expect(page.locator("input[name=action]")).to_have_value("user.created")
-            expect(page.locator("#audit-table tbody")).to_contain_text("user.created")
+            page.goto(f"{base}/settings/audit-log?action=user.joined")
+            expect(page.locator("input[name=action]")).to_have_value("user.joined")
+            expect(page.locator("#audit-table tbody")).to_contain_text("user.joined")
 
             # Focus follows a form opening and closing, by keyboard alone.
             page.goto(f"{base}/leads/{lead}")

@@ -96,10 +96,14 @@ async def test_standalone_worker_runs_jobs_and_stops_cleanly(migrated: str, tena
         tenant_id = await conn.fetchval(
             "INSERT INTO tenant (name, slug, plan, created_at) VALUES ('W', 'w', 'starter', now()) RETURNING id"
         )
+        account_id = await conn.fetchval(
+            "INSERT INTO account (email, full_name, password_hash, created_at) VALUES ('w@example.com', 'W', 'x', now()) RETURNING id"
+        )
         user_id = await conn.fetchval(
-            "INSERT INTO app_user (tenant_id, email, full_name, role, password_hash, is_active, created_at) "
-            "VALUES ($1, 'w@example.com', 'W', 'admin', 'x', true, now()) RETURNING id",
+            "INSERT INTO app_user (tenant_id, account_id, email, full_name, role, is_active, created_at) "
+            "VALUES ($1, $2, 'w@example.com', 'W', 'admin', true, now()) RETURNING id",
             tenant_id,
+            account_id,
         )
         await conn.execute(EXPIRED_SESSION, tenant_id, user_id)
         worker = subprocess.Popen(

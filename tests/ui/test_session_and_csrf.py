@@ -158,22 +158,21 @@ async def test_htmx_requests_get_the_block_and_full_requests_the_page(client: ht
     assert "auth.login" in fragment.text
 
 
-async def test_create_user_form_shows_inline_errors_and_creates_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:
+async def test_invite_form_shows_inline_errors_and_creates_nothing(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
     await browser_login(client, admin)
     page = await client.get("/settings/team")
     headers = {"HX-Request": "true", "x-csrf-token": csrf_of(page.text)}
-    bad = await client.post(
-        "/settings/team", data={"full_name": "Ann", "email": "not-an-email", "password": PASSWORD, "role": "agent"}, headers=headers
-    )
+    bad = await client.post("/settings/team", data={"full_name": "Ann", "email": "not-an-email", "role": "agent"}, headers=headers)
     assert bad.status_code == 422
     assert "Enter a valid e-mail address" in bad.text and 'value="Ann"' in bad.text
-    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 1
-    good = await client.post(
-        "/settings/team", data={"full_name": "Ann", "email": "ann@example.com", "password": PASSWORD, "role": "support"}, headers=headers
-    )
-    assert good.status_code == 200 and "ann@example.com" in good.text
-    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+    assert (await client.get("/v2/invitations", headers=admin.auth)).json()["total"] == 0
+    good = await client.post("/settings/team", data={"full_name": "Ann", "email": "ann@example.com", "role": "support"}, headers=headers)
+    assert good.status_code == 200 and "ann@example.com" in good.text and "http://testserver/invitations/" in good.text
+    assert (await client.get("/v2/invitations", headers=admin.auth)).json()["total"] == 1
+    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 1, "a member only once they accept"
+    mine = await client.post("/settings/team", data={"email": admin.email, "role": "agent"}, headers=headers)
+    assert mine.status_code == 422 and "already on your team" in mine.text
 
 
 async def test_coming_soon_screens_and_unknown_pages(client: httpx.AsyncClient, tenants: Tenants) -> None:

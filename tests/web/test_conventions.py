@@ -113,20 +113,20 @@ async def test_plan_limits_differ(client: httpx.AsyncClient, tenants: Tenants) -
 
 async def test_idempotent_replay_and_reuse_with_another_body(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
-    headers = {**admin.auth, "Idempotency-Key": "create-user-1"}
-    body = {"email": "once@example.com", "password": "long enough pw", "full_name": "Once", "role": "agent"}
-    first = await client.post("/v2/users", headers=headers, json=body)
-    second = await client.post("/v2/users", headers=headers, json=body)
+    headers = {**admin.auth, "Idempotency-Key": "create-lead-1"}
+    body = {"name": "Once", "phone": "+971500000001"}
+    first = await client.post("/v2/leads", headers=headers, json=body)
+    second = await client.post("/v2/leads", headers=headers, json=body)
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json()
     assert second.headers["idempotent-replayed"] == "true"
     assert second.headers["location"] == first.headers["location"]
-    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
-    other_body = await client.post("/v2/users", headers=headers, json={**body, "full_name": "Different"})
+    assert (await client.get("/v2/leads", headers=admin.auth)).json()["total"] == 1
+    other_body = await client.post("/v2/leads", headers=headers, json={**body, "name": "Different"})
     assert other_body.status_code == 422
     assert other_body.json()["error"]["details"]["field"] == "Idempotency-Key"
     assert other_body.headers["x-ratelimit-limit"] == "60"
-    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+    assert (await client.get("/v2/leads", headers=admin.auth)).json()["total"] == 1
 
 
 async def test_one_time_secrets_are_never_stored_or_replayed(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
@@ -148,7 +148,7 @@ async def test_a_replay_answers_only_the_credential_that_made_it(client: httpx.A
     admin = await tenants.create()
     agent = await tenants.add_user(admin, "agent")
     _, read_key = await tenants.api_key(admin, "read")
-    body = {"email": "new@example.com", "password": "long enough pw", "full_name": "New", "role": "admin"}
+    body = {"email": "new@example.com", "full_name": "New", "role": "admin"}
     assert (await client.post("/v2/users", headers={**admin.auth, "Idempotency-Key": "shared"}, json=body)).status_code == 201
     for other in (agent.auth, {"X-API-Key": read_key}):
         response = await client.post("/v2/users", headers={**other, "Idempotency-Key": "shared"}, json=body)
@@ -159,15 +159,15 @@ async def test_a_replay_answers_only_the_credential_that_made_it(client: httpx.A
 async def test_concurrent_requests_with_one_key_run_once(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
     headers = {**admin.auth, "Idempotency-Key": "double-click"}
-    body = {"email": "twice@example.com", "password": "long enough pw", "full_name": "Twice"}
-    responses = await asyncio.gather(*(client.post("/v2/users", headers=headers, json=body) for _ in range(2)))
+    body = {"name": "Twice", "phone": "+971500000002"}
+    responses = await asyncio.gather(*(client.post("/v2/leads", headers=headers, json=body) for _ in range(2)))
     codes = sorted(r.status_code for r in responses)
     # Either the second arrived while the first ran (409, the next test makes that case certain), or after
-    # it finished (its stored answer replayed): never a second user.
+    # it finished (its stored answer replayed): never a second lead.
     assert codes in ([201, 409], [201, 201]), codes
     if codes == [201, 201]:
         assert sum("idempotent-replayed" in r.headers for r in responses) == 1
-    assert (await client.get("/v2/users", headers=admin.auth)).json()["total"] == 2
+    assert (await client.get("/v2/leads", headers=admin.auth)).json()["total"] == 1
 
 
 async def test_oversized_bodies_are_413(client: httpx.AsyncClient, tenants: Tenants) -> None:

@@ -36,6 +36,7 @@ TENANT_TABLES = [
     "stage",
     "deal",
     "deal_watcher",
+    "invitation",
 ]
 
 
