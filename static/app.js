@@ -31,7 +31,7 @@ function liveTrigger(event) {
 function busyIn(region) {
   // A form open, boxes ticked, a field in use, or a request of the person's own still on its way.
   return region.querySelector(
-    "form#details, input[type=checkbox]:checked, textarea:focus, input:focus:not([type=checkbox]):not([type=radio]), .htmx-request:not([data-live])"
+    "form#details, form#deal-edit, input[type=checkbox]:checked, textarea:focus, input:focus:not([type=checkbox]):not([type=radio]), .htmx-request:not([data-live]), .sortable-chosen"
   );
 }
 function sayChanged(region) {
@@ -149,4 +149,63 @@ document.addEventListener("htmx:afterSwap", () => {
   if (!place) return;
   if (!place.matches("a[href], button, " + FIELDS) && !place.hasAttribute("tabindex")) place.setAttribute("tabindex", "-1");
   place.focus({ preventScroll: !opened });
+});
+// The board: cards are dragged (SortableJS) between and within columns, or moved from the keyboard (Alt + arrows on a
+// card's link). Every move is asked of the server, whose answer (the whole board) replaces the board: a refused move
+// comes back as the board as it was, with the reason above it.
+let focusCard = null;  // the card to focus once the board the move answered with is in place
+function moveCard(card, stageId, position) {
+  const board = card.closest("[data-board]");
+  const values = Object.fromEntries(new FormData(document.getElementById("move-form")));
+  values.stage_id = stageId;
+  values.position = position;
+  focusCard = card.id;
+  htmx.ajax("POST", board.dataset.moveUrl.replace("{id}", card.dataset.deal), { source: card, target: "#board", swap: "outerHTML", values });
+}
+function initBoard(root) {
+  if (typeof Sortable === "undefined") return;
+  root.querySelectorAll("[data-board] .cards").forEach((list) => {
+    if (list.dataset.sortable) return;
+    list.dataset.sortable = "1";
+    Sortable.create(list, {
+      group: "deals", animation: 120, draggable: ".deal-card", filter: ".more-cards", preventOnFilter: false,
+      onEnd: (evt) => {
+        if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
+        const cards = [...evt.to.querySelectorAll(".deal-card")];
+        moveCard(evt.item, evt.to.dataset.stage, cards.indexOf(evt.item) + 1);
+      },
+    });
+  });
+}
+if (window.htmx) htmx.onLoad(initBoard);
+document.addEventListener("keydown", (event) => {
+  if (!event.altKey || !["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(event.key)) return;
+  const card = event.target.closest && event.target.closest("[data-board] .deal-card");
+  if (!card) return;
+  event.preventDefault();
+  const column = card.closest(".column");
+  const position = Number(card.dataset.position);
+  if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+    const next = position + (event.key === "ArrowUp" ? -1 : 1);
+    if (next >= 1) moveCard(card, column.dataset.stage, next);
+    return;
+  }
+  const columns = [...card.closest("[data-board]").querySelectorAll(".column")];
+  const target = columns[columns.indexOf(column) + (event.key === "ArrowLeft" ? -1 : 1)];
+  if (target) moveCard(card, target.dataset.stage, 1);
+});
+// A refused move (409) still redraws the board: the answer is the board as it is, with the reason.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 409 && event.detail.target && event.detail.target.id === "board") {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (!focusCard || !event.detail.target || event.detail.target.id !== "board") return;
+  const card = document.getElementById(focusCard);
+  focusCard = null;
+  const link = card && card.querySelector("a");
+  if (link) link.focus();
+  else { const refusal = document.querySelector(".board-refusal"); if (refusal) { refusal.setAttribute("tabindex", "-1"); refusal.focus(); } }
 });

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from app.accounts import schemas
 from app.accounts import service as accounts
@@ -10,6 +12,8 @@ from app.accounts.tables import User
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, generate_args
 from app.leads.service import rescore_tenant
+from app.pipeline import schemas as deals_schemas
+from app.pipeline import service as deals
 
 DEMO_EMAIL = "admin@demo.atrium.test"
 DEMO_PASSWORD = "atrium-demo-2026"
@@ -93,4 +97,44 @@ async def load_demo_tenant() -> DemoLogin:
     async with tenant_transaction(tenant.id):
         for statement in DEMO_CONTACTS:
             await fetch(statement, tenant.id)
+    await _demo_deals(scope, agents)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
+
+
+async def _demo_deals(scope: TenantScope, agents: list[int]) -> None:
+    """A board worth looking at: deals from the hottest leads in every stage of the default pipeline, a few won and
+    lost, some gone quiet (stale), watchers on the big ones."""
+    pipeline = (await deals.list_pipelines(scope))[0]
+    async with tenant_transaction(scope.tenant_id):
+        leads = await fetch(
+            """SELECT id, name, coalesce(budget_max, budget_min, 1500000) AS value, budget_currency, property_type, agent_id, contact_id
+                 FROM lead WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY hotness_score DESC, id LIMIT 90""",
+            scope.tenant_id,
+        )
+    for n, lead in enumerate(leads):
+        stage = pipeline.stages[n % len(pipeline.stages)]
+        kind = (lead["property_type"] or "property").lower()
+        deal = await deals.create_deal(
+            scope,
+            deals_schemas.DealCreate(
+                title=f"{lead['name']} — {kind}",
+                value=lead["value"],
+                currency=lead["budget_currency"],
+                stage_id=stage.id,
+                owner_id=lead["agent_id"] or (agents[n % len(agents)] if n % 7 else None),
+                contact_id=lead["contact_id"],
+                lead_id=lead["id"],
+                expected_close_date=(datetime.now(UTC) + timedelta(days=7 + 3 * n)).date(),
+            ),
+        )
+        if n % 15 == 4:
+            await deals.update_deal(scope, deal.id, deals_schemas.DealUpdate(status="won"))
+        elif n % 15 == 9:
+            await deals.update_deal(scope, deal.id, deals_schemas.DealUpdate(status="lost", lost_reason="Bought through another agency"))
+        elif deal.value >= Decimal(5_000_000) and agents:
+            await deals.add_watcher(scope, deal.id, agents[0])
+    async with tenant_transaction(scope.tenant_id):
+        await fetch(
+            "UPDATE deal SET last_activity_at = now() - interval '20 days' WHERE tenant_id = $1 AND status = 'open' AND id % 6 = 0",
+            scope.tenant_id,
+        )

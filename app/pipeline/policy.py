@@ -33,6 +33,15 @@ def _gives(actor: Actor, owner_id: Any) -> bool:
     return actor.role != "agent" or owner_id in (None, actor.user_id)
 
 
+# The roles a deal can be given to: the people who work deals.
+OWNERS = frozenset({"admin", "manager", "agent"})
+
+
+def can_own(role: str) -> bool:
+    """Whether a person of this role can own a deal (support and finance cannot)."""
+    return role in OWNERS
+
+
 def default_owner(actor: Actor) -> int | None:
     """Who owns a new deal when the creator names nobody: an agent's own deals are theirs."""
     return actor.user_id if actor.role == "agent" else None

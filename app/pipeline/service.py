@@ -460,7 +460,7 @@ async def _check_owner(scope: TenantScope, owner_id: int | None) -> None:
     if owner_id is None:
         return
     rows = await fetch("SELECT role, is_active FROM app_user WHERE tenant_id = $1 AND id = $2", scope.tenant_id, owner_id)
-    if not rows or not rows[0]["is_active"] or rows[0]["role"] not in ("admin", "manager", "agent"):
+    if not rows or not rows[0]["is_active"] or not policy.can_own(rows[0]["role"]):
         raise ValidationFailed(
             "Invalid owner_id: an active admin, manager or agent of your tenant",
             details={
