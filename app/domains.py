@@ -31,6 +31,7 @@ INSTALLED = [
     "app.contacts",
     "app.imports",
     "app.outbound",
+    "app.appointments",
 ]
 
 

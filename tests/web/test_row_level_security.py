@@ -32,6 +32,8 @@ TENANT_TABLES = [
     "import_row",
     "export_job",
     "job_progress",
+    "appointment",
+    "calendar_feed",
 ]
 
 
