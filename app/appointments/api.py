@@ -23,12 +23,17 @@ ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
 STATUS_LIST_PATTERN = "^ *(?:(?:" + "|".join(schemas.STATUSES) + r") *(?:, *(?:" + "|".join(schemas.STATUSES) + ") *)*)?$"
 
 
+def _storable(value: int | None) -> int | None:
+    """An id past PostgreSQL's bigint can name no record: it filters for 0, which matches none."""
+    return 0 if value is not None and value > schemas.BIGINT_MAX else value
+
+
 async def provide_appointment_filters(
-    lead_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="The lead's appointments")] = None,
-    agent_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="The agent's appointments")] = None,
-    contact_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="Appointments with this contact")] = None,
-    deal_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="Appointments about this deal")] = None,
-    property_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="Appointments at this property")] = None,
+    lead_id: Annotated[int | None, Parameter(ge=1, description="The lead's appointments")] = None,
+    agent_id: Annotated[int | None, Parameter(ge=1, description="The agent's appointments")] = None,
+    contact_id: Annotated[int | None, Parameter(ge=1, description="Appointments with this contact")] = None,
+    deal_id: Annotated[int | None, Parameter(ge=1, description="Appointments about this deal")] = None,
+    property_id: Annotated[int | None, Parameter(ge=1, description="Appointments at this property")] = None,
     status: Annotated[
         str | None, Parameter(description="Status, or several separated by commas: `scheduled,confirmed`", pattern=STATUS_LIST_PATTERN)
     ] = None,
@@ -38,11 +43,11 @@ async def provide_appointment_filters(
 ) -> service.AppointmentFilters:
     """The filters of the appointments list."""
     return service.AppointmentFilters(
-        lead_id=lead_id,
-        agent_id=agent_id,
-        contact_id=contact_id,
-        deal_id=deal_id,
-        property_id=property_id,
+        lead_id=_storable(lead_id),
+        agent_id=_storable(agent_id),
+        contact_id=_storable(contact_id),
+        deal_id=_storable(deal_id),
+        property_id=_storable(property_id),
         status=service.parse_statuses(status),
         type=type,
         starts_after=parse_instant("starts_after", starts_after),

@@ -17,7 +17,10 @@ STATUSES: tuple[str, ...] = AppointmentStatus.__args__  # type: ignore[attr-defi
 # An agent is busy during these (the exclusion constraint's condition says the same).
 ACTIVE_STATUSES = ("scheduled", "confirmed")
 
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+# No upper bound in the schema: JSON Schema readers compare it as a float, which cannot hold 2**63 - 1 exactly; an id
+# past PostgreSQL's bigint names no record, and the service says so (`unknown_reference`).
+Id = Annotated[int, msgspec.Meta(ge=1)]
+BIGINT_MAX = 2**63 - 1
 Instant = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with a zone, e.g. 2026-12-07T15:00:00Z (stored in UTC)")]
 Location = Annotated[str, msgspec.Meta(max_length=300)]
 Notes = Annotated[str, msgspec.Meta(max_length=10_000)]

@@ -60,8 +60,8 @@ class AppointmentFilters:
 
 
 def parse_statuses(raw: str | None) -> tuple[str, ...]:
-    """`scheduled,confirmed` → ('scheduled', 'confirmed'); unknown values are a validation error."""
-    if not raw:
+    """`scheduled,confirmed` → ('scheduled', 'confirmed'); unknown values are a validation error; blank is no filter."""
+    if not raw or not raw.strip():
         return ()
     values = tuple(v.strip().lower() for v in raw.split(",") if v.strip())
     unknown = [v for v in values if v not in schemas.STATUSES]
@@ -168,6 +168,14 @@ def _unknown(name: str, value: Any, what: str) -> ValidationFailed:
     )
 
 
+def _check_storable(values: dict[str, Any]) -> None:
+    """An id past PostgreSQL's bigint names no record (deal_id and property_id are not checked otherwise yet)."""
+    for name in ("lead_id", "agent_id", "contact_id", "deal_id", "property_id"):
+        value = values.get(name)
+        if isinstance(value, int) and value > schemas.BIGINT_MAX:
+            raise _unknown(name, value, name.removesuffix("_id"))
+
+
 async def _check_lead(scope: TenantScope, lead_id: int) -> dict[str, Any]:
     rows = await fetch(
         "SELECT id, name, phone, email, contact_id FROM lead WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
@@ -200,7 +208,8 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise ValidationFailed(
             "Invalid ends_at: must be after starts_at",
-            details={"field": "ends_at", "provided": ends_at.isoformat(), "expected": "a time after starts_at"},
+            # `reason`: each value is valid alone; only the pair breaks the rule (no JSON Schema compares two fields).
+            details={"field": "ends_at", "provided": ends_at.isoformat(), "expected": "a time after starts_at", "reason": "range"},
             human="End the appointment after it starts",
         )
 
@@ -286,6 +295,7 @@ async def create_appointment(scope: TenantScope, data: schemas.AppointmentCreate
             details={"field": "agent_id", "expected": "the id of an active admin, manager or agent"},
         )
     policy.MANAGE.require(scope, agent_id)
+    _check_storable({name: getattr(data, name) for name in data.__struct_fields__})
     _check_times(data.starts_at, data.ends_at)
     try:
         async with tenant_transaction(scope.tenant_id):
@@ -335,6 +345,7 @@ async def update_appointment(scope: TenantScope, appointment_id: int, data: sche
     """Change an appointment (reschedule, reassign, confirm, complete, cancel, no-show); 409 naming a clash."""
     policy.MANAGE.require(scope)
     changes = {name: value for name in data.__struct_fields__ if (value := getattr(data, name)) is not UNSET}
+    _check_storable(changes)
     try:
         async with tenant_transaction(scope.tenant_id):
             rows = (

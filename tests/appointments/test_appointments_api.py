@@ -124,6 +124,10 @@ async def test_bad_input_is_refused_with_field_details_and_changes_nothing(clien
         assert error["code"] == "VALIDATION_ERROR" and error["details"]["field"] == field, (field, error)
     unknown_lead = await book(client, admin.auth, foreign["id"])
     assert unknown_lead.status_code == 422 and unknown_lead.json()["error"]["details"]["field"] == "lead_id", "another tenant's lead"
+    for field in ("lead_id", "deal_id"):
+        huge = await client.post("/v2/appointments", headers=admin.auth, json={"lead_id": lead["id"], **at(0), field: 2**63})
+        assert huge.status_code == 422 and huge.json()["error"]["details"]["reason"] == "unknown_reference", field
+    assert (await client.get("/v2/appointments", headers=admin.auth, params={"lead_id": 2**63})).json()["total"] == 0
     finance = await tenants.add_user(admin, "finance")
     not_an_agent = await book(client, admin.auth, lead["id"], agent_id=finance.user_id)
     assert not_an_agent.status_code == 422 and not_an_agent.json()["error"]["details"]["field"] == "agent_id"
@@ -204,6 +208,7 @@ async def test_filters_and_sorting(client: httpx.AsyncClient, tenants: Tenants) 
     assert await ids(agent_id=agent.user_id) == [early["id"]]
     assert await ids(status="confirmed") == [late["id"]]
     assert await ids(status="scheduled,confirmed") == [early["id"], late["id"]]
+    assert await ids(status="  ") == [early["id"], late["id"]], "a blank status is no filter"
     assert await ids(type="call") == [late["id"]]
     assert await ids(starts_after=at(12)["starts_at"]) == [late["id"]]
     assert await ids(starts_before=at(12)["starts_at"]) == [early["id"]]
