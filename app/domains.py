@@ -32,6 +32,7 @@ INSTALLED = [
     "app.imports",
     "app.outbound",
     "app.pipeline",
+    "app.appointments",
 ]
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from app.accounts import schemas
 from app.accounts import service as accounts
 from app.accounts.tables import User
+from app.appointments import schemas as appointment_schemas
+from app.appointments import service as appointments
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, generate_args
 from app.leads.service import rescore_tenant
@@ -56,6 +59,53 @@ DEMO_CONTACTS = [
 ]
 
 
+# The team's diary around today (Dubai time): (days from today, hour, minute, minutes, type, location, status).
+# Every slot is its own, so no agent is booked twice.
+DEMO_APPOINTMENTS = [
+    (-3, 11, 0, 60, "viewing", "Marina Gate 2, apartment 1804", "completed"),
+    (-2, 15, 30, 45, "call", "", "completed"),
+    (-1, 10, 0, 60, "viewing", "Emaar Beachfront, Sunrise Bay 1", "no_show"),
+    (-1, 17, 0, 30, "call", "", "cancelled"),
+    (0, 10, 30, 60, "viewing", "Dubai Hills, Maple 3 villa 12", "confirmed"),
+    (0, 14, 0, 45, "meeting", "Atrium office, Business Bay", "scheduled"),
+    (1, 9, 30, 30, "call", "", "scheduled"),
+    (1, 11, 0, 90, "viewing", "Palm Jumeirah, Shoreline 7", "confirmed"),
+    (1, 16, 0, 60, "viewing", "JBR, Sadaf 5 apartment 2203", "scheduled"),
+    (2, 12, 0, 60, "meeting", "Atrium office, Business Bay", "scheduled"),
+    (3, 10, 0, 60, "viewing", "Downtown, Burj Vista 1", "scheduled"),
+    (3, 15, 0, 45, "call", "", "scheduled"),
+    (4, 11, 30, 60, "viewing", "Arabian Ranches, Saheel villa 4", "scheduled"),
+    (6, 13, 0, 60, "viewing", "City Walk, building 12", "scheduled"),
+    (8, 10, 0, 120, "viewing", "Jumeirah Golf Estates, Redwood villa 9", "scheduled"),
+    (9, 16, 30, 30, "call", "", "scheduled"),
+]
+
+
+async def _book_demo_appointments(scope: TenantScope, zone: ZoneInfo, today: date) -> None:
+    """A realistic diary for the team: viewings, calls and meetings with their hottest leads, past and upcoming."""
+    async with tenant_transaction(scope.tenant_id):
+        leads = await fetch(
+            "SELECT id, agent_id FROM lead WHERE tenant_id = $1 AND agent_id IS NOT NULL AND status IN ('QUALIFIED', 'VIEWING_SCHEDULED', "
+            "'NEGOTIATING') ORDER BY hotness_score DESC, id LIMIT $2",
+            scope.tenant_id,
+            len(DEMO_APPOINTMENTS),
+        )
+    for lead, (days, hour, minute, minutes, kind, location, status) in zip(leads, DEMO_APPOINTMENTS, strict=False):
+        starts = datetime.combine(today + timedelta(days=days), time(hour, minute), tzinfo=zone)
+        await appointments.create_appointment(
+            scope,
+            appointment_schemas.AppointmentCreate(
+                lead_id=lead["id"],
+                agent_id=lead["agent_id"],
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=minutes),
+                type=kind,  # type: ignore[arg-type]
+                status=status,  # type: ignore[arg-type]
+                location=location,
+            ),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
     """What to print so a person can log in."""
@@ -67,8 +117,8 @@ class DemoLogin:
 
 
 async def load_demo_tenant() -> DemoLogin:
-    """Create the demo tenant, its admin, a user for every role, a few thousand scored leads, and contacts and
-    companies linked to some of them (once)."""
+    """Create the demo tenant, its admin, a user for every role, a few thousand scored leads, contacts and
+    companies linked to some of them, and the team's appointments around today (once)."""
     async with system_transaction():
         existing = await User.select(User.tenant_id).where(User.email == DEMO_EMAIL).first()
     if existing is not None:
@@ -98,6 +148,8 @@ async def load_demo_tenant() -> DemoLogin:
         for statement in DEMO_CONTACTS:
             await fetch(statement, tenant.id)
     await _demo_deals(scope, agents)
+    dubai = ZoneInfo("Asia/Dubai")
+    await _book_demo_appointments(scope, dubai, datetime.now(dubai).date())
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 

@@ -113,7 +113,20 @@ class Lead(ResponseBody):
     ghost_reminder_sent: bool
     deleted_at: datetime | None
     conversation_url: str
-    appointment: dict[str, Any] | None = None
+    appointment: LeadAppointment | None = None
+
+
+class LeadAppointment(ResponseBody):
+    """The lead's next upcoming scheduled or confirmed appointment (guide §3.1), its type and status in capitals as there.
+
+    Filled by the appointments domain (`GET /v2/appointments?lead_id=` lists them all)."""
+
+    id: int
+    type: str
+    scheduled_date: datetime
+    status: str
+    agent_id: int
+    agent_name: str | None
 
 
 class _LeadFields(RequestBody):

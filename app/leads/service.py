@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -122,15 +123,27 @@ def _decode(row: dict[str, Any], *names: str) -> dict[str, Any]:
     return row
 
 
+# The lead's next appointment (guide §3.1), given by the appointments domain when it is installed: it uses leads,
+# so leads cannot ask it directly. Called with the lead's tenant and id inside the lead's tenant transaction.
+NextAppointment = Callable[[int, int], Awaitable[schemas.LeadAppointment | None]]
+_next_appointment: list[NextAppointment] = []
+
+
+def provide_next_appointment(find: NextAppointment) -> None:
+    """Let the domain that keeps appointments fill a lead's `appointment` (app/appointments/domain.py calls this)."""
+    _next_appointment[:] = [find]
+
+
 async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
     _decode(row, "score_factors", "conversation_data", "custom_fields")
     agent_name = None
     if row["agent_id"] is not None:
         agent = await User.select(User.full_name).where((User.id == row["agent_id"]) & (User.tenant_id == row["tenant_id"])).first()
         agent_name = agent["full_name"] if agent else None
-    return msgspec.convert(
-        {**row, "agent_name": agent_name, "conversation_url": conversation_url(base_url, row["id"]), "appointment": None}, schemas.Lead
-    )
+    appointment = await _next_appointment[0](row["tenant_id"], row["id"]) if _next_appointment else None
+    lead = msgspec.convert({**row, "agent_name": agent_name, "conversation_url": conversation_url(base_url, row["id"])}, schemas.Lead)
+    lead.appointment = appointment
+    return lead
 
 
 async def _load(scope: TenantScope, lead_id: int, *, include_deleted: bool = False, for_update: bool = False) -> dict[str, Any]:

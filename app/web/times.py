@@ -19,6 +19,7 @@ FORMATS = {
     "short_seconds": "%d %b %H:%M:%S",
     "seconds": "%d %b %Y %H:%M:%S",
     "time": "%H:%M:%S",
+    "clock": "%H:%M",
 }
 
 

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.e2e
 
 # Routes that are parts of screens or downloads, not screens: checked where they are used.
 NOT_SCREENS = {
+    "/appointments/{appointment_id:int}/ics",  # an iCalendar download
+    "/calendar/{feed:str}",  # a calendar app's feed (no session)
     "/events/stream",  # the live-update stream
     "/imports/{import_id:int}/progress",  # the import page's progress block
     "/imports/{import_id:int}/report",  # a CSV download
@@ -81,6 +83,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         screens = {
             "/": "/",
             "/account": "/account",
+            "/agenda": "/agenda?view=week",
             "/companies": "/companies",
             "/companies/{company_id:int}": f"/companies/{company}",
             "/contacts": "/contacts",
@@ -92,6 +95,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/leads/exports/{export_id:int}": f"/leads/exports/{exported.json()['id']}",
             "/leads/new": "/leads/new",
             "/leads/{lead_id:int}": f"/leads/{lead}",
+            "/leads/{lead_id:int}/appointments": f"/leads/{lead}/appointments",
             "/login": "/login",  # logged out, below
             "/notifications": "/notifications",
             "/settings/api-keys": "/settings/api-keys",

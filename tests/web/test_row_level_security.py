@@ -37,6 +37,8 @@ TENANT_TABLES = [
     "deal",
     "deal_watcher",
     "invitation",
+    "appointment",
+    "calendar_feed",
 ]
 
 
