@@ -31,6 +31,8 @@ NOT_SCREENS = {
     "/leads/{lead_id:int}/details",  # the lead page's details block
     "/leads/{lead_id:int}/edit",  # the lead page's details form (opened in the focus test below)
     "/notifications/badge",  # the top bar's counter
+    "/pipeline/deals/{deal_id:int}",  # a deal's side panel (its own URL is the board's ?deal=, visited below)
+    "/pipeline/stages/{stage_id:int}/cards",  # a column's next cards, as it scrolls
     "/settings",  # redirects to /settings/team
 }
 
@@ -70,6 +72,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         lead = api.get("/v2/leads", params={"limit": 1}).json()["data"][0]["id"]
         contact = api.get("/v2/contacts", params={"limit": 1}).json()["data"][0]["id"]
         company = api.get("/v2/companies", params={"limit": 1}).json()["data"][0]["id"]
+        deal = api.get("/v2/deals", params={"limit": 1, "status": "open"}).json()["data"][0]["id"]
         hook = api.post("/v2/webhooks", json={"url": receiver.url, "events": ["lead.created"]}).json()["id"]
         api.post("/v2/leads", json={"name": "Screen Check", "phone": "+971509990001"})
         _wait(lambda: api.get(f"/v2/webhooks/{hook}/deliveries").json()["data"])
@@ -98,6 +101,8 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/leads/{lead_id:int}/appointments": f"/leads/{lead}/appointments",
             "/login": "/login",  # logged out, below
             "/notifications": "/notifications",
+            "/pipeline": f"/pipeline?deal={deal}",
+            "/pipeline/deals/new": "/pipeline/deals/new",
             "/settings/api-keys": "/settings/api-keys",
             "/settings/audit-log": "/settings/audit-log",
             "/settings/jobs": "/settings/jobs",
@@ -106,7 +111,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
             "/settings/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}": f"/settings/webhooks/{hook}/deliveries/{delivery}",
             "/workspaces": "/workspaces",
-            "/{section:str}": "/deals",  # a section still to come
+            "/{section:str}": "/tickets",  # a section still to come
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"
 
