@@ -169,6 +169,7 @@ function initBoard(root) {
     list.dataset.sortable = "1";
     Sortable.create(list, {
       group: "deals", animation: 120, draggable: ".deal-card", filter: ".more-cards", preventOnFilter: false,
+      forceFallback: true,  // pointer events rather than HTML5 drag and drop: the same on touch screens and in every browser
       onEnd: (evt) => {
         if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
         const cards = [...evt.to.querySelectorAll(".deal-card")];
