@@ -12,13 +12,6 @@ DOMAIN = Domain(
     nav=[
         NavEntry("dashboard", "Dashboard", "/", order=0),
         NavEntry(
-            "pipeline",
-            "Pipeline",
-            "/pipeline",
-            order=30,
-            placeholder="A kanban board of deals by stage, with drag and drop, WIP limits and live updates.",
-        ),
-        NavEntry(
             "tickets",
             "Tickets",
             "/tickets",
