@@ -236,10 +236,10 @@ async def forwards():
     manager.add_column(
         table_class_name="Deal",
         tablename="deal",
-        column_name="position",
-        db_column_name="position",
-        column_class_name="Integer",
-        column_class=Integer,
+        column_name="rank",
+        db_column_name="rank",
+        column_class_name="BigInt",
+        column_class=BigInt,
         params={
             "default": None,
             "null": True,

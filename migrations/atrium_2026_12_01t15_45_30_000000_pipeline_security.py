@@ -1,4 +1,4 @@
-"""Pipelines and deals: row-level security, dense positions checked at commit, the board's indexes, and the
+"""Pipelines and deals: row-level security, unique ranks in a stage, the board's indexes, and the
 default real-estate pipeline for every existing tenant (new tenants get it at registration)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -11,17 +11,17 @@ VERSION = "1.38.0"
 DESCRIPTION = "Pipelines, stages, deals, watchers: RLS, constraints, indexes, default pipeline"
 
 STATEMENTS = [
-    # An open deal has a place in its stage; two deals never share it (checked at commit, so a move may shift).
-    "ALTER TABLE deal ADD CONSTRAINT deal_stage_position UNIQUE (stage_id, position) DEFERRABLE INITIALLY DEFERRED",
-    "ALTER TABLE deal ADD CONSTRAINT deal_position_when_open "
-    "CHECK ((status = 'open') = (position IS NOT NULL) AND (position IS NULL OR position >= 1))",
+    # An open deal has a place in its stage; two deals never share it (checked at commit, so a stage's ranks may be
+    # renumbered in one statement when two neighbours leave no room between them).
+    "ALTER TABLE deal ADD CONSTRAINT deal_stage_rank UNIQUE (stage_id, rank) DEFERRABLE INITIALLY DEFERRED",
+    "ALTER TABLE deal ADD CONSTRAINT deal_rank_when_open CHECK ((status = 'open') = (rank IS NOT NULL))",
     "ALTER TABLE deal ADD CONSTRAINT deal_status CHECK (status IN ('open', 'won', 'lost'))",
     "ALTER TABLE deal ADD CONSTRAINT deal_lost_reason CHECK (status <> 'lost' OR coalesce(lost_reason, '') <> '')",
     "ALTER TABLE deal ADD CONSTRAINT deal_value CHECK (value >= 0)",
     "ALTER TABLE deal ADD CONSTRAINT deal_probability CHECK (probability IS NULL OR probability BETWEEN 0 AND 100)",
     "ALTER TABLE stage ADD CONSTRAINT stage_wip_limit CHECK (wip_limit IS NULL OR wip_limit >= 1)",
     "ALTER TABLE stage ADD CONSTRAINT stage_probability CHECK (probability BETWEEN 0 AND 100)",
-    "CREATE INDEX deal_tenant_stage_position ON deal (tenant_id, stage_id, position) WHERE status = 'open'",
+    "CREATE INDEX deal_tenant_stage_rank ON deal (tenant_id, stage_id, rank) WHERE status = 'open'",
     "CREATE INDEX deal_tenant_created ON deal (tenant_id, created_at DESC, id DESC)",
     "CREATE INDEX deal_tenant_owner ON deal (tenant_id, owner_id, status)",
     "CREATE INDEX deal_tenant_lead ON deal (tenant_id, lead_id) WHERE lead_id IS NOT NULL",

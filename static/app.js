@@ -172,8 +172,13 @@ function initBoard(root) {
       forceFallback: true,  // pointer events rather than HTML5 drag and drop: the same on touch screens and in every browser
       onEnd: (evt) => {
         if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
-        const cards = [...evt.to.querySelectorAll(".deal-card")];
-        moveCard(evt.item, evt.to.dataset.stage, cards.indexOf(evt.item) + 1);
+        // The place is told by the card it now follows (cards carry their true positions, also on a filtered board).
+        const item = evt.item;
+        let before = item.previousElementSibling;
+        while (before && !before.matches(".deal-card")) before = before.previousElementSibling;
+        const after = before ? Number(before.dataset.position) : 0;
+        const movingDown = evt.from === evt.to && after > Number(item.dataset.position);
+        moveCard(item, evt.to.dataset.stage, movingDown ? after : after + 1);
       },
     });
   });

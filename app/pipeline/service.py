@@ -1,10 +1,11 @@
 """Pipelines, stages and deals: the board's rules and queries (no HTTP).
 
 Positions. Every open deal has a 1-based `position` in its stage, dense (1…n, no gap, no duplicate)
-whatever happens concurrently: every change of a stage's deals (a move in or out, a new deal, a
-deal closed, reopened or deleted) first locks the stage rows it touches, in id order, then the deal,
-and shifts its neighbours in the same transaction. A deferred unique constraint on (stage_id,
-position) checks it at commit. Closed deals have no position.
+whatever happens concurrently. It is computed from `rank`, a sparse order key unique in its stage: a
+move gives the deal a rank between its new neighbours' (the stage is renumbered, in one statement,
+only when they leave no room), so it rewrites one row, not the stage. Every change of a stage's
+deals first locks the stage rows it touches, in id order, then the deal; a deferred unique
+constraint on (stage_id, rank) checks it at commit. Closed deals have no rank and no position.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ DEFAULT_STAGES = (
 STALE_AFTER_DAYS = 14
 # Cards a column shows before "more" (the rest load as the column scrolls).
 COLUMN_PAGE = 30
+# The room left between neighbours' ranks: a stage is renumbered when two neighbours have none.
+RANK_STEP = 1024
 
 SORTS = {
     "created_at": "d.created_at",
@@ -55,7 +58,7 @@ SORTS = {
     "title": "d.title",
     "value": "d.value",
     "expected_close_date": "d.expected_close_date",
-    "position": "d.position",
+    "position": "d.rank",
 }
 NULLABLE_SORTS = frozenset({"expected_close_date", "position"})
 
@@ -346,15 +349,20 @@ async def delete_stage(scope: TenantScope, stage_id: int, move_deals_to: int | N
                     "Invalid move_deals_to: another stage of the same pipeline",
                     details={"field": "move_deals_to", "provided": move_deals_to, "expected": "the id of another stage of this pipeline"},
                 )
-            await fetch(
-                """UPDATE deal d SET stage_id = $3, updated_at = now(),
-                          position = CASE WHEN d.status = 'open'
-                                          THEN d.position + (SELECT count(*) FROM deal o
-                                                              WHERE o.tenant_id = $1 AND o.stage_id = $3 AND o.status = 'open') END
-                    WHERE d.tenant_id = $1 AND d.stage_id = $2""",
+            # After the target's deals, in the order they had.
+            bounds = await fetch(
+                """SELECT (SELECT coalesce(max(rank), 0) FROM deal WHERE tenant_id = $1 AND stage_id = $3 AND status = 'open') AS top,
+                          (SELECT coalesce(min(rank), 0) FROM deal WHERE tenant_id = $1 AND stage_id = $2 AND status = 'open') AS low""",
                 scope.tenant_id,
                 stage_id,
                 move_deals_to,
+            )
+            await fetch(
+                "UPDATE deal SET stage_id = $3, updated_at = now(), rank = rank + $4 WHERE tenant_id = $1 AND stage_id = $2",
+                scope.tenant_id,
+                stage_id,
+                move_deals_to,
+                bounds[0]["top"] - bounds[0]["low"] + RANK_STEP,
             )
         await fetch("DELETE FROM stage WHERE tenant_id = $1 AND id = $2", scope.tenant_id, stage_id)
         await _place_stage_renumber(scope, current.pipeline_id)
@@ -374,7 +382,9 @@ async def _place_stage_renumber(scope: TenantScope, pipeline_id: int) -> None:
 # --------------------------------------------------------------------------- deals
 
 _DEAL = """
-SELECT d.id, d.tenant_id, d.title, d.value, d.currency, d.pipeline_id, d.stage_id, s.name AS stage_name, d.position, d.status,
+SELECT d.id, d.tenant_id, d.title, d.value, d.currency, d.pipeline_id, d.stage_id, s.name AS stage_name,
+       CASE WHEN d.status = 'open' THEN (SELECT count(*) FROM deal o WHERE o.tenant_id = d.tenant_id AND o.stage_id = d.stage_id
+                                           AND o.status = 'open' AND o.rank <= d.rank) END AS position, d.status,
        d.lost_reason, d.owner_id, u.full_name AS owner_name, d.contact_id, c.name AS contact_name, d.company_id, d.lead_id,
        d.property_id, d.expected_close_date, coalesce(d.probability, s.probability) AS probability, d.notes,
        coalesce((SELECT array_agg(w.user_id ORDER BY w.user_id) FROM deal_watcher w WHERE w.tenant_id = d.tenant_id AND w.deal_id = d.id),
@@ -519,14 +529,44 @@ async def _open_in(scope: TenantScope, stage_id: int) -> int:
     return int(rows[0]["n"])
 
 
-async def _close_gap(scope: TenantScope, stage_id: int, position: int | None) -> None:
-    if position is not None:
+async def _bottom_rank(scope: TenantScope, stage_id: int) -> int:
+    """A rank after every open deal of the stage."""
+    rows = await fetch(
+        "SELECT coalesce(max(rank), 0) + $3 AS r FROM deal WHERE tenant_id = $1 AND stage_id = $2 AND status = 'open'",
+        scope.tenant_id,
+        stage_id,
+        RANK_STEP,
+    )
+    return int(rows[0]["r"])
+
+
+async def _rank_at(scope: TenantScope, stage_id: int, position: int, deal_id: int) -> int:
+    """A rank that puts deal `deal_id` at `position` (1-based) among the stage's other open deals: between its
+    new neighbours', after renumbering the stage when they leave no room. Call with the stage locked."""
+    for _ in range(2):
+        others = "tenant_id = $1 AND stage_id = $2 AND status = 'open' AND id <> $3"
+        if position <= 1:
+            rows = await fetch(f"SELECT rank FROM deal WHERE {others} ORDER BY rank LIMIT 1", scope.tenant_id, stage_id, deal_id)
+            return int(rows[0]["rank"]) - RANK_STEP if rows else RANK_STEP
+        rows = await fetch(
+            f"SELECT rank FROM deal WHERE {others} ORDER BY rank OFFSET $4 LIMIT 2", scope.tenant_id, stage_id, deal_id, position - 2
+        )
+        if not rows:
+            return await _bottom_rank(scope, stage_id)
+        if len(rows) == 1:
+            return int(rows[0]["rank"]) + RANK_STEP
+        before, after = int(rows[0]["rank"]), int(rows[1]["rank"])
+        if after - before >= 2:
+            return (before + after) // 2
         await fetch(
-            "UPDATE deal SET position = position - 1 WHERE tenant_id = $1 AND stage_id = $2 AND position > $3",
+            """UPDATE deal d SET rank = o.n * $3 FROM (
+                   SELECT id, row_number() OVER (ORDER BY rank) AS n FROM deal WHERE tenant_id = $1 AND stage_id = $2 AND status = 'open') o
+                WHERE d.id = o.id""",
             scope.tenant_id,
             stage_id,
-            position,
+            RANK_STEP,
         )
+    raise RuntimeError("no room between two ranks after renumbering the stage")  # pragma: no cover - renumbering makes room
 
 
 def _wip_refusal(stage: dict[str, Any], held: int) -> WipLimitReached:
@@ -593,13 +633,13 @@ async def _insert_deal(scope: TenantScope, stage_id: int, data: schemas.DealCrea
     if stage["wip_limit"] is not None and held >= stage["wip_limit"]:
         raise _wip_refusal(stage, held)
     rows = await fetch(
-        """INSERT INTO deal (tenant_id, pipeline_id, stage_id, position, title, value, currency, owner_id, contact_id, company_id,
+        """INSERT INTO deal (tenant_id, pipeline_id, stage_id, rank, title, value, currency, owner_id, contact_id, company_id,
                              lead_id, status, expected_close_date, probability, notes, last_activity_at, created_by, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13, $14, now(), $15, now(), now()) RETURNING id""",
         scope.tenant_id,
         stage["pipeline_id"],
         stage_id,
-        held + 1,
+        await _bottom_rank(scope, stage_id),
         data.title.strip(),
         data.value if data.value is not None else Decimal(0),
         data.currency,
@@ -668,17 +708,15 @@ async def update_deal(scope: TenantScope, deal_id: int, data: schemas.DealUpdate
                     "reason": "unknown_reference",
                 },
             )
-        position = current["position"]
+        placed: dict[str, int | None] = {}
         if target != current["stage_id"] or status != current["status"]:
             # Leave the old place (if it was open), take one at the bottom of the target (if it stays open).
-            if current["status"] == "open":
-                await _close_gap(scope, current["stage_id"], current["position"])
-            position = None
+            placed["rank"] = None
             if status == "open":
                 held = await _open_in(scope, target) - (1 if current["status"] == "open" and target == current["stage_id"] else 0)
                 if stages[target]["wip_limit"] is not None and held >= stages[target]["wip_limit"]:
                     raise _wip_refusal(stages[target], held)
-                position = held + 1
+                placed["rank"] = await _bottom_rank(scope, target)
             if target != current["stage_id"]:
                 changes["stage_id"] = (current["stage_id"], target)
             if status != current["status"]:
@@ -688,7 +726,7 @@ async def update_deal(scope: TenantScope, deal_id: int, data: schemas.DealUpdate
         if not changes:
             return _deal(current)
         sets = {k: v[1] for k, v in changes.items()}
-        sets["position"] = position
+        sets.update(placed)
         sets["lost_reason"] = reason
         if "status" in changes:
             sets["closed_at"] = datetime.now(UTC) if status != "open" else None
@@ -740,7 +778,7 @@ async def _tell_watchers(scope: TenantScope, deal: schemas.Deal, what: str) -> N
 
 
 async def move_deal(scope: TenantScope, deal_id: int, move: schemas.DealMove) -> schemas.Deal:
-    """Put an open deal at `position` (1 = top) of `stage_id`; its old and new neighbours close up and make room.
+    """Put an open deal at `position` (1 = top) of `stage_id`: it takes a rank between its new neighbours'.
 
     Positions stay dense and unique under concurrent moves (stages locked in id order, then the deal). A
     stage at its WIP limit refuses a deal from elsewhere (409 WIP_LIMIT_REACHED) unless an admin or a manager
@@ -768,27 +806,12 @@ async def move_deal(scope: TenantScope, deal_id: int, move: schemas.DealMove) ->
             )
         source, target, old = current["stage_id"], move.stage_id, current["position"]
         overridden = False
+        held = await _open_in(scope, target)
         if target == source:
-            held = await _open_in(scope, target)
             new = max(1, min(move.position, held))
-            if new < old:
-                await fetch(
-                    "UPDATE deal SET position = position + 1 WHERE tenant_id = $1 AND stage_id = $2 AND position >= $3 AND position < $4",
-                    scope.tenant_id,
-                    target,
-                    new,
-                    old,
-                )
-            elif new > old:
-                await fetch(
-                    "UPDATE deal SET position = position - 1 WHERE tenant_id = $1 AND stage_id = $2 AND position > $3 AND position <= $4",
-                    scope.tenant_id,
-                    target,
-                    old,
-                    new,
-                )
+            if new == old:
+                return _deal(current)
         else:
-            held = await _open_in(scope, target)
             limit = stages[target]["wip_limit"]
             if limit is not None and held >= limit:
                 if not move.override:
@@ -796,21 +819,13 @@ async def move_deal(scope: TenantScope, deal_id: int, move: schemas.DealMove) ->
                 policy.OVERRIDE_WIP.require(scope)
                 overridden = True
             new = max(1, min(move.position, held + 1))
-            await _close_gap(scope, source, old)
-            await fetch(
-                "UPDATE deal SET position = position + 1 WHERE tenant_id = $1 AND stage_id = $2 AND position >= $3",
-                scope.tenant_id,
-                target,
-                new,
-            )
-        if target == source and new == old:
-            return _deal(current)
+        rank = await _rank_at(scope, target, new, deal_id)
         await fetch(
-            "UPDATE deal SET stage_id = $3, position = $4, updated_at = now(), last_activity_at = now() WHERE tenant_id = $1 AND id = $2",
+            "UPDATE deal SET stage_id = $3, rank = $4, updated_at = now(), last_activity_at = now() WHERE tenant_id = $1 AND id = $2",
             scope.tenant_id,
             deal_id,
             target,
-            new,
+            rank,
         )
         deal = _deal(await _deal_row(scope, deal_id))
         if target == source:
@@ -842,8 +857,6 @@ async def delete_deal(scope: TenantScope, deal_id: int) -> None:
 
     async def remove(current: dict[str, Any], _: dict[int, dict[str, Any]]) -> None:
         await fetch("DELETE FROM deal WHERE tenant_id = $1 AND id = $2", scope.tenant_id, deal_id)
-        if current["status"] == "open":
-            await _close_gap(scope, current["stage_id"], current["position"])
         await emit(scope, Subject("deal", deal_id), "deleted", audit={"title": current["title"]})
         await fetch("DELETE FROM activity WHERE tenant_id = $1 AND subject_type = 'deal' AND subject_id = $2", scope.tenant_id, deal_id)
 
@@ -946,6 +959,12 @@ async def convert_lead(scope: TenantScope, lead_id: int, data: schemas.ConvertLe
 # --------------------------------------------------------------------------- the board
 
 
+# A card's columns, from `d` (open deals with their `position`), `c` (contact) and `u` (owner).
+_CARD = f"""d.id, d.title, d.value, d.currency, d.owner_id, u.full_name AS owner_name, d.contact_id, c.name AS contact_name,
+            d.stage_id, d.position, d.status, d.expected_close_date, d.last_activity_at, d.created_at,
+            d.last_activity_at < now() - make_interval(days => {STALE_AFTER_DAYS}) AS stale"""
+
+
 async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilters, *, per_stage: int = COLUMN_PAGE) -> schemas.Board:
     """A pipeline's stages in order, each with its count, total value and first `per_stage` open deals
     (filtered by owner, value and text when asked; counts and totals are of the filtered deals)."""
@@ -968,17 +987,18 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
             f"WHERE {where} GROUP BY d.stage_id",
             *args,
         )
+        # Positions are of every open deal of the stage (a filtered board still shows each card's true place).
         cards = await fetch(
-            f"""SELECT * FROM (
-                   SELECT d.id, d.title, d.value, d.currency, d.owner_id, u.full_name AS owner_name, d.contact_id, c.name AS contact_name,
-                          d.stage_id, d.position, d.status, d.expected_close_date, d.last_activity_at, d.created_at,
-                          d.last_activity_at < now() - make_interval(days => {STALE_AFTER_DAYS}) AS stale,
-                          row_number() OVER (PARTITION BY d.stage_id ORDER BY d.position) AS nth
-                     FROM deal d LEFT JOIN contact c ON c.id = d.contact_id AND c.tenant_id = d.tenant_id
+            f"""WITH d AS (SELECT deal.*, row_number() OVER (PARTITION BY stage_id ORDER BY rank) AS position FROM deal
+                            WHERE tenant_id = $1 AND pipeline_id = ${len(args) + 1} AND status = 'open')
+                SELECT * FROM (
+                   SELECT {_CARD}, row_number() OVER (PARTITION BY d.stage_id ORDER BY d.rank) AS nth
+                     FROM d LEFT JOIN contact c ON c.id = d.contact_id AND c.tenant_id = d.tenant_id
                      LEFT JOIN app_user u ON u.id = d.owner_id AND u.tenant_id = d.tenant_id
                     WHERE {where}) ranked
                  WHERE nth <= {per_stage + 1} ORDER BY stage_id, position""",
             *args,
+            pipeline_id,
         )
     by_stage: dict[int, list[dict[str, Any]]] = {}
     for card in cards:
@@ -1005,20 +1025,19 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
 async def column(
     scope: TenantScope, stage_id: int, filters: DealFilters, *, after: int, limit: int = COLUMN_PAGE
 ) -> tuple[list[schemas.BoardDeal], bool]:
-    """The next `limit` open cards of a stage after `after` (a position), for a column that scrolls."""
+    """The open cards of a stage after the first `after` of them (as filtered), for a column that scrolls."""
     policy.VIEW.require(scope)
     where, args = _filter_sql(scope, replace(filters, stage_id=stage_id, status="open"))
-    args.append(after)
     async with tenant_transaction(scope.tenant_id):
         await _stage(scope, stage_id)
         rows = await fetch(
-            f"""SELECT d.id, d.title, d.value, d.currency, d.owner_id, u.full_name AS owner_name, d.contact_id, c.name AS contact_name,
-                       d.stage_id, d.position, d.status, d.expected_close_date, d.last_activity_at, d.created_at,
-                       d.last_activity_at < now() - make_interval(days => {STALE_AFTER_DAYS}) AS stale
-                  FROM deal d LEFT JOIN contact c ON c.id = d.contact_id AND c.tenant_id = d.tenant_id
+            f"""WITH d AS (SELECT deal.*, row_number() OVER (ORDER BY rank) AS position FROM deal
+                            WHERE tenant_id = $1 AND stage_id = ${len(args) + 1} AND status = 'open')
+                SELECT {_CARD} FROM d LEFT JOIN contact c ON c.id = d.contact_id AND c.tenant_id = d.tenant_id
                   LEFT JOIN app_user u ON u.id = d.owner_id AND u.tenant_id = d.tenant_id
-                 WHERE {where} AND d.position > ${len(args)} ORDER BY d.position LIMIT {limit + 1}""",
+                 WHERE {where} ORDER BY d.rank OFFSET {int(after)} LIMIT {limit + 1}""",
             *args,
+            stage_id,
         )
     return [msgspec.convert(r, schemas.BoardDeal) for r in rows[:limit]], len(rows) > limit
 

@@ -41,13 +41,14 @@ class Stage(Table, tablename="stage"):
 
 
 class Deal(Table, tablename="deal"):
-    """A sale in progress. Open deals have a dense 1-based `position` in their stage; closed ones none."""
+    """A sale in progress. Open deals are ordered in their stage by `rank`, a sparse key (their dense 1-based
+    `position` is computed from it: a move rewrites one row, not its neighbours); closed ones have none."""
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     pipeline_id = ForeignKey(references=Pipeline, on_delete=OnDelete.cascade, null=False)
     stage_id = ForeignKey(references=Stage, on_delete=OnDelete.restrict, null=False)
-    position = Integer(null=True, default=None)
+    rank = BigInt(null=True, default=None)
     title = Varchar(length=200)
     value = Numeric(digits=(16, 2), default=Decimal(0))
     currency = Varchar(length=3, default="AED")

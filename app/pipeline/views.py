@@ -149,7 +149,7 @@ class PipelinePagesController(Controller):
         request: Request[Any, Any, Any],
         tenant: TenantScope,
         stage_id: Id,
-        after: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
+        after: Annotated[int, Parameter(ge=0, le=10**6, description="cards the column shows already")] = 0,
         owner: Annotated[str | None, Parameter(max_length=20)] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         value_min: Annotated[str | None, Parameter(max_length=20)] = None,
@@ -158,7 +158,14 @@ class PipelinePagesController(Controller):
         """The next cards of a column, as it scrolls."""
         state = _state(owner=owner, q=q, value_min=value_min, value_max=value_max)
         cards, more = await service.column(tenant, stage_id, _filters(state), after=after)
-        ctx = {"cards": cards, "more": more, "stage_id": stage_id, "query": _query(state), "stale_after_days": service.STALE_AFTER_DAYS}
+        ctx = {
+            "cards": cards,
+            "more": more,
+            "stage_id": stage_id,
+            "shown": after + len(cards),
+            "query": _query(state),
+            "stale_after_days": service.STALE_AFTER_DAYS,
+        }
         return render(request, "pipeline/board.html", ctx, block="cards")
 
     @post("/deals/{deal_id:int}/move", guards=[guard(policy.EDIT)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from typing import Any
@@ -29,11 +30,12 @@ async def new_deal(client: httpx.AsyncClient, who: Account, **fields: Any) -> di
 
 
 async def positions(db: asyncpg.Connection, tenant_id: int) -> dict[int, list[int]]:
+    """Each stage's open deals by rank: their ids (the order every answer must follow)."""
     rows = await db.fetch(
-        "SELECT stage_id, array_agg(position ORDER BY position) AS p FROM deal WHERE tenant_id = $1 AND status = 'open' GROUP BY stage_id",
+        "SELECT stage_id, array_agg(id ORDER BY rank) AS ids FROM deal WHERE tenant_id = $1 AND status = 'open' GROUP BY stage_id",
         tenant_id,
     )
-    return {r["stage_id"]: list(r["p"]) for r in rows}
+    return {r["stage_id"]: list(r["ids"]) for r in rows}
 
 
 async def test_a_new_tenant_has_the_default_pipeline_and_its_board(client: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -107,10 +109,10 @@ async def test_moves_keep_positions_dense_and_wip_limits_hold(client: httpx.Asyn
     assert forced.status_code == 200 and forced.json()["position"] == 1
     timeline = (await client.get(f"/v2/deals/{deals[2]['id']}/activities", headers=admin.auth)).json()["data"]
     assert any("WIP limit" in (entry["summary"] or "") for entry in timeline)
-    assert await positions(db, admin.tenant_id) == {a: [1], b: [1, 2, 3]}
+    assert await positions(db, admin.tenant_id) == {a: [deals[3]["id"]], b: [deals[2]["id"], deals[0]["id"], deals[1]["id"]]}
     won = await client.patch(f"/v2/deals/{deals[0]['id']}", headers=admin.auth, json={"status": "won"})
     assert won.status_code == 200
-    assert await positions(db, admin.tenant_id) == {a: [1], b: [1, 2]}
+    assert await positions(db, admin.tenant_id) == {a: [deals[3]["id"]], b: [deals[2]["id"], deals[1]["id"]]}
     closed = await client.put(f"/v2/kanban/deals/{deals[0]['id']}/move", headers=admin.auth, json={"stage_id": a, "position": 1})
     assert closed.status_code == 409, "a closed deal is not on the board"
 
@@ -132,11 +134,28 @@ async def test_fifty_concurrent_moves_leave_every_stage_dense(client: httpx.Asyn
     statuses = await asyncio.gather(*(move() for _ in range(50)))
     assert set(statuses) == {200}, statuses
     found = await positions(db, admin.tenant_id)
-    assert sum(len(p) for p in found.values()) == 20
-    for stage, taken in found.items():
-        assert taken == list(range(1, len(taken) + 1)), (stage, taken)
-    shown = await board(client, admin)
-    assert sum(s["count"] for s in shown["stages"]) == 20
+    assert sum(len(ids) for ids in found.values()) == 20
+    shown = (await board(client, admin, per_stage=100))["stages"]
+    for stage in shown:
+        assert [d["position"] for d in stage["deals"]] == list(range(1, stage["count"] + 1)), stage["name"]
+        assert [d["id"] for d in stage["deals"]] == found.get(stage["id"], []), "the board follows the ranks"
+    for deal_id in deals:
+        one = (await client.get(f"/v2/deals/{deal_id}", headers=admin.auth)).json()
+        assert found[one["stage_id"]].index(deal_id) + 1 == one["position"]
+
+
+async def test_a_stage_with_no_room_between_two_cards_is_renumbered(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create()
+    deals = [(await new_deal(client, admin, title=f"R{n}"))["id"] for n in range(4)]
+    await db.execute("UPDATE deal SET rank = id - $2 WHERE tenant_id = $1", admin.tenant_id, deals[0])  # 0, 1, 2, 3: no room
+    stage = (await client.get(f"/v2/deals/{deals[3]}", headers=admin.auth)).json()["stage_id"]
+    moved = await client.put(f"/v2/kanban/deals/{deals[3]}/move", headers=admin.auth, json={"stage_id": stage, "position": 2})
+    assert moved.status_code == 200 and moved.json()["position"] == 2
+    assert (await positions(db, admin.tenant_id))[stage] == [deals[0], deals[3], deals[1], deals[2]]
+    ranks = [r["rank"] for r in await db.fetch("SELECT rank FROM deal WHERE tenant_id = $1 ORDER BY rank", admin.tenant_id)]
+    assert all(b - a >= 2 for a, b in itertools.pairwise(ranks)), ranks
 
 
 async def test_changes_publish_events_and_tell_watchers(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
@@ -182,14 +201,13 @@ async def test_stages_with_deals_need_somewhere_for_them(client: httpx.AsyncClie
     admin = await tenants.create()
     pipeline = (await client.get("/v2/pipelines", headers=admin.auth)).json()[0]
     first, second = pipeline["stages"][0]["id"], pipeline["stages"][1]["id"]
-    for n in range(2):
-        await new_deal(client, admin, title=f"S{n}", stage_id=second)
-    await new_deal(client, admin, title="F0", stage_id=first)
+    moved = [(await new_deal(client, admin, title=f"S{n}", stage_id=second))["id"] for n in range(2)]
+    staying = (await new_deal(client, admin, title="F0", stage_id=first))["id"]
     refused = await client.delete(f"/v2/stages/{second}", headers=admin.auth)
     assert refused.status_code == 409 and refused.json()["error"]["details"]["deals"] == 2
     assert (await client.delete(f"/v2/stages/{second}", headers=admin.auth, params={"move_deals_to": second})).status_code == 422
     assert (await client.delete(f"/v2/stages/{second}", headers=admin.auth, params={"move_deals_to": first})).status_code == 204
-    assert await positions(db, admin.tenant_id) == {first: [1, 2, 3]}
+    assert await positions(db, admin.tenant_id) == {first: [staying, *moved]}, "after the stage's own, in their order"
     after = (await client.get(f"/v2/pipelines/{pipeline['id']}", headers=admin.auth)).json()["stages"]
     assert [s["order"] for s in after] == list(range(1, 7))
     added = await client.post(
