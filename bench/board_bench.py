@@ -116,7 +116,7 @@ async def measure(base: str, dsn: str, requests: int) -> None:
             "SELECT count(*) AS open, count(DISTINCT (stage_id, rank)) AS places FROM deal WHERE tenant_id = 1 AND status = 'open'"
         )
         board = (await client.get("/v2/kanban/board", headers=api, params={"per_stage": 1000})).json()["data"]["stages"]
-        dense = all([d["position"] for d in stage["deals"]] == list(range(1, stage["count"] + 1)) for stage in board)
+        dense = all([d["position"] for d in stage["deals"]] == list(range(1, min(stage["count"], 1000) + 1)) for stage in board)
         await conn.close()
         moved = requests * 3 // 2 + 20
         print(f"after {moved} moves: {counts['open']} open deals in {counts['places']} distinct places; positions dense: {dense}")

@@ -511,10 +511,12 @@ async def _locking_deal(
     for _ in range(8):
         try:
             async with tenant_transaction(scope.tenant_id):
-                before = await _deal_row(scope, deal_id)
-                stages = await _lock_stages(scope, before["stage_id"], *targets)
+                before = await fetch("SELECT stage_id FROM deal WHERE tenant_id = $1 AND id = $2", scope.tenant_id, deal_id)
+                if not before:
+                    raise ResourceNotFound("Deal not found", details={"deal_id": deal_id})
+                stages = await _lock_stages(scope, before[0]["stage_id"], *targets)
                 current = await _deal_row(scope, deal_id, lock=True)
-                if current["stage_id"] != before["stage_id"]:
+                if current["stage_id"] != before[0]["stage_id"]:
                     raise _Moved
                 return await work(current, stages)
         except _Moved:
