@@ -168,7 +168,7 @@ function initBoard(root) {
     if (list.dataset.sortable) return;
     list.dataset.sortable = "1";
     Sortable.create(list, {
-      group: "deals", animation: 120, draggable: ".deal-card", filter: ".more-cards", preventOnFilter: false,
+      group: "deals", animation: 120, draggable: ".deal-card[data-movable]", filter: ".more-cards", preventOnFilter: false,
       forceFallback: true,  // pointer events rather than HTML5 drag and drop: the same on touch screens and in every browser
       onEnd: (evt) => {
         if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
@@ -186,7 +186,7 @@ function initBoard(root) {
 if (window.htmx) htmx.onLoad(initBoard);
 document.addEventListener("keydown", (event) => {
   if (!event.altKey || !["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(event.key)) return;
-  const card = event.target.closest && event.target.closest("[data-board] .deal-card");
+  const card = event.target.closest && event.target.closest("[data-board] .deal-card[data-movable]");
   if (!card) return;
   event.preventDefault();
   const column = card.closest(".column");
@@ -200,9 +200,11 @@ document.addEventListener("keydown", (event) => {
   const target = columns[columns.indexOf(column) + (event.key === "ArrowLeft" ? -1 : 1)];
   if (target) moveCard(card, target.dataset.stage, 1);
 });
-// A refused move (409) still redraws the board: the answer is the board as it is, with the reason.
+// A refused move (a full stage, someone else's deal, one deleted meanwhile) still redraws the board: the answer is
+// the board as it is, with the reason.
 document.addEventListener("htmx:beforeSwap", (event) => {
-  if (event.detail.xhr.status === 409 && event.detail.target && event.detail.target.id === "board") {
+  const status = event.detail.xhr.status;
+  if (status >= 400 && status < 500 && event.detail.target && event.detail.target.id === "board") {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

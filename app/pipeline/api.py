@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.core.pagination import SORTS_OPT, ListQuery, Page
-from app.core.schemas import MONEY_PATTERN
+from app.core.schemas import MONEY_PATTERN, checked_money
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.events.schemas import TimelineEntry
@@ -39,6 +39,8 @@ async def provide_deal_filters(
     lead_id: Annotated[IdParam, Parameter(description="Deals converted from this lead")] = None,
 ) -> service.DealFilters:
     """The deal filters shared by the list and the board."""
+    checked_money("value_min", value_min)
+    checked_money("value_max", value_max)
     return service.DealFilters(
         stage_id=stage_id,
         pipeline_id=pipeline_id,

@@ -210,6 +210,7 @@ class BoardStage(ResponseBody):
     probability: int
     count: int
     total_value: Amount
+    open_deals: int  # every open deal of the stage, whatever the filters: what its WIP limit counts
     deals: list[BoardDeal]
     has_more: bool
 

@@ -203,6 +203,7 @@ async def delete_pipeline(scope: TenantScope, pipeline_id: int) -> None:
     """Delete a pipeline with no deals (the default cannot go: make another the default first)."""
     policy.MANAGE_PIPELINES.require(scope)
     async with tenant_transaction(scope.tenant_id):
+        await _lock_pipeline_stages(scope, pipeline_id)  # first, as every change of a stage's deals does
         current = await _pipeline_row(scope, pipeline_id, lock=True)
         if current["is_default"]:
             raise Conflict(
@@ -220,8 +221,9 @@ async def delete_pipeline(scope: TenantScope, pipeline_id: int) -> None:
 
 
 async def _pipeline_row(scope: TenantScope, pipeline_id: int, *, lock: bool = False) -> dict[str, Any]:
+    # NO KEY UPDATE: a deal being created in the pipeline (its foreign key takes KEY SHARE) is not waited for.
     rows = await fetch(
-        "SELECT * FROM pipeline WHERE tenant_id = $1 AND id = $2" + (" FOR UPDATE" if lock else ""), scope.tenant_id, pipeline_id
+        "SELECT * FROM pipeline WHERE tenant_id = $1 AND id = $2" + (" FOR NO KEY UPDATE" if lock else ""), scope.tenant_id, pipeline_id
     )
     if not rows:
         raise ResourceNotFound("Pipeline not found", details={"pipeline_id": pipeline_id})
@@ -630,7 +632,10 @@ async def _starting_stage(scope: TenantScope, pipeline_id: int | None, stage_id:
 
 
 async def _insert_deal(scope: TenantScope, stage_id: int, data: schemas.DealCreate, owner_id: int | None) -> int:
-    stage = (await _lock_stages(scope, stage_id))[stage_id]
+    locked = await _lock_stages(scope, stage_id)
+    if stage_id not in locked:  # deleted since it was chosen
+        raise _unknown("stage_id", stage_id, "the id of one of your stages")
+    stage = locked[stage_id]
     held = await _open_in(scope, stage_id)
     if stage["wip_limit"] is not None and held >= stage["wip_limit"]:
         raise _wip_refusal(stage, held)
@@ -759,7 +764,7 @@ async def _record_change(
     if others:
         parts.append("Changed " + ", ".join(others))
     summary = "; ".join(parts)
-    data = {**_payload(deal), "changed_fields": sorted(changes), "changed_by": _changed_by(scope)}
+    data = {**_payload(deal), "changed_fields": sorted(changes), "changed_by": _changed_by(scope), "changed_by_name": scope.actor}
     if "stage_id" in changes:
         data["old_stage"] = stages[changes["stage_id"][0]]["name"]
         data["new_stage"] = stages[changes["stage_id"][1]]["name"]
@@ -770,8 +775,9 @@ async def _record_change(
     await _tell_watchers(scope, deal, summary)
 
 
-def _changed_by(scope: TenantScope) -> dict[str, Any]:
-    return {"user_id": scope.user_id, "name": scope.actor}
+def _changed_by(scope: TenantScope) -> int | None:
+    """Who made a change, as the guide's §8.1 payload has it: a user id (None for an integration or a job)."""
+    return scope.user_id
 
 
 async def _tell_watchers(scope: TenantScope, deal: schemas.Deal, what: str) -> None:
@@ -859,7 +865,13 @@ async def delete_deal(scope: TenantScope, deal_id: int) -> None:
 
     async def remove(current: dict[str, Any], _: dict[int, dict[str, Any]]) -> None:
         await fetch("DELETE FROM deal WHERE tenant_id = $1 AND id = $2", scope.tenant_id, deal_id)
-        await emit(scope, Subject("deal", deal_id), "deleted", audit={"title": current["title"]})
+        await emit(
+            scope,
+            Subject("deal", deal_id),
+            "deleted",
+            audit={"title": current["title"]},
+            events=[("deal.deleted", {"deal_id": deal_id, "organization_id": scope.tenant_id, "title": current["title"]})],
+        )
         await fetch("DELETE FROM activity WHERE tenant_id = $1 AND subject_type = 'deal' AND subject_id = $2", scope.tenant_id, deal_id)
 
     await _locking_deal(scope, deal_id, remove)
@@ -930,6 +942,9 @@ async def convert_lead(scope: TenantScope, lead_id: int, data: schemas.ConvertLe
     policy.CREATE.require(scope)
     async with tenant_transaction(scope.tenant_id):
         lead = await leads.get_lead(scope, lead_id, base_url())
+        await fetch(
+            "SELECT 1 FROM lead WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE", scope.tenant_id, lead_id
+        )  # one convert at a time
         existing = await fetch(
             "SELECT id FROM deal WHERE tenant_id = $1 AND lead_id = $2 AND status = 'open' LIMIT 1", scope.tenant_id, lead_id
         )
@@ -983,6 +998,11 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
             scope.tenant_id,
             pipeline_id,
         )
+        held = await fetch(
+            "SELECT stage_id, count(*) AS n FROM deal WHERE tenant_id = $1 AND pipeline_id = $2 AND status = 'open' GROUP BY stage_id",
+            scope.tenant_id,
+            pipeline_id,
+        )
         where, args = _filter_sql(scope, replace(filters, pipeline_id=pipeline_id, status="open"))
         totals = await fetch(
             f"SELECT d.stage_id, count(*) AS n, coalesce(sum(d.value), 0) AS total FROM deal d LEFT JOIN contact c ON c.id = d.contact_id "
@@ -1006,6 +1026,7 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
     for card in cards:
         by_stage.setdefault(card["stage_id"], []).append(card)
     counted = {t["stage_id"]: t for t in totals}
+    holding = {h["stage_id"]: h["n"] for h in held}
     columns = []
     for stage in stages:
         mine = by_stage.get(stage["id"], [])
@@ -1013,6 +1034,7 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
             {
                 **stage,
                 "count": counted[stage["id"]]["n"] if stage["id"] in counted else 0,
+                "open_deals": holding.get(stage["id"], 0),
                 "total_value": counted[stage["id"]]["total"] if stage["id"] in counted else Decimal(0),
                 "deals": mine[:per_stage],
                 "has_more": len(mine) > per_stage,
@@ -1059,4 +1081,4 @@ def deal_url(deal_id: int) -> str:
 def _payload(deal: schemas.Deal) -> dict[str, Any]:
     """The `data` of deal events."""
     body = {k: jsonable(v) for k, v in msgspec.to_builtins(deal).items() if k not in ("id", "tenant_id")}
-    return {"deal_id": deal.id, **body, "value": str(deal.value), "url": deal_url(deal.id)}
+    return {"deal_id": deal.id, "organization_id": deal.tenant_id, **body, "value": str(deal.value), "url": deal_url(deal.id)}

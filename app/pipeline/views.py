@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from litestar.response import Redirect, Template
 from app.accounts import service as accounts
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.pagination import ListQuery
+from app.core.schemas import MONEY_PATTERN
 from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.stream import latest_id
@@ -31,15 +33,14 @@ def _state(**values: Any) -> dict[str, str]:
 
 
 def _amount(raw: str) -> Decimal | None:
-    try:
-        value = Decimal(raw.replace(",", "").strip()) if raw.strip() else None
-    except InvalidOperation:
-        return None
-    return value if value is not None and value.is_finite() and value >= 0 else None
+    """A filter's amount, or None for anything that is not one (the board's filters are lenient)."""
+    cleaned = raw.replace(",", "").strip()
+    return Decimal(cleaned) if re.fullmatch(MONEY_PATTERN, cleaned) else None
 
 
 def _number(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    """An id or a count from a form or a query string (ASCII digits only: "²" is a digit to Python)."""
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
 
 
 def _filters(state: dict[str, str]) -> service.DealFilters:
@@ -180,10 +181,11 @@ class PipelinePagesController(Controller):
             move = schemas.DealMove(stage_id=stage_id, position=min(position, 1_000_000), override=data.get("override") == "1")
             moved = await service.move_deal(tenant, deal_id, move)
         except DomainError as exc:
-            if not refusal_stays_on_page(exc):
-                raise
+            # Whatever refused it (a full stage, a deal someone else owns or deleted meanwhile), the answer is the board
+            # as it is, so the card goes back where it was, with the reason above it.
             refusal = {"deal_id": deal_id, "stage_id": stage_id, "position": position, "human": exc.human, "code": exc.code}
-            return await self._board(request, tenant, state, message="", refusal=refusal, block="board", status_code=409)
+            status = {"ResourceNotFound": 404, "PermissionDenied": 403, "ValidationFailed": 422}.get(type(exc).__name__, 409)
+            return await self._board(request, tenant, state, message="", refusal=refusal, block="board", status_code=status)
         return await self._board(request, tenant, state, message=f"Moved “{moved.title}” to {moved.stage_name}.", block="board")
 
     @get("/deals/{deal_id:int}")

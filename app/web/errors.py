@@ -18,6 +18,8 @@ from asyncpg.exceptions import (
     CharacterNotInRepertoireError,
     DataError,
     DatetimeFieldOverflowError,
+    DeadlockDetectedError,
+    SerializationError,
     UniqueViolationError,
     UntranslatableCharacterError,
 )
@@ -138,6 +140,10 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, 
     if isinstance(exc, UniqueViolationError):
         # Last line of defence: services check first; a write that lost a race still gets a clear 409.
         return 409, "CONFLICT", "This conflicts with an existing record (a unique value is already taken)", {}, {}, {}
+    if isinstance(exc, DeadlockDetectedError | SerializationError):
+        # Two changes waited for each other and PostgreSQL undid this one: nothing was changed, and it may be sent again.
+        log.warning("refused after colliding with a concurrent change", exc_info=exc)
+        return 409, "CONFLICT", "This change collided with another one made at the same time; nothing was changed, try again", {}, {}, {}
     if isinstance(exc, CharacterNotInRepertoireError | UntranslatableCharacterError):
         # PostgreSQL text and jsonb cannot hold NUL (\u0000): refused like any invalid value, not a server error.
         details = {"expected": "text without NUL (\\u0000) characters"}

@@ -79,6 +79,19 @@ async def test_readers_and_other_tenants_are_refused_on_screen(client: httpx.Asy
         f"/pipeline/deals/{mine['id']}/move", data={"stage_id": str(stage)}, headers={"HX-Request": "true", "X-CSRF-Token": token}
     )
     assert refused.status_code == 403
+    assert 'data-movable' not in page.text, "a reader's cards are not draggable"
+    assert (await client.get("/pipeline", params={"owner": "²", "deal": "²", "pipeline": "²", "value_min": "1e-999"})).status_code == 200
+    client.cookies.clear()
+    agent = await tenants.add_user(admin, "agent")
+    owned = await deal(client, admin, title="The admin's", owner_id=admin.user_id)
+    await browser_login(client, agent)
+    token = csrf((await client.get("/pipeline")).text)
+    theirs = await client.post(
+        f"/pipeline/deals/{owned['id']}/move",
+        data={"stage_id": str(stage)},
+        headers={"HX-Request": "true", "HX-Target": "board", "X-CSRF-Token": token},
+    )
+    assert theirs.status_code == 403 and "back where it was" in theirs.text, "a refused move answers with the board"
     client.cookies.clear()
     await browser_login(client, other)
     assert (await client.get(f"/pipeline/deals/{mine['id']}", headers={"HX-Request": "true"})).status_code == 404

@@ -64,6 +64,7 @@ async def test_deals_are_created_listed_and_refused_clearly(client: httpx.AsyncC
         ({"title": " "}, "title"),
         ({"title": "x", "owner_id": 10**9}, "owner_id"),
         ({"title": "x", "colour": "red"}, "colour"),
+        ({"title": "x", "value": "1.005"}, "value"),
     ):
         refused = await client.post("/v2/deals", headers=admin.auth, json=body)
         assert refused.status_code == 422, (body, refused.text)
@@ -71,6 +72,9 @@ async def test_deals_are_created_listed_and_refused_clearly(client: httpx.AsyncC
     listed = (await client.get("/v2/deals", headers=admin.auth, params={"sort": "value", "value_min": 100})).json()
     assert [d["title"] for d in listed["data"]] == ["Downtown flat", "Marina villa"] and listed["total"] == 2
     assert (await client.get("/v2/deals", headers=admin.auth, params={"q": "marina"})).json()["total"] == 1
+    for tiny in ("1e-200000", "-1", "1.001"):  # no 500 for an amount PostgreSQL could not take
+        assert (await client.get("/v2/deals", headers=admin.auth, params={"value_min": tiny})).status_code == 422, tiny
+        assert (await client.get("/v2/kanban/board", headers=admin.auth, params={"value_max": tiny})).status_code == 422, tiny
     lost = await client.patch(f"/v2/deals/{second['id']}", headers=admin.auth, json={"status": "lost"})
     assert lost.status_code == 422 and lost.json()["error"]["details"]["field"] == "lost_reason"
     closed = await client.patch(f"/v2/deals/{first['id']}", headers=admin.auth, json={"status": "lost", "lost_reason": "Bought elsewhere"})
@@ -175,7 +179,8 @@ async def test_changes_publish_events_and_tell_watchers(client: httpx.AsyncClien
     assert kinds == ["deal.created", "deal.watcher_added", "deal.updated", "deal.updated", "deal.won"], kinds
     stage_move = json.loads(events[2]["data"])
     assert stage_move["old_stage"] == "New enquiry" and stage_move["new_stage"] == stages[3]["name"]
-    assert stage_move["changed_by"]["user_id"] == admin.user_id and stage_move["deal_id"] == deal["id"]
+    assert stage_move["changed_by"] == admin.user_id and stage_move["deal_id"] == deal["id"]
+    assert stage_move["organization_id"] == admin.tenant_id, "as the guide's §8.1 payload"
     told = await db.fetch(
         "SELECT message FROM notification WHERE tenant_id = $1 AND user_id = $2 ORDER BY id", admin.tenant_id, agent.user_id
     )
