@@ -66,13 +66,19 @@ async def _bounded(step: str, work: Awaitable[Any], seconds: float) -> None:
 
 
 def create_app(
-    settings: Settings, dsn: str, *, run_worker: bool = True, extra_task_functions: list[TaskFunction] | None = None
+    settings: Settings,
+    dsn: str,
+    *,
+    system_dsn: str | None = None,
+    run_worker: bool = True,
+    extra_task_functions: list[TaskFunction] | None = None,
 ) -> Litestar:
-    """Build the application for an already-migrated database at `dsn`.
+    """Build the application for an already-migrated database: tenant work as `dsn`'s login, system work and the
+    queue as `system_dsn`'s (default: the same; see app.db.DatabaseUrls).
 
     With `run_worker`, the SAQ worker runs inside this process (the default single-process mode).
     """
-    configure_engine(dsn)
+    configure_engine(dsn, system_dsn)
     install(settings)
     use_heartbeat(settings.job_heartbeat)
     resolve_dependencies_in_order()
@@ -80,7 +86,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await open_pool()
-        queue = make_queue(settings.queue_url, dsn)
+        queue = make_queue(settings.queue_url, system_dsn or dsn)
         await queue.connect()
         app.state.queue = queue
         worker: Worker[Any] | None = None
@@ -206,4 +212,5 @@ def app_from_environment() -> Any:
     if settings.database_url is None:
         raise SystemExit("DATABASE_URL must be set to serve with an external ASGI server; or use `atrium serve`")
     # Workers run as `atrium worker` next to an external ASGI server; `atrium migrate` runs before either.
-    return create_app(settings, resolve_database(settings).app, run_worker=False)
+    urls = resolve_database(settings)
+    return create_app(settings, urls.app, system_dsn=urls.system, run_worker=False)

@@ -10,8 +10,12 @@ import logging
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.db import DatabaseUrls
 
 log = logging.getLogger("atrium")
 
@@ -24,21 +28,21 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _database(settings: Settings) -> str:
-    """Start the embedded server if there is one, migrate as the owner, and return the app's DSN."""
+def _database(settings: Settings) -> DatabaseUrls:
+    """Start the embedded server if there is one, migrate as the owner, and return where the app connects."""
     from app.db import migrate, resolve_database
 
     if settings.embedded:
         print(f"Starting embedded PostgreSQL in {settings.data_dir / 'pgdata'} …", flush=True)
     urls = resolve_database(settings)
     asyncio.run(migrate(urls))
-    return urls.app
+    return urls
 
 
-async def _with_pool(dsn: str, coro_factory):  # type: ignore[no-untyped-def]
+async def _with_pool(urls: DatabaseUrls, coro_factory):  # type: ignore[no-untyped-def]
     from app.db import close_pool, configure_engine, open_pool
 
-    configure_engine(dsn)
+    configure_engine(urls.app, urls.system)
     await open_pool(min_size=1, max_size=4)
     try:
         return await coro_factory()
@@ -46,10 +50,10 @@ async def _with_pool(dsn: str, coro_factory):  # type: ignore[no-untyped-def]
         await close_pool()
 
 
-def _print_demo_login(dsn: str, base_url: str) -> None:
+def _print_demo_login(urls: DatabaseUrls, base_url: str) -> None:
     from app.demo.loader import load_demo_tenant
 
-    login = asyncio.run(_with_pool(dsn, load_demo_tenant))
+    login = asyncio.run(_with_pool(urls, load_demo_tenant))
     state = "created" if login.created else "already loaded"
     print(f"Demo tenant {state}. Log in at {base_url}/login as {login.email} / {login.password}", flush=True)
 
@@ -68,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         settings = dataclasses.replace(settings, base_url=f"http://{host}:{port}")
     if args.demo:
         _print_demo_login(dsn, settings.base_url)
-    app = create_app(settings, dsn, run_worker=not args.no_worker)
+    app = create_app(settings, dsn.app, system_dsn=dsn.system, run_worker=not args.no_worker)
     print(f"Atrium is running at http://{host}:{port}/  (API docs: http://{host}:{port}/v2/schema/swagger)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True, server_header=False)
 
@@ -85,11 +89,11 @@ def cmd_worker(args: argparse.Namespace) -> None:
     async def run() -> None:
         from app.settings import install
 
-        configure_engine(dsn)
+        configure_engine(dsn.app, dsn.system)
         install(settings)
         use_heartbeat(settings.job_heartbeat)
         await open_pool(min_size=1, max_size=args.concurrency + 2)
-        queue = make_queue(settings.queue_url, dsn)
+        queue = make_queue(settings.queue_url, dsn.system)
         await queue.connect()
         worker = make_worker(queue, concurrency=args.concurrency, sweep_every=settings.job_sweep_interval)
         print(f"Atrium worker started (concurrency {args.concurrency}); Ctrl-C to stop", flush=True)

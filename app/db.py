@@ -42,7 +42,8 @@ T = TypeVar("T")
 APP_ROLE = "atrium_app"  # tenant transactions: tenant tables under row-level security
 SYSTEM_ROLE = "atrium_system"  # system transactions: exactly the cross-tenant grants (migrations list them)
 QUEUE_ROLE = "atrium_queue"  # SAQ's connections: its tables only
-LOGIN_ROLE = "atrium"  # the embedded server's login role for the app (an external server names its own)
+LOGIN_ROLE = "atrium"  # the embedded server's login for tenant work: it may become atrium_app and nothing else
+SYSTEM_LOGIN = "atrium_sys"  # the embedded server's login for system work and the queue (atrium_system, atrium_queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +101,17 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseUrls:
-    """Where Atrium connects: `app` as the login role for everything it does, `owner` for migrations only."""
+    """Where Atrium connects: `app` for tenant work (it can only become atrium_app), `system` for the few
+    cross-tenant operations and the queue (atrium_system, atrium_queue), `owner` for migrations only. Two logins,
+    so SQL run in a tenant's transaction can never switch to the system role."""
 
     app: str
     owner: str
+    system: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.system:
+            object.__setattr__(self, "system", self.app)
 
 
 def _normalised(url: str) -> str:
@@ -133,16 +141,30 @@ def resolve_database(settings: Settings) -> DatabaseUrls:
     """
     if settings.database_url:
         app = _normalised(settings.database_url)
-        return DatabaseUrls(app=app, owner=_normalised(settings.database_owner_url) if settings.database_owner_url else app)
+        return DatabaseUrls(
+            app=app,
+            owner=_normalised(settings.database_owner_url) if settings.database_owner_url else app,
+            system=_normalised(settings.database_system_url) if settings.database_system_url else app,
+        )
     owner = start_embedded_postgres(settings.data_dir)
-    return DatabaseUrls(app=with_user(owner, LOGIN_ROLE), owner=owner)
+    return DatabaseUrls(app=with_user(owner, LOGIN_ROLE), owner=owner, system=with_user(owner, SYSTEM_LOGIN))
 
 
-def configure_engine(dsn: str) -> PostgresEngine:
-    """Point the Piccolo engine at `dsn` (before any query runs)."""
+# The system login's DSN and pool (system_transaction's connections).
+_SYSTEM: dict[str, Any] = {"dsn": None, "pool": None}
+
+
+def configure_engine(dsn: str, system_dsn: str | None = None) -> PostgresEngine:
+    """Point the Piccolo engine at `dsn`, and system transactions at `system_dsn` (default: the same), before any query."""
     DB.config.clear()
     DB.config["dsn"] = dsn
+    _SYSTEM["dsn"] = system_dsn or dsn
     return DB
+
+
+def system_dsn() -> str:
+    """Where system transactions and the queue connect."""
+    return str(_SYSTEM["dsn"] or DB.config["dsn"])
 
 
 class PooledConnection(Connection):  # type: ignore[misc]
@@ -175,11 +197,39 @@ class PooledConnection(Connection):  # type: ignore[misc]
 class RoleTransaction(PostgresTransaction):  # type: ignore[misc]
     """Piccolo's transaction whose BEGIN also switches to a role (and settings), in one round trip."""
 
-    __slots__ = ("prelude",)
+    __slots__ = ("pool", "prelude")
 
-    def __init__(self, engine: PostgresEngine, prelude: str) -> None:
+    def __init__(self, engine: PostgresEngine, prelude: str, pool: asyncpg.Pool | None = None) -> None:
         super().__init__(engine)
         self.prelude = prelude
+        self.pool = pool  # None: the engine's
+
+    async def get_connection(self) -> Connection:
+        if self.pool is not None:
+            return await self.pool.acquire()
+        return await super().get_connection()  # type: ignore[no-untyped-call,no-any-return]
+
+    async def _give_back(self) -> None:
+        pool = self.pool or self.engine.pool
+        if pool is not None:
+            await pool.release(self.connection)
+        else:
+            await self.connection.close()
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        """Piccolo's, giving the connection back to the pool it came from."""
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+        finally:
+            await self._give_back()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
 
     async def begin(self) -> None:
         try:
@@ -194,8 +244,7 @@ class RoleTransaction(PostgresTransaction):  # type: ignore[misc]
                 await self.connection.execute(self.prelude)
         except BaseException:
             # Piccolo's __aenter__ would keep the connection: give it back to the pool.
-            if self.engine.pool is not None:
-                await self.engine.pool.release(self.connection)
+            await self._give_back()
             raise
 
 
@@ -208,9 +257,13 @@ SYSTEM_PRELUDE = f"SELECT set_config('role', '{SYSTEM_ROLE}', true)"
 
 
 async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
-    """Open the engine's connection pool (idempotent)."""
+    """Open the engine's connection pool and the system login's (idempotent)."""
     if DB.pool is None:
         await DB.start_connection_pool(min_size=min_size, max_size=max_size, connection_class=PooledConnection)
+    if _SYSTEM["pool"] is None:
+        _SYSTEM["pool"] = await asyncpg.create_pool(
+            system_dsn(), min_size=1, max_size=max(4, max_size // 2), connection_class=PooledConnection
+        )
 
 
 # How long shutdown waits for borrowed connections to come back before closing them under their holders.
@@ -222,6 +275,9 @@ async def close_pool() -> None:
     if DB.pool is not None:
         await close_pool_within(DB.pool, POOL_CLOSE_TIMEOUT)
         DB.pool = None
+    if _SYSTEM["pool"] is not None:
+        pool, _SYSTEM["pool"] = _SYSTEM["pool"], None
+        await close_pool_within(pool, POOL_CLOSE_TIMEOUT)
 
 
 async def close_pool_within(pool: asyncpg.Pool, seconds: float) -> None:
@@ -274,7 +330,11 @@ async def system_transaction() -> AsyncIterator[Connection]:
     """
     if _active_tenant.get() is not None:
         raise RuntimeError("a system transaction cannot run inside a tenant transaction")
-    async with DB.transaction() if DB.current_transaction.get() is not None else RoleTransaction(DB, SYSTEM_PRELUDE) as txn:
+    if DB.current_transaction.get() is None and _SYSTEM["pool"] is None:
+        raise RuntimeError("connection pools not open")
+    async with (
+        DB.transaction() if DB.current_transaction.get() is not None else RoleTransaction(DB, SYSTEM_PRELUDE, _SYSTEM["pool"]) as txn
+    ):
         yield txn.connection
 
 
@@ -457,7 +517,7 @@ async def migrate(urls: DatabaseUrls) -> None:
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
         await _prepare_queue_tables(urls.owner, lock_conn)
-        await _grant_login_role(lock_conn, dsn_user(urls.app) or LOGIN_ROLE, create=urls.app == with_user(urls.owner, LOGIN_ROLE))
+        await _grant_login_roles(lock_conn, urls, embedded=urls.app == with_user(urls.owner, LOGIN_ROLE))
         log.info("migrations applied")
     finally:
         await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
@@ -496,34 +556,51 @@ def _role_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def _grant_login_role(conn: Connection, login: str, *, create: bool) -> None:
-    """Let the app's login role switch to the roles it works as, without inheriting their privileges.
-
-    In embedded mode the login role is made here. A login role that is also the owner (DATABASE_URL
-    without DATABASE_OWNER_URL) is left as it is, with a warning: it can do anything the owner can.
-    """
+async def _grant_login_roles(conn: Connection, urls: DatabaseUrls, *, embedded: bool) -> None:
+    """Let the app's logins switch to the roles they work as, without inheriting their privileges: the app's login
+    to atrium_app only, the system login to atrium_system and atrium_queue (one login for both: all three, with a
+    warning). In embedded mode the logins are made here. A login that is also the owner is left as it is, with a
+    warning: it can do anything the owner can."""
     owner = await conn.fetchval("SELECT current_user")
-    if login == owner:
+    app, system = dsn_user(urls.app) or LOGIN_ROLE, dsn_user(urls.system) or LOGIN_ROLE
+    plan = {app: [APP_ROLE]} if app != system else {app: [APP_ROLE, SYSTEM_ROLE, QUEUE_ROLE]}
+    if app != system:
+        plan[system] = [SYSTEM_ROLE, QUEUE_ROLE]
+    else:
         log.warning(
-            "Atrium connects as %s, the owner of its tables: set DATABASE_OWNER_URL for migrations and DATABASE_URL to a "
-            "login role without privileges of its own (docs/operations.md)",
-            login,
+            "Atrium's tenant work and system work share the login %s, so SQL in a tenant's transaction could become "
+            "%s: set DATABASE_SYSTEM_URL to a login of its own (docs/operations.md)",
+            app,
+            SYSTEM_ROLE,
         )
-        return
-    exists = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", login)
-    if not exists and create:
-        await conn.execute(f"CREATE ROLE {_role_name(login)} LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
-    elif not exists:
-        raise RuntimeError(f"DATABASE_URL logs in as {login!r}, which does not exist on the server (docs/operations.md)")
-    await conn.execute(f"GRANT {APP_ROLE}, {SYSTEM_ROLE}, {QUEUE_ROLE} TO {_role_name(login)} WITH INHERIT FALSE, SET TRUE")
-    row = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", login)
-    if row["rolsuper"] or row["rolbypassrls"]:
-        log.warning("Atrium's login role %s is a superuser or bypasses row-level security (docs/operations.md)", login)
+    for login, roles in plan.items():
+        if login == owner:
+            log.warning(
+                "Atrium connects as %s, the owner of its tables: set DATABASE_OWNER_URL for migrations and DATABASE_URL "
+                "(and DATABASE_SYSTEM_URL) to logins without privileges of their own (docs/operations.md)",
+                login,
+            )
+            continue
+        exists = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", login)
+        if not exists and embedded:
+            await conn.execute(f"CREATE ROLE {_role_name(login)} LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        elif not exists:
+            raise RuntimeError(f"Atrium logs in as {login!r}, which does not exist on the server (docs/operations.md)")
+        await conn.execute(f"GRANT {', '.join(roles)} TO {_role_name(login)} WITH INHERIT FALSE, SET TRUE")
+        others = [r for r in (APP_ROLE, SYSTEM_ROLE, QUEUE_ROLE) if r not in roles]
+        held = await conn.fetch(
+            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = $1::regrole", login
+        )
+        for stale in {h["rolname"] for h in held} & set(others):  # an earlier version granted every role to one login
+            await conn.execute(f"REVOKE {stale} FROM {_role_name(login)}")
+        row = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", login)
+        if row["rolsuper"] or row["rolbypassrls"]:
+            log.warning("Atrium's login %s is a superuser or bypasses row-level security (docs/operations.md)", login)
 
 
-def queue_url(app_dsn: str) -> str:
-    """The DSN SAQ's connections use on the app's database: the login role, working as `atrium_queue`."""
-    parts = urlsplit(app_dsn)
+def queue_url(system_dsn: str) -> str:
+    """The DSN SAQ's connections use on the app's database: the system login, working as `atrium_queue`."""
+    parts = urlsplit(system_dsn)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "options"]
     query.append(("options", f"-c role={QUEUE_ROLE}"))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="/", quote_via=quote), parts.fragment))

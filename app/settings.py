@@ -40,6 +40,7 @@ class Settings:
     environment: str = "production"
     rate_limiting: bool = True  # RATE_LIMITS=off: nothing is limited (a private deployment, a benchmark)
     database_owner_url: str | None = None  # migrations only (the schema owner); default: DATABASE_URL
+    database_system_url: str | None = None  # cross-tenant lookups and the queue; default: DATABASE_URL (with a warning)
     job_heartbeat: int = 0  # JOB_HEARTBEAT: replaces the heartbeat long jobs declare (0: as declared, 30 s for imports and exports)
     job_sweep_interval: int = 15  # JOB_SWEEP_INTERVAL: seconds between a worker's sweeps for jobs whose worker died
 
@@ -180,8 +181,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL={log_level!r} must be one of DEBUG, INFO, WARNING, ERROR")
     rate_limits, rate_limiting = _rate_limits(env)
-    if database_url is None and env.get("DATABASE_OWNER_URL"):
-        raise SettingsError("DATABASE_OWNER_URL is for an external PostgreSQL: set DATABASE_URL too (the embedded server has its own)")
+    for name in ("DATABASE_OWNER_URL", "DATABASE_SYSTEM_URL"):
+        if database_url is None and env.get(name):
+            raise SettingsError(f"{name} is for an external PostgreSQL: set DATABASE_URL too (the embedded server has its own)")
     return Settings(
         database_url=database_url,
         queue_url=queue_url,
@@ -203,6 +205,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("MAIL_FROM", "atrium@localhost"),
         database_owner_url=_url(env, "DATABASE_OWNER_URL", ("postgres", "postgresql")),
+        database_system_url=_url(env, "DATABASE_SYSTEM_URL", ("postgres", "postgresql")),
         job_heartbeat=_int(env, "JOB_HEARTBEAT", 0, minimum=0),
         job_sweep_interval=_int(env, "JOB_SWEEP_INTERVAL", 15, minimum=1),
         environment=(env.get("ATRIUM_ENV") or ("development" if database_url is None else "production")).strip()[:40],

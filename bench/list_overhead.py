@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 
-from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from bench.common import burst, free_port, pct, serving
 from bench.leads_dataset import generate
 
@@ -98,13 +98,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atrium-bench-") as tmp:
         dsn = start_embedded_postgres(Path(tmp))
-        urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)  # as `atrium serve` has them
+        urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn, system=with_user(dsn, SYSTEM_LOGIN))
         asyncio.run(migrate(urls))
         # The benchmark measures the app, not the limiter: a high enterprise limit keeps every answer a 200.
         env = {
             **os.environ,
             "DATABASE_URL": urls.app,
             "DATABASE_OWNER_URL": dsn,
+            "DATABASE_SYSTEM_URL": urls.system,
             "SECRET_KEY": "bench-secret-0123456789abcdefghijklmnop",
             "LOG_LEVEL": "WARNING",
             "RATE_LIMITS": "enterprise=10000000",

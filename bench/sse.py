@@ -21,7 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.events.stream import issue_token
 from bench.common import free_port, pct, serving
 
@@ -53,7 +53,7 @@ async def stream(port: int, token: str, arrivals: dict[int, float], ready: async
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="atrium-bench-sse-"))
     dsn = start_embedded_postgres(workdir)
-    urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)  # as `atrium serve` has them
+    urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn, system=with_user(dsn, SYSTEM_LOGIN))
     await migrate(urls)
     conn = await asyncpg.connect(dsn)
     tenant_id = await conn.fetchval(
@@ -65,6 +65,7 @@ async def run(args: argparse.Namespace) -> None:
         **os.environ,
         "DATABASE_URL": urls.app,
         "DATABASE_OWNER_URL": dsn,
+        "DATABASE_SYSTEM_URL": urls.system,
         "SECRET_KEY": SECRET,
         "LOG_LEVEL": "WARNING",
         "RATE_LIMITS": "off",

@@ -29,7 +29,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.outbound import signing
 from bench.common import free_port, pct
 
@@ -90,7 +90,7 @@ async def baseline(url: str, total: int, concurrency: int) -> float:
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="atrium-bench-webhooks-"))
     dsn = start_embedded_postgres(workdir)
-    urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)  # as `atrium serve` has them
+    urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn, system=with_user(dsn, SYSTEM_LOGIN))
     await migrate(urls)
     received = workdir / "received.tsv"
     port = free_port()
@@ -118,6 +118,7 @@ async def run(args: argparse.Namespace) -> None:
             **os.environ,
             "DATABASE_URL": urls.app,
             "DATABASE_OWNER_URL": dsn,
+            "DATABASE_SYSTEM_URL": urls.system,
             "SECRET_KEY": "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz",
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
             "LOG_LEVEL": "WARNING",

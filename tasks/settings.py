@@ -39,10 +39,11 @@ class PreparedPostgresQueue(PostgresQueue):
         return None
 
 
-def make_queue(queue_url: str | None, dsn: str) -> Queue:
-    """A SAQ queue: QUEUE_URL (PostgreSQL or Redis) when set, else the app's database working as `atrium_queue`."""
+def make_queue(queue_url: str | None, system_dsn: str) -> Queue:
+    """A SAQ queue: QUEUE_URL (PostgreSQL or Redis) when set, else the app's database, as the system login working
+    as `atrium_queue`."""
     if queue_url is None:
-        return PreparedPostgresQueue(url=app_queue_url(dsn), name="atrium", min_size=1, max_size=6)
+        return PreparedPostgresQueue(url=app_queue_url(system_dsn), name="atrium", min_size=1, max_size=6)
     if queue_url.startswith(("redis://", "rediss://")):
         return Queue.from_url(queue_url, name="atrium")
     return Queue.from_url(queue_url.replace("postgres://", "postgresql://", 1), name="atrium", min_size=1, max_size=6)

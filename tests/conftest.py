@@ -22,7 +22,7 @@ from litestar import Litestar
 
 from app.accounts import security
 from app.asgi import create_app
-from app.db import LOGIN_ROLE, DatabaseUrls, migrate, start_embedded_postgres, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.settings import Settings, load_settings
 from app.web import ratelimit
 from tests.factories import Tenants
@@ -99,8 +99,9 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def urls(dsn: str) -> DatabaseUrls:
-    """As `atrium serve` has them: the owner (`dsn`, the server's superuser) migrates, the app logs in as LOGIN_ROLE."""
-    return DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn)
+    """As `atrium serve` has them: the owner (`dsn`, the server's superuser) migrates, the app logs in as LOGIN_ROLE
+    for tenant work and as SYSTEM_LOGIN for system work and the queue."""
+    return DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn, system=with_user(dsn, SYSTEM_LOGIN))
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +139,7 @@ class Lifespan:
 @pytest.fixture(scope="session")
 async def app(migrated: str, urls: DatabaseUrls, settings: Settings) -> AsyncIterator[Litestar]:
     """The application with its lifespan running (pool, queue, in-process SAQ worker), connected as the app's login role."""
-    application = create_app(settings, urls.app, run_worker=True, extra_task_functions=[always_fails, works_slowly])
+    application = create_app(settings, urls.app, system_dsn=urls.system, run_worker=True, extra_task_functions=[always_fails, works_slowly])
     async with Lifespan(application):
         yield application
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-from app.db import LOGIN_ROLE, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, with_user
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port, serious_axe_violations, settled
 from tests.helpers import atrium_command, process_env
@@ -53,6 +53,7 @@ def test_cards_move_by_drag_and_keyboard_persist_and_show_live_elsewhere(tmp_pat
         env = process_env(
             DATABASE_URL=with_user(owner, LOGIN_ROLE),
             DATABASE_OWNER_URL=owner,
+            DATABASE_SYSTEM_URL=with_user(owner, SYSTEM_LOGIN),
             SECRET_KEY=(data / "secret_key").read_text().strip(),
             ATRIUM_DATA_DIR=str(tmp_path / "second"),
         )

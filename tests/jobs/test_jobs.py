@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from app.db import LOGIN_ROLE, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, with_user
 from tasks.settings import cron_jobs, make_queue
 from tests.factories import Tenants
 from tests.helpers import atrium_command, create_database, eventually, process_env
@@ -88,7 +88,12 @@ async def test_standalone_worker_runs_jobs_and_stops_cleanly(migrated: str, tena
     an external server is (docs/operations.md): the owner migrates, the worker logs in as the app's role."""
     dsn = await create_database(migrated, "atrium_worker_test")
     app_dsn = with_user(dsn, LOGIN_ROLE)
-    env = process_env(DATABASE_URL=app_dsn, DATABASE_OWNER_URL=dsn, SECRET_KEY="worker-test-secret-0123456789abcdefghij")
+    env = process_env(
+        DATABASE_URL=app_dsn,
+        DATABASE_OWNER_URL=dsn,
+        DATABASE_SYSTEM_URL=with_user(dsn, SYSTEM_LOGIN),
+        SECRET_KEY="worker-test-secret-0123456789abcdefghij",
+    )
     migrate = subprocess.run(atrium_command("migrate"), env=env, capture_output=True, text=True, timeout=120)
     assert migrate.returncode == 0, migrate.stderr
     conn = await asyncpg.connect(dsn)
@@ -109,7 +114,7 @@ async def test_standalone_worker_runs_jobs_and_stops_cleanly(migrated: str, tena
         worker = subprocess.Popen(
             atrium_command("worker", "--concurrency", "2"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        queue = make_queue(None, app_dsn)
+        queue = make_queue(None, with_user(dsn, SYSTEM_LOGIN))
         await queue.connect()
         try:
             job = await queue.enqueue("purge_expired", key="test-purge-standalone", timeout=60, retries=3)

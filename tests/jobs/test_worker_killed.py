@@ -26,7 +26,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from app.db import LOGIN_ROLE, with_user
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, with_user
 from tests.e2e.browser import free_port
 from tests.factories import BULK_LEADS_SQL, Account, Tenants, upload
 from tests.helpers import atrium_command, create_database, process_env
@@ -78,6 +78,7 @@ async def deployment(migrated: str, tmp_path_factory: pytest.TempPathFactory) ->
     env = process_env(
         DATABASE_URL=with_user(dsn, LOGIN_ROLE),  # deployed as docs/operations.md says: the owner only migrates
         DATABASE_OWNER_URL=dsn,
+        DATABASE_SYSTEM_URL=with_user(dsn, SYSTEM_LOGIN),
         SECRET_KEY="worker-killed-secret-0123456789abcdefghij",
         ATRIUM_PORT=str(port),
         RATE_LIMITS="off",  # the test follows progress closely; limits are not what it checks

@@ -79,7 +79,7 @@ async def test_readers_and_other_tenants_are_refused_on_screen(client: httpx.Asy
         f"/pipeline/deals/{mine['id']}/move", data={"stage_id": str(stage)}, headers={"HX-Request": "true", "X-CSRF-Token": token}
     )
     assert refused.status_code == 403
-    assert 'data-movable' not in page.text, "a reader's cards are not draggable"
+    assert "data-movable" not in page.text, "a reader's cards are not draggable"
     assert (await client.get("/pipeline", params={"owner": "²", "deal": "²", "pipeline": "²", "value_min": "1e-999"})).status_code == 200
     client.cookies.clear()
     agent = await tenants.add_user(admin, "agent")

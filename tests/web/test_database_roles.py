@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from app.db import LOGIN_ROLE, DatabaseUrls, queue_url
+from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, queue_url
 from tests.factories import BULK_LEADS_SQL, Tenants
 
 
@@ -27,13 +27,19 @@ async def test_the_login_role_is_no_superuser_bypasses_nothing_and_owns_nothing(
     role = await db.fetchrow("SELECT * FROM pg_roles WHERE rolname = $1", LOGIN_ROLE)
     assert not (role["rolsuper"] or role["rolbypassrls"] or role["rolcreatedb"] or role["rolcreaterole"] or role["rolinherit"])
     assert await db.fetchval("SELECT count(*) FROM pg_class WHERE relowner = $1::regrole", LOGIN_ROLE) == 0
-    for roles in ("atrium_app", "atrium_system", "atrium_queue"):
-        granted = await db.fetchrow(
-            "SELECT inherit_option, set_option, admin_option FROM pg_auth_members WHERE roleid = $1::regrole AND member = $2::regrole",
-            roles,
-            LOGIN_ROLE,
+    memberships = {
+        (r["role"], r["member"]): r
+        for r in await db.fetch(
+            """SELECT g.rolname AS role, m.rolname AS member, a.inherit_option, a.set_option, a.admin_option
+                 FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+                WHERE m.rolname = ANY($1::text[])""",
+            [LOGIN_ROLE, SYSTEM_LOGIN],
         )
-        assert granted is not None and granted["set_option"] and not granted["inherit_option"] and not granted["admin_option"], roles
+    }
+    # Tenant work's login may become atrium_app and nothing else; system work's login the system and queue roles.
+    assert set(memberships) == {("atrium_app", LOGIN_ROLE), ("atrium_system", SYSTEM_LOGIN), ("atrium_queue", SYSTEM_LOGIN)}
+    for granted in memberships.values():
+        assert granted["set_option"] and not granted["inherit_option"] and not granted["admin_option"], dict(granted)
 
 
 async def test_outside_a_transactions_role_the_login_reads_and_makes_nothing(login: asyncpg.Connection, tenants: Tenants) -> None:
@@ -65,6 +71,18 @@ async def test_reset_role_inside_a_tenant_transaction_gains_nothing(login: async
         await login.fetchval("SELECT count(*) FROM app_user")
 
 
+async def test_sql_in_a_tenant_transaction_cannot_become_the_system_or_queue_role(login: asyncpg.Connection, tenants: Tenants) -> None:
+    """The system role reads accounts across tenants: the login tenant work runs as may never switch to it."""
+    a = await tenants.create()
+    for role in ("atrium_system", "atrium_queue"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with login.transaction():
+                await login.execute(
+                    "SELECT set_config('role', 'atrium_app', true), set_config('app.tenant_id', $1, true)", str(a.tenant_id)
+                )
+                await login.execute(f"SET LOCAL ROLE {role}")
+
+
 async def test_conditions_on_the_search_views_never_see_another_tenants_rows(
     login: asyncpg.Connection, tenants: Tenants, db: asyncpg.Connection
 ) -> None:
@@ -82,8 +100,9 @@ async def test_conditions_on_the_search_views_never_see_another_tenants_rows(
     assert options and all("security_barrier=true" in (r["reloptions"] or []) for r in options), options
 
 
-async def test_the_system_role_has_its_declared_grants_and_nothing_more(login: asyncpg.Connection, tenants: Tenants) -> None:
+async def test_the_system_role_has_its_declared_grants_and_nothing_more(urls: DatabaseUrls, tenants: Tenants) -> None:
     a = await tenants.create()
+    login = await asyncpg.connect(urls.system)
     async with login.transaction():
         await login.execute("SELECT set_config('role', 'atrium_system', true)")
         assert await login.fetchval("SELECT count(*) FROM app_user WHERE id = $1", a.user_id) == 1  # a login finds its account
@@ -101,14 +120,13 @@ async def test_the_system_role_has_its_declared_grants_and_nothing_more(login: a
             async with login.transaction():
                 await login.execute("SELECT set_config('role', 'atrium_system', true)")
                 await login.execute(statement)
+    await login.close()
 
 
 async def test_the_queues_connections_reach_only_the_queues_tables(urls: DatabaseUrls) -> None:
-    conn = await asyncpg.connect(queue_url(urls.app).replace("options=-c%20role%3Datrium_queue", "").rstrip("&?"))
-    await conn.close()
     import psycopg
 
-    async with await psycopg.AsyncConnection.connect(queue_url(urls.app), autocommit=True) as queue:
+    async with await psycopg.AsyncConnection.connect(queue_url(urls.system), autocommit=True) as queue:
         assert (await (await queue.execute("SELECT current_user")).fetchone()) == ("atrium_queue",)
         await queue.execute("SELECT count(*) FROM saq_jobs")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
