@@ -580,6 +580,10 @@ async def _grant_login_roles(conn: Connection, urls: DatabaseUrls, *, embedded: 
                 "(and DATABASE_SYSTEM_URL) to logins without privileges of their own (docs/operations.md)",
                 login,
             )
+            # A CREATEROLE owner administers the roles it made but may not switch to them until it holds them.
+            is_super = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            if not is_super:
+                await conn.execute(f"GRANT {', '.join(roles)} TO {_role_name(login)} WITH INHERIT FALSE, SET TRUE")
             continue
         exists = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", login)
         if not exists and embedded:

@@ -29,10 +29,13 @@ function liveTrigger(event) {
   return cause && String(cause.type).startsWith("sse:");
 }
 function busyIn(region) {
-  // A form open, boxes ticked, a field in use, or a request of the person's own still on its way.
-  return region.querySelector(
+  // A form open, boxes ticked, a field in use or typed in and not sent yet, a card being dragged, or a request of
+  // the person's own still on its way.
+  if (region.querySelector(
     "form#details, form#deal-edit, input[type=checkbox]:checked, textarea:focus, input:focus:not([type=checkbox]):not([type=radio]), .htmx-request:not([data-live]), .sortable-chosen"
-  );
+  )) return true;
+  return [...region.querySelectorAll("textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden])")]
+    .some((field) => field.value !== field.defaultValue);
 }
 function sayChanged(region) {
   if (region.querySelector(".live-notice")) return;
