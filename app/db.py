@@ -342,9 +342,8 @@ async def _records(sql: str, args: tuple[Any, ...]) -> list[Any]:
     txn = DB.current_transaction.get()
     if txn is not None:
         return list(await txn.connection.fetch(sql, *args))
-    # The login role has no privilege of its own: a statement outside a transaction is a system one.
-    async with system_transaction() as conn:
-        return list(await conn.fetch(sql, *args))
+    # The logins have no privilege of their own: a query says whose it is by running in a tenant or a system transaction.
+    raise RuntimeError("app.db.fetch runs inside tenant_transaction() or system_transaction()")
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -470,16 +470,17 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
     tenant_id = int(claims.get("tid", 0))
     sub = str(claims.get("sub", ""))
     if sub.startswith("client:"):
-        rows = await fetch(
-            """
-            SELECT c.id, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
-            FROM oauth_client c JOIN tenant t ON t.id = c.tenant_id
-            WHERE c.client_id = $1 AND c.tenant_id = $2 AND c.revoked_at IS NULL
-            """,
-            sub.removeprefix("client:"),
-            tenant_id,
-            claims["jti"],
-        )
+        async with system_transaction():  # the credential names its tenant
+            rows = await fetch(
+                """
+                SELECT c.id, t.plan, t.rate_limit, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+                FROM oauth_client c JOIN tenant t ON t.id = c.tenant_id
+                WHERE c.client_id = $1 AND c.tenant_id = $2 AND c.revoked_at IS NULL
+                """,
+                sub.removeprefix("client:"),
+                tenant_id,
+                claims["jti"],
+            )
         if not rows or rows[0]["revoked"]:
             return None
         scopes = canonical(str(claims.get("scope", "")).split())
@@ -493,16 +494,17 @@ async def principal_for_access_token(settings: Settings, token: str) -> Principa
             token_jti=claims["jti"],
             rate_limit=rows[0]["rate_limit"],
         )
-    rows = await fetch(
-        """
-        SELECT u.id, u.email, u.role, u.is_active, u.tokens_valid_after, t.plan, t.rate_limit,
-               EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
-        FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
-        """,
-        int(sub) if sub.isdigit() else 0,
-        tenant_id,
-        claims["jti"],
-    )
+    async with system_transaction():  # the credential names its tenant
+        rows = await fetch(
+            """
+            SELECT u.id, u.email, u.role, u.is_active, u.tokens_valid_after, t.plan, t.rate_limit,
+                   EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3) AS revoked
+            FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
+            """,
+            int(sub) if sub.isdigit() else 0,
+            tenant_id,
+            claims["jti"],
+        )
     if not rows or rows[0]["revoked"] or not rows[0]["is_active"] or _stale_token(claims, rows[0]["tokens_valid_after"]):
         return None
     row = rows[0]
@@ -525,14 +527,15 @@ async def principal_for_api_key(plaintext: str) -> Principal | None:
     prefix = api_key_prefix(plaintext)
     if prefix is None:
         return None
-    rows = await fetch(
-        """
-        SELECT k.id, k.tenant_id, k.key_hash, k.scopes, k.revoked_at, t.plan, t.rate_limit,
-               k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS touch
-        FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
-        """,
-        prefix,
-    )
+    async with system_transaction():  # the credential names its tenant
+        rows = await fetch(
+            """
+            SELECT k.id, k.tenant_id, k.key_hash, k.scopes, k.revoked_at, t.plan, t.rate_limit,
+                   k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS touch
+            FROM api_key k JOIN tenant t ON t.id = k.tenant_id WHERE k.prefix = $1
+            """,
+            prefix,
+        )
     if not rows or rows[0]["revoked_at"] is not None:
         return None
     row = rows[0]
@@ -576,15 +579,16 @@ async def create_session(workspace: schemas.Workspace, settings: Settings, *, ip
 
 async def principal_for_session(token: str) -> Principal | None:
     """The user behind a session cookie, or None when it is unknown, expired or the user is inactive."""
-    rows = await fetch(
-        """
-        SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, u.account_id, t.plan, t.name AS tenant_name,
-               COALESCE(u.time_zone, t.time_zone) AS time_zone
-        FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
-        WHERE s.token_hash = $1 AND s.expires_at > now()
-        """,
-        sha256_hex(token),
-    )
+    async with system_transaction():  # the credential names its tenant
+        rows = await fetch(
+            """
+            SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, u.account_id, t.plan, t.name AS tenant_name,
+                   COALESCE(u.time_zone, t.time_zone) AS time_zone
+            FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
+            WHERE s.token_hash = $1 AND s.expires_at > now()
+            """,
+            sha256_hex(token),
+        )
     if not rows or not rows[0]["is_active"]:
         return None
     row = rows[0]

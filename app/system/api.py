@@ -13,7 +13,7 @@ from saq import Queue
 
 from app import __version__
 from app.core.schemas import ResponseBody
-from app.db import fetch
+from app.db import fetch, system_transaction
 from app.web.json import ApiResponse
 
 
@@ -42,7 +42,8 @@ class Health(ResponseBody):
 async def _database() -> ComponentHealth:
     started = time.perf_counter()
     try:
-        await fetch("SELECT 1")
+        async with system_transaction():  # the system login's pool: the one every request's credentials are read on
+            await fetch("SELECT 1")
     except Exception as exc:
         return ComponentHealth(status="down", detail=type(exc).__name__)
     return ComponentHealth(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from app.core.errors import RateLimited
-from app.db import fetch
+from app.db import fetch, system_transaction
 from app.settings import DEFAULT_RATE_LIMITS, Settings
 from app.web.context import ASGIApp, Receive, Scope, Send, principal_of
 from app.web.errors import is_api_path
@@ -82,7 +82,8 @@ def _forget_idle(now: float) -> None:
 
 async def take_tokens(bucket: str, per_minute: int, wanted: int) -> tuple[int, float]:
     """Take up to `wanted` tokens from `bucket` (one when it runs low); returns (granted, tokens left in it)."""
-    rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0, wanted)
+    async with system_transaction():  # buckets belong to no tenant
+        rows = await fetch(_TAKE, bucket, float(per_minute * BURST_FACTOR), per_minute / 60.0, wanted)
     return int(rows[0]["granted"]), float(rows[0]["tokens"])
 
 
