@@ -399,9 +399,8 @@ SELECT d.id, d.tenant_id, d.title, d.value, d.currency, d.pipeline_id, d.stage_i
 
 
 async def _deal_row(scope: TenantScope, deal_id: int, *, lock: bool = False) -> dict[str, Any]:
-    if lock:
-        await fetch("SELECT 1 FROM deal WHERE tenant_id = $1 AND id = $2 FOR UPDATE", scope.tenant_id, deal_id)
-    rows = await fetch(_DEAL + " WHERE d.tenant_id = $1 AND d.id = $2", scope.tenant_id, deal_id)
+    locking = " FOR UPDATE OF d" if lock else ""  # the deal's row only: its stage, owner and contact stay free
+    rows = await fetch(_DEAL + " WHERE d.tenant_id = $1 AND d.id = $2" + locking, scope.tenant_id, deal_id)
     if not rows:
         raise ResourceNotFound("Deal not found", details={"deal_id": deal_id})
     return rows[0]
@@ -998,12 +997,18 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
             scope.tenant_id,
             pipeline_id,
         )
-        held = await fetch(
-            "SELECT stage_id, count(*) AS n FROM deal WHERE tenant_id = $1 AND pipeline_id = $2 AND status = 'open' GROUP BY stage_id",
-            scope.tenant_id,
-            pipeline_id,
-        )
         where, args = _filter_sql(scope, replace(filters, pipeline_id=pipeline_id, status="open"))
+        # What WIP limits count: every open deal of each stage (the filtered totals below, when nothing filters).
+        held = (
+            await fetch(
+                "SELECT stage_id, count(*) AS n FROM deal WHERE tenant_id = $1 AND stage_id = ANY($2::bigint[]) AND status = 'open' "
+                "GROUP BY stage_id",
+                scope.tenant_id,
+                [st["id"] for st in stages],
+            )
+            if filters != DealFilters()
+            else None
+        )
         totals = await fetch(
             f"SELECT d.stage_id, count(*) AS n, coalesce(sum(d.value), 0) AS total FROM deal d LEFT JOIN contact c ON c.id = d.contact_id "
             f"WHERE {where} GROUP BY d.stage_id",
@@ -1026,7 +1031,7 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
     for card in cards:
         by_stage.setdefault(card["stage_id"], []).append(card)
     counted = {t["stage_id"]: t for t in totals}
-    holding = {h["stage_id"]: h["n"] for h in held}
+    holding = {h["stage_id"]: h["n"] for h in held} if held is not None else {t["stage_id"]: t["n"] for t in totals}
     columns = []
     for stage in stages:
         mine = by_stage.get(stage["id"], [])
