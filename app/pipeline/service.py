@@ -367,11 +367,12 @@ async def delete_stage(scope: TenantScope, stage_id: int, move_deals_to: int | N
                 bounds[0]["top"] - bounds[0]["low"] + RANK_STEP,
             )
         await fetch("DELETE FROM stage WHERE tenant_id = $1 AND id = $2", scope.tenant_id, stage_id)
-        await _place_stage_renumber(scope, current.pipeline_id)
+        await _renumber_stages(scope, current.pipeline_id)
         await emit(scope, Subject("stage", stage_id), "stage.deleted", audit={"name": current.name, "deals_moved_to": move_deals_to})
 
 
-async def _place_stage_renumber(scope: TenantScope, pipeline_id: int) -> None:
+async def _renumber_stages(scope: TenantScope, pipeline_id: int) -> None:
+    """Close the gap a deleted stage left: the pipeline's stages numbered 1…n again, in their order."""
     await fetch(
         """UPDATE stage s SET position = o.n FROM (
                SELECT id, row_number() OVER (ORDER BY position, id) AS n FROM stage WHERE tenant_id = $1 AND pipeline_id = $2) o
@@ -572,6 +573,20 @@ async def _rank_at(scope: TenantScope, stage_id: int, position: int, deal_id: in
     raise RuntimeError("no room between two ranks after renumbering the stage")  # pragma: no cover - renumbering makes room
 
 
+def _require_stage_of(deal: dict[str, Any], stages: dict[int, dict[str, Any]], stage_id: int) -> None:
+    """A deal moves only to a stage of its own pipeline (another pipeline's, or another tenant's, is unknown here)."""
+    if stage_id not in stages or stages[stage_id]["pipeline_id"] != deal["pipeline_id"]:
+        raise ValidationFailed(
+            "Invalid stage_id: a stage of the deal's pipeline",
+            details={
+                "field": "stage_id",
+                "provided": stage_id,
+                "expected": "the id of a stage of this pipeline",
+                "reason": "unknown_reference",
+            },
+        )
+
+
 def _wip_refusal(stage: dict[str, Any], held: int) -> WipLimitReached:
     limit = stage["wip_limit"]
     return WipLimitReached(
@@ -694,26 +709,7 @@ async def update_deal(scope: TenantScope, deal_id: int, data: schemas.DealUpdate
                 human="Say why the deal was lost",
             )
         target = values.get("stage_id", current["stage_id"])
-        if target not in stages:
-            raise ValidationFailed(
-                "Invalid stage_id: a stage of the deal's pipeline",
-                details={
-                    "field": "stage_id",
-                    "provided": target,
-                    "expected": "the id of a stage of this pipeline",
-                    "reason": "unknown_reference",
-                },
-            )
-        if stages[target]["pipeline_id"] != current["pipeline_id"]:
-            raise ValidationFailed(
-                "Invalid stage_id: a stage of the deal's pipeline",
-                details={
-                    "field": "stage_id",
-                    "provided": target,
-                    "expected": "the id of a stage of this pipeline",
-                    "reason": "unknown_reference",
-                },
-            )
+        _require_stage_of(current, stages, target)
         placed: dict[str, int | None] = {}
         if target != current["stage_id"] or status != current["status"]:
             # Leave the old place (if it was open), take one at the bottom of the target (if it stays open).
@@ -795,16 +791,7 @@ async def move_deal(scope: TenantScope, deal_id: int, move: schemas.DealMove) ->
 
     async def place(current: dict[str, Any], stages: dict[int, dict[str, Any]]) -> schemas.Deal:
         policy.EDIT.require(scope, current)
-        if move.stage_id not in stages or stages[move.stage_id]["pipeline_id"] != current["pipeline_id"]:
-            raise ValidationFailed(
-                "Invalid stage_id: a stage of the deal's pipeline",
-                details={
-                    "field": "stage_id",
-                    "provided": move.stage_id,
-                    "expected": "the id of a stage of this pipeline",
-                    "reason": "unknown_reference",
-                },
-            )
+        _require_stage_of(current, stages, move.stage_id)
         if current["status"] != "open":
             raise Conflict(
                 f"Only open deals are on the board; this one is {current['status']}",
@@ -988,9 +975,10 @@ async def board(scope: TenantScope, pipeline_id: int | None, filters: DealFilter
     async with tenant_transaction(scope.tenant_id):
         if pipeline_id is None:
             pipeline_id = await _default_pipeline(scope)
-        elif not await fetch("SELECT 1 FROM pipeline WHERE tenant_id = $1 AND id = $2", scope.tenant_id, pipeline_id):
+        found = await fetch("SELECT name FROM pipeline WHERE tenant_id = $1 AND id = $2", scope.tenant_id, pipeline_id)
+        if not found:
             raise _unknown("pipeline_id", pipeline_id, "the id of one of your pipelines")
-        pipeline = await _pipeline_row(scope, pipeline_id)
+        pipeline = found[0]
         stages = await fetch(
             'SELECT id, name, position AS "order", wip_limit, probability FROM stage '
             "WHERE tenant_id = $1 AND pipeline_id = $2 ORDER BY position",

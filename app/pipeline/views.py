@@ -20,6 +20,7 @@ from app.db import TenantScope
 from app.events.stream import latest_id
 from app.pipeline import policy, schemas, service
 from app.web.auth import guard
+from app.web.errors import status_of
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render
 
 Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
@@ -184,8 +185,7 @@ class PipelinePagesController(Controller):
             # Whatever refused it (a full stage, a deal someone else owns or deleted meanwhile), the answer is the board
             # as it is, so the card goes back where it was, with the reason above it.
             refusal = {"deal_id": deal_id, "stage_id": stage_id, "position": position, "human": exc.human, "code": exc.code}
-            status = {"ResourceNotFound": 404, "PermissionDenied": 403, "ValidationFailed": 422}.get(type(exc).__name__, 409)
-            return await self._board(request, tenant, state, message="", refusal=refusal, block="board", status_code=status)
+            return await self._board(request, tenant, state, message="", refusal=refusal, block="board", status_code=status_of(exc))
         return await self._board(request, tenant, state, message=f"Moved “{moved.title}” to {moved.stage_name}.", block="board")
 
     @get("/deals/{deal_id:int}")
