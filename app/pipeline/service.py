@@ -400,8 +400,11 @@ SELECT d.id, d.tenant_id, d.title, d.value, d.currency, d.pipeline_id, d.stage_i
 
 
 async def _deal_row(scope: TenantScope, deal_id: int, *, lock: bool = False) -> dict[str, Any]:
-    locking = " FOR UPDATE OF d" if lock else ""  # the deal's row only: its stage, owner and contact stay free
-    rows = await fetch(_DEAL + " WHERE d.tenant_id = $1 AND d.id = $2" + locking, scope.tenant_id, deal_id)
+    if lock:
+        # Its own statement: FOR UPDATE on the joined read would recheck the join against the stage row of before a
+        # concurrent move, and lose the deal (the lock waits, then the moved row no longer meets the old stage).
+        await fetch("SELECT 1 FROM deal WHERE tenant_id = $1 AND id = $2 FOR UPDATE", scope.tenant_id, deal_id)
+    rows = await fetch(_DEAL + " WHERE d.tenant_id = $1 AND d.id = $2", scope.tenant_id, deal_id)
     if not rows:
         raise ResourceNotFound("Deal not found", details={"deal_id": deal_id})
     return rows[0]
