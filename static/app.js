@@ -52,9 +52,12 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   sayChanged(region);
 });
 // The person may have started something while the redraw was on its way: then it is not swapped in.
+// A redraw that comes back after the person's own request has replaced the region is stale: it is dropped.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const region = event.detail.elt;
-  if (!region.matches("[data-live]") || !liveTrigger(event) || !busyIn(region)) return;
+  if (!region.matches("[data-live]") || !liveTrigger(event)) return;
+  if (!region.isConnected) { event.detail.shouldSwap = false; return; }
+  if (!busyIn(region)) return;
   event.detail.shouldSwap = false;
   sayChanged(region);
 });

@@ -85,6 +85,9 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.click("form#details button:has-text('Save')")
             expect(page.locator("#details")).to_contain_text("+447700900124")
             expect(page.locator("#timeline")).to_contain_text("Changed budget_max, phone")
+            # The edit rescoring the lead (a job) redraws the page live; type once it has, as a person would
+            # see it happen: a redraw landing between Playwright's focus and its typing would eat the text.
+            expect(page.locator("#timeline")).to_contain_text("Score 10 → 18")
             page.fill("#lead textarea[name=notes]", "Prefers a call after 6pm")
             page.click("#lead button:has-text('Add note')")
             expect(page.locator("#timeline")).to_contain_text("Prefers a call after 6pm")
