@@ -169,7 +169,7 @@ def _unknown(name: str, value: Any, what: str) -> ValidationFailed:
 
 
 def _check_storable(values: dict[str, Any]) -> None:
-    """An id past PostgreSQL's bigint names no record (property_id is not checked otherwise yet)."""
+    """An id past PostgreSQL's bigint names no record."""
     for name in ("lead_id", "agent_id", "contact_id", "deal_id", "property_id"):
         value = values.get(name)
         if isinstance(value, int) and value > schemas.BIGINT_MAX:
@@ -207,6 +207,11 @@ async def _check_contact(scope: TenantScope, contact_id: int | None) -> None:
 async def _check_deal(scope: TenantScope, deal_id: int | None) -> None:
     if deal_id is not None and not await fetch("SELECT 1 FROM deal WHERE id = $1 AND tenant_id = $2", deal_id, scope.tenant_id):
         raise _unknown("deal_id", deal_id, "deal")
+
+
+async def _check_property(scope: TenantScope, property_id: int | None) -> None:
+    if property_id is not None and not await fetch("SELECT 1 FROM property WHERE id = $1 AND tenant_id = $2", property_id, scope.tenant_id):
+        raise _unknown("property_id", property_id, "property")
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:
@@ -309,6 +314,7 @@ async def create_appointment(scope: TenantScope, data: schemas.AppointmentCreate
             contact_id = data.contact_id if data.contact_id is not None else lead["contact_id"]
             await _check_contact(scope, contact_id)
             await _check_deal(scope, data.deal_id)
+            await _check_property(scope, data.property_id)
             now = datetime.now(UTC)
             row = await Appointment.insert(
                 Appointment(
@@ -370,6 +376,8 @@ async def update_appointment(scope: TenantScope, appointment_id: int, data: sche
                 await _check_contact(scope, changes["contact_id"])
             if "deal_id" in changes:
                 await _check_deal(scope, changes["deal_id"])
+            if "property_id" in changes:
+                await _check_property(scope, changes["property_id"])
             for name in ("starts_at", "ends_at"):
                 if name in changes:
                     changes[name] = changes[name].astimezone(UTC)

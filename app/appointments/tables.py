@@ -23,8 +23,7 @@ class Appointment(Table, tablename="appointment"):
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     lead_id = ForeignKey(references=Lead, on_delete=OnDelete.cascade, null=False)
     contact_id = ForeignKey(references=Contact, on_delete=OnDelete.set_null, null=True)
-    # deal_id references deal (a raw migration: appointments' tables do not import the pipeline's); property_id gets
-    # its key when properties exist.
+    # deal_id and property_id reference deal and property (raw migrations: appointments' tables import neither domain's).
     deal_id = BigInt(null=True, default=None)
     property_id = BigInt(null=True, default=None)
     agent_id = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)  # people are deactivated, not deleted
