@@ -156,9 +156,11 @@ document.addEventListener("htmx:afterSwap", () => {
   if (!place.matches("a[href], button, " + FIELDS) && !place.hasAttribute("tabindex")) place.setAttribute("tabindex", "-1");
   place.focus({ preventScroll: !opened });
 });
-// The board: cards are dragged (SortableJS) between and within columns, or moved from the keyboard (Alt + arrows on a
-// card's link). Every move is asked of the server, whose answer (the whole board) replaces the board: a refused move
-// comes back as the board as it was, with the reason above it.
+// A board (the deals' pipeline, the properties' stages): cards are dragged (SortableJS) between and within columns,
+// or moved from the keyboard (Alt + arrows on a card's link). Every move is asked of the server, whose answer (the
+// whole board) replaces the board: a refused move comes back as the board as it was, with the reason above it.
+// The board says where moves go (`data-move-url`, `{id}` for the card's `data-card`); `data-reorder="false"` keeps
+// the server's order within a column (only moves between columns).
 let focusCard = null;  // the card to focus once the board the move answered with is in place
 function moveCard(card, stageId, position) {
   const board = card.closest("[data-board]");
@@ -166,22 +168,25 @@ function moveCard(card, stageId, position) {
   values.stage_id = stageId;
   values.position = position;
   focusCard = card.id;
-  htmx.ajax("POST", board.dataset.moveUrl.replace("{id}", card.dataset.deal), { source: card, target: "#board", swap: "outerHTML", values });
+  htmx.ajax("POST", board.dataset.moveUrl.replace("{id}", card.dataset.card), { source: card, target: "#board", swap: "outerHTML", values });
 }
+function reorders(board) { return board.dataset.reorder !== "false"; }
 function initBoard(root) {
   if (typeof Sortable === "undefined") return;
   root.querySelectorAll("[data-board] .cards").forEach((list) => {
     if (list.dataset.sortable) return;
     list.dataset.sortable = "1";
+    const board = list.closest("[data-board]");
     Sortable.create(list, {
-      group: "deals", animation: 120, draggable: ".deal-card[data-movable]", filter: ".more-cards", preventOnFilter: false,
+      group: board.dataset.board || "cards", sort: reorders(board), animation: 120,
+      draggable: ".board-card[data-movable]", filter: ".more-cards", preventOnFilter: false,
       forceFallback: true,  // pointer events rather than HTML5 drag and drop: the same on touch screens and in every browser
       onEnd: (evt) => {
         if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
         // The place is told by the card it now follows (cards carry their true positions, also on a filtered board).
         const item = evt.item;
         let before = item.previousElementSibling;
-        while (before && !before.matches(".deal-card")) before = before.previousElementSibling;
+        while (before && !before.matches(".board-card")) before = before.previousElementSibling;
         const after = before ? Number(before.dataset.position) : 0;
         const movingDown = evt.from === evt.to && after > Number(item.dataset.position);
         moveCard(item, evt.to.dataset.stage, movingDown ? after : after + 1);
@@ -192,14 +197,14 @@ function initBoard(root) {
 if (window.htmx) htmx.onLoad(initBoard);
 document.addEventListener("keydown", (event) => {
   if (!event.altKey || !["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(event.key)) return;
-  const card = event.target.closest && event.target.closest("[data-board] .deal-card[data-movable]");
+  const card = event.target.closest && event.target.closest("[data-board] .board-card[data-movable]");
   if (!card) return;
   event.preventDefault();
   const column = card.closest(".column");
   const position = Number(card.dataset.position);
   if (event.key === "ArrowUp" || event.key === "ArrowDown") {
     const next = position + (event.key === "ArrowUp" ? -1 : 1);
-    if (next >= 1) moveCard(card, column.dataset.stage, next);
+    if (next >= 1 && reorders(card.closest("[data-board]"))) moveCard(card, column.dataset.stage, next);
     return;
   }
   const columns = [...card.closest("[data-board]").querySelectorAll(".column")];
@@ -222,4 +227,19 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const link = card && card.querySelector("a");
   if (link) link.focus();
   else { const refusal = document.querySelector(".board-refusal"); if (refusal) { refusal.setAttribute("tabindex", "-1"); refusal.focus(); } }
+});
+// A lead's matching property, one click from a viewing: the lead's booking form is filled with it (type, place,
+// property) and the person only picks the time.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-book-property]");
+  const form = button && document.getElementById("book-appointment");
+  if (!form) return;
+  event.preventDefault();
+  form.elements.type.value = "viewing";
+  form.elements.location.value = button.dataset.location;
+  form.elements.property_id.value = button.dataset.bookProperty;
+  const note = form.querySelector(".booking-property");
+  if (note) note.textContent = `Viewing of ${button.dataset.location}`;
+  form.scrollIntoView({ block: "center" });
+  form.elements.starts_at.focus();
 });

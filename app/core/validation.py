@@ -40,6 +40,8 @@ WEB_ADDRESS = (
 WELL_KNOWN = {
     "email": ("A valid e-mail address, e.g. name@example.com", "Enter a valid e-mail address, like name@example.com"),
     "phone": ("International format starting with +", "Enter the phone in international format, like +971 50 123 4567"),
+    "owner_phone": ("International format starting with +", "Enter the phone in international format, like +971 50 123 4567"),
+    "owner_email": ("A valid e-mail address, e.g. name@example.com", "Enter a valid e-mail address, like name@example.com"),
     "webhook_url": WEB_ADDRESS,
     "url": WEB_ADDRESS,  # the NeuraCRM guide's name for a webhook's address
 }

@@ -19,7 +19,7 @@ def everything(_: LiveEvent) -> bool:
 
 
 # The API resource an event is about, from its subject's kind (its scope: `<resource>:read`).
-_RESOURCE_OF = {"company": "companies"}
+_RESOURCE_OF = {"company": "companies", "property": "properties", "portfolio": "portfolio"}
 
 
 def resource_of(event: LiveEvent) -> str:

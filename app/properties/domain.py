@@ -6,11 +6,11 @@ from app.domains import Domain, NavEntry
 from app.properties.api import PortfolioController, PropertyController, SellerAnalysisController
 from app.properties.events import EVENTS
 from app.properties.service import SEARCH_TEXT
-from app.properties.views import PropertyPagesController
+from app.properties.views import LeadMatchesController, PropertyPagesController
 
 DOMAIN = Domain(
     name="properties",
-    controllers=[PropertyController, PortfolioController, SellerAnalysisController, PropertyPagesController],
+    controllers=[PropertyController, PortfolioController, SellerAnalysisController, PropertyPagesController, LeadMatchesController],
     nav=[NavEntry("properties", "Properties", "/properties", order=25)],
     searches={"property": SEARCH_TEXT},
     events=EVENTS,

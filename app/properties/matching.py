@@ -15,7 +15,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.core.errors import ValidationFailed
+from app.core.errors import ResourceNotFound, ValidationFailed
 from app.core.schemas import checked_money
 from app.db import TenantScope, fetch, tenant_transaction
 from app.events.service import Subject, emit, jsonable
@@ -32,13 +32,17 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.0f}"
 
 
-async def _lead_wishes(scope: TenantScope, lead_id: int) -> dict[str, Any]:
+async def _lead_wishes(scope: TenantScope, lead_id: int, *, page: bool = False) -> dict[str, Any]:
+    """A lead's budget, bedrooms, locations and type as match criteria. A lead that is not the tenant's is a bad
+    reference in a match request, and not found for the lead's own page (`page`)."""
     rows = await fetch(
         """SELECT budget_min, budget_max, bedrooms_min, bedrooms_max, preferred_location, preferred_locations, property_type
              FROM lead WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL""",
         scope.tenant_id,
         lead_id,
     )
+    if not rows and page:
+        raise ResourceNotFound("Lead not found", details={"lead_id": lead_id})
     if not rows:
         raise ValidationFailed(
             "Invalid lead_id: one of your leads",
@@ -218,7 +222,7 @@ async def match(scope: TenantScope, request: schemas.MatchRequest) -> schemas.Ma
         )
         await emit(
             scope,
-            Subject("lead", request.lead_id) if request.lead_id is not None else Subject("match", 0),
+            Subject("lead", request.lead_id) if request.lead_id is not None else Subject("property", 0),
             "matched",
             events=[
                 (
@@ -242,7 +246,7 @@ async def lead_matches(scope: TenantScope, lead_id: int, limit: int = 5) -> tupl
     """A lead's best matches from its own budget, bedrooms and locations (for its page; no event)."""
     policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
-        wishes = await _lead_wishes(scope, lead_id)
+        wishes = await _lead_wishes(scope, lead_id, page=True)
         if wishes["budget_min"] is None and wishes["budget_max"] is None:
             return wishes, 0, []
         total, matches = await find_matches(scope, wishes, "relevance", limit)
@@ -347,7 +351,7 @@ async def seller_analysis(scope: TenantScope, request: schemas.SellerAnalysisReq
         result = _verdict(request, facts["list_price"], recommendation, comparables, avg_days)
         await emit(
             scope,
-            Subject("property", request.property_id) if request.property_id is not None else Subject("seller_analysis", 0),
+            Subject("property", request.property_id) if request.property_id is not None else Subject("property", 0),
             "seller_analyzed",
             f"Seller analysis: {_money(recommendation.mid)} recommended" if recommendation and request.property_id is not None else None,
             events=[("seller.analyzed", {**jsonable(_builtins(result)), "team_id": scope.tenant_id, "property_id": request.property_id})],
@@ -418,3 +422,57 @@ def _verdict(
             "their average similarity of size."
         ),
     )
+
+
+async def buyers_for(scope: TenantScope, property_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """The open leads this property suits best, by the same score as a match (the lead's budget, bedroom range and
+    locations against the property), with the parts that fit named. For a property's page."""
+    policy.VIEW.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        prop = await _row(scope, property_id)
+        price = prop["price"] if prop["price"] is not None else prop["estimated_value"]
+        if price is None:
+            return []
+        rows = await fetch(
+            f"""WITH fit AS (
+                  SELECT l.id, l.name, l.status, l.hotness_score, l.budget_min, l.budget_max, l.budget_currency, l.bedrooms_min,
+                         l.bedrooms_max,
+                         CASE WHEN l.budget_min IS NOT NULL AND $2 < l.budget_min
+                                THEN greatest(0, 1 - (l.budget_min - $2) / ({PRICE_SLACK} * coalesce(l.budget_max, l.budget_min)))
+                              WHEN l.budget_max IS NOT NULL AND $2 > l.budget_max
+                                THEN greatest(0, 1 - ($2 - l.budget_max) / ({PRICE_SLACK} * l.budget_max))
+                              ELSE 1 END AS price_fit,
+                         CASE WHEN $3::int IS NULL OR (l.bedrooms_min IS NULL AND l.bedrooms_max IS NULL) THEN 1
+                              WHEN $3 BETWEEN coalesce(l.bedrooms_min, l.bedrooms_max) AND coalesce(l.bedrooms_max, l.bedrooms_min) THEN 1
+                              WHEN $3 BETWEEN coalesce(l.bedrooms_min, l.bedrooms_max) - 1 AND coalesce(l.bedrooms_max, l.bedrooms_min) + 1
+                                THEN 0.5
+                              ELSE 0 END AS beds_fit,
+                         CASE WHEN cardinality(l.preferred_locations) = 0 AND l.preferred_location IS NULL THEN 1
+                              WHEN lower($4) = ANY(SELECT lower(x) FROM unnest(l.preferred_locations) x)
+                                OR lower($5) = ANY(SELECT lower(x) FROM unnest(l.preferred_locations) x)
+                                OR lower(l.preferred_location) IN (lower($4), lower($5)) THEN 1
+                              ELSE 0 END AS hood_fit
+                    FROM lead l
+                   WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND l.status NOT IN ('WON', 'LOST')
+                     AND (l.budget_min IS NOT NULL OR l.budget_max IS NOT NULL)
+                     AND coalesce(l.budget_min, 0) < $2 * {1 + PRICE_SLACK} AND coalesce(l.budget_max, $2) > $2 * {1 - PRICE_SLACK})
+                SELECT *, round({WEIGHTS["price"]} * price_fit + {WEIGHTS["bedrooms"]} * beds_fit
+                                + {WEIGHTS["neighborhood"]} * hood_fit, 3)::float8 AS score
+                  FROM fit WHERE price_fit > 0 ORDER BY score DESC, hotness_score DESC, id DESC LIMIT {limit}""",
+            scope.tenant_id,
+            price,
+            prop["bedrooms"],
+            prop["neighborhood"] or "",
+            prop["city"] or "",
+        )
+    buyers = []
+    for row in rows:
+        fits = []
+        if row["price_fit"] == 1:
+            fits.append("budget")
+        if row["beds_fit"] == 1 and prop["bedrooms"] is not None and row["bedrooms_min"] is not None:
+            fits.append("bedrooms")
+        if row["hood_fit"] == 1 and (prop["neighborhood"] or prop["city"]):
+            fits.append("location")
+        buyers.append({**row, "fits": fits})
+    return buyers

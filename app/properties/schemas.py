@@ -48,6 +48,7 @@ SquareFeet = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Threshold = Annotated[float, msgspec.Meta(ge=0, le=100, description="Tolerated discrepancy in percent (0.5: ±0.5 %)")]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1, description="An id")]
 Days = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 
 
@@ -113,7 +114,7 @@ class _PropertyFields(RequestBody):
     owner_name: Text | UnsetType = UNSET
     owner_phone: Phone | UnsetType | None = UNSET
     owner_email: Email | UnsetType | None = UNSET
-    assigned_user_id: int | UnsetType | None = UNSET
+    assigned_user_id: Id | UnsetType | None = UNSET
     bird_dog_score: Score | UnsetType | None = UNSET
     estimated_value: Money | UnsetType | None = UNSET
     price: Money | UnsetType | None = UNSET
@@ -129,7 +130,7 @@ class _PropertyFields(RequestBody):
     longitude: Longitude | UnsetType | None = UNSET
     tags: Tags | UnsetType = UNSET
     notes: Annotated[str, msgspec.Meta(max_length=10_000)] | UnsetType = UNSET
-    team_id: int | UnsetType = UNSET  # must be the caller's own team (tenant)
+    team_id: Id | UnsetType = UNSET  # must be the caller's own team (tenant)
 
 
 class PropertyCreate(_PropertyFields, kw_only=True):
@@ -151,9 +152,9 @@ class BulkChange(RequestBody):
 
     one_of_required = ("current_stage", "assigned_user_id")
 
-    property_ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=500)]
+    property_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=500)]
     current_stage: Stage | UnsetType = UNSET
-    assigned_user_id: int | UnsetType | None = UNSET
+    assigned_user_id: Id | UnsetType | None = UNSET
 
 
 class BulkResult(ResponseBody):
@@ -217,7 +218,7 @@ class PortfolioCreate(RequestBody):
     names one; `expected_value` sets the portfolio's expected total instead of their sum."""
 
     name: VisibleName
-    property_ids: Annotated[list[int], msgspec.Meta(max_length=10_000)] = []
+    property_ids: Annotated[list[Id], msgspec.Meta(max_length=10_000)] = []
     expected_values: dict[str, Money] = {}
     expected_value: Money | None = None
     threshold: Threshold = 0.5
@@ -229,8 +230,8 @@ class PortfolioUpdate(RequestBody):
     name: VisibleName | UnsetType = UNSET
     expected_value: Money | UnsetType | None = UNSET
     threshold: Threshold | UnsetType = UNSET
-    add_property_ids: Annotated[list[int], msgspec.Meta(max_length=10_000)] = []
-    remove_property_ids: Annotated[list[int], msgspec.Meta(max_length=10_000)] = []
+    add_property_ids: Annotated[list[Id], msgspec.Meta(max_length=10_000)] = []
+    remove_property_ids: Annotated[list[Id], msgspec.Meta(max_length=10_000)] = []
 
 
 class Portfolio(ResponseBody):
@@ -251,7 +252,7 @@ class Portfolio(ResponseBody):
 class ReconcileRequest(RequestBody):
     """Which portfolio to reconcile."""
 
-    portfolio_id: int
+    portfolio_id: Id
 
 
 class Discrepancy(ResponseBody):
@@ -286,7 +287,7 @@ class MatchRequest(RequestBody):
     """A buyer's wishes (EnterpriseHub guide), or `lead_id` to take them from a lead (the fields sent win)."""
 
     buyer_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-    lead_id: int | None = None
+    lead_id: Id | None = None
     budget_min: Money | None = None
     budget_max: Money | None = None
     bedrooms: Annotated[list[Bedrooms], msgspec.Meta(max_length=20)] | None = None
@@ -330,7 +331,7 @@ class SellerAnalysisRequest(RequestBody):
     `property_id` takes the facts from a stored property."""
 
     seller_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-    property_id: int | None = None
+    property_id: Id | None = None
     property_address: Annotated[str, msgspec.Meta(max_length=300)] | None = None
     neighborhood: Text | None = None
     city: Text | None = None

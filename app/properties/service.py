@@ -883,4 +883,3 @@ async def reconcile(scope: TenantScope, portfolio_id: int) -> schemas.Reconcilia
             events=[("portfolio.reconciled", {**jsonable(msgspec.to_builtins(result)), "team_id": scope.tenant_id})],
         )
         return result
-

@@ -269,7 +269,11 @@ def _restore_item_bounds(struct: Any, schema: Schema) -> None:
         prop = (schema.properties or {}).get(field.encode_name)
         kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
         for kind in kinds:
+            if isinstance(kind, msgspec.inspect.Metadata):  # a list with its own length bounds or description
+                kind = kind.type
             item = kind.item_type if isinstance(kind, msgspec.inspect.ListType) else None
+            if isinstance(item, msgspec.inspect.Metadata):  # an item type with a description
+                item = item.type
             if not isinstance(item, msgspec.inspect.IntType) or not isinstance(prop, Schema):
                 continue
             for branch in [prop, *(prop.one_of or [])]:
