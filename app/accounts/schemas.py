@@ -36,6 +36,10 @@ class User(ResponseBody):
     created_at: datetime
     last_login_at: datetime | None = None
     time_zone: str | None = None  # their own zone for screens; None: the tenant's
+    team_id: int = 0  # the tenant, as the Real Estate OS guide names it
+
+    def __post_init__(self) -> None:
+        self.team_id = self.tenant_id
 
 
 class InvitationCreate(RequestBody):
@@ -171,6 +175,14 @@ class TokenPair(ResponseBody):
     userId: int  # noqa: N815
     user: User
     tenant: Tenant
+    team: Team  # the tenant as the Real Estate OS guide's register answer shows it
+
+
+class Team(ResponseBody):
+    """The tenant in the Real Estate OS guide's words."""
+
+    id: int
+    name: str
 
 
 class OAuthToken(ResponseBody):

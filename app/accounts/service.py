@@ -406,6 +406,7 @@ async def issue_user_tokens(settings: Settings, user_id: int) -> schemas.TokenPa
         userId=user["id"],
         user=msgspec.convert(user, schemas.User),
         tenant=msgspec.convert(tenant, schemas.Tenant),
+        team=schemas.Team(id=tenant["id"], name=tenant["name"]),
     )
 
 

@@ -21,9 +21,18 @@ async def new_property(client: httpx.AsyncClient, who: Account, **fields: Any) -
 
 
 async def test_the_guides_quick_start_and_workflows_run(client: httpx.AsyncClient, tenants: Tenants) -> None:
-    admin = await tenants.create()
-    team_id = admin.tenant_id
-    headers = admin.auth
+    # Quick Start 1: register; the answer names the team as the guide shows it.
+    registered = await client.post(
+        "/v2/auth/register",
+        json={"full_name": "John Doe", "email": "john@example.com", "password": "SecurePassword123!", "team_name": "Acme Real Estate"},
+    )
+    assert registered.status_code == 201, registered.text
+    body = registered.json()
+    assert body["token_type"] == "bearer" and body["team"]["name"] == "Acme Real Estate" and body["user"]["role"] == "admin"
+    team_id = body["user"]["team_id"]
+    assert team_id == body["team"]["id"]
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    admin = await tenants.login("john@example.com", "SecurePassword123!")
     # Quick Start 2, as written (team_id is the caller's team).
     created = await client.post(
         "/v2/properties",
