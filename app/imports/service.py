@@ -139,11 +139,17 @@ KIND = "import"  # its job's kind in job_progress
 
 async def _load(scope: TenantScope, import_id: int, *, lock: bool = False) -> dict[str, Any]:
     """The import with its job's progress: once started, its status is the job's."""
+    # The progress first, then the counts: each statement sees what was committed when it began, and the job is marked
+    # done only after its last counts commit, so a "done" read first always comes with the final counts (read the other
+    # way round, a finish landing between the two reads showed "Done" with the counts of before: "0 new").
+    # (Locking, its runner reads the row first: whatever it waited for is committed by then.)
+    job = None if lock else await progress.of(scope.tenant_id, KIND, import_id)
     query = ImportJob.select().where((ImportJob.id == import_id) & (ImportJob.tenant_id == scope.tenant_id))
     row = await (query.lock_rows("UPDATE") if lock else query).first()
     if row is None:
         raise ResourceNotFound("Import not found", details={"import_id": import_id})
-    job = await progress.of(scope.tenant_id, KIND, import_id)
+    if lock:
+        job = await progress.of(scope.tenant_id, KIND, import_id)
     return {
         **row,
         "stage": row["status"],  # the wizard's own step: uploaded, previewed or started

@@ -9,10 +9,11 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from app.core.pagination import SORTS_OPT, ListQuery
-from app.core.schemas import MONEY_PATTERN, checked_money
+from app.core.schemas import MONEY_PATTERN, ErrorEnvelope, checked_money
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.leads.schemas import PropertyType
@@ -26,6 +27,8 @@ PropertyId = Annotated[int, Parameter(description="Property id")]
 PortfolioId = Annotated[int, Parameter(description="Portfolio id")]
 MoneyParam = Annotated[Decimal | None, Parameter(schema_extra={"pattern": MONEY_PATTERN})]
 IdParam = Annotated[int | None, Parameter(ge=-(2**63), le=2**63 - 1)]
+# The guide's `team_id` names the caller's own team; another one is not found, as any other tenant's id.
+OTHER_TEAM = {404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: `team_id` is not your team", generate_examples=False)}
 
 
 async def provide_property_filters(
@@ -101,6 +104,7 @@ class PropertyController(Controller):
         guards=[guard(policy.VIEW)],
         dependencies={"filters": Provide(provide_property_filters), "page": Provide(provide_property_page)},
         opt={SORTS_OPT: service.SORTS},
+        responses=OTHER_TEAM,
     )
     async def list_properties(
         self, tenant: TenantScope, filters: service.PropertyFilters, page: ListQuery
@@ -117,7 +121,9 @@ class PropertyController(Controller):
             headers["Link"] = f'</v2/properties?skip={result.offset + result.limit}&limit={result.limit}>; rel="next"'
         return ApiResponse(result.items, headers=headers)
 
-    @post("/", operation_id="createProperty", summary="Add a property", guards=[guard(policy.CREATE)], status_code=201)
+    @post(
+        "/", operation_id="createProperty", summary="Add a property", guards=[guard(policy.CREATE)], status_code=201, responses=OTHER_TEAM
+    )
     async def create_property(self, tenant: TenantScope, data: schemas.PropertyCreate) -> ApiResponse[schemas.Property]:
         """`team_id`, when sent, must be your own team. It starts in `current_stage` (default `new`)."""
         prop = await service.create_property(tenant, data)
@@ -176,7 +182,13 @@ class PortfolioController(Controller):
     opt = resource_opt("portfolio")
     tags = ["Portfolio"]
 
-    @get("/stats", operation_id="getPortfolioStats", summary="The property pipeline in numbers", guards=[guard(policy.VIEW)])
+    @get(
+        "/stats",
+        operation_id="getPortfolioStats",
+        summary="The property pipeline in numbers",
+        guards=[guard(policy.VIEW)],
+        responses=OTHER_TEAM,
+    )
     async def get_stats(
         self,
         tenant: TenantScope,
