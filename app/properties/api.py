@@ -37,10 +37,12 @@ async def provide_property_filters(
     assigned_user_id: Annotated[IdParam, Parameter(description="Properties assigned to this user")] = None,
     unassigned: Annotated[bool, Parameter(description="Only properties assigned to nobody")] = False,
     bird_dog_score_gte: Annotated[
-        float | None, Parameter(query="bird_dog_score__gte", ge=0, le=1, description="Minimum bird-dog score (0.0-1.0)")
+        float | None,
+        Parameter(query="bird_dog_score__gte", ge=0, le=1, description="Minimum bird-dog score (0.0-1.0)", schema_extra=MINIMUM_ZERO),
     ] = None,
     bird_dog_score_lte: Annotated[
-        float | None, Parameter(query="bird_dog_score__lte", ge=0, le=1, description="Maximum bird-dog score (0.0-1.0)")
+        float | None,
+        Parameter(query="bird_dog_score__lte", ge=0, le=1, description="Maximum bird-dog score (0.0-1.0)", schema_extra=MINIMUM_ZERO),
     ] = None,
     has_memo: Annotated[bool | None, Parameter(description="With (true) or without (false) a memo sent")] = None,
     has_reply: Annotated[bool | None, Parameter(description="With (true) or without (false) a reply from the owner")] = None,
