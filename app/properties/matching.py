@@ -146,13 +146,19 @@ async def find_matches(scope: TenantScope, wishes: dict[str, Any], sort_by: str,
     # A candidate's price fit is above 0; its score rounds to 0 only when nothing else fits and the price is within
     # 1/900 of the slack from the edge of the range. Only candidates that near the edge (1/450, to be sure) are scored.
     base = len(args)  # each statement below adds its own arguments after these
-    band = ["true"]
+    safe, edges = ["true"], ["false"]
     if slack and low is not None:
-        band.append(f"p.price_cents > {arg(_cents(low - slack + slack / 450, ROUND_FLOOR))}")
+        edge = arg(_cents(low - slack + slack / 450, ROUND_FLOOR))
+        safe.append(f"p.price_cents > {edge}")
+        edges.append(f"p.price_cents <= {edge}")
     if slack and high is not None:
-        band.append(f"p.price_cents < {arg(_cents(high + slack - slack / 450, ROUND_CEILING))}")
+        edge = arg(_cents(high + slack - slack / 450, ROUND_CEILING))
+        safe.append(f"p.price_cents < {edge}")
+        edges.append(f"p.price_cents >= {edge}")
+    # Two index ranges counted (no expression per candidate), the edges scored.
     counted = await fetch(
-        f"SELECT count(*) FILTER (WHERE ({' AND '.join(band)}) OR (({price_fit}) > 0 AND {score} > 0)) AS n FROM property p WHERE {where}",
+        f"""SELECT (SELECT count(*) FROM property p WHERE {where} AND {" AND ".join(safe)})
+                 + (SELECT count(*) FROM property p WHERE {where} AND ({" OR ".join(edges)}) AND ({price_fit}) > 0 AND {score} > 0) AS n""",
         *args,
     )
     del args[base:]
