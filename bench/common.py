@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -22,9 +23,10 @@ def free_port() -> int:
 
 
 async def burst(
-    client: httpx.AsyncClient, path: str, headers: dict[str, str], total: int, concurrency: int = 8
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], total: int, concurrency: int = 8, *, body: Any = None
 ) -> tuple[float, list[float]]:
-    """Send `total` GETs with `concurrency` workers; returns (requests per second, latencies in seconds)."""
+    """Send `total` GETs (POSTs of `body` as JSON when given) with `concurrency` workers; returns (requests per
+    second, latencies in seconds)."""
     latencies: list[float] = []
     remaining = total
 
@@ -33,7 +35,10 @@ async def burst(
         while remaining > 0:
             remaining -= 1
             started = time.perf_counter()
-            response = await client.get(path, headers=headers)
+            if body is None:
+                response = await client.get(path, headers=headers)
+            else:
+                response = await client.post(path, headers=headers, json=body)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:300]}")

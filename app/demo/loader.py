@@ -13,15 +13,19 @@ from app.accounts.tables import User
 from app.appointments import schemas as appointment_schemas
 from app.appointments import service as appointments
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
-from app.demo.dataset import GENERATE, generate_args
+from app.demo.dataset import GENERATE, PROPERTIES, PROPERTY_TIMELINE, generate_args, property_args
 from app.leads.service import rescore_tenant
 from app.pipeline import schemas as deals_schemas
 from app.pipeline import service as deals
+from app.properties import schemas as property_schemas
+from app.properties import service as properties
 
 DEMO_EMAIL = "admin@demo.atrium.test"
 DEMO_PASSWORD = "atrium-demo-2026"
 DEMO_LEADS = 3_000
 DEMO_PHONE_BASE = 971_555_000_000
+DEMO_PROPERTIES = 360
+DEMO_OWNER_PHONE_BASE = 971_501_000_000
 DEMO_TEAM = [
     ("Maya Brooks", "manager@demo.atrium.test", "manager"),
     ("Omar Haddad", "agent@demo.atrium.test", "agent"),
@@ -118,10 +122,13 @@ class DemoLogin:
 
 async def load_demo_tenant() -> DemoLogin:
     """Create the demo tenant, its admin, a user for every role, a few thousand scored leads, contacts and
-    companies linked to some of them, and the team's appointments around today (once)."""
+    companies linked to some of them, deals, a few hundred properties with two portfolios, and the team's
+    appointments around today (once)."""
     async with system_transaction():
-        existing = await User.select(User.tenant_id).where(User.email == DEMO_EMAIL).first()
+        existing = await User.select(User.tenant_id, User.id).where(User.email == DEMO_EMAIL).first()
     if existing is not None:
+        scope = TenantScope(tenant_id=existing["tenant_id"], user_id=existing["id"], role="admin", actor=DEMO_EMAIL)
+        await _demo_properties_once(scope)  # a demo loaded before properties existed gets them (once)
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, existing["tenant_id"], created=False)
     tenant, admin = await accounts.register_tenant(
         schemas.RegisterRequest(email=DEMO_EMAIL, password=DEMO_PASSWORD, full_name="Alex Demo", tenant_name="Demo Realty"),
@@ -148,6 +155,7 @@ async def load_demo_tenant() -> DemoLogin:
         for statement in DEMO_CONTACTS:
             await fetch(statement, tenant.id)
     await _demo_deals(scope, agents)
+    await _demo_properties(scope, agents)
     dubai = ZoneInfo("Asia/Dubai")
     await _book_demo_appointments(scope, dubai, datetime.now(dubai).date())
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
@@ -190,3 +198,65 @@ async def _demo_deals(scope: TenantScope, agents: list[int]) -> None:
             "UPDATE deal SET last_activity_at = now() - interval '20 days' WHERE tenant_id = $1 AND status = 'open' AND id % 6 = 0",
             scope.tenant_id,
         )
+
+
+# Two portfolios with the values recorded for their members (a valuation the team made earlier):
+# (name, neighbourhoods, property types, how many members, threshold %, recorded value / today's estimate per member).
+# The apartments' recorded values are within a fraction of a percent of today's estimates (reconciliation passes);
+# the villas were recorded at last year's valuation, about 6 % above today's (it fails its 2 % threshold).
+DEMO_PORTFOLIOS = [
+    ("Marina & Downtown apartments", ["Dubai Marina", "Downtown"], ["APARTMENT", "PENTHOUSE"], 12, 0.5,
+     [Decimal("1.004"), Decimal("0.997"), Decimal("1"), Decimal("1.002"), Decimal("0.999"), Decimal("1")]),
+    ("Palm & Hills villas", ["Palm Jumeirah", "Dubai Hills"], ["VILLA"], 8, 2.0,
+     [Decimal("1.07"), Decimal("1.05"), Decimal("1.065"), Decimal("1.04")]),
+]  # fmt: skip
+
+
+async def _demo_properties_once(scope: TenantScope) -> None:
+    """The demo's properties, unless the tenant has properties or portfolios already."""
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            "SELECT EXISTS (SELECT 1 FROM property WHERE tenant_id = $1) OR EXISTS (SELECT 1 FROM portfolio WHERE tenant_id = $1) AS any",
+            scope.tenant_id,
+        )
+        if rows[0]["any"]:
+            return
+        people = await fetch(
+            "SELECT id FROM app_user WHERE tenant_id = $1 AND role IN ('manager', 'agent') AND is_active ORDER BY id", scope.tenant_id
+        )
+    await _demo_properties(scope, [int(p["id"]) for p in people])
+
+
+async def _demo_properties(scope: TenantScope, agents: list[int]) -> None:
+    """A few hundred properties in Dubai's neighbourhoods, priced for the demo leads' budgets, in every stage with
+    their timelines (set-based: app.demo.dataset), three quarters assigned to the team; then two portfolios with
+    recorded values, each reconciled once through the service (one passes, one fails)."""
+    async with tenant_transaction(scope.tenant_id):
+        await fetch(PROPERTIES, *property_args(scope.tenant_id, 1, DEMO_PROPERTIES, agents, scope.user_id, DEMO_OWNER_PHONE_BASE))
+        await fetch(
+            PROPERTY_TIMELINE,
+            scope.tenant_id,
+            list(property_schemas.STAGES),
+            [property_schemas.STAGE_LABELS[s] for s in property_schemas.STAGES],
+        )
+        members = [
+            await fetch(
+                """SELECT id, estimated_value FROM property
+                    WHERE tenant_id = $1 AND neighborhood = ANY($2::text[]) AND property_type = ANY($3::text[])
+                      AND estimated_value IS NOT NULL ORDER BY id LIMIT $4""",
+                scope.tenant_id,
+                hoods,
+                types,
+                count,
+            )
+            for _, hoods, types, count, _, _ in DEMO_PORTFOLIOS
+        ]
+    for (name, _, _, _, threshold, ratios), rows in zip(DEMO_PORTFOLIOS, members, strict=True):
+        recorded = {str(row["id"]): (row["estimated_value"] * ratios[n % len(ratios)]).quantize(Decimal("1")) for n, row in enumerate(rows)}
+        portfolio = await properties.create_portfolio(
+            scope,
+            property_schemas.PortfolioCreate(
+                name=name, property_ids=[int(r["id"]) for r in rows], expected_values=recorded, threshold=threshold
+            ),
+        )
+        await properties.reconcile(scope, portfolio.id)

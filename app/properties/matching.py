@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.core.errors import ResourceNotFound, ValidationFailed
@@ -88,62 +88,165 @@ _SORTS = {
     "price_desc": "p.price DESC, score DESC, p.id",
     "newest": "p.created_at DESC, p.id DESC",
 }
+# Candidates as the property_matchable index has them (its predicate, written literally so the planner uses it).
+_AVAILABLE = ", ".join(f"'{status}'" for status in schemas.AVAILABLE)
+_CLOSED = ", ".join(f"'{stage}'" for stage in sorted(schemas.CLOSED_STAGES))
+# Fewer candidates than this are simply all scored.
+SCORE_ALL_BELOW = 2_000
+
+
+def _cents(amount: Decimal, rounding: str) -> int:
+    return int((amount * 100).to_integral_value(rounding=rounding))
 
 
 async def find_matches(scope: TenantScope, wishes: dict[str, Any], sort_by: str, limit: int) -> tuple[int, list[schemas.Match]]:
-    """(how many properties match, the best `limit` of them with their explanations). Inside a tenant transaction."""
+    """(how many properties match, the best `limit` of them with their explanations). Inside a tenant transaction.
+
+    Candidates come from the property_matchable index by `price_cents` (leakproof, so usable under row-level
+    security; exact, as prices have two decimals), index-only. They are counted without scoring those whose price
+    alone keeps them matches; the best by relevance are, when there are `limit` of them, the ones scoring 1.000 (in the
+    budget, or within its rounding, with the wanted bedrooms and places) by price; otherwise every candidate is
+    scored. Either way the answer is the one the formula gives when every candidate is scored and sorted."""
     low, high = wishes.get("budget_min"), wishes.get("budget_max")
     top = high if high is not None else low
     slack = top * PRICE_SLACK if top else Decimal(0)
-    args: list[Any] = [scope.tenant_id, list(schemas.AVAILABLE)]
+    args: list[Any] = [scope.tenant_id]
     clauses = [
         "p.tenant_id = $1",
-        "p.listing_status = ANY($2::text[])",
-        "p.current_stage NOT IN ('closed_won', 'closed_lost')",
+        f"p.listing_status IN ({_AVAILABLE})",
+        f"p.current_stage NOT IN ({_CLOSED})",
         "p.price IS NOT NULL",
     ]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    # The price strictly inside (low - slack, high + slack), compared in whole cents (exact: prices have two decimals).
     if low is not None:
-        args.append(low - slack)
-        clauses.append(f"p.price > ${len(args)}")
+        clauses.append(f"p.price_cents > {arg(_cents(low - slack, ROUND_FLOOR))}")
     if high is not None:
-        args.append(high + slack)
-        clauses.append(f"p.price < ${len(args)}")
+        clauses.append(f"p.price_cents < {arg(_cents(high + slack, ROUND_CEILING))}")
     if wishes.get("property_type"):
-        args.append(wishes["property_type"])
-        clauses.append(f"(p.property_type = ${len(args)} OR p.property_type IS NULL)")
-    # The parts of the score, in SQL so the best come first from an index range, not from Python.
-    args.append(low)
-    lo = f"${len(args)}::numeric"
-    args.append(high)
-    hi = f"${len(args)}::numeric"
-    args.append(slack if slack else Decimal(1))
-    sl = f"${len(args)}::numeric"
+        clauses.append(f"(p.property_type = {arg(wishes['property_type'])} OR p.property_type IS NULL)")
+    # The parts of the score, in SQL.
+    lo = f"{arg(low)}::numeric"
+    hi = f"{arg(high)}::numeric"
+    sl = f"{arg(slack if slack else Decimal(1))}::numeric"
     price_fit = f"""CASE WHEN {lo} IS NOT NULL AND p.price < {lo} THEN greatest(0, 1 - ({lo} - p.price) / {sl})
                          WHEN {hi} IS NOT NULL AND p.price > {hi} THEN greatest(0, 1 - (p.price - {hi}) / {sl})
                          ELSE 1 END"""
     bedrooms = wishes.get("bedrooms")
-    args.append(bedrooms or [])
-    bd = f"${len(args)}::int[]"
+    bd = f"{arg(bedrooms or [])}::int[]"
     beds_fit = f"""CASE WHEN cardinality({bd}) = 0 THEN 1 WHEN p.bedrooms = ANY({bd}) THEN 1
                         WHEN p.bedrooms + 1 = ANY({bd}) OR p.bedrooms - 1 = ANY({bd}) THEN 0.5 ELSE 0 END"""
     hoods = [h.strip().lower() for h in (wishes.get("neighborhoods") or []) if h.strip()]
-    args.append(hoods)
-    nb = f"${len(args)}::text[]"
-    hood_fit = (
-        f"CASE WHEN cardinality({nb}) = 0 THEN 1 WHEN lower(p.neighborhood) = ANY({nb}) OR lower(p.city) = ANY({nb}) THEN 1 ELSE 0 END"
-    )
+    nb = f"{arg(hoods)}::text[]"
+    in_place = f"(lower(p.neighborhood) = ANY({nb}) OR lower(p.city) = ANY({nb}))"
+    hood_fit = f"CASE WHEN cardinality({nb}) = 0 THEN 1 WHEN {in_place} THEN 1 ELSE 0 END"
     weighted = f"{WEIGHTS['price']} * ({price_fit}) + {WEIGHTS['bedrooms']} * ({beds_fit}) + {WEIGHTS['neighborhood']} * ({hood_fit})"
     score = f"round(({weighted})::numeric, 3)"
     where = " AND ".join(clauses)
-    rows = await fetch(
-        f"""WITH scored AS (SELECT p.*, {score} AS score, ({price_fit}) AS price_fit FROM property p WHERE {where})
-            SELECT p.id, p.address, p.city, p.neighborhood, p.price, p.currency, p.bedrooms, p.bathrooms, p.square_feet, p.score,
-                   count(*) OVER () AS total
-              FROM scored p WHERE p.price_fit > 0 AND p.score > 0 ORDER BY {_SORTS[sort_by]} LIMIT {limit}""",
+    # A candidate's price fit is above 0; its score rounds to 0 only when nothing else fits and the price is within
+    # 1/900 of the slack from the edge of the range. Only candidates that near the edge (1/450, to be sure) are scored.
+    base = len(args)  # each statement below adds its own arguments after these
+    safe, edges = ["true"], ["false"]
+    if slack and low is not None:
+        edge = arg(_cents(low - slack + slack / 450, ROUND_FLOOR))
+        safe.append(f"p.price_cents > {edge}")
+        edges.append(f"p.price_cents <= {edge}")
+    if slack and high is not None:
+        edge = arg(_cents(high + slack - slack / 450, ROUND_CEILING))
+        safe.append(f"p.price_cents < {edge}")
+        edges.append(f"p.price_cents >= {edge}")
+    # Two index ranges counted (no expression per candidate), the edges scored.
+    counted = await fetch(
+        f"""SELECT (SELECT count(*) FROM property p WHERE {where} AND {" AND ".join(safe)})
+                 + (SELECT count(*) FROM property p WHERE {where} AND ({" OR ".join(edges)}) AND ({price_fit}) > 0 AND {score} > 0) AS n""",
         *args,
     )
-    total = int(rows[0]["total"]) if rows else 0
-    return total, [_explain(rank, row, wishes, hoods) for rank, row in enumerate(rows, start=1)]
+    del args[base:]
+    total = int(counted[0]["n"])
+    if not total:
+        return 0, []
+    ids: list[int] = []
+    if sort_by == "relevance" and total >= SCORE_ALL_BELOW:
+        # (every argument of the score is named in its select list, typed, even where the score is not computed)
+        ids = await _perfect(
+            where,
+            args,
+            arg,
+            score,
+            f"{lo}, {hi}, {sl}, {bd}, {nb}",
+            low,
+            high,
+            slack,
+            bd if bedrooms else None,
+            in_place if hoods else None,
+            limit,
+        )
+        del args[base:]
+    if len(ids) < limit:
+        ranked = await fetch(
+            f"""SELECT p.id FROM (SELECT p.id, p.price, p.created_at, {score} AS score, ({price_fit}) AS price_fit
+                                    FROM property p WHERE {where}) p
+                 WHERE p.price_fit > 0 AND p.score > 0 ORDER BY {_SORTS[sort_by]} LIMIT {limit}""",
+            *args,
+        )
+        ids = [int(r["id"]) for r in ranked]
+    rows = await fetch(
+        f"""SELECT p.id, p.address, p.city, p.neighborhood, p.price, p.currency, p.bedrooms, p.bathrooms, p.square_feet, {score} AS score
+              FROM property p WHERE {where} AND p.id = ANY({arg(ids)}::bigint[])""",
+        *args,
+    )
+    by_id = {int(r["id"]): r for r in rows}
+    return total, [_explain(rank, by_id[i], wishes, hoods) for rank, i in enumerate(ids, start=1)]
+
+
+async def _perfect(
+    where: str,
+    args: list[Any],
+    arg: Any,
+    score: str,
+    typed: str,
+    low: Decimal | None,
+    high: Decimal | None,
+    slack: Decimal,
+    bedrooms: str | None,
+    in_place: str | None,
+    limit: int,
+) -> list[int]:
+    """The best `limit` matches by relevance when that many score 1.000 (the most there is), cheapest first; fewer
+    ids otherwise. Scoring 1.000 takes the wanted bedrooms and places and a price in the budget or, by rounding,
+    within 1/900 of the slack outside it: that edge (within 1/450, to be sure) is scored, the budget is not."""
+    wanted = [where]
+    if bedrooms:
+        wanted.append(f"p.bedrooms = ANY({bedrooms})")
+    if in_place:
+        wanted.append(in_place)
+    inside = list(wanted)
+    edges = []
+    if low is not None:
+        inside.append(f"p.price_cents >= {arg(_cents(low, ROUND_CEILING))}")
+        edges.append(
+            f"(p.price_cents < {arg(_cents(low, ROUND_CEILING))} AND p.price_cents >= {arg(_cents(low - slack / 450, ROUND_FLOOR))})"
+        )
+    if high is not None:
+        inside.append(f"p.price_cents <= {arg(_cents(high, ROUND_FLOOR))}")
+        edges.append(
+            f"(p.price_cents > {arg(_cents(high, ROUND_FLOOR))} AND p.price_cents <= {arg(_cents(high + slack / 450, ROUND_CEILING))})"
+        )
+    near = (
+        f" UNION ALL (SELECT p.id, p.price_cents FROM property p WHERE {' AND '.join(wanted)} AND ({' OR '.join(edges)}) AND {score} = 1)"
+        if edges and slack
+        else ""
+    )
+    rows = await fetch(
+        f"""SELECT id, {typed} FROM ((SELECT p.id, p.price_cents FROM property p WHERE {" AND ".join(inside)}
+                               ORDER BY p.price_cents, p.id LIMIT {limit}) {near}) best ORDER BY price_cents, id LIMIT {limit}""",
+        *args,
+    )
+    return [int(r["id"]) for r in rows]
 
 
 def _explain(rank: int, row: dict[str, Any], wishes: dict[str, Any], hoods: list[str]) -> schemas.Match:

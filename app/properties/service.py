@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from app.core.errors import ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, sort_order
 from app.core.schemas import checked_money, normalise_phone
 from app.core.versions import require_current
-from app.db import TenantScope, bounded_total, fetch, like_pattern, scoped_source, tenant_transaction
+from app.db import TenantScope, bounded_total, fetch, like_pattern, planner_estimate, scoped_source, tenant_transaction
 from app.events.service import Subject, emit, jsonable
 from app.properties import policy, schemas
 from app.settings import base_url
@@ -40,6 +40,10 @@ SORTS = {
 }
 NULLABLE_SORTS = frozenset({"bird_dog_score", "estimated_value", "price", "last_contact_at"})
 COLUMN_PAGE = 30  # cards a board column shows before "More"
+# A search sorted by one of these (an index walks them in order) first looks for its page among the first
+# SEARCH_WINDOW properties in that order, and asks the trigram index only when the page is not full there.
+WINDOWED_SORTS = frozenset({"created_at"})
+SEARCH_WINDOW = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +186,12 @@ def _where(scope: TenantScope, filters: PropertyFilters) -> tuple[str, list[Any]
         add("p.assigned_user_id = ?", filters.assigned_user_id)
     if filters.unassigned:
         clauses.append("p.assigned_user_id IS NULL")
+    # Scores in thousandths (`score_milli`, exact: scores have three decimals), whose comparison an index can use
+    # under row-level security (a numeric one cannot).
     if filters.score_gte is not None:
-        add("p.bird_dog_score >= ?", Decimal(str(filters.score_gte)))
+        add("p.score_milli >= ?", int((Decimal(str(filters.score_gte)) * 1000).to_integral_value(ROUND_CEILING)))
     if filters.score_lte is not None:
-        add("p.bird_dog_score <= ?", Decimal(str(filters.score_lte)))
+        add("p.score_milli <= ?", int((Decimal(str(filters.score_lte)) * 1000).to_integral_value(ROUND_FLOOR)))
     if filters.has_memo is not None:
         add("p.has_memo = ?", filters.has_memo)
     if filters.has_reply is not None:
@@ -225,14 +231,28 @@ async def list_properties(scope: TenantScope, filters: PropertyFilters, query: L
     policy.VIEW.require(scope)
     order = sort_order(query.sort, SORTS, "-created_at")
     where, args = _where(scope, filters)
+    ordered = order.sql(tiebreak="p.id", nulls_last=order.field in NULLABLE_SORTS)
+    page = f"ORDER BY {ordered} LIMIT {query.limit} OFFSET {query.offset}"
     async with tenant_transaction(scope.tenant_id):
-        source = await scoped_source("property", like_pattern(filters.search) if filters.search else None)
-        rows = await fetch(
-            f"SELECT {_COLUMNS} {_FROM.format(source=source)} WHERE {where} "
-            f"ORDER BY {order.sql(tiebreak='p.id', nulls_last=order.field in NULLABLE_SORTS)} LIMIT {query.limit} OFFSET {query.offset}",
-            *args,
-        )
-        total, estimate = await bounded_total(f"{source} p", where, args, query.offset, query.limit, len(rows))
+        pattern = like_pattern(filters.search) if filters.search else None
+        source = await scoped_source("property", pattern)
+        rows: list[dict[str, Any]] = []
+        matches = None
+        if pattern and order.field in WINDOWED_SORTS and query.offset + query.limit <= SEARCH_WINDOW:
+            matches = await planner_estimate(f"{source} p", where, args)
+            everything = await planner_estimate("property p", "p.tenant_id = $1", [scope.tenant_id])
+            if matches * SEARCH_WINDOW >= 2 * (query.offset + query.limit) * max(everything, 1):
+                # A common word's first matches are among the first properties in this order, which its index walks
+                # to; the trigram index would fetch every match to sort them. A full page found there is exactly
+                # the page: the window is the start of the whole order (as app.leads.service.list_leads does).
+                window = (
+                    f"(SELECT * FROM (SELECT * FROM property p WHERE {where} ORDER BY {ordered} LIMIT {SEARCH_WINDOW}) w "
+                    f"WHERE ({SEARCH_TEXT}) ILIKE ${len(args) + 1})"
+                )
+                rows = await fetch(f"SELECT {_COLUMNS} {_FROM.format(source=window)} {page}", *args, pattern)
+        if len(rows) < query.limit:
+            rows = await fetch(f"SELECT {_COLUMNS} {_FROM.format(source=source)} WHERE {where} {page}", *args)
+        total, estimate = await bounded_total(f"{source} p", where, args, query.offset, query.limit, len(rows), estimate=matches)
     return PropertyPage([_property(r) for r in rows], total, estimate, query.limit, query.offset)
 
 
@@ -616,10 +636,11 @@ async def stats(scope: TenantScope, date_from: date | None, date_to: date | None
         month = datetime(now.year, now.month, 1, tzinfo=zone)
         args.append(month)
         m = f"${len(args)}"
+        # One index-only pass (property_stats covers these columns); the days add up as intervals, converted once.
         rows = await fetch(
             f"""SELECT current_stage, count(*) AS n, sum(bird_dog_score) AS score_sum, count(bird_dog_score) AS scored,
                        coalesce(sum(estimated_value), 0) AS value,
-                       sum(extract(epoch FROM coalesce(closed_at, now()) - created_at)) / 86400 AS days,
+                       extract(epoch FROM sum(coalesce(closed_at, now()) - created_at)) / 86400 AS days,
                        count(*) FILTER (WHERE created_at >= {m}) AS new_this_month,
                        count(*) FILTER (WHERE closed_at >= {m}) AS closed_this_month
                   FROM property WHERE {where} GROUP BY current_stage""",

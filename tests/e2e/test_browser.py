@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
+from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PROPERTIES
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
 
 pytestmark = pytest.mark.e2e
@@ -82,5 +82,10 @@ def test_fresh_start_then_browser_creates_lists_and_revokes_an_api_key(tmp_path:
         token = httpx.post(f"{base}/v2/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()["token"]
         keys = httpx.get(f"{base}/v2/api-keys", headers={"Authorization": f"Bearer {token}"}).json()
         assert keys["total"] == 1 and keys["data"][0]["revoked_at"] is not None
+        # The demo's properties, in every stage, and its two portfolios (one passes its reconciliation, one fails).
+        stats = httpx.get(f"{base}/v2/portfolio/stats", headers={"Authorization": f"Bearer {token}"}).json()
+        assert stats["total_properties"] == DEMO_PROPERTIES and all(stats["by_stage"].values()), stats
+        portfolios = httpx.get(f"{base}/v2/portfolio/portfolios", headers={"Authorization": f"Bearer {token}"}).json()
+        assert sorted(p["last_reconciliation"]["validation_status"] for p in portfolios) == ["fail", "pass"]
     output = proc.stdout.read() if proc.stdout else ""
     assert "already loaded" in output
