@@ -36,8 +36,8 @@ async def _lead_wishes(scope: TenantScope, lead_id: int, *, page: bool = False) 
     """A lead's budget, bedrooms, locations and type as match criteria. A lead that is not the tenant's is a bad
     reference in a match request, and not found for the lead's own page (`page`)."""
     rows = await fetch(
-        """SELECT budget_min, budget_max, bedrooms_min, bedrooms_max, preferred_location, preferred_locations, property_type
-             FROM lead WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL""",
+        """SELECT budget_min, budget_max, bedrooms_min, bedrooms_max, preferred_location, preferred_locations, property_type,
+                  transaction_type FROM lead WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL""",
         scope.tenant_id,
         lead_id,
     )
@@ -61,12 +61,13 @@ async def _lead_wishes(scope: TenantScope, lead_id: int, *, page: bool = False) 
         "bedrooms": bedrooms,
         "neighborhoods": list(dict.fromkeys(places)) or None,
         "property_type": lead["property_type"],
+        "transaction_type": "RENT" if lead["transaction_type"] == "RENT" else "BUY",
     }
 
 
 def _wishes(request: schemas.MatchRequest, from_lead: dict[str, Any]) -> dict[str, Any]:
     wishes = dict(from_lead)
-    for name in ("budget_min", "budget_max", "bedrooms", "neighborhoods", "property_type"):
+    for name in ("budget_min", "budget_max", "bedrooms", "neighborhoods", "property_type", "transaction_type"):
         value = getattr(request, name)
         if value is not None:
             wishes[name] = value
@@ -114,6 +115,8 @@ async def find_matches(scope: TenantScope, wishes: dict[str, Any], sort_by: str,
     clauses = [
         "p.tenant_id = $1",
         f"p.listing_status IN ({_AVAILABLE})",
+        # A buyer is offered what is for sale (or off market), a tenant what is for rent: a rental's price is its rent.
+        "p.listing_status = 'for_rent'" if wishes.get("transaction_type") == "RENT" else "p.listing_status IN ('for_sale', 'off_market')",
         f"p.current_stage NOT IN ({_CLOSED})",
         "p.price IS NOT NULL",
     ]
@@ -401,7 +404,13 @@ async def seller_analysis(scope: TenantScope, request: schemas.SellerAnalysisReq
             )
         size = Decimal(facts["square_feet"])
         args: list[Any] = [scope.tenant_id, size]
-        clauses = ["tenant_id = $1", "price IS NOT NULL", "square_feet BETWEEN $2 * 0.75 AND $2 * 1.25"]
+        # Sales only: a seller is priced against what sells (a rental's price is its rent).
+        clauses = [
+            "tenant_id = $1",
+            "price IS NOT NULL",
+            "listing_status NOT IN ('for_rent', 'rented')",
+            "square_feet BETWEEN $2 * 0.75 AND $2 * 1.25",
+        ]
         if facts["exclude"] is not None:
             args.append(facts["exclude"])
             clauses.append(f"id <> ${len(args)}")
@@ -557,6 +566,9 @@ async def buyers_for(scope: TenantScope, property_id: int, limit: int = 5) -> li
                               ELSE 0 END AS hood_fit
                     FROM lead l
                    WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND l.status NOT IN ('WON', 'LOST')
+                     -- the property's market: a rental for those who rent, anything else for those who buy
+                     AND CASE WHEN $6 THEN l.transaction_type = 'RENT'
+                              ELSE l.transaction_type IS DISTINCT FROM 'RENT' AND l.transaction_type IS DISTINCT FROM 'SELL' END
                      AND (l.budget_min IS NOT NULL OR l.budget_max IS NOT NULL)
                      AND coalesce(l.budget_min, 0) < $2 * {1 + PRICE_SLACK} AND coalesce(l.budget_max, $2) > $2 * {1 - PRICE_SLACK})
                 SELECT *, round({WEIGHTS["price"]} * price_fit + {WEIGHTS["bedrooms"]} * beds_fit
@@ -567,6 +579,7 @@ async def buyers_for(scope: TenantScope, property_id: int, limit: int = 5) -> li
             prop["bedrooms"],
             prop["neighborhood"] or "",
             prop["city"] or "",
+            prop["listing_status"] in schemas.RENTAL_STATUSES,
         )
     buyers = []
     for row in rows:

@@ -28,6 +28,7 @@ STAGE_LABELS = {
 ListingStatus = Literal["off_market", "for_sale", "for_rent", "under_offer", "sold", "rented"]
 LISTING_STATUSES: tuple[str, ...] = ListingStatus.__args__  # type: ignore[attr-defined]
 AVAILABLE = ("for_sale", "for_rent", "off_market")  # what a buyer can still be offered
+RENTAL_STATUSES = ("for_rent", "rented")  # a rental's `price` is its yearly rent: it compares with rentals only
 Condition = Literal["excellent", "good", "fair", "poor"]
 
 Money = Annotated[
@@ -293,6 +294,7 @@ class MatchRequest(RequestBody):
     bedrooms: Annotated[list[Bedrooms], msgspec.Meta(max_length=20)] | None = None
     neighborhoods: Annotated[list[Text], msgspec.Meta(max_length=50)] | None = None
     property_type: PropertyType | None = None
+    transaction_type: Literal["BUY", "RENT"] | None = None  # BUY (default): for sale or off market; RENT: for rent
     sort_by: Literal["relevance", "price_asc", "price_desc", "newest"] = "relevance"
     limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
 

@@ -137,11 +137,15 @@ def _rounded(value: Decimal | float | None, places: str = "0.01") -> Decimal | N
 
 async def market_data(scope: TenantScope, row: Mapping[str, Any]) -> schemas.MarketData:
     """Days on market, price per square foot and the average price of its comparables: the tenant's other properties
-    with a price in the same neighbourhood (or city when it has none), within one bedroom and 25 % of its size."""
+    with a price in the same neighbourhood (or city when it has none), within one bedroom and 25 % of its size, and in
+    the same market (rentals with rentals, sales with sales)."""
     price = row["price"] if row["price"] is not None else row["estimated_value"]
     per_sqft = _rounded(price / row["square_feet"]) if price is not None and row["square_feet"] else None
     args: list[Any] = [scope.tenant_id, row["id"]]
     clauses = ["tenant_id = $1", "id <> $2", "price IS NOT NULL"]
+    # Rentals compare with rentals (their price is a rent), everything else with what is sold.
+    rental = row["listing_status"] in schemas.RENTAL_STATUSES
+    clauses.append(f"listing_status {'IN' if rental else 'NOT IN'} ('for_rent', 'rented')")
     if row["neighborhood"]:
         args.append(row["neighborhood"])
         clauses.append(f"lower(neighborhood) = lower(${len(args)})")

@@ -86,16 +86,18 @@ async def test_the_demo_has_properties_in_every_stage_portfolios_and_matches_for
 
     # The leads' budgets, types and locations meet the properties: most leads have matches, and a lead with a
     # property of its type in its own neighbourhood within its budget gets it first, as a perfect match.
-    sample = await db.fetch("SELECT id FROM lead WHERE tenant_id = $1 AND id % 50 = 0", login.tenant_id)
+    # (Buyers: a rental's price is a yearly rent, offered only to those who rent, and the demo's renters have budgets
+    # no rent comes near.)
+    sample = await db.fetch("SELECT id FROM lead WHERE tenant_id = $1 AND id % 50 = 0 AND transaction_type = 'BUY'", login.tenant_id)
     matched = 0
     for lead in sample:
         result = (await client.post("/v2/properties/match", headers=api, json={"lead_id": lead["id"], "limit": 5})).json()
         matched += bool(result["matches"])
     assert matched >= len(sample) / 2, (matched, len(sample))
     served = await db.fetch(
-        """SELECT l.id, l.preferred_location FROM lead l WHERE l.tenant_id = $1 AND EXISTS (
+        """SELECT l.id, l.preferred_location FROM lead l WHERE l.tenant_id = $1 AND l.transaction_type = 'BUY' AND EXISTS (
              SELECT 1 FROM property p WHERE p.tenant_id = $1 AND p.property_type = l.property_type AND p.neighborhood = l.preferred_location
-                AND p.price BETWEEN l.budget_min AND l.budget_max AND p.listing_status IN ('for_sale', 'for_rent', 'off_market')
+                AND p.price BETWEEN l.budget_min AND l.budget_max AND p.listing_status IN ('for_sale', 'off_market')
                 AND p.current_stage NOT IN ('closed_won', 'closed_lost'))
             ORDER BY l.hotness_score DESC, l.id LIMIT 10""",
         login.tenant_id,

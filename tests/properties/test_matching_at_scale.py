@@ -16,7 +16,7 @@ import pytest
 
 from app.db import TenantScope, fetch, tenant_transaction
 from app.demo.dataset import NEIGHBOURHOODS, PROPERTIES, property_args
-from app.properties import matching, schemas
+from app.properties import matching
 from tests.factories import Tenants
 
 
@@ -25,7 +25,8 @@ async def reference(scope: TenantScope, wishes: dict[str, Any], sort_by: str, li
     low, high = wishes.get("budget_min"), wishes.get("budget_max")
     top = high if high is not None else low
     slack = top * matching.PRICE_SLACK if top else Decimal(0)
-    args: list[Any] = [scope.tenant_id, list(schemas.AVAILABLE)]
+    market = ["for_rent"] if wishes.get("transaction_type") == "RENT" else ["for_sale", "off_market"]  # a rent is no sale price
+    args: list[Any] = [scope.tenant_id, market]
     clauses = [
         "p.tenant_id = $1",
         "p.listing_status = ANY($2::text[])",

@@ -348,3 +348,23 @@ async def test_another_tenant_and_wrong_roles_are_refused(client: httpx.AsyncCli
     assert (await client.post("/v2/properties", headers={"X-API-Key": read_key}, json={"address": "x"})).status_code == 403
     assert (await client.delete(f"/v2/properties/{theirs['id']}", headers=admin.auth)).status_code == 204
     assert (await client.get(f"/v2/properties/{theirs['id']}", headers=admin.auth)).status_code == 404
+
+
+async def test_rentals_are_matched_and_compared_with_rentals_only(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    common = {"neighborhood": "Marina", "bedrooms": 2, "square_feet": 1000}
+    sale = await new_property(client, admin, address="For sale", price=90000, listing_status="for_sale", **common)
+    rental = await new_property(client, admin, address="For rent", price=95000, listing_status="for_rent", **common)
+    await new_property(client, admin, address="Sold nearby", price=1_500_000, listing_status="sold", **common)
+    wishes = {"budget_min": 80000, "budget_max": 100000}
+    buying = (await client.post("/v2/properties/match", headers=admin.auth, json=wishes)).json()
+    assert [m["property_id"] for m in buying["matches"]] == [sale["id"]], "a yearly rent is not a sale price"
+    renting = (await client.post("/v2/properties/match", headers=admin.auth, json={**wishes, "transaction_type": "RENT"})).json()
+    assert [m["property_id"] for m in renting["matches"]] == [rental["id"]]
+    tenant_lead = await make_lead(client, admin, budget_min=80000, budget_max=100000, transaction_type="RENT")
+    by_lead = (await client.post("/v2/properties/match", headers=admin.auth, json={"lead_id": tenant_lead["id"]})).json()
+    assert [m["property_id"] for m in by_lead["matches"]] == [rental["id"]]
+    market = (await client.get(f"/v2/properties/{sale['id']}", headers=admin.auth)).json()["market_data"]
+    assert (market["comparables_count"], market["comparable_avg_price"]) == (1, 1_500_000), "the rental is not a comparable"
+    rented = (await client.get(f"/v2/properties/{rental['id']}", headers=admin.auth)).json()["market_data"]
+    assert rented["comparables_count"] == 0
