@@ -252,7 +252,12 @@ async def _demo_properties(scope: TenantScope, agents: list[int]) -> None:
             for _, hoods, types, count, _, _ in DEMO_PORTFOLIOS
         ]
     for (name, _, _, _, threshold, ratios), rows in zip(DEMO_PORTFOLIOS, members, strict=True):
-        recorded = {str(row["id"]): (row["estimated_value"] * ratios[n % len(ratios)]).quantize(Decimal("1")) for n, row in enumerate(rows)}
+        recorded = [
+            property_schemas.MemberValue(
+                property_id=int(row["id"]), expected_value=(row["estimated_value"] * ratios[n % len(ratios)]).quantize(Decimal("1"))
+            )
+            for n, row in enumerate(rows)
+        ]
         portfolio = await properties.create_portfolio(
             scope,
             property_schemas.PortfolioCreate(

@@ -77,7 +77,8 @@ def _wishes(request: schemas.MatchRequest, from_lead: dict[str, Any]) -> dict[st
     if low is not None and high is not None and low > high:
         raise ValidationFailed(
             "Invalid budget: budget_min is above budget_max",
-            details={"field": "budget_min", "provided": str(low), "expected": f"at most budget_max ({high})"},
+            # `reason`: each value is valid alone; only the pair breaks the rule (no JSON Schema compares two fields).
+            details={"field": "budget_min", "provided": str(low), "expected": f"at most budget_max ({high})", "reason": "range"},
             human="The lowest budget is above the highest",
         )
     return wishes
@@ -399,7 +400,13 @@ async def seller_analysis(scope: TenantScope, request: schemas.SellerAnalysisReq
         if not facts["square_feet"]:
             raise ValidationFailed(
                 "Invalid square_feet: the size is needed to compare prices",
-                details={"field": "square_feet", "provided": None, "expected": "the property's size in square feet"},
+                # `reason`: the request may name a stored property instead, whose size is a fact of the data.
+                details={
+                    "field": "square_feet",
+                    "provided": None,
+                    "expected": "the property's size in square feet",
+                    "reason": "incomplete_record",
+                },
                 human="Enter the size in square feet",
             )
         size = Decimal(facts["square_feet"])

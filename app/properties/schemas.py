@@ -214,13 +214,21 @@ class PortfolioStats(ResponseBody):
     date_to: date | None = None
 
 
+class MemberValue(RequestBody):
+    """The value recorded for a member of a portfolio (instead of its current estimate)."""
+
+    property_id: Id
+    expected_value: Money
+
+
 class PortfolioCreate(RequestBody):
     """A named set of properties. Each member's expected value is its current estimate unless `expected_values`
-    names one; `expected_value` sets the portfolio's expected total instead of their sum."""
+    gives one (`[{"property_id", "expected_value"}]`; those properties join too); `expected_value` sets the
+    portfolio's expected total instead of their sum."""
 
     name: VisibleName
     property_ids: Annotated[list[Id], msgspec.Meta(max_length=10_000)] = []
-    expected_values: dict[str, Money] = {}
+    expected_values: Annotated[list[MemberValue], msgspec.Meta(max_length=10_000)] = []
     expected_value: Money | None = None
     threshold: Threshold = 0.5
 
@@ -331,6 +339,8 @@ class MatchResult(ResponseBody):
 class SellerAnalysisRequest(RequestBody):
     """A property to price (EnterpriseHub guide's seller-analyze body); `neighborhood`/`city` narrow the comparables,
     `property_id` takes the facts from a stored property."""
+
+    one_of_required = ("square_feet", "property_id")
 
     seller_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     property_id: Id | None = None

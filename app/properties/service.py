@@ -734,17 +734,16 @@ async def get_portfolio(scope: TenantScope, portfolio_id: int) -> schemas.Portfo
         return _portfolio(await _portfolio_row(scope, portfolio_id), await _last_run(scope, portfolio_id))
 
 
-async def _add_members(scope: TenantScope, portfolio_id: int, property_ids: list[int], given: Mapping[str, Decimal]) -> None:
-    ids = sorted(set(property_ids) | {int(k) for k in given if k.isdigit()})
+async def _add_members(
+    scope: TenantScope, portfolio_id: int, property_ids: list[int], values: list[schemas.MemberValue] | None = None
+) -> None:
+    given: dict[int, Decimal] = {}
+    for member in values or []:
+        checked_money("expected_values.expected_value", member.expected_value)
+        given[member.property_id] = member.expected_value
+    ids = sorted(set(property_ids) | set(given))
     if not ids:
         return
-    for key, amount in given.items():
-        if not key.isdigit():
-            raise ValidationFailed(
-                "Invalid expected_values: keys are property ids",
-                details={"field": "expected_values", "provided": key, "expected": "a property id"},
-            )
-        checked_money(f"expected_values.{key}", amount)
     rows = await fetch("SELECT id, estimated_value FROM property WHERE tenant_id = $1 AND id = ANY($2::bigint[])", scope.tenant_id, ids)
     known = {int(r["id"]): r["estimated_value"] for r in rows}
     missing = [i for i in ids if i not in known]
@@ -766,7 +765,7 @@ async def _add_members(scope: TenantScope, portfolio_id: int, property_ids: list
         scope.tenant_id,
         portfolio_id,
         ids,
-        [given.get(str(i), known[i] if known[i] is not None else Decimal(0)) for i in ids],
+        [given.get(i, known[i] if known[i] is not None else Decimal(0)) for i in ids],
     )
 
 
@@ -812,7 +811,7 @@ async def update_portfolio(scope: TenantScope, portfolio_id: int, data: schemas.
                 portfolio_id,
                 *sets.values(),
             )
-        await _add_members(scope, portfolio_id, data.add_property_ids, {})
+        await _add_members(scope, portfolio_id, data.add_property_ids)
         if data.remove_property_ids:
             await fetch(
                 "DELETE FROM portfolio_property WHERE tenant_id = $1 AND portfolio_id = $2 AND property_id = ANY($3::bigint[])",
