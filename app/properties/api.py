@@ -27,6 +27,9 @@ PropertyId = Annotated[int, Parameter(description="Property id")]
 PortfolioId = Annotated[int, Parameter(description="Portfolio id")]
 MoneyParam = Annotated[Decimal | None, Parameter(schema_extra={"pattern": MONEY_PATTERN})]
 IdParam = Annotated[int | None, Parameter(ge=-(2**63), le=2**63 - 1)]
+UNKNOWN_PORTFOLIO = {
+    404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: no such portfolio of yours", generate_examples=False)
+}
 # The guide's `team_id` names the caller's own team; another one is not found, as any other tenant's id.
 OTHER_TEAM = {404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: `team_id` is not your team", generate_examples=False)}
 
@@ -209,6 +212,7 @@ class PortfolioController(Controller):
         summary="Reconcile a portfolio",
         guards=[guard(policy.PORTFOLIO_MANAGE)],
         status_code=200,
+        responses=UNKNOWN_PORTFOLIO,
     )
     async def reconcile(self, tenant: TenantScope, data: schemas.ReconcileRequest) -> schemas.Reconciliation:
         """Its expected total against its properties' current estimates: `pass` within `threshold` percent. Kept and emitted."""

@@ -49,7 +49,8 @@ SquareFeet = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Threshold = Annotated[float, msgspec.Meta(ge=0, le=100, description="Tolerated discrepancy in percent (0.5: ±0.5 %)")]
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1, description="An id")]
+# An id: at most 2**53, the largest integer every JSON reader (a float) holds exactly; no record has a larger one.
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**53, description="An id")]
 Days = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 
 
