@@ -48,6 +48,9 @@ def checked_money(field: str, amount: Decimal | None, human: str | None = None) 
 # Money in an answer: a Decimal sent as an exact JSON number (app/core/json.py), as the guides show budgets (2500000);
 # the schema says `number` (Litestar's default for Decimal is a string; app/web/openapi.py applies this).
 Amount = Annotated[Decimal, msgspec.Meta(extra_json_schema={"type": "number"}, description="Exact amount, sent as a JSON number")]
+# A record's id in a request body: at most 2**53, the largest integer every JSON reader (a float) holds exactly; no
+# record has a larger one, and a schema-valid id always fits PostgreSQL's bigint.
+RecordId = Annotated[int, msgspec.Meta(ge=1, le=2**53, description="An id")]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="E-mail address")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, description="At least 8 characters")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

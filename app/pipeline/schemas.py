@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import MONEY_PATTERN, Amount, RequestBody, ResponseBody, VisibleName
+from app.core.schemas import MONEY_PATTERN, Amount, RecordId, RequestBody, ResponseBody, VisibleName
 from app.leads.schemas import Currency
 
 DealStatus = Literal["open", "won", "lost"]
@@ -124,12 +124,12 @@ class DealCreate(RequestBody):
     title: Title
     value: Money | None = None  # 0
     currency: Currency = "AED"
-    pipeline_id: int | None = None
-    stage_id: int | None = None
-    owner_id: int | None = None
-    contact_id: int | None = None
-    company_id: int | None = None
-    lead_id: int | None = None
+    pipeline_id: RecordId | None = None
+    stage_id: RecordId | None = None
+    owner_id: RecordId | None = None
+    contact_id: RecordId | None = None
+    company_id: RecordId | None = None
+    lead_id: RecordId | None = None
     expected_close_date: date | None = None
     probability: Percent | None = None
     notes: Notes = ""
@@ -142,10 +142,10 @@ class DealUpdate(RequestBody):
     title: Title | UnsetType = UNSET
     value: Money | UnsetType = UNSET
     currency: Currency | UnsetType = UNSET
-    stage_id: int | UnsetType = UNSET
-    owner_id: int | UnsetType | None = UNSET
-    contact_id: int | UnsetType | None = UNSET
-    company_id: int | UnsetType | None = UNSET
+    stage_id: RecordId | UnsetType = UNSET
+    owner_id: RecordId | UnsetType | None = UNSET
+    contact_id: RecordId | UnsetType | None = UNSET
+    company_id: RecordId | UnsetType | None = UNSET
     expected_close_date: date | UnsetType | None = UNSET
     probability: Percent | UnsetType | None = UNSET
     status: DealStatus | UnsetType = UNSET
@@ -157,7 +157,7 @@ class DealMove(RequestBody):
     """Where a deal goes on the board (§3.2). A full stage answers 409 WIP_LIMIT_REACHED unless an admin or a
     manager sends `override: true` (recorded on the deal's timeline)."""
 
-    stage_id: int
+    stage_id: RecordId
     position: Position = 1
     override: bool = False
 
@@ -165,7 +165,7 @@ class DealMove(RequestBody):
 class Watcher(RequestBody):
     """A person to tell about the deal's changes."""
 
-    user_id: int
+    user_id: RecordId
 
 
 class ConvertLead(RequestBody):
@@ -174,9 +174,9 @@ class ConvertLead(RequestBody):
     title: Title | None = None
     value: Money | None = None
     currency: Currency | None = None
-    pipeline_id: int | None = None
-    stage_id: int | None = None
-    owner_id: int | None = None
+    pipeline_id: RecordId | None = None
+    stage_id: RecordId | None = None
+    owner_id: RecordId | None = None
     lead_status: Literal["QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING"] = "NEGOTIATING"
 
 

@@ -389,7 +389,19 @@ async def seller_analysis(scope: TenantScope, request: schemas.SellerAnalysisReq
             "exclude": None,
         }
         if request.property_id is not None:
-            row = await _row(scope, request.property_id)
+            try:
+                row = await _row(scope, request.property_id)
+            except ResourceNotFound:
+                raise ValidationFailed(
+                    "Invalid property_id: one of your properties",
+                    details={
+                        "field": "property_id",
+                        "provided": request.property_id,
+                        "expected": "the id of one of your properties",
+                        "reason": "unknown_reference",
+                    },
+                    human="Choose one of your properties",
+                ) from None
             facts["exclude"] = row["id"]
             for name in ("neighborhood", "city", "bedrooms", "square_feet"):
                 if facts[name] is None and row[name]:

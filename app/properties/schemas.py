@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import MONEY_PATTERN, Amount, Email, Phone, RequestBody, ResponseBody, VisibleName
+from app.core.schemas import MONEY_PATTERN, Amount, Email, Phone, RecordId, RequestBody, ResponseBody, VisibleName
 from app.leads.schemas import Currency, PropertyType
 
 Stage = Literal["new", "outreach", "qualified", "negotiation", "under_contract", "closed_won", "closed_lost"]
@@ -49,8 +49,7 @@ SquareFeet = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Threshold = Annotated[float, msgspec.Meta(ge=0, le=100, description="Tolerated discrepancy in percent (0.5: ±0.5 %)")]
-# An id: at most 2**53, the largest integer every JSON reader (a float) holds exactly; no record has a larger one.
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**53, description="An id")]
+Id = RecordId
 Days = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 
 
