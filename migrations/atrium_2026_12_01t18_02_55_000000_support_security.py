@@ -27,14 +27,17 @@ STATEMENTS = [
     "CREATE INDEX ticket_tenant_status_created ON ticket (tenant_id, status, created_at DESC, id DESC)",
     "CREATE INDEX ticket_tenant_assignee ON ticket (tenant_id, assigned_to, status, created_at DESC)",
     "CREATE INDEX ticket_tenant_contact ON ticket (tenant_id, contact_id) WHERE contact_id IS NOT NULL",
+    "CREATE INDEX ticket_tenant_next_due ON ticket (tenant_id, next_due_at, id) WHERE next_due_at IS NOT NULL",
     "CREATE INDEX ticket_tenant_resolution_due ON ticket (tenant_id, resolution_due_at) WHERE resolved_at IS NULL",
     "CREATE INDEX ticket_tenant_response_due ON ticket (tenant_id, first_response_due_at) WHERE first_responded_at IS NULL",
     "CREATE INDEX ticket_search_trgm ON ticket USING gin ((title || ' ' || coalesce(customer_email, '') || ' ' "
     "|| coalesce(customer_name, '')) gin_trgm_ops)",
     "CREATE INDEX ticket_comment_ticket ON ticket_comment (tenant_id, ticket_id, created_at, id)",
-    # Knowledge base: title weighs more than the body; a GIN index serves `@@`.
+    # Knowledge base: the title weighs most, then the tags, then the body; a GIN index serves `@@`. (array_to_string
+    # is only stable, as it could format any type; over text it is immutable, which a generated column needs.)
+    "CREATE FUNCTION kb_tags_text(varchar[]) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_to_string($1, ' ') $$",
     "ALTER TABLE kb_article ADD COLUMN search tsvector GENERATED ALWAYS AS "
-    "(setweight(to_tsvector('english', coalesce(title, '')), 'A') || setweight(to_tsvector('english', array_to_string(tags, ' ')), 'B') "
+    "(setweight(to_tsvector('english', coalesce(title, '')), 'A') || setweight(to_tsvector('english', kb_tags_text(tags)), 'B') "
     "|| setweight(to_tsvector('english', coalesce(body_text, '')), 'C')) STORED",
     "CREATE INDEX kb_article_search ON kb_article USING gin (search)",
     "CREATE INDEX kb_article_tenant_updated ON kb_article (tenant_id, updated_at DESC, id DESC)",

@@ -42,6 +42,7 @@ class Ticket(Table, tablename="ticket"):
     resolved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     sla_pauses = JSONB(default="[]")
+    next_due_at = Timestamptz(null=True, default=None)  # the sooner of the clocks still running: the queue's order
     first_response_breached_at = Timestamptz(null=True, default=None)
     resolution_breached_at = Timestamptz(null=True, default=None)
     last_customer_reply_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,21 @@
+"""The support desk: tickets API and screens, SLA settings, sentiment analysis, the breach cron."""
+
+from __future__ import annotations
+
+from saq import CronJob
+
+from app.domains import Domain, NavEntry
+from app.support.api import SentimentController, SupportSettingsController, TicketController
+from app.support.events import EVENTS
+from app.support.jobs import find_sla_breaches
+from app.support.service import SEARCH_TEXT
+
+DOMAIN = Domain(
+    name="support",
+    controllers=[TicketController, SupportSettingsController, SentimentController],
+    nav=[NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view")],
+    jobs=[find_sla_breaches],
+    cron=[CronJob(find_sla_breaches.function, cron="* * * * *", timeout=find_sla_breaches.timeout, retries=find_sla_breaches.retries)],
+    searches={"ticket": SEARCH_TEXT},
+    events=EVENTS,
+)
