@@ -9,10 +9,11 @@ from app.support.api import SentimentController, SupportSettingsController, Tick
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
 from app.support.service import SEARCH_TEXT
+from app.support.views import CustomerRequestController, TicketPagesController
 
 DOMAIN = Domain(
     name="support",
-    controllers=[TicketController, SupportSettingsController, SentimentController],
+    controllers=[TicketController, SupportSettingsController, SentimentController, TicketPagesController, CustomerRequestController],
     nav=[NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view")],
     jobs=[find_sla_breaches],
     cron=[CronJob(find_sla_breaches.function, cron="* * * * *", timeout=find_sla_breaches.timeout, retries=find_sla_breaches.retries)],
