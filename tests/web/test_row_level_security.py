@@ -39,6 +39,11 @@ TENANT_TABLES = [
     "invitation",
     "appointment",
     "calendar_feed",
+    "ticket",
+    "ticket_comment",
+    "sla_policy",
+    "business_calendar",
+    "kb_article",
 ]
 
 
