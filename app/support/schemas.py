@@ -194,6 +194,7 @@ class CustomerView(ResponseBody):
     created_at: datetime
     messages: list[CustomerMessage]
     url: str
+    time_zone: str  # the workspace's: the requester's page shows times in it
 
 
 class SlaPolicy(ResponseBody):

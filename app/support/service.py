@@ -611,6 +611,7 @@ async def _customer_view(scope: TenantScope, ticket_id: int) -> schemas.Customer
         created_at=ticket.created_at,
         messages=messages,
         url=customer_url(scope.tenant_id, ticket_id),
+        time_zone=(await fetch("SELECT time_zone FROM tenant WHERE id = $1", scope.tenant_id))[0]["time_zone"],
     )
 
 
@@ -833,3 +834,14 @@ async def flag_breaches(scope: TenantScope) -> int:
                 )
             found += len(rows)
     return found
+
+
+async def recompute_sla(scope: TenantScope, ticket_ids: list[int]) -> None:
+    """Recompute the due times of these tickets' running clocks from the tenant's current policy and calendar (the
+    demo data backdates tickets; a change of policy applies to tickets as they next change)."""
+    async with tenant_transaction(scope.tenant_id):
+        setup = await sla_setup(scope)
+        for row in await fetch("SELECT * FROM ticket WHERE tenant_id = $1 AND id = ANY($2::bigint[]) FOR UPDATE", scope.tenant_id, ticket_ids):
+            changes = sla_columns(setup, row)
+            if any(row[k] != v for k, v in changes.items()):
+                await Ticket.update(changes).where(Ticket.id == row["id"])  # type: ignore[arg-type]

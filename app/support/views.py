@@ -21,6 +21,7 @@ from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.stream import latest_id
 from app.support import policy, schemas, service, sla
+from app.web import times
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
 
@@ -259,6 +260,17 @@ class TicketPagesController(Controller):
         return await self._show(request, tenant, ticket_id, message="Internal note added." if internal else "Reply sent to the customer.")
 
 
+def _customer_page(request: Request[Any, Any, Any], view: schemas.CustomerView, token: str, **extra: Any) -> Template:
+    """The requester's page, with times in the workspace's zone (the requester has no account to choose one)."""
+
+    def when(value: datetime | None, style: str = "datetime", *, empty: str = "") -> Any:
+        return times.when(value, style, view.time_zone, empty=empty)
+
+    status_code = extra.pop("status_code", 200)
+    ctx = {"view": view, "token": token, "errors": {}, "when": when, **extra}
+    return render(request, "support/customer.html", ctx, status_code=status_code)
+
+
 class CustomerRequestController(Controller):
     """The requester's page: their ticket's public conversation and a reply box, at its signed address (no login)."""
 
@@ -271,7 +283,7 @@ class CustomerRequestController(Controller):
         view = await service.customer_view_by_token(token)
         if view is None:
             raise NotFoundException("No such request")
-        return render(request, "support/customer.html", {"view": view, "token": token, "errors": {}})
+        return _customer_page(request, view, token)
 
     @post("/{token:str}")
     async def reply(self, request: Request[Any, Any, Any], token: Annotated[str, Parameter(max_length=80)], data: Form) -> Template:
@@ -282,7 +294,7 @@ class CustomerRequestController(Controller):
             view = await service.customer_view_by_token(token)
             if view is None:
                 raise NotFoundException("No such request") from None
-            return render(request, "support/customer.html", {"view": view, "token": token, "errors": {"content": exc.human}}, status_code=422)
+            return _customer_page(request, view, token, errors={"content": exc.human}, status_code=422)
         if view is None:
             raise NotFoundException("No such request")
-        return render(request, "support/customer.html", {"view": view, "token": token, "errors": {}, "message": "Thank you: your reply was sent."})
+        return _customer_page(request, view, token, message="Thank you: your reply was sent.")
