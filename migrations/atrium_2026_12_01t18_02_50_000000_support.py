@@ -1,18 +1,19 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Array
-from piccolo.columns.column_types import BigInt
-from piccolo.columns.column_types import BigSerial
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Real
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Time
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSONB,
+    Array,
+    BigInt,
+    BigSerial,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Real,
+    Text,
+    Time,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.time import TimeNow
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
@@ -77,13 +78,9 @@ DESCRIPTION = "Support desk: tickets, comments, SLA policies, business calendars
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="atrium", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="atrium", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="KbArticle", tablename="kb_article", schema=None, columns=None
-    )
+    manager.add_table(class_name="KbArticle", tablename="kb_article", schema=None, columns=None)
 
     manager.add_table(
         class_name="BusinessCalendar",
@@ -92,9 +89,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Ticket", tablename="ticket", schema=None, columns=None
-    )
+    manager.add_table(class_name="Ticket", tablename="ticket", schema=None, columns=None)
 
     manager.add_table(
         class_name="TicketComment",
@@ -103,9 +98,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="SlaPolicy", tablename="sla_policy", schema=None, columns=None
-    )
+    manager.add_table(class_name="SlaPolicy", tablename="sla_policy", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="KbArticle",

@@ -16,7 +16,8 @@ STATEMENTS = [
     "ALTER TABLE ticket_comment ADD CONSTRAINT ticket_comment_author_known CHECK (author_type IN ('staff', 'customer'))",
     "ALTER TABLE ticket_comment ADD CONSTRAINT ticket_comment_customer_public CHECK (author_type = 'staff' OR NOT is_internal)",
     "ALTER TABLE sla_policy ADD CONSTRAINT sla_policy_priority_known CHECK (priority IN ('low', 'medium', 'high', 'urgent', 'critical'))",
-    "ALTER TABLE sla_policy ADD CONSTRAINT sla_policy_targets CHECK (first_response_minutes > 0 AND resolution_minutes >= first_response_minutes)",
+    "ALTER TABLE sla_policy ADD CONSTRAINT sla_policy_targets "
+    "CHECK (first_response_minutes > 0 AND resolution_minutes >= first_response_minutes)",
     "ALTER TABLE business_calendar ADD CONSTRAINT business_calendar_hours CHECK (closes_at > opens_at)",
     "ALTER TABLE business_calendar ADD CONSTRAINT business_calendar_days "
     "CHECK (cardinality(work_days) > 0 AND work_days <@ ARRAY[1, 2, 3, 4, 5, 6, 7])",

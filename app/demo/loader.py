@@ -197,22 +197,97 @@ async def _demo_deals(scope: TenantScope, agents: list[int]) -> None:
 
 # The support queue: (title, description, priority, category, hours ago, status, a public reply, an internal note).
 DEMO_TICKETS = [
-    ("Cannot log in to the owner portal", "I reset my password twice and still get an error. This is really frustrating.", "high", "technical", 2, "open", "", ""),
-    ("Service charge invoice looks wrong", "The Q4 service charge is double last quarter's. Please check.", "medium", "billing", 30, "in_progress",
-     "Thanks, we are checking the invoice with the building manager.", "Facilities raised the rate in October; confirm with finance."),
-    ("Leaking AC in apartment 1804", "Water is dripping from the AC unit in the bedroom. Urgent, the ceiling is getting damaged!", "urgent", "maintenance", 5, "open", "", ""),
-    ("Viewing feedback never arrived", "We viewed the villa last week and nobody followed up.", "low", "general", 70, "waiting",
-     "Sorry about that. Could you tell us which villa and the date of the viewing?", ""),
-    ("Tenancy contract copy", "Please send me a signed copy of my tenancy contract.", "low", "documents", 120, "resolved",
-     "Attached is the signed copy. Anything else we can help with?", "Sent from the DMS, ref 44821."),
-    ("Keys not handed over", "Move-in was supposed to be today and the keys are not ready. Very disappointed.", "critical", "move_in", 1, "open", "", ""),
-    ("Parking card not working", "My parking card stopped working at the gate.", "medium", "access", 50, "in_progress",
-     "We have ordered a new card; it will be at reception tomorrow.", "Card batch 2025-11 is faulty, 12 tenants affected."),
-    ("Thank you for the quick help", "The plumber came within an hour. Great service, thank you!", "low", "maintenance", 200, "closed",
-     "Glad we could help!", ""),
+    (
+        "Cannot log in to the owner portal",
+        "I reset my password twice and still get an error. This is really frustrating.",
+        "high",
+        "technical",
+        2,
+        "open",
+        "",
+        "",
+    ),
+    (
+        "Service charge invoice looks wrong",
+        "The Q4 service charge is double last quarter's. Please check.",
+        "medium",
+        "billing",
+        30,
+        "in_progress",
+        "Thanks, we are checking the invoice with the building manager.",
+        "Facilities raised the rate in October; confirm with finance.",
+    ),
+    (
+        "Leaking AC in apartment 1804",
+        "Water is dripping from the AC unit in the bedroom. Urgent, the ceiling is getting damaged!",
+        "urgent",
+        "maintenance",
+        5,
+        "open",
+        "",
+        "",
+    ),
+    (
+        "Viewing feedback never arrived",
+        "We viewed the villa last week and nobody followed up.",
+        "low",
+        "general",
+        70,
+        "waiting",
+        "Sorry about that. Could you tell us which villa and the date of the viewing?",
+        "",
+    ),
+    (
+        "Tenancy contract copy",
+        "Please send me a signed copy of my tenancy contract.",
+        "low",
+        "documents",
+        120,
+        "resolved",
+        "Attached is the signed copy. Anything else we can help with?",
+        "Sent from the DMS, ref 44821.",
+    ),
+    (
+        "Keys not handed over",
+        "Move-in was supposed to be today and the keys are not ready. Very disappointed.",
+        "critical",
+        "move_in",
+        1,
+        "open",
+        "",
+        "",
+    ),
+    (
+        "Parking card not working",
+        "My parking card stopped working at the gate.",
+        "medium",
+        "access",
+        50,
+        "in_progress",
+        "We have ordered a new card; it will be at reception tomorrow.",
+        "Card batch 2025-11 is faulty, 12 tenants affected.",
+    ),
+    (
+        "Thank you for the quick help",
+        "The plumber came within an hour. Great service, thank you!",
+        "low",
+        "maintenance",
+        200,
+        "closed",
+        "Glad we could help!",
+        "",
+    ),
     ("Ejari registration status", "When will the Ejari be registered for my new lease?", "medium", "documents", 26, "open", "", ""),
-    ("Noise from construction next door", "Drilling starts at 7 am every day including Saturday.", "medium", "complaint", 90, "waiting",
-     "We have raised it with the developer and asked for their permit hours.", "Developer permit allows 8 am to 6 pm only."),
+    (
+        "Noise from construction next door",
+        "Drilling starts at 7 am every day including Saturday.",
+        "medium",
+        "complaint",
+        90,
+        "waiting",
+        "We have raised it with the developer and asked for their permit hours.",
+        "Developer permit allows 8 am to 6 pm only.",
+    ),
 ]
 
 
@@ -223,7 +298,9 @@ async def _demo_tickets(scope: TenantScope) -> None:
         scope, support_schemas.BusinessHoursUpdate(work_days=[1, 2, 3, 4, 5], opens_at="09:00", closes_at="18:00", holiday_country="AE")
     )
     async with tenant_transaction(scope.tenant_id):
-        people = await fetch("SELECT id FROM contact WHERE tenant_id = $1 AND email IS NOT NULL ORDER BY id LIMIT $2", scope.tenant_id, len(DEMO_TICKETS))
+        people = await fetch(
+            "SELECT id FROM contact WHERE tenant_id = $1 AND email IS NOT NULL ORDER BY id LIMIT $2", scope.tenant_id, len(DEMO_TICKETS)
+        )
         desk = await fetch("SELECT id FROM app_user WHERE tenant_id = $1 AND role IN ('support', 'manager') ORDER BY id", scope.tenant_id)
     made: list[tuple[int, int]] = []
     for n, (title, description, priority, category, _hours, _status, _reply, _note) in enumerate(DEMO_TICKETS):

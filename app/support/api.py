@@ -18,7 +18,8 @@ from app.web.deps import INSTANT, parse_instant
 from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 
-TicketId = Annotated[int, Parameter(description="Ticket id", ge=1, le=2**63 - 1)]
+# No upper bound in the schema (JSON Schema readers compare it as a float); an id past bigint is simply not found.
+TicketId = Annotated[int, Parameter(description="Ticket id")]
 # An id in a filter: PostgreSQL's bigint range (no record has another).
 IdParam = Annotated[int | None, Parameter(ge=-(2**63), le=2**63 - 1)]
 
@@ -30,10 +31,14 @@ def _pattern(values: tuple[str, ...]) -> str:
 
 async def provide_ticket_filters(
     status: Annotated[
-        str | None, Parameter(description="open, in_progress, waiting, resolved or closed; several separated by commas", pattern=_pattern(schemas.STATUSES))
+        str | None,
+        Parameter(
+            description="open, in_progress, waiting, resolved or closed; several separated by commas", pattern=_pattern(schemas.STATUSES)
+        ),
     ] = None,
     priority: Annotated[
-        str | None, Parameter(description="low, medium, high, urgent or critical; several separated by commas", pattern=_pattern(schemas.PRIORITIES))
+        str | None,
+        Parameter(description="low, medium, high, urgent or critical; several separated by commas", pattern=_pattern(schemas.PRIORITIES)),
     ] = None,
     assigned_to: Annotated[IdParam, Parameter(description="Tickets given to this person (agent id)")] = None,
     unassigned: Annotated[bool | None, Parameter(description="Only tickets given to nobody")] = None,
@@ -42,7 +47,9 @@ async def provide_ticket_filters(
     team: Annotated[str | None, Parameter(max_length=60, description="Team queue")] = None,
     q: Annotated[str | None, Parameter(max_length=100, description="Search the title and the requester's e-mail and name")] = None,
     breached: Annotated[bool | None, Parameter(description="true: an SLA clock ran past its target; false: none did")] = None,
-    due_before: Annotated[str | None, Parameter(description="The next SLA deadline is before this instant, RFC 3339", schema_extra=INSTANT)] = None,
+    due_before: Annotated[
+        str | None, Parameter(description="The next SLA deadline is before this instant, RFC 3339", schema_extra=INSTANT)
+    ] = None,
 ) -> service.TicketFilters:
     """The filters of the tickets list."""
     return service.TicketFilters(
@@ -105,8 +112,16 @@ class TicketController(Controller):
         stops the resolution clock. Publishes `ticket.updated` (and `ticket.sla_breached` when met late)."""
         return await service.update_ticket(tenant, ticket_id, data, if_match=if_match)
 
-    @post("/{ticket_id:int}/comments", operation_id="addTicketComment", summary="Reply or add an internal note", guards=[guard(policy.WORK)], status_code=201)
-    async def add_comment(self, tenant: TenantScope, ticket_id: TicketId, data: schemas.CommentCreate) -> ApiResponse[schemas.TicketComment]:
+    @post(
+        "/{ticket_id:int}/comments",
+        operation_id="addTicketComment",
+        summary="Reply or add an internal note",
+        guards=[guard(policy.WORK)],
+        status_code=201,
+    )
+    async def add_comment(
+        self, tenant: TenantScope, ticket_id: TicketId, data: schemas.CommentCreate
+    ) -> ApiResponse[schemas.TicketComment]:
         """`is_internal: true` is a note only the team sees. The team's first public reply meets the first-response
         SLA; `from_customer: true` records the customer's reply (it reopens a waiting or resolved ticket)."""
         comment = await service.add_comment(tenant, ticket_id, data)
@@ -140,9 +155,14 @@ class SupportSettingsController(Controller):
         """Every priority's first-response and resolution targets, in business minutes (`is_default`: not set by the tenant)."""
         return await service.list_sla_policies(tenant)
 
-    @put("/sla-policies/{priority:str}", operation_id="setSlaPolicy", summary="Set a priority's SLA targets", guards=[guard(policy.SETTINGS)])
+    @put(
+        "/sla-policies/{priority:str}", operation_id="setSlaPolicy", summary="Set a priority's SLA targets", guards=[guard(policy.SETTINGS)]
+    )
     async def set_policy(
-        self, tenant: TenantScope, priority: Annotated[str, Parameter(description="low, medium, high, urgent or critical", max_length=10)], data: schemas.SlaPolicyUpdate
+        self,
+        tenant: TenantScope,
+        priority: Annotated[str, Parameter(description="low, medium, high, urgent or critical", max_length=10)],
+        data: schemas.SlaPolicyUpdate,
     ) -> schemas.SlaPolicy:
         """Tickets opened or changed from now on are timed by the new targets."""
         return await service.set_sla_policy(tenant, priority, data)
@@ -165,7 +185,13 @@ class SentimentController(Controller):
     opt = resource_opt("sentiment")
     tags = ["Support"]
 
-    @post("/analyze", operation_id="analyzeSentiment", summary="Analyse the sentiment of a text", guards=[guard(policy.SENTIMENT, write=False)], status_code=200)
+    @post(
+        "/analyze",
+        operation_id="analyzeSentiment",
+        summary="Analyse the sentiment of a text",
+        guards=[guard(policy.SENTIMENT, write=False)],
+        status_code=200,
+    )
     async def analyze(self, data: schemas.SentimentRequest) -> schemas.SentimentResponse:
         """`{"success": true, "data": {sentiment, confidence, score, key_phrases, urgency, suggested_action}}`: VADER's
         compound score (-1 to 1) labelled positive/neutral/negative, the words that carried it, and an urgency hint."""

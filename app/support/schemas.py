@@ -147,8 +147,8 @@ class TicketUpdate(RequestBody, kw_only=True):
     category: Category | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET
     team: Team | UnsetType = UNSET
-    assigned_to: Id | None | UnsetType = UNSET
-    customer_id: Id | None | UnsetType = UNSET
+    assigned_to: Id | UnsetType | None = UNSET
+    customer_id: Id | UnsetType | None = UNSET
 
 
 class CommentCreate(RequestBody, kw_only=True):

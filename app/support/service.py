@@ -115,7 +115,9 @@ def _where(scope: TenantScope, filters: TicketFilters) -> tuple[str, list[Any]]:
     if filters.breached is True:
         clauses.append("(t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL OR t.next_due_at < now())")
     elif filters.breached is False:
-        clauses.append("t.first_response_breached_at IS NULL AND t.resolution_breached_at IS NULL AND NOT coalesce(t.next_due_at < now(), false)")
+        clauses.append(
+            "t.first_response_breached_at IS NULL AND t.resolution_breached_at IS NULL AND NOT coalesce(t.next_due_at < now(), false)"
+        )
     if filters.due_before is not None:
         add("t.next_due_at < ?", filters.due_before)
     return " AND ".join(clauses), args
@@ -138,8 +140,16 @@ async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQu
     return page_of(schemas.Ticket, rows, query, int(total))
 
 
+def _not_found(ticket_id: int) -> ResourceNotFound:
+    return ResourceNotFound("Ticket not found", details={"ticket_id": ticket_id})
+
+
 async def _read(scope: TenantScope, ticket_id: int) -> schemas.Ticket:
-    rows = await fetch_as(schemas.Ticket, f"{_SELECT.format(source='ticket')} WHERE t.tenant_id = $1 AND t.id = $2", scope.tenant_id, ticket_id)
+    if not 0 < ticket_id <= schemas.BIGINT_MAX:
+        raise _not_found(ticket_id)
+    rows = await fetch_as(
+        schemas.Ticket, f"{_SELECT.format(source='ticket')} WHERE t.tenant_id = $1 AND t.id = $2", scope.tenant_id, ticket_id
+    )
     if not rows:
         raise ResourceNotFound("Ticket not found", details={"ticket_id": ticket_id})
     ticket = rows[0]
@@ -238,7 +248,9 @@ def sla_columns(setup: SlaSetup, row: dict[str, Any]) -> dict[str, Any]:
     pauses = _pauses(row["sla_pauses"])
     out: dict[str, Any] = {}
     if row["first_responded_at"] is None:
-        out["first_response_due_at"] = sla.due_at(setup.calendar, row["created_at"], setup.target(row["priority"], "first_response"), pauses)
+        out["first_response_due_at"] = sla.due_at(
+            setup.calendar, row["created_at"], setup.target(row["priority"], "first_response"), pauses
+        )
     if row["resolved_at"] is None:
         out["resolution_due_at"] = sla.due_at(setup.calendar, row["created_at"], setup.target(row["priority"], "resolution"), pauses)
     running = [out.get("first_response_due_at"), out.get("resolution_due_at")]
@@ -318,11 +330,20 @@ async def _check_assignee(scope: TenantScope, user_id: int | None) -> None:
     """The assignee is an active person of the tenant who works tickets (not finance)."""
     if user_id is None:
         return
-    rows = await fetch("SELECT role FROM app_user WHERE id = $1 AND tenant_id = $2 AND is_active", user_id, scope.tenant_id)
-    if user_id > schemas.BIGINT_MAX or not rows or not policy.can_be_assigned(rows[0]["role"]):
+    rows = (
+        await fetch("SELECT role FROM app_user WHERE id = $1 AND tenant_id = $2 AND is_active", user_id, scope.tenant_id)
+        if user_id <= schemas.BIGINT_MAX
+        else []
+    )
+    if not rows or not policy.can_be_assigned(rows[0]["role"]):
         raise ValidationFailed(
             "Invalid assigned_to: no active admin, manager, support person or agent with this id in your team",
-            details={"field": "assigned_to", "provided": user_id, "expected": "the id of an active person who works tickets"},
+            details={
+                "field": "assigned_to",
+                "provided": user_id,
+                "expected": "the id of an active person who works tickets",
+                "reason": "unknown_reference",
+            },
             human="Choose someone who works tickets",
         )
 
@@ -397,6 +418,8 @@ async def create_ticket(scope: TenantScope, data: schemas.TicketCreate) -> schem
 
 
 async def _locked(scope: TenantScope, ticket_id: int) -> dict[str, Any]:
+    if not 0 < ticket_id <= schemas.BIGINT_MAX:
+        raise _not_found(ticket_id)
     rows = await fetch("SELECT * FROM ticket WHERE id = $1 AND tenant_id = $2 FOR UPDATE", ticket_id, scope.tenant_id)
     if not rows or not policy.VIEW.allows(scope, rows[0]):
         raise ResourceNotFound("Ticket not found", details={"ticket_id": ticket_id})
@@ -432,7 +455,7 @@ async def _apply(scope: TenantScope, before: dict[str, Any], changes: dict[str, 
     setup = await sla_setup(scope)
     clocks = sla_columns(setup, after)
     changed.update({k: v for k, v in clocks.items() if before.get(k) != v})
-    await Ticket.update({**changed, "updated_at": now}).where(Ticket.id == before["id"])  # type: ignore[arg-type]
+    await Ticket.update({**changed, "updated_at": now}).where(Ticket.id == before["id"])  # type: ignore[arg-type,dict-item]
     return changed
 
 
@@ -467,7 +490,8 @@ async def update_ticket(
         if "customer_id" in values:
             customer = values.pop("customer_id")
             if customer is not None and not (
-                customer <= schemas.BIGINT_MAX and await fetch("SELECT 1 FROM contact WHERE id = $1 AND tenant_id = $2", customer, scope.tenant_id)
+                customer <= schemas.BIGINT_MAX
+                and await fetch("SELECT 1 FROM contact WHERE id = $1 AND tenant_id = $2", customer, scope.tenant_id)
             ):
                 raise _unknown("customer_id", customer, "contact")
             values["contact_id"] = customer
@@ -496,7 +520,9 @@ async def bulk_assign(scope: TenantScope, data: schemas.BulkAssign) -> schemas.B
     done: list[int] = []
     async with tenant_transaction(scope.tenant_id):
         await _check_assignee(scope, data.assigned_to)
-        found = {r["id"] for r in await fetch("SELECT id FROM ticket WHERE tenant_id = $1 AND id = ANY($2::bigint[])", scope.tenant_id, ids)}
+        found = {
+            r["id"] for r in await fetch("SELECT id FROM ticket WHERE tenant_id = $1 AND id = ANY($2::bigint[])", scope.tenant_id, ids)
+        }
         missing = [i for i in data.ticket_ids if i not in found]
         if missing:
             raise ValidationFailed(
@@ -729,7 +755,12 @@ async def set_sla_policy(scope: TenantScope, priority: str, data: schemas.SlaPol
     if data.resolution_minutes < data.first_response_minutes:
         raise ValidationFailed(
             "Invalid resolution_minutes: must be at least first_response_minutes",
-            details={"field": "resolution_minutes", "provided": data.resolution_minutes, "expected": "at least first_response_minutes", "reason": "range"},
+            details={
+                "field": "resolution_minutes",
+                "provided": data.resolution_minutes,
+                "expected": "at least first_response_minutes",
+                "reason": "range",
+            },
             human="Give at least as long to resolve as to first respond",
         )
     async with tenant_transaction(scope.tenant_id):
@@ -778,7 +809,12 @@ async def set_business_hours(scope: TenantScope, data: schemas.BusinessHoursUpda
         if data.holiday_country not in sla.holiday_countries():
             raise ValidationFailed(
                 f"Invalid holiday_country: {data.holiday_country}",
-                details={"field": "holiday_country", "provided": data.holiday_country, "expected": "an ISO 3166 country code the holidays library knows"},
+                details={
+                    "field": "holiday_country",
+                    "provided": data.holiday_country,
+                    "expected": "an ISO 3166 country code the holidays library knows",
+                    "reason": "unknown_reference",
+                },
                 human="Choose a country",
             )
         try:
@@ -788,7 +824,12 @@ async def set_business_hours(scope: TenantScope, data: schemas.BusinessHoursUpda
         except NotImplementedError:
             raise ValidationFailed(
                 f"Invalid holiday_subdivision: {data.holiday_subdivision}",
-                details={"field": "holiday_subdivision", "provided": data.holiday_subdivision, "expected": "a subdivision of the country"},
+                details={
+                    "field": "holiday_subdivision",
+                    "provided": data.holiday_subdivision,
+                    "expected": "a subdivision of the country",
+                    "reason": "unknown_reference",
+                },
                 human="Choose one of the country's subdivisions",
             ) from None
     async with tenant_transaction(scope.tenant_id):
@@ -841,7 +882,9 @@ async def recompute_sla(scope: TenantScope, ticket_ids: list[int]) -> None:
     demo data backdates tickets; a change of policy applies to tickets as they next change)."""
     async with tenant_transaction(scope.tenant_id):
         setup = await sla_setup(scope)
-        for row in await fetch("SELECT * FROM ticket WHERE tenant_id = $1 AND id = ANY($2::bigint[]) FOR UPDATE", scope.tenant_id, ticket_ids):
+        for row in await fetch(
+            "SELECT * FROM ticket WHERE tenant_id = $1 AND id = ANY($2::bigint[]) FOR UPDATE", scope.tenant_id, ticket_ids
+        ):
             changes = sla_columns(setup, row)
             if any(row[k] != v for k, v in changes.items()):
                 await Ticket.update(changes).where(Ticket.id == row["id"])  # type: ignore[arg-type]

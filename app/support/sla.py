@@ -142,9 +142,7 @@ def running_time(calendar: Calendar, start: datetime, until: datetime, pauses: S
     return total
 
 
-def clock(
-    calendar: Calendar, start: datetime, target: timedelta, pauses: Sequence[Pause], met_at: datetime | None, now: datetime
-) -> Clock:
+def clock(calendar: Calendar, start: datetime, target: timedelta, pauses: Sequence[Pause], met_at: datetime | None, now: datetime) -> Clock:
     """The state of a clock at `now` (stopped at `met_at` when it was met)."""
     until = met_at or now
     used = running_time(calendar, start, until, pauses)

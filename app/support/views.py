@@ -47,7 +47,9 @@ def sla_badge(ticket: schemas.Ticket, now: datetime) -> tuple[str, str]:
         return ("sla-met" if not ticket.sla_breached else "sla-late", "Resolved late" if ticket.sla_breached else "Met")
     if ticket.sla_paused:
         return "sla-paused", "Paused (waiting)"
-    due = min((d for d in (None if ticket.first_responded_at else ticket.first_response_due_at, ticket.resolution_due_at) if d), default=None)
+    due = min(
+        (d for d in (None if ticket.first_responded_at else ticket.first_response_due_at, ticket.resolution_due_at) if d), default=None
+    )
     if due is None:
         return "sla-met", "No deadline"
     if due < now:
@@ -108,7 +110,13 @@ class TicketPagesController(Controller):
         return await self._queue(request, tenant, state, sort, offset)
 
     async def _queue(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, state: dict[str, str], sort: str | None, offset: int, message: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        state: dict[str, str],
+        sort: str | None,
+        offset: int,
+        message: str | None = None,
     ) -> Template:
         order = sort or VIEWS[state["view"]][2]
         try:
@@ -221,7 +229,9 @@ class TicketPagesController(Controller):
             "draft": draft,
             "live_after": await latest_id(tenant.tenant_id),
         }
-        return render(request, "support/ticket.html", ctx, block="ticket" if targets(request, "ticket") else "content", status_code=status_code)
+        return render(
+            request, "support/ticket.html", ctx, block="ticket" if targets(request, "ticket") else "content", status_code=status_code
+        )
 
     @post("/{ticket_id:int}", guards=[guard(policy.WORK)])
     async def quick_change(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id, data: Form) -> Template | Redirect:
@@ -235,10 +245,21 @@ class TicketPagesController(Controller):
         except DomainError as exc:
             if not refusal_stays_on_page(exc) and not getattr(request, "htmx", None):
                 raise
-            return await self._show(request, tenant, ticket_id, errors={"quick": exc.human or exc.message}, status_code=422 if refusal_stays_on_page(exc) else 403)
+            return await self._show(
+                request,
+                tenant,
+                ticket_id,
+                errors={"quick": exc.human or exc.message},
+                status_code=422 if refusal_stays_on_page(exc) else 403,
+            )
         if not getattr(request, "htmx", None):
             return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
-        return await self._show(request, tenant, ticket_id, message=f"Saved: {ticket.status.replace('_', ' ')}, {ticket.priority}, {ticket.assigned_to_name or 'unassigned'}.")
+        return await self._show(
+            request,
+            tenant,
+            ticket_id,
+            message=f"Saved: {ticket.status.replace('_', ' ')}, {ticket.priority}, {ticket.assigned_to_name or 'unassigned'}.",
+        )
 
     @post("/{ticket_id:int}/comments", guards=[guard(policy.WORK)])
     async def comment(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id, data: Form) -> Template | Redirect:
@@ -254,7 +275,9 @@ class TicketPagesController(Controller):
         except DomainError as exc:
             if not refusal_stays_on_page(exc):
                 raise
-            return await self._show(request, tenant, ticket_id, errors={"content": exc.human or exc.message}, draft=data.get("content", ""), status_code=422)
+            return await self._show(
+                request, tenant, ticket_id, errors={"content": exc.human or exc.message}, draft=data.get("content", ""), status_code=422
+            )
         if not getattr(request, "htmx", None):
             return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
         return await self._show(request, tenant, ticket_id, message="Internal note added." if internal else "Reply sent to the customer.")

@@ -4,7 +4,7 @@ notes, the customer's view, status changes and the SLA clocks, breaches publishe
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -159,7 +159,10 @@ async def test_a_breach_is_published_once_by_the_cron(client: httpx.AsyncClient,
     admin = await tenants.create(plan="enterprise")
     late = await open_ticket(client, admin, priority="critical")
     on_time = await open_ticket(client, admin, priority="critical")
-    await db.execute("UPDATE ticket SET first_response_due_at = now() - interval '1 minute', next_due_at = now() - interval '1 minute' WHERE id = $1", late["id"])
+    await db.execute(
+        "UPDATE ticket SET first_response_due_at = now() - interval '1 minute', next_due_at = now() - interval '1 minute' WHERE id = $1",
+        late["id"],
+    )
     assert await find_sla_breaches({}) == 1
     assert await find_sla_breaches({}) == 0, "reported once"
     [event] = await events_of(db, "ticket.sla_breached", late["id"])
@@ -193,29 +196,41 @@ async def test_roles_and_tenants(client: httpx.AsyncClient, tenants: Tenants) ->
     for path in (f"/{foreign['id']}", f"/{foreign['id']}/sla", f"/{foreign['id']}/customer-view"):
         assert (await client.get(f"/v2/support/tickets{path}", headers=admin.auth)).status_code == 404, path
     assert (await client.patch(f"/v2/support/tickets/{foreign['id']}", headers=admin.auth, json={"status": "closed"})).status_code == 404
-    assert (await client.post(f"/v2/support/tickets/{foreign['id']}/comments", headers=admin.auth, json={"content": "x"})).status_code == 404
+    assert (
+        await client.post(f"/v2/support/tickets/{foreign['id']}/comments", headers=admin.auth, json={"content": "x"})
+    ).status_code == 404
     assert [t["id"] for t in (await client.get("/v2/support/tickets", headers=other.auth)).json()["data"]] == [foreign["id"]]
 
     # Agents: only their own tickets, and they cannot hand them out.
     mine = [t["id"] for t in (await client.get("/v2/support/tickets", headers=agent.auth)).json()["data"]]
     assert mine == [theirs["id"]]
     assert (await client.get(f"/v2/support/tickets/{colleague['id']}", headers=agent.auth)).status_code == 404
-    assert (await client.post(f"/v2/support/tickets/{theirs['id']}/comments", headers=agent.auth, json={"content": "On it"})).status_code == 201
+    assert (
+        await client.post(f"/v2/support/tickets/{theirs['id']}/comments", headers=agent.auth, json={"content": "On it"})
+    ).status_code == 201
     give = await client.patch(f"/v2/support/tickets/{theirs['id']}", headers=agent.auth, json={"assigned_to": support.user_id})
     assert give.status_code == 403
-    bulk = await client.post("/v2/support/tickets/bulk-assign", headers=agent.auth, json={"ticket_ids": [theirs["id"]], "assigned_to": agent.user_id})
+    bulk = await client.post(
+        "/v2/support/tickets/bulk-assign", headers=agent.auth, json={"ticket_ids": [theirs["id"]], "assigned_to": agent.user_id}
+    )
     assert bulk.status_code == 403
     own = await open_ticket(client, agent, title="Caller's boiler")
-    assert own["created_by"] == agent.user_id and (await client.get(f"/v2/support/tickets/{own['id']}", headers=agent.auth)).status_code == 200
+    assert (
+        own["created_by"] == agent.user_id and (await client.get(f"/v2/support/tickets/{own['id']}", headers=agent.auth)).status_code == 200
+    )
 
     # Support works every ticket and assigns; nobody can give a ticket to finance or to another tenant's person.
     done = await client.post(
-        "/v2/support/tickets/bulk-assign", headers=support.auth, json={"ticket_ids": [theirs["id"], colleague["id"]], "assigned_to": support.user_id}
+        "/v2/support/tickets/bulk-assign",
+        headers=support.auth,
+        json={"ticket_ids": [theirs["id"], colleague["id"]], "assigned_to": support.user_id},
     )
     assert done.status_code == 201 and done.json() == {"assigned": 2, "ticket_ids": sorted([theirs["id"], colleague["id"]])}
     to_finance = await client.patch(f"/v2/support/tickets/{colleague['id']}", headers=support.auth, json={"assigned_to": finance.user_id})
     assert to_finance.status_code == 422 and to_finance.json()["error"]["details"]["field"] == "assigned_to"
-    mixed = await client.post("/v2/support/tickets/bulk-assign", headers=support.auth, json={"ticket_ids": [colleague["id"], foreign["id"]], "assigned_to": None})
+    mixed = await client.post(
+        "/v2/support/tickets/bulk-assign", headers=support.auth, json={"ticket_ids": [colleague["id"], foreign["id"]], "assigned_to": None}
+    )
     assert mixed.status_code == 422
     assert (await client.get(f"/v2/support/tickets/{colleague['id']}", headers=support.auth)).json()["assigned_to"] == support.user_id
 
@@ -245,9 +260,13 @@ async def test_bad_input_is_refused_and_changes_nothing(client: httpx.AsyncClien
         method = client.post if "content" in body else client.patch
         assert (await method(path, headers=admin.auth, json=body)).status_code == 422
     current = await client.get(f"/v2/support/tickets/{ticket['id']}", headers=admin.auth)
-    stale = await client.patch(f"/v2/support/tickets/{ticket['id']}", headers={**admin.auth, "If-Match": '"stale"'}, json={"priority": "low"})
+    stale = await client.patch(
+        f"/v2/support/tickets/{ticket['id']}", headers={**admin.auth, "If-Match": '"stale"'}, json={"priority": "low"}
+    )
     assert stale.status_code == 412
-    fresh = await client.patch(f"/v2/support/tickets/{ticket['id']}", headers={**admin.auth, "If-Match": current.headers["etag"]}, json={"priority": "low"})
+    fresh = await client.patch(
+        f"/v2/support/tickets/{ticket['id']}", headers={**admin.auth, "If-Match": current.headers["etag"]}, json={"priority": "low"}
+    )
     assert fresh.status_code == 200 and fresh.json()["priority"] == "low"
 
 
@@ -255,15 +274,28 @@ async def test_sla_settings_time_new_tickets_by_the_tenants_hours(client: httpx.
     admin = await tenants.create(plan="enterprise")
     support = await tenants.add_user(admin, "support")
     policies = (await client.get("/v2/support/sla-policies", headers=support.auth)).json()
-    assert [(p["priority"], p["first_response_minutes"], p["is_default"]) for p in policies][0] == ("low", 960, True)
-    assert (await client.put("/v2/support/sla-policies/high", headers=support.auth, json={"first_response_minutes": 5, "resolution_minutes": 10})).status_code == 403
-    bad = await client.put("/v2/support/sla-policies/high", headers=admin.auth, json={"first_response_minutes": 50, "resolution_minutes": 10})
+    assert [(p["priority"], p["first_response_minutes"], p["is_default"]) for p in policies[:2]] == [
+        ("low", 960, True),
+        ("medium", 480, True),
+    ]
+    assert (
+        await client.put(
+            "/v2/support/sla-policies/high", headers=support.auth, json={"first_response_minutes": 5, "resolution_minutes": 10}
+        )
+    ).status_code == 403
+    bad = await client.put(
+        "/v2/support/sla-policies/high", headers=admin.auth, json={"first_response_minutes": 50, "resolution_minutes": 10}
+    )
     assert bad.status_code == 422
-    assert (await client.put("/v2/support/sla-policies/never", headers=admin.auth, json={"first_response_minutes": 5, "resolution_minutes": 10})).status_code == 404
+    assert (
+        await client.put("/v2/support/sla-policies/never", headers=admin.auth, json={"first_response_minutes": 5, "resolution_minutes": 10})
+    ).status_code == 404
     # Every day, all day: due times are exact wall-clock offsets.
     hours = {"work_days": [1, 2, 3, 4, 5, 6, 7], "opens_at": "00:00", "closes_at": "23:59", "holiday_country": None}
     assert (await client.put("/v2/support/business-hours", headers=admin.auth, json=hours)).status_code == 200
-    set_high = await client.put("/v2/support/sla-policies/high", headers=admin.auth, json={"first_response_minutes": 5, "resolution_minutes": 10})
+    set_high = await client.put(
+        "/v2/support/sla-policies/high", headers=admin.auth, json={"first_response_minutes": 5, "resolution_minutes": 10}
+    )
     assert set_high.status_code == 200 and set_high.json()["is_default"] is False
     ticket = await open_ticket(client, admin)
     created = datetime.fromisoformat(ticket["created_at"])
@@ -274,7 +306,9 @@ async def test_sla_settings_time_new_tickets_by_the_tenants_hours(client: httpx.
     assert holidays.status_code == 422 and holidays.json()["error"]["details"]["field"] == "holiday_country"
     closing = await client.put("/v2/support/business-hours", headers=admin.auth, json={**hours, "opens_at": "18:00", "closes_at": "09:00"})
     assert closing.status_code == 422
-    england = await client.put("/v2/support/business-hours", headers=admin.auth, json={**hours, "holiday_country": "GB", "holiday_subdivision": "ENG"})
+    england = await client.put(
+        "/v2/support/business-hours", headers=admin.auth, json={**hours, "holiday_country": "GB", "holiday_subdivision": "ENG"}
+    )
     assert england.status_code == 200 and england.json()["holiday_subdivision"] == "ENG"
 
 
@@ -290,7 +324,9 @@ async def test_the_documented_sentiment_example_is_negative_and_urgent(client: h
     assert (data["sentiment"], data["urgency"], data["suggested_action"]) == ("negative", "high", "Escalate to senior support agent")
     assert data["score"] < -0.5 and 0.8 < data["confidence"] <= 1
     assert data["key_phrases"][:3] == ["disappointed", "unacceptable", "response time"]
-    happy = (await client.post("/v2/sentiment-analysis/analyze", headers=admin.auth, json={"text": "Thanks, that fixed it, great help!"})).json()
+    happy = (
+        await client.post("/v2/sentiment-analysis/analyze", headers=admin.auth, json={"text": "Thanks, that fixed it, great help!"})
+    ).json()
     assert happy["data"]["sentiment"] == "positive" and happy["data"]["urgency"] == "low"
     assert (await client.post("/v2/sentiment-analysis/analyze", headers=finance.auth, json=body)).status_code == 403
     assert (await client.post("/v2/sentiment-analysis/analyze", headers=admin.auth, json={"text": ""})).status_code == 422

@@ -24,7 +24,11 @@ async def test_the_queue_keeps_its_view_and_filters_in_the_url_and_shows_sla_bad
     assert page.status_code == 200 and "Printer on fire" in page.text and "Wrong VAT" in page.text
     assert re.search(r'class="badge sla-(ok|soon)">Due in', page.text), "an SLA countdown per ticket"
     my_view = await client.get("/tickets?view=mine", headers={**HX, "HX-Target": "ticket-results"})
-    assert my_view.text.lstrip().startswith('<div id="ticket-results"') and "Printer on fire" in my_view.text and "Wrong VAT" not in my_view.text
+    assert (
+        my_view.text.lstrip().startswith('<div id="ticket-results"')
+        and "Printer on fire" in my_view.text
+        and "Wrong VAT" not in my_view.text
+    )
     assert my_view.headers["hx-push-url"] == "/tickets?view=mine"
     filtered = await client.get("/tickets?view=all&priority=low&q=vat", headers={**HX, "HX-Target": "ticket-results"})
     assert "Wrong VAT" in filtered.text and "Printer" not in filtered.text
@@ -52,19 +56,29 @@ async def test_answering_a_ticket_with_a_reply_and_a_note_and_what_the_customer_
     assert page.status_code == 200 and "SLA clock" in page.text and "Mon-Fri 09:00-17:00" in page.text
     token = csrf_of(page.text)
     base = f"/tickets/{ticket['id']}/comments"
-    empty = await client.post(base, data={"_csrf_token": token, "content": "  ", "visibility": "public"}, headers={**HX, "HX-Target": "ticket"})
+    empty = await client.post(
+        base, data={"_csrf_token": token, "content": "  ", "visibility": "public"}, headers={**HX, "HX-Target": "ticket"}
+    )
     assert empty.status_code == 422 and 'id="err-content"' in empty.text
     reply = await client.post(
-        base, data={"_csrf_token": token, "content": "We are on it.", "visibility": "public", "then_status": "waiting"}, headers={**HX, "HX-Target": "ticket"}
+        base,
+        data={"_csrf_token": token, "content": "We are on it.", "visibility": "public", "then_status": "waiting"},
+        headers={**HX, "HX-Target": "ticket"},
     )
     assert reply.status_code == 200 and "Reply sent to the customer" in reply.text
-    note = await client.post(base, data={"_csrf_token": token, "content": "Customer is on the legacy plan", "visibility": "internal"}, headers={**HX, "HX-Target": "ticket"})
+    note = await client.post(
+        base,
+        data={"_csrf_token": token, "content": "Customer is on the legacy plan", "visibility": "internal"},
+        headers={**HX, "HX-Target": "ticket"},
+    )
     assert note.status_code == 200 and "Internal note added" in note.text
     assert 'class="message internal"' in note.text and "Customer is on the legacy plan" in note.text
     detail = (await client.get(f"/v2/support/tickets/{ticket['id']}", headers=admin.auth)).json()
     assert detail["status"] == "waiting" and [c["is_internal"] for c in detail["comments"]] == [False, True]
 
-    quick = await client.post(f"/tickets/{ticket['id']}", data={"_csrf_token": token, "priority": "urgent"}, headers={**HX, "HX-Target": "ticket"})
+    quick = await client.post(
+        f"/tickets/{ticket['id']}", data={"_csrf_token": token, "priority": "urgent"}, headers={**HX, "HX-Target": "ticket"}
+    )
     assert quick.status_code == 200 and "Saved:" in quick.text
     assert (await client.get(f"/v2/support/tickets/{ticket['id']}", headers=admin.auth)).json()["priority"] == "urgent"
 
