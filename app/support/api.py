@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
-from app.support import policy, schemas, service
+from app.support import knowledge, policy, schemas, service
 from app.support.sentiment import analyze
 from app.web.auth import guard
 from app.web.deps import INSTANT, parse_instant
@@ -196,3 +196,61 @@ class SentimentController(Controller):
         """`{"success": true, "data": {sentiment, confidence, score, key_phrases, urgency, suggested_action}}`: VADER's
         compound score (-1 to 1) labelled positive/neutral/negative, the words that carried it, and an urgency hint."""
         return schemas.SentimentResponse(success=True, data=analyze(data.text, data.context))
+
+
+ArticleId = Annotated[int, Parameter(description="Article id")]
+
+
+class KnowledgeBaseController(Controller):
+    """Knowledge-base articles (§6.2) and their full-text search."""
+
+    path = "/v2/knowledge-base"
+    opt = resource_opt("knowledge_base")
+    tags = ["Knowledge base"]
+
+    @get("/search", operation_id="searchArticles", summary="Search published articles", guards=[guard(policy.KB_VIEW)])
+    async def search(
+        self,
+        tenant: TenantScope,
+        # `query` is Litestar's own name for the whole query string: the parameter is read under its documented name.
+        terms: Annotated[str, Parameter(query="query", min_length=1, max_length=200, description="Search terms: words, \"a phrase\", -not, or")],
+        category: Annotated[str | None, Parameter(max_length=60, description="Only this category")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Max results (default 20)")] = 20,
+    ) -> schemas.ArticleSearch:
+        """Best first (PostgreSQL `ts_rank_cd`; a match in the title weighs most, then tags, then the body), each with a
+        snippet of the body whose matches are in `<mark>` (the rest of the snippet is escaped text)."""
+        return await knowledge.search(tenant, terms, category, limit)
+
+    @get(
+        "/articles",
+        operation_id="listArticles",
+        summary="List articles",
+        guards=[guard(policy.KB_VIEW)],
+        opt={SORTS_OPT: knowledge.SORTS},
+    )
+    async def list_articles(
+        self, tenant: TenantScope, list_query: ListQuery, category: Annotated[str | None, Parameter(max_length=60)] = None
+    ) -> Page[schemas.Article]:
+        """Most recently updated first; drafts are listed for those who write articles."""
+        return await knowledge.list_articles(tenant, list_query, category)
+
+    @post("/articles", operation_id="createArticle", summary="Write an article", guards=[guard(policy.KB_EDIT)], status_code=201)
+    async def create_article(self, tenant: TenantScope, data: schemas.ArticleCreate) -> ApiResponse[schemas.Article]:
+        """`content` is HTML, sanitised (scripts, event handlers, `javascript:` links removed) before it is stored."""
+        article = await knowledge.create_article(tenant, data)
+        return ApiResponse(article, status_code=201, headers={"Location": f"/v2/knowledge-base/articles/{article.id}"})
+
+    @get("/articles/{article_id:int}", operation_id="getArticle", summary="Get an article", guards=[guard(policy.KB_VIEW)])
+    async def get_article(self, tenant: TenantScope, article_id: ArticleId) -> schemas.Article:
+        """404 for other tenants' ids (and for drafts, to those who do not write articles)."""
+        return await knowledge.get_article(tenant, article_id)
+
+    @patch("/articles/{article_id:int}", operation_id="updateArticle", summary="Change an article", guards=[guard(policy.KB_EDIT)])
+    async def update_article(self, tenant: TenantScope, article_id: ArticleId, data: schemas.ArticleUpdate) -> schemas.Article:
+        """Edit, publish (`status: published`) or take back to draft."""
+        return await knowledge.update_article(tenant, article_id, data)
+
+    @delete("/articles/{article_id:int}", operation_id="deleteArticle", summary="Delete an article", guards=[guard(policy.KB_EDIT)])
+    async def delete_article(self, tenant: TenantScope, article_id: ArticleId) -> None:
+        """Removed for good (the audit log keeps who did it)."""
+        await knowledge.delete_article(tenant, article_id)

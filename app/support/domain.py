@@ -5,7 +5,7 @@ from __future__ import annotations
 from saq import CronJob
 
 from app.domains import Domain, NavEntry
-from app.support.api import SentimentController, SupportSettingsController, TicketController
+from app.support.api import KnowledgeBaseController, SentimentController, SupportSettingsController, TicketController
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
 from app.support.service import SEARCH_TEXT
@@ -13,7 +13,7 @@ from app.support.views import CustomerRequestController, TicketPagesController
 
 DOMAIN = Domain(
     name="support",
-    controllers=[TicketController, SupportSettingsController, SentimentController, TicketPagesController, CustomerRequestController],
+    controllers=[TicketController, SupportSettingsController, SentimentController, KnowledgeBaseController, TicketPagesController, CustomerRequestController],
     nav=[NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view")],
     jobs=[find_sla_breaches],
     cron=[CronJob(find_sla_breaches.function, cron="* * * * *", timeout=find_sla_breaches.timeout, retries=find_sla_breaches.retries)],
