@@ -17,6 +17,7 @@ from app.demo.dataset import GENERATE, generate_args
 from app.leads.service import rescore_tenant
 from app.pipeline import schemas as deals_schemas
 from app.pipeline import service as deals
+from app.support import knowledge
 from app.support import schemas as support_schemas
 from app.support import service as support
 
@@ -330,3 +331,43 @@ async def _demo_tickets(scope: TenantScope) -> None:
         if status != "open":
             await support.update_ticket(scope, ticket_id, support_schemas.TicketUpdate(status=status))  # type: ignore[arg-type]
     await support.flag_breaches(scope)
+    for title, content, category, tags in DEMO_ARTICLES:
+        await knowledge.create_article(scope, support_schemas.ArticleCreate(title=title, content=content, category=category, tags=tags))
+
+
+DEMO_ARTICLES = [
+    (
+        "How to reset your owner-portal password",
+        "<p>Open the login page, choose <b>Forgot password</b> and follow the link we e-mail you. "
+        "The link works for one hour.</p><p>No e-mail? Check the spam folder, then ask support to resend it.</p>",
+        "getting_started",
+        ["password", "login"],
+    ),
+    (
+        "Reporting a maintenance problem",
+        "<p>Tell us the unit, what is wrong and since when. Leaks and power cuts are handled as "
+        "<b>urgent</b>: a technician comes the same day.</p><ul><li>AC and plumbing</li><li>Electrical</li><li>Doors and locks</li></ul>",
+        "maintenance",
+        ["maintenance", "leak", "ac"],
+    ),
+    (
+        "Understanding your service charge invoice",
+        "<p>Service charges are billed quarterly per square foot, as set by the building's "
+        "owners' association. The invoice lists the rate, the area and any arrears.</p>",
+        "billing",
+        ["invoice", "service charge"],
+    ),
+    (
+        "Ejari registration",
+        "<p>We register your tenancy contract with Ejari within five working days of receiving the signed contract, "
+        "the cheques and a copy of your Emirates ID.</p>",
+        "documents",
+        ["ejari", "contract"],
+    ),
+    (
+        "Parking cards and access",
+        "<p>A lost or faulty parking card is replaced at reception; the first replacement is free.</p>",
+        "access",
+        ["parking", "access card"],
+    ),
+]

@@ -213,7 +213,9 @@ class KnowledgeBaseController(Controller):
         self,
         tenant: TenantScope,
         # `query` is Litestar's own name for the whole query string: the parameter is read under its documented name.
-        terms: Annotated[str, Parameter(query="query", min_length=1, max_length=200, description="Search terms: words, \"a phrase\", -not, or")],
+        terms: Annotated[
+            str, Parameter(query="query", min_length=1, max_length=200, description='Search terms: words, "a phrase", -not, or')
+        ],
         category: Annotated[str | None, Parameter(max_length=60, description="Only this category")] = None,
         limit: Annotated[int, Parameter(ge=1, le=100, description="Max results (default 20)")] = 20,
     ) -> schemas.ArticleSearch:

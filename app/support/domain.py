@@ -9,12 +9,23 @@ from app.support.api import KnowledgeBaseController, SentimentController, Suppor
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
 from app.support.service import SEARCH_TEXT
-from app.support.views import CustomerRequestController, TicketPagesController
+from app.support.views import CustomerRequestController, KnowledgeBasePagesController, TicketPagesController
 
 DOMAIN = Domain(
     name="support",
-    controllers=[TicketController, SupportSettingsController, SentimentController, KnowledgeBaseController, TicketPagesController, CustomerRequestController],
-    nav=[NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view")],
+    controllers=[
+        TicketController,
+        SupportSettingsController,
+        SentimentController,
+        KnowledgeBaseController,
+        TicketPagesController,
+        CustomerRequestController,
+        KnowledgeBasePagesController,
+    ],
+    nav=[
+        NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view"),
+        NavEntry("knowledge-base", "Knowledge base", "/knowledge-base", order=55, permission="kb.view"),
+    ],
     jobs=[find_sla_breaches],
     cron=[CronJob(find_sla_breaches.function, cron="* * * * *", timeout=find_sla_breaches.timeout, retries=find_sla_breaches.retries)],
     searches={"ticket": SEARCH_TEXT},

@@ -24,7 +24,7 @@ _BLOCK = re.compile(r"<(/?)(p|div|br|li|h[1-6]|tr|td|th|ul|ol|blockquote|pre|sec
 # ts_headline marks matches with these (characters no article holds), so the snippet can be escaped before they
 # become <mark>: an article's text reaches the page as text, never as markup.
 _START, _STOP = "\x02", "\x03"
-HEADLINE = f"StartSel={_START}, StopSel={_STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \""
+HEADLINE = f'StartSel={_START}, StopSel={_STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
 _COLUMNS = "id, title, content, category, tags, status, author_id, created_at, updated_at"
 
 
@@ -47,7 +47,9 @@ def highlighted(snippet: str) -> str:
 async def _read(scope: TenantScope, article_id: int) -> schemas.Article:
     if not 0 < article_id <= schemas.BIGINT_MAX:
         raise ResourceNotFound("Article not found", details={"article_id": article_id})
-    rows = await fetch_as(schemas.Article, f"SELECT {_COLUMNS} FROM kb_article WHERE tenant_id = $1 AND id = $2", scope.tenant_id, article_id)
+    rows = await fetch_as(
+        schemas.Article, f"SELECT {_COLUMNS} FROM kb_article WHERE tenant_id = $1 AND id = $2", scope.tenant_id, article_id
+    )
     if not rows or (rows[0].status == "draft" and not policy.KB_EDIT.allows(scope)):
         raise ResourceNotFound("Article not found", details={"article_id": article_id})
     return rows[0]
@@ -128,7 +130,9 @@ async def update_article(scope: TenantScope, article_id: int, data: schemas.Arti
         if set(changed) - {"body_text"}:
             await KbArticle.update({**changed, "updated_at": datetime.now(UTC)}).where(KbArticle.id == article_id)  # type: ignore[arg-type,dict-item]
             after = await _read(scope, article_id)
-            await emit(scope, Subject("kb_article", article_id), "updated", f"Article changed: {', '.join(sorted(set(changed) - {'body_text'}))}")
+            await emit(
+                scope, Subject("kb_article", article_id), "updated", f"Article changed: {', '.join(sorted(set(changed) - {'body_text'}))}"
+            )
             return after
         return before
 
@@ -177,4 +181,3 @@ async def suggest_for_ticket(scope: TenantScope, title: str, description: str, l
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(sql, scope.tenant_id, f"{title} {title} {description}"[:5000])
     return [schemas.ArticleHit(**{**row, "snippet": highlighted(row["snippet"]), "rank": round(row["rank"], 4)}) for row in rows]
-

@@ -20,7 +20,7 @@ from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.stream import latest_id
-from app.support import policy, schemas, service, sla
+from app.support import knowledge, policy, schemas, service, sla
 from app.web import times
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
@@ -218,6 +218,7 @@ class TicketPagesController(Controller):
         ctx = {
             "active": "tickets",
             "ticket": ticket,
+            "suggested": await knowledge.suggest_for_ticket(tenant, ticket.title, ticket.description),
             "sla": explanation,
             "badge": sla_badge(ticket, datetime.now(UTC)),
             "team": team,
@@ -321,3 +322,83 @@ class CustomerRequestController(Controller):
         if view is None:
             raise NotFoundException("No such request")
         return _customer_page(request, view, token, message="Thank you: your reply was sent.")
+
+
+class KnowledgeBasePagesController(Controller):
+    """Knowledge-base screens: search with highlighted snippets, an article, the editor."""
+
+    path = "/knowledge-base"
+    include_in_schema = False
+    guards = [guard(policy.KB_VIEW)]
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        category: Annotated[str | None, Parameter(max_length=60)] = None,
+    ) -> Template:
+        """Active search (the terms in the URL); without terms, the latest articles."""
+        terms = (q or "").strip()
+        state = {"q": terms, "category": (category or "").strip()}
+        hits = await knowledge.search(tenant, terms, state["category"] or None, 25) if terms else None
+        latest = None if terms else await knowledge.list_articles(tenant, ListQuery(limit=50), state["category"] or None)
+        url = "/knowledge-base" + ("?" + urlencode({k: v for k, v in state.items() if v}) if any(state.values()) else "")
+        ctx = {"active": "knowledge-base", "state": state, "hits": hits, "latest": latest}
+        return render(
+            request, "support/knowledge_base.html", ctx, block="results" if targets(request, "kb-results") else "content", push_url=url
+        )
+
+    @get("/new", guards=[guard(policy.KB_EDIT)])
+    async def new(self, request: Request[Any, Any, Any]) -> Template:
+        """The editor, empty."""
+        return render(request, "support/article_form.html", {"active": "knowledge-base", "article": None, "form": {}, "errors": {}})
+
+    @get("/{article_id:int}")
+    async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: Id) -> Template:
+        """An article, its sanitised HTML shown as is."""
+        article = await knowledge.get_article(tenant, article_id)
+        return render(request, "support/article.html", {"active": "knowledge-base", "article": article})
+
+    @get("/{article_id:int}/edit", guards=[guard(policy.KB_EDIT)])
+    async def edit(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: Id) -> Template:
+        """The editor, filled."""
+        article = await knowledge.get_article(tenant, article_id)
+        form = {
+            "title": article.title,
+            "content": article.content,
+            "category": article.category,
+            "tags": ", ".join(article.tags),
+            "status": article.status,
+        }
+        return render(request, "support/article_form.html", {"active": "knowledge-base", "article": article, "form": form, "errors": {}})
+
+    @post("/", guards=[guard(policy.KB_EDIT)])
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Save a new article (its HTML sanitised), then show it."""
+        return await self._save(request, tenant, None, data)
+
+    @post("/{article_id:int}", guards=[guard(policy.KB_EDIT)])
+    async def update(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: Id, data: Form) -> Template | Redirect:
+        """Save the changes, then show the article."""
+        return await self._save(request, tenant, article_id, data)
+
+    async def _save(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: int | None, data: Form) -> Template | Redirect:
+        values: dict[str, Any] = {k: v for k, v in clean_form(data).items() if k in ("title", "content", "category", "tags", "status")}
+        values["tags"] = [t.strip() for t in values.get("tags", "").split(",") if t.strip()]
+        values["title"] = values.get("title", "").strip()
+        if not values.get("category", "").strip():
+            values.pop("category", None)  # the default category
+        try:
+            if article_id is None:
+                article = await knowledge.create_article(tenant, convert_input(values, schemas.ArticleCreate))
+            else:
+                article = await knowledge.update_article(tenant, article_id, convert_input(values, schemas.ArticleUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            current = await knowledge.get_article(tenant, article_id) if article_id else None
+            ctx = {"active": "knowledge-base", "article": current, "form": clean_form(data), "errors": form_errors(exc)}
+            return render(request, "support/article_form.html", ctx, status_code=422)
+        return Redirect(path=f"/knowledge-base/{article.id}", status_code=303)

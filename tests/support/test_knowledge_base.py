@@ -10,16 +10,35 @@ import httpx
 from tests.factories import Account, Tenants
 
 ARTICLES = [
-    ("How to Reset Password", "<p>To reset your password, open <b>Settings</b> and choose <i>Reset password</i>.</p>", "getting_started", ["password", "login", "security"]),
-    ("Two-factor login", "<p>Turn on two-factor authentication to protect your login. You will need your phone.</p>", "security", ["login", "2fa"]),
-    ("Paying an invoice", "<p>Invoices can be paid by card or bank transfer. A password is never asked by e-mail.</p>", "billing", ["invoice"]),
+    (
+        "How to Reset Password",
+        "<p>To reset your password, open <b>Settings</b> and choose <i>Reset password</i>.</p>",
+        "getting_started",
+        ["password", "login", "security"],
+    ),
+    (
+        "Two-factor login",
+        "<p>Turn on two-factor authentication to protect your login. You will need your phone.</p>",
+        "security",
+        ["login", "2fa"],
+    ),
+    (
+        "Paying an invoice",
+        "<p>Invoices can be paid by card or bank transfer. A password is never asked by e-mail.</p>",
+        "billing",
+        ["invoice"],
+    ),
     ("Booking a viewing", "<p>Pick a time in the agenda and the agent confirms it.</p>", "getting_started", ["viewing"]),
 ]
 
 
-async def write(client: httpx.AsyncClient, who: Account, title: str, content: str, category: str, tags: list[str], **more: Any) -> dict[str, Any]:
+async def write(
+    client: httpx.AsyncClient, who: Account, title: str, content: str, category: str, tags: list[str], **more: Any
+) -> dict[str, Any]:
     response = await client.post(
-        "/v2/knowledge-base/articles", headers=who.auth, json={"title": title, "content": content, "category": category, "tags": tags, **more}
+        "/v2/knowledge-base/articles",
+        headers=who.auth,
+        json={"title": title, "content": content, "category": category, "tags": tags, **more},
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -62,7 +81,9 @@ async def test_html_is_sanitised_and_snippets_stay_text(client: httpx.AsyncClien
     assert "<p>Safe words" in article["content"]
     hit = (await client.get("/v2/knowledge-base/search", headers=admin.auth, params={"query": "escaped"})).json()["data"][0]
     assert "x &lt; y &amp; z, <mark>escaped</mark>" in hit["snippet"], "the article's text is escaped; only the marks are markup"
-    changed = await client.patch(f"/v2/knowledge-base/articles/{article['id']}", headers=admin.auth, json={"content": "<p>Fresh text</p><img src=x onerror=y>"})
+    changed = await client.patch(
+        f"/v2/knowledge-base/articles/{article['id']}", headers=admin.auth, json={"content": "<p>Fresh text</p><img src=x onerror=y>"}
+    )
     assert changed.status_code == 200 and "onerror" not in changed.json()["content"]
     assert (await client.get("/v2/knowledge-base/search", headers=admin.auth, params={"query": "fresh"})).json()["total"] == 1
     assert (await client.get("/v2/knowledge-base/search", headers=admin.auth, params={"query": "escaped"})).json()["total"] == 0
@@ -96,14 +117,50 @@ async def test_roles_drafts_and_tenants(client: httpx.AsyncClient, tenants: Tena
     assert [a["id"] for a in (await client.get("/v2/knowledge-base/articles", headers=agent.auth)).json()["data"]] == [published["id"]]
     assert len((await client.get("/v2/knowledge-base/articles", headers=support.auth)).json()["data"]) == 2
     assert (await client.post("/v2/knowledge-base/articles", headers=agent.auth, json={"title": "x"})).status_code == 403
-    assert (await client.patch(f"/v2/knowledge-base/articles/{published['id']}", headers=agent.auth, json={"title": "x"})).status_code == 403
+    assert (
+        await client.patch(f"/v2/knowledge-base/articles/{published['id']}", headers=agent.auth, json={"title": "x"})
+    ).status_code == 403
     for path in ("/articles", f"/articles/{published['id']}", "/search?query=password"):
         assert (await client.get(f"/v2/knowledge-base{path}", headers=finance.auth)).status_code == 403, path
     assert (await client.get(f"/v2/knowledge-base/articles/{foreign['id']}", headers=admin.auth)).status_code == 404
     assert (await client.patch(f"/v2/knowledge-base/articles/{foreign['id']}", headers=admin.auth, json={"title": "x"})).status_code == 404
     assert (await client.delete(f"/v2/knowledge-base/articles/{foreign['id']}", headers=admin.auth)).status_code == 404
-    assert (await client.get("/v2/knowledge-base/search?query=two-factor", headers=admin.auth)).json()["data"] == [], "another tenant's article"
+    assert (await client.get("/v2/knowledge-base/search?query=two-factor", headers=admin.auth)).json()["data"] == [], (
+        "another tenant's article"
+    )
     assert (await client.get("/v2/knowledge-base/search?query=two-factor", headers=other.auth)).json()["total"] == 1
     assert (await client.post("/v2/knowledge-base/articles", headers=admin.auth, json={"title": "", "content": ""})).status_code == 422
     assert (await client.delete(f"/v2/knowledge-base/articles/{published['id']}", headers=support.auth)).status_code == 204
     assert (await client.get(f"/v2/knowledge-base/articles/{published['id']}", headers=support.auth)).status_code == 404
+
+
+async def test_the_knowledge_base_screens_search_write_and_suggest(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    from tests.helpers import browser_client, browser_login, csrf_of
+    from tests.support.test_tickets_api import open_ticket
+
+    admin = await tenants.create(plan="enterprise")
+    support = await tenants.add_user(admin, "support")
+    agent = await tenants.add_user(admin, "agent")
+    made = [await write(client, admin, *article) for article in ARTICLES]
+    await browser_login(client, support)
+    found = await client.get("/knowledge-base?q=reset+password", headers={"HX-Request": "true", "HX-Target": "kb-results"})
+    assert found.status_code == 200 and found.text.lstrip().startswith('<section id="kb-results"')
+    assert "<mark>password</mark>" in found.text and found.headers["hx-push-url"] == "/knowledge-base?q=reset+password"
+    page = await client.get("/knowledge-base/new")
+    token = csrf_of(page.text)
+    bad = await client.post("/knowledge-base", data={"_csrf_token": token, "title": "", "content": "x"})
+    assert bad.status_code == 422 and "has-error" in bad.text
+    saved = await client.post(
+        "/knowledge-base",
+        data={"_csrf_token": token, "title": "Gate remote", "content": "<p>Press twice<script>x()</script></p>", "tags": "access, gate"},
+    )
+    assert saved.status_code == 303
+    shown = await client.get(saved.headers["location"])
+    assert "Press twice" in shown.text and "x()" not in shown.text
+    ticket = await open_ticket(client, admin, title="Cannot reset my password", description="The reset e-mail never comes")
+    suggested = await client.get(f"/tickets/{ticket['id']}")
+    assert "Suggested articles" in suggested.text and f'href="/knowledge-base/{made[0]["id"]}"' in suggested.text
+    async with browser_client(client._transport.app) as other:  # type: ignore[attr-defined]
+        await browser_login(other, agent)
+        assert (await other.get("/knowledge-base?q=password")).status_code == 200
+        assert (await other.get("/knowledge-base/new")).status_code == 403
