@@ -5,6 +5,7 @@ from __future__ import annotations
 from saq import CronJob
 
 from app.domains import Domain, NavEntry
+from app.support import policy
 from app.support.api import KnowledgeBaseController, SentimentController, SupportSettingsController, TicketController
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
@@ -30,4 +31,7 @@ DOMAIN = Domain(
     cron=[CronJob(find_sla_breaches.function, cron="* * * * *", timeout=find_sla_breaches.timeout, retries=find_sla_breaches.retries)],
     searches={"ticket": SEARCH_TEXT},
     events=EVENTS,
+    # Finance never sees a ticket's live events; an agent only those of their own tickets (the payload names its
+    # assignee and creator).
+    live_visibility={"ticket": policy.VIEW},
 )

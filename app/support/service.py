@@ -587,7 +587,8 @@ async def _add_comment(
     ticket = await _read(scope, before["id"])
     events = breach_events(ticket, late)
     visible = _visible_changes(before, changed)
-    published: list[tuple[str, dict[str, Any]]] = [("ticket.comment_added", {"ticket_id": ticket.id, **msgspec.to_builtins(comment)})]
+    added = {"ticket_id": ticket.id, "assigned_to": ticket.assigned_to, "created_by": ticket.created_by, **msgspec.to_builtins(comment)}
+    published: list[tuple[str, dict[str, Any]]] = [("ticket.comment_added", added)]
     if visible:
         published.append(("ticket.updated", {**payload(ticket), "changed_fields": sorted(visible), "changed_by": scope.user_id}))
     kind = "customer_reply" if from_customer else "internal_note" if internal else "public_reply"
