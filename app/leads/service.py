@@ -22,7 +22,7 @@ from app.core.errors import Conflict, PermissionDenied, ResourceNotFound, Valida
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import checked_money, normalise_phone, phone_search_term
 from app.core.versions import require_current
-from app.db import TenantScope, fetch, fetch_as, like_pattern, scoped_source, tenant_transaction
+from app.db import TenantScope, fetch, fetch_as, like_pattern, page_total, planner_estimate, scoped_source, tenant_transaction
 from app.events.schemas import TimelineEntry
 from app.events.service import Subject, emit, relink_contact
 from app.events.service import timeline as read_timeline
@@ -50,8 +50,6 @@ SEARCH_TEXT = "name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')"
 # SEARCH_WINDOW leads in that order, and asks the trigram index only when the page is not full there (list_leads).
 WINDOWED_SORTS = frozenset({"created_at", "hotness_score"})
 SEARCH_WINDOW = 5_000
-# Counting more rows than this for an arbitrary filter is not worth a scan; the planner estimates instead.
-COUNT_CAP = 5_000
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
 # list_leads builds LeadSummary positionally from its columns, the conversation URL made last by the database.
 assert SUMMARY_FIELDS[-1] == "conversation_url", "LeadSummary's last field must stay conversation_url (see list_leads)"
@@ -602,13 +600,6 @@ def _counted_by_status(filters: LeadFilters) -> bool:
     return filters == only_status
 
 
-async def _estimate(source: str, where: str, args: list[Any]) -> int:
-    """The planner's row estimate for the filters (about a millisecond, whatever the table size)."""
-    plan = await fetch(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}", *args)
-    raw = plan[0]["QUERY PLAN"]
-    return int((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plan Rows"])
-
-
 async def _page_in_window(scope: TenantScope, matches: int, query: ListQuery) -> bool:
     """Whether the first SEARCH_WINDOW leads are expected to hold twice the matches the page needs (the planner's
     `matches` out of the tenant's live leads): a rarer word goes straight to the trigram index."""
@@ -640,15 +631,7 @@ async def _total(
             statuses,
         )
         return int(rows[0]["n"]), False
-    if 0 < on_page < query.limit or (on_page == 0 and query.offset == 0):
-        return query.offset + on_page, False
-    if estimate is None:
-        estimate = await _estimate(source, where, args)
-    if estimate > COUNT_CAP:
-        return max(estimate, query.offset + on_page), True
-    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {COUNT_CAP + 1}) capped", *args)
-    counted = int(rows[0]["n"])
-    return (counted, False) if counted <= COUNT_CAP else (max(estimate, counted), True)
+    return await page_total(source, where, args, query.offset, query.limit, on_page, estimate)
 
 
 async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery, base_url: str) -> Page[schemas.LeadSummary]:
@@ -672,7 +655,7 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
         rows: list[schemas.LeadSummary] = []
         matches = None
         if filters.q and order.field in WINDOWED_SORTS and query.offset + query.limit <= SEARCH_WINDOW:
-            matches = await _estimate(source, where, args)
+            matches = await planner_estimate(source, where, args)
             if await _page_in_window(scope, matches, query):
                 # A common word's first matches are among the first leads in this order, which its index walks
                 # to; the trigram index would fetch every match (tens of thousands) to sort them. A full page

@@ -23,7 +23,7 @@ from app.contacts import service as contacts
 from app.core.errors import ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.versions import require_current
-from app.db import TenantScope, fetch, fetch_as, like_pattern, scoped_source, tenant_transaction
+from app.db import TenantScope, fetch, fetch_as, like_pattern, page_total, scoped_source, tenant_transaction
 from app.events.service import Subject, emit
 from app.settings import base_url, current
 from app.support import policy, schemas, sla
@@ -124,20 +124,22 @@ def _where(scope: TenantScope, filters: TicketFilters) -> tuple[str, list[Any]]:
 
 
 async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQuery) -> Page[schemas.Ticket]:
-    """A page of the queue, newest first unless `sort` says otherwise (`due`: the next SLA deadline first)."""
+    """A page of the queue, newest first unless `sort` says otherwise (`due`: the next SLA deadline first). The total
+    is exact up to 5,000 matches, PostgreSQL's estimate beyond (`total_is_estimate`)."""
     policy.VIEW.require(scope)
     order = sort_order(query.sort, SORTS, "-created_at")
     where, args = _where(scope, filters)
     async with tenant_transaction(scope.tenant_id):
         source = await scoped_source("ticket", like_pattern(filters.q) if filters.q else None)
-        total = (await fetch(f"SELECT count(*) AS n FROM {source} t WHERE {where}", *args))[0]["n"]
         rows = await fetch_as(
             schemas.Ticket,
             f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id', nulls_last=True)} "
             f"LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
-    return page_of(schemas.Ticket, rows, query, int(total))
+        # Exact when cheap (a short page, or few matches); a large queue's total is the planner's estimate, flagged.
+        total, estimate = await page_total(f"{source} t", where, args, query.offset, query.limit, len(rows))
+    return page_of(schemas.Ticket, rows, query, total, estimate=estimate)
 
 
 def _not_found(ticket_id: int) -> ResourceNotFound:
