@@ -127,7 +127,9 @@ def main() -> None:
         }
         cli = [sys.executable, "-m", "app.cli"]
         subprocess.run(
-            [*cli, "createadmin", "--email", EMAIL, "--tenant", "Support", "--password", PASSWORD, "--plan", "enterprise"], env=env, check=True
+            [*cli, "createadmin", "--email", EMAIL, "--tenant", "Support", "--password", PASSWORD, "--plan", "enterprise"],
+            env=env,
+            check=True,
         )
         started = time.perf_counter()
         asyncio.run(build(dsn, args.tickets, args.articles))

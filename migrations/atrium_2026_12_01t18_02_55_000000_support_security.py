@@ -28,9 +28,14 @@ STATEMENTS = [
     "CREATE INDEX ticket_tenant_status_created ON ticket (tenant_id, status, created_at DESC, id DESC)",
     "CREATE INDEX ticket_tenant_assignee ON ticket (tenant_id, assigned_to, status, created_at DESC)",
     "CREATE INDEX ticket_tenant_contact ON ticket (tenant_id, contact_id) WHERE contact_id IS NOT NULL",
-    "CREATE INDEX ticket_tenant_next_due ON ticket (tenant_id, next_due_at, id) WHERE next_due_at IS NOT NULL",
-    "CREATE INDEX ticket_tenant_resolution_due ON ticket (tenant_id, resolution_due_at) WHERE resolved_at IS NULL",
-    "CREATE INDEX ticket_tenant_response_due ON ticket (tenant_id, first_response_due_at) WHERE first_responded_at IS NULL",
+    "CREATE INDEX ticket_tenant_next_due ON ticket (tenant_id, next_due_at, id)",
+    "CREATE INDEX ticket_tenant_status_next_due ON ticket (tenant_id, status, next_due_at, id)",
+    "CREATE INDEX ticket_tenant_updated ON ticket (tenant_id, updated_at DESC, id DESC)",
+    # The breach cron's: clocks still running that nobody flagged yet.
+    "CREATE INDEX ticket_resolution_unflagged ON ticket (resolution_due_at, tenant_id) "
+    "WHERE resolved_at IS NULL AND resolution_breached_at IS NULL",
+    "CREATE INDEX ticket_response_unflagged ON ticket (first_response_due_at, tenant_id) "
+    "WHERE first_responded_at IS NULL AND first_response_breached_at IS NULL",
     "CREATE INDEX ticket_search_trgm ON ticket USING gin ((title || ' ' || coalesce(customer_email, '') || ' ' "
     "|| coalesce(customer_name, '')) gin_trgm_ops)",
     "CREATE INDEX ticket_comment_ticket ON ticket_comment (tenant_id, ticket_id, created_at, id)",
@@ -42,6 +47,16 @@ STATEMENTS = [
     "|| setweight(to_tsvector('english', coalesce(body_text, '')), 'C')) STORED",
     "CREATE INDEX kb_article_search ON kb_article USING gin (search)",
     "CREATE INDEX kb_article_tenant_updated ON kb_article (tenant_id, updated_at DESC, id DESC)",
+    # Row-level security is evaluated before any condition that is not LEAKPROOF, and `@@` is not: read straight
+    # from the table, a search cannot use the GIN index (a scan of every article). Searches read this view instead,
+    # owned by the schema owner: a security barrier holding the policy's own tenant predicate and the match against
+    # the tsquery the transaction sets (`app.kb_query`, app.support.knowledge), so the index serves it and no
+    # condition written against the view sees another tenant's row. Without a tenant or a query it shows nothing.
+    "CREATE VIEW kb_article_fts WITH (security_barrier) AS "
+    "SELECT id, tenant_id, title, category, tags, status, body_text, search, updated_at FROM kb_article "
+    "WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint AND status = 'published' "
+    "AND search @@ NULLIF(current_setting('app.kb_query', true), '')::tsquery",
+    "GRANT SELECT ON kb_article_fts TO atrium_app",
 ]
 
 

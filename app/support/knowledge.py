@@ -146,11 +146,26 @@ async def delete_article(scope: TenantScope, article_id: int) -> None:
         await emit(scope, Subject("kb_article", article_id), "deleted", audit=_payload(article))
 
 
-_SEARCH = f"""SELECT a.id, a.title, a.category, a.tags, ts_rank_cd(a.search, q.query, 32)::float8 AS rank,
-                    ts_headline('english', a.body_text, q.query, '{HEADLINE}') AS snippet, a.updated_at
-               FROM kb_article a, q
-              WHERE a.tenant_id = $1 AND a.status = 'published' AND a.search @@ q.query {{category}}
-              ORDER BY rank DESC, a.updated_at DESC, a.id DESC LIMIT {{limit}}"""
+# Searches read `kb_article_fts` (see its migration): the tenant's published articles matching the tsquery this
+# transaction set in `app.kb_query`, found through the GIN index.
+_SEARCH = f"""SELECT a.id, a.title, a.category, a.tags, a.rank, ts_headline('english', a.body_text, q.query, '{HEADLINE}') AS snippet,
+                    a.updated_at
+               FROM (SELECT id, title, category, tags, body_text, updated_at,
+                            ts_rank_cd(search, current_setting('app.kb_query')::tsquery, 32)::float8 AS rank
+                       FROM kb_article_fts WHERE tenant_id = $1 {{category}}
+                      ORDER BY rank DESC, updated_at DESC, id DESC LIMIT {{limit}}) a,
+                    (SELECT current_setting('app.kb_query')::tsquery AS query) q
+              ORDER BY a.rank DESC, a.updated_at DESC, a.id DESC"""
+# The tsquery of what a person typed (words, "phrases", -excluded, or).
+_TYPED = "SELECT set_config('app.kb_query', websearch_to_tsquery('english', $1)::text, true)"
+# The tsquery of a ticket's words, any of them.
+_ANY_WORD = """SELECT set_config('app.kb_query', coalesce((
+                 SELECT to_tsquery('english', string_agg(quote_literal(w), ' | '))::text
+                   FROM (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', $1))) AS w) words), ''), true)"""
+
+
+def _hits(rows: list[dict[str, Any]]) -> list[schemas.ArticleHit]:
+    return [schemas.ArticleHit(**{**row, "snippet": highlighted(row["snippet"]), "rank": round(row["rank"], 4)}) for row in rows]
 
 
 async def search(scope: TenantScope, query: str, category: str | None = None, limit: int = 20) -> schemas.ArticleSearch:
@@ -158,26 +173,25 @@ async def search(scope: TenantScope, query: str, category: str | None = None, li
     `ts_rank_cd` (title matches weigh most, then tags, then the body), each with a snippet whose matches are marked."""
     policy.KB_VIEW.require(scope)
     text = query.strip()
-    args: list[Any] = [scope.tenant_id, text]
+    args: list[Any] = [scope.tenant_id]
     extra = ""
     if category:
         args.append(category)
-        extra = f"AND a.category = ${len(args)}"
-    sql = "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS query) " + _SEARCH.format(category=extra, limit=int(limit))
-    async with tenant_transaction(scope.tenant_id):
-        rows = await fetch(sql, *args) if text else []
-    hits = [schemas.ArticleHit(**{**row, "snippet": highlighted(row["snippet"]), "rank": round(row["rank"], 4)}) for row in rows]
+        extra = f"AND category = ${len(args)}"
+    rows: list[dict[str, Any]] = []
+    if text:
+        async with tenant_transaction(scope.tenant_id):
+            await fetch(_TYPED, text)
+            rows = await fetch(_SEARCH.format(category=extra, limit=int(limit)), *args)
+    hits = _hits(rows)
     return schemas.ArticleSearch(query=text, total=len(hits), data=hits)
 
 
 async def suggest_for_ticket(scope: TenantScope, title: str, description: str, limit: int = 3) -> list[schemas.ArticleHit]:
-    """Published articles sharing the most words with a ticket (any of its words, ranked), for its page."""
+    """Published articles sharing the most words with a ticket (any of its words, ranked; the title counts twice)."""
     if not policy.KB_VIEW.allows(scope):
         return []
-    sql = (
-        "WITH words AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', $2))) AS w), "
-        "q AS (SELECT to_tsquery('english', string_agg(quote_literal(w), ' | ')) AS query FROM words HAVING count(*) > 0) "
-    ) + _SEARCH.format(category="", limit=int(limit))
     async with tenant_transaction(scope.tenant_id):
-        rows = await fetch(sql, scope.tenant_id, f"{title} {title} {description}"[:5000])
-    return [schemas.ArticleHit(**{**row, "snippet": highlighted(row["snippet"]), "rank": round(row["rank"], 4)}) for row in rows]
+        await fetch(_ANY_WORD, f"{title} {title} {description}"[:5000])
+        rows = await fetch(_SEARCH.format(category="", limit=int(limit)), scope.tenant_id)
+    return _hits(rows)

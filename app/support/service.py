@@ -33,6 +33,7 @@ from app.support.tables import Ticket, TicketComment
 # What a queue search matches (the expression of the trigram index); see app.db.search_view_sql.
 SEARCH_TEXT = "title || ' ' || coalesce(customer_email, '') || ' ' || coalesce(customer_name, '')"
 PRIORITY_RANK = "array_position(ARRAY['critical', 'urgent', 'high', 'medium', 'low']::varchar[], t.priority)"
+# Each order an index serves; `due` ascending puts tickets whose clocks stand still (null) last, PostgreSQL's default.
 SORTS = {"created_at": "t.created_at", "updated_at": "t.updated_at", "priority": PRIORITY_RANK, "due": "t.next_due_at"}
 # Targets when a tenant has not set its own (business minutes): first response, resolution.
 DEFAULT_TARGETS: dict[str, tuple[int, int]] = {
@@ -133,7 +134,7 @@ async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQu
         source = await scoped_source("ticket", like_pattern(filters.q) if filters.q else None)
         rows = await fetch_as(
             schemas.Ticket,
-            f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id', nulls_last=True)} "
+            f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id')} "
             f"LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
@@ -485,7 +486,8 @@ async def update_ticket(
     async with tenant_transaction(scope.tenant_id):
         before = await _locked(scope, ticket_id)
         policy.WORK.require(scope, before)
-        require_current(if_match, await _detail(scope, ticket_id))
+        if if_match:
+            require_current(if_match, await _detail(scope, ticket_id))
         if "assigned_to" in values and values["assigned_to"] != before["assigned_to"]:
             policy.ASSIGN.require(scope)
             await _check_assignee(scope, values["assigned_to"])
