@@ -3,7 +3,8 @@
     uv run python -m bench.support_bench [--tickets 1000000] [--articles 100000] [--requests 200]
 
 Builds everything itself: an embedded PostgreSQL in a temporary directory, migrations, a tenant with `--tickets`
-tickets (every status, priority and category, one in 20 assigned to the bench's person, due times spread around now, a few per cent breached)
+tickets (every status, priority and category, one in 20 assigned to the bench's person, due times around now,
+a few per cent breached)
 and `--articles` published articles whose bodies mix a common vocabulary with rare words, then runs
 `atrium serve --no-worker` and measures over loopback, one request at a time (p50, p99) and with 8 concurrent
 clients, against a static file in the same run (the framework's floor).
