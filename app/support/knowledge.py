@@ -66,7 +66,8 @@ async def list_articles(scope: TenantScope, query: ListQuery, category: str | No
     """Articles, most recently updated first (drafts only for those who write them)."""
     policy.KB_VIEW.require(scope)
     order = sort_order(query.sort, SORTS, "-updated_at")
-    where, args = ["tenant_id = $1"], [scope.tenant_id]
+    where: list[str] = ["tenant_id = $1"]
+    args: list[Any] = [scope.tenant_id]
     if category:
         args.append(category)
         where.append(f"category = ${len(args)}")
