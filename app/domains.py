@@ -34,6 +34,7 @@ INSTALLED = [
     "app.pipeline",
     "app.appointments",
     "app.support",
+    "app.calls",
 ]
 
 

@@ -154,6 +154,8 @@ async def load_demo_tenant() -> DemoLogin:
     dubai = ZoneInfo("Asia/Dubai")
     await _book_demo_appointments(scope, dubai, datetime.now(dubai).date())
     await _demo_tickets(scope)
+    async with tenant_transaction(tenant.id):
+        await fetch(DEMO_CALLS, tenant.id)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 
@@ -371,3 +373,29 @@ DEMO_ARTICLES = [
         ["parking", "access card"],
     ),
 ]
+
+
+# The call log: 400 calls over the past 30 days (Dubai office hours), to the agents' leads and from the support line,
+# answered after a few seconds to two minutes, some abandoned in the queue or failed; a call in four about a lead.
+DEMO_CALLS = """
+INSERT INTO call (tenant_id, direction, status, from_number, to_number, agent_id, queue, started_at, answered_at, ended_at,
+                  disposition, notes, transcript, lead_id, contact_id, created_at, updated_at)
+SELECT $1, d.direction, d.status, d.from_number, d.to_number, d.agent_id, d.queue, d.started_at,
+       CASE WHEN d.status = 'completed' THEN d.started_at + d.wait * interval '1 second' END,
+       d.started_at + (d.wait + CASE WHEN d.status = 'completed' THEN d.talk ELSE 0 END) * interval '1 second',
+       CASE WHEN d.status = 'completed' THEN (ARRAY['interested', 'callback', 'viewing booked', 'not interested', 'resolved'])[1 + d.g % 5]
+            ELSE '' END, '', '', d.lead_id, d.contact_id, d.started_at, d.started_at
+  FROM (SELECT g, CASE WHEN g % 3 = 0 THEN 'outbound' ELSE 'inbound' END AS direction,
+               CASE WHEN g % 11 = 0 THEN 'abandoned' WHEN g % 17 = 0 THEN 'failed' ELSE 'completed' END AS status,
+               '+9715' || lpad((g * 7919 % 100000000)::text, 8, '0') AS from_number,
+               CASE WHEN g % 2 = 0 THEN '200' ELSE '300' END AS to_number,
+               (SELECT id FROM app_user u WHERE u.tenant_id = $1 AND u.role IN ('agent', 'support', 'manager')
+                 ORDER BY id OFFSET g % 4 LIMIT 1) AS agent_id,
+               CASE WHEN g % 2 = 0 THEN 'sales' ELSE 'support' END AS queue,
+               date_trunc('day', now()) - (g % 30) * interval '1 day' + interval '5 hours' + (g * 37 % 540) * interval '1 minute'
+                 AS started_at,
+               5 + g * 13 % 115 AS wait, 60 + g * 97 % 840 AS talk,
+               CASE WHEN g % 4 = 0 THEN (SELECT id FROM lead l WHERE l.tenant_id = $1 ORDER BY id OFFSET g LIMIT 1) END AS lead_id,
+               NULL::bigint AS contact_id
+          FROM generate_series(1, 400) g) d
+"""

@@ -101,7 +101,7 @@ async def create_article(scope: TenantScope, data: schemas.ArticleCreate) -> sch
                 content=content,
                 body_text=plain_text(content),
                 category=data.category.strip(),
-                tags=sorted({t.strip() for t in data.tags}),
+                tags=sorted({t.strip() for t in data.tags} - {""}),
                 status=data.status,
                 author_id=scope.user_id,
                 created_at=now,
@@ -121,7 +121,7 @@ async def update_article(scope: TenantScope, article_id: int, data: schemas.Arti
         values["content"] = sanitise(values["content"])
         values["body_text"] = plain_text(values["content"])
     if "tags" in values:
-        values["tags"] = sorted({t.strip() for t in values["tags"]})
+        values["tags"] = sorted({t.strip() for t in values["tags"]} - {""})
     for name in ("title", "category"):
         if name in values:
             values[name] = values[name].strip()

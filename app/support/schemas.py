@@ -24,7 +24,7 @@ Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="[^\\s
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Content = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern="[^\\s]")]
 Category = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern="^[A-Za-z0-9_ .-]+$")]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern="^[^\\s,][^,]*$")]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40, description="A label; blank ones are dropped")]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20)]
 Team = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern="^[A-Za-z0-9_ .-]+$")]
 CustomerName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="[^\\s]")]

@@ -400,7 +400,7 @@ async def create_ticket(scope: TenantScope, data: schemas.TicketCreate) -> schem
                 description=data.description,
                 priority=data.priority,
                 category=data.category.strip(),
-                tags=sorted({t.strip() for t in data.tags}),
+                tags=sorted({t.strip() for t in data.tags} - {""}),
                 team=data.team.strip(),
                 contact_id=contact_id,
                 customer_email=email,
@@ -503,7 +503,7 @@ async def update_ticket(
             if name in values:
                 values[name] = values[name].strip()
         if "tags" in values:
-            values["tags"] = sorted({t.strip() for t in values["tags"]})
+            values["tags"] = sorted({t.strip() for t in values["tags"]} - {""})
         now = datetime.now(UTC)
         changed = await _apply(scope, before, values, now)
         if not changed:

@@ -264,18 +264,24 @@ def _restore_numbers(struct: Any, schema: Schema) -> None:
 
 
 def _restore_item_bounds(struct: Any, schema: Schema) -> None:
-    """Put back the bounds of a list's integers (`list[Annotated[int, Meta(ge=1)]]`), which Litestar leaves out."""
+    """Put back the bounds of a list's integers (`list[Annotated[int, Meta(ge=1)]]`) and strings' lengths
+    (`list[Annotated[str, Meta(min_length=1, max_length=40)]]`), which Litestar leaves out."""
     for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
         prop = (schema.properties or {}).get(field.encode_name)
         kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
         for kind in kinds:
             item = kind.item_type if isinstance(kind, msgspec.inspect.ListType) else None
-            if not isinstance(item, msgspec.inspect.IntType) or not isinstance(prop, Schema):
+            if not isinstance(item, msgspec.inspect.IntType | msgspec.inspect.StrType) or not isinstance(prop, Schema):
                 continue
             for branch in [prop, *(prop.one_of or [])]:
-                if isinstance(branch, Schema) and isinstance(branch.items, Schema):
+                if not (isinstance(branch, Schema) and isinstance(branch.items, Schema)):
+                    continue
+                if isinstance(item, msgspec.inspect.IntType):
                     branch.items.minimum = item.ge if item.ge is not None else branch.items.minimum
                     branch.items.maximum = item.le if item.le is not None else branch.items.maximum
+                else:
+                    branch.items.min_length = item.min_length if item.min_length is not None else branch.items.min_length
+                    branch.items.max_length = item.max_length if item.max_length is not None else branch.items.max_length
 
 
 def _list_values(field: Schema | Reference | None, values: list[str]) -> None:

@@ -44,6 +44,9 @@ TENANT_TABLES = [
     "sla_policy",
     "business_calendar",
     "kb_article",
+    "call",
+    "call_event",
+    "telephony_provider",
 ]
 
 
