@@ -103,7 +103,10 @@ async def call_analytics(
         cells = await fetch(
             _CELLS.format(no_queue=NO_QUEUE, unit=_TRUNC[period_type]), scope.tenant_id, start, end, service_level_seconds, str(zone)
         )
-    total, queues, periods, agents = _Sums(), defaultdict(_Sums), defaultdict(_Sums), set()
+    total = _Sums()
+    queues: defaultdict[str, _Sums] = defaultdict(_Sums)
+    periods: defaultdict[date, _Sums] = defaultdict(_Sums)
+    agents: set[int] = set()
     for cell in cells:
         total.add(cell)
         queues[cell["queue"]].add(cell)
