@@ -271,6 +271,8 @@ def _restore_item_bounds(struct: Any, schema: Schema) -> None:
         kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
         for kind in kinds:
             item = kind.item_type if isinstance(kind, msgspec.inspect.ListType) else None
+            if isinstance(item, msgspec.inspect.Metadata):  # an item with a description
+                item = item.type
             if not isinstance(item, msgspec.inspect.IntType | msgspec.inspect.StrType) or not isinstance(prop, Schema):
                 continue
             for branch in [prop, *(prop.one_of or [])]:
