@@ -34,6 +34,8 @@ INSTALLED = [
     "app.pipeline",
     "app.appointments",
     "app.properties",
+    "app.support",
+    "app.calls",
 ]
 
 
@@ -79,6 +81,9 @@ class Domain:
     events: Mapping[str, str] = field(default_factory=dict)
     # Event types for the live stream only (progress ticks): never sent to webhooks.
     live_events: Mapping[str, str] = field(default_factory=dict)
+    # Who may see a live event about a subject type (`ticket` → its view permission, asked with the event's data as the
+    # record): the browser's stream drops the others. Subject types not named here are for everyone in the tenant.
+    live_visibility: Mapping[str, Any] = field(default_factory=dict)
     # Its kinds of failed work, for GET /v2/admin/dlq/stats and POST /v2/admin/dlq/replay-bulk.
     failed_work: Sequence[FailedWork] = ()
     # What a new tenant starts with (a default pipeline…): called in the new tenant's transaction at registration;
@@ -125,6 +130,11 @@ async def set_up_tenant(scope: Any) -> None:
     for domain in domains():
         if domain.tenant_setup is not None:
             await domain.tenant_setup(scope)
+
+
+def live_visibility() -> dict[str, Any]:
+    """Every installed domain's rule of who sees live events about its subjects (subject type → permission)."""
+    return {subject: rule for domain in domains() for subject, rule in domain.live_visibility.items()}
 
 
 def failed_work() -> list[FailedWork]:

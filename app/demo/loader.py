@@ -19,6 +19,9 @@ from app.pipeline import schemas as deals_schemas
 from app.pipeline import service as deals
 from app.properties import schemas as property_schemas
 from app.properties import service as properties
+from app.support import knowledge
+from app.support import schemas as support_schemas
+from app.support import service as support
 
 DEMO_EMAIL = "admin@demo.atrium.test"
 DEMO_PASSWORD = "atrium-demo-2026"
@@ -158,6 +161,9 @@ async def load_demo_tenant() -> DemoLogin:
     await _demo_properties(scope, agents)
     dubai = ZoneInfo("Asia/Dubai")
     await _book_demo_appointments(scope, dubai, datetime.now(dubai).date())
+    await _demo_tickets(scope)
+    async with tenant_transaction(tenant.id):
+        await fetch(DEMO_CALLS, tenant.id)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 
@@ -265,3 +271,206 @@ async def _demo_properties(scope: TenantScope, agents: list[int]) -> None:
             ),
         )
         await properties.reconcile(scope, portfolio.id)
+
+
+# The support queue: (title, description, priority, category, hours ago, status, a public reply, an internal note).
+DEMO_TICKETS = [
+    (
+        "Cannot log in to the owner portal",
+        "I reset my password twice and still get an error. This is really frustrating.",
+        "high",
+        "technical",
+        2,
+        "open",
+        "",
+        "",
+    ),
+    (
+        "Service charge invoice looks wrong",
+        "The Q4 service charge is double last quarter's. Please check.",
+        "medium",
+        "billing",
+        30,
+        "in_progress",
+        "Thanks, we are checking the invoice with the building manager.",
+        "Facilities raised the rate in October; confirm with finance.",
+    ),
+    (
+        "Leaking AC in apartment 1804",
+        "Water is dripping from the AC unit in the bedroom. Urgent, the ceiling is getting damaged!",
+        "urgent",
+        "maintenance",
+        5,
+        "open",
+        "",
+        "",
+    ),
+    (
+        "Viewing feedback never arrived",
+        "We viewed the villa last week and nobody followed up.",
+        "low",
+        "general",
+        70,
+        "waiting",
+        "Sorry about that. Could you tell us which villa and the date of the viewing?",
+        "",
+    ),
+    (
+        "Tenancy contract copy",
+        "Please send me a signed copy of my tenancy contract.",
+        "low",
+        "documents",
+        120,
+        "resolved",
+        "Attached is the signed copy. Anything else we can help with?",
+        "Sent from the DMS, ref 44821.",
+    ),
+    (
+        "Keys not handed over",
+        "Move-in was supposed to be today and the keys are not ready. Very disappointed.",
+        "critical",
+        "move_in",
+        1,
+        "open",
+        "",
+        "",
+    ),
+    (
+        "Parking card not working",
+        "My parking card stopped working at the gate.",
+        "medium",
+        "access",
+        50,
+        "in_progress",
+        "We have ordered a new card; it will be at reception tomorrow.",
+        "Card batch 2025-11 is faulty, 12 tenants affected.",
+    ),
+    (
+        "Thank you for the quick help",
+        "The plumber came within an hour. Great service, thank you!",
+        "low",
+        "maintenance",
+        200,
+        "closed",
+        "Glad we could help!",
+        "",
+    ),
+    ("Ejari registration status", "When will the Ejari be registered for my new lease?", "medium", "documents", 26, "open", "", ""),
+    (
+        "Noise from construction next door",
+        "Drilling starts at 7 am every day including Saturday.",
+        "medium",
+        "complaint",
+        90,
+        "waiting",
+        "We have raised it with the developer and asked for their permit hours.",
+        "Developer permit allows 8 am to 6 pm only.",
+    ),
+]
+
+
+async def _demo_tickets(scope: TenantScope) -> None:
+    """A support queue worth working: requesters from the contacts, Dubai business hours with UAE public holidays,
+    tickets of every status and priority opened over the past days, replies and internal notes, a breach or two."""
+    await support.set_business_hours(
+        scope, support_schemas.BusinessHoursUpdate(work_days=[1, 2, 3, 4, 5], opens_at="09:00", closes_at="18:00", holiday_country="AE")
+    )
+    async with tenant_transaction(scope.tenant_id):
+        people = await fetch(
+            "SELECT id FROM contact WHERE tenant_id = $1 AND email IS NOT NULL ORDER BY id LIMIT $2", scope.tenant_id, len(DEMO_TICKETS)
+        )
+        desk = await fetch("SELECT id FROM app_user WHERE tenant_id = $1 AND role IN ('support', 'manager') ORDER BY id", scope.tenant_id)
+    made: list[tuple[int, int]] = []
+    for n, (title, description, priority, category, _hours, _status, _reply, _note) in enumerate(DEMO_TICKETS):
+        ticket = await support.create_ticket(
+            scope,
+            support_schemas.TicketCreate(
+                title=title,
+                description=description,
+                priority=priority,  # type: ignore[arg-type]
+                category=category,
+                customer_id=people[n % len(people)]["id"] if people else None,
+                assigned_to=desk[n % len(desk)]["id"] if desk and n % 4 else None,
+            ),
+        )
+        made.append((ticket.id, n))
+    # Opened over the past days (the clocks are recomputed from the backdated opening time).
+    async with tenant_transaction(scope.tenant_id):
+        for ticket_id, n in made:
+            await fetch("UPDATE ticket SET created_at = now() - $2 * interval '1 hour' WHERE id = $1", ticket_id, DEMO_TICKETS[n][4])
+    await support.recompute_sla(scope, [ticket_id for ticket_id, _ in made])
+    for ticket_id, n in made:
+        _, _, _, _, _, status, reply, note = DEMO_TICKETS[n]
+        if reply:
+            await support.add_comment(scope, ticket_id, support_schemas.CommentCreate(content=reply))
+        if note:
+            await support.add_comment(scope, ticket_id, support_schemas.CommentCreate(content=note, is_internal=True))
+        if status != "open":
+            await support.update_ticket(scope, ticket_id, support_schemas.TicketUpdate(status=status))  # type: ignore[arg-type]
+    await support.flag_breaches(scope)
+    for title, content, category, tags in DEMO_ARTICLES:
+        await knowledge.create_article(scope, support_schemas.ArticleCreate(title=title, content=content, category=category, tags=tags))
+
+
+DEMO_ARTICLES = [
+    (
+        "How to reset your owner-portal password",
+        "<p>Open the login page, choose <b>Forgot password</b> and follow the link we e-mail you. "
+        "The link works for one hour.</p><p>No e-mail? Check the spam folder, then ask support to resend it.</p>",
+        "getting_started",
+        ["password", "login"],
+    ),
+    (
+        "Reporting a maintenance problem",
+        "<p>Tell us the unit, what is wrong and since when. Leaks and power cuts are handled as "
+        "<b>urgent</b>: a technician comes the same day.</p><ul><li>AC and plumbing</li><li>Electrical</li><li>Doors and locks</li></ul>",
+        "maintenance",
+        ["maintenance", "leak", "ac"],
+    ),
+    (
+        "Understanding your service charge invoice",
+        "<p>Service charges are billed quarterly per square foot, as set by the building's "
+        "owners' association. The invoice lists the rate, the area and any arrears.</p>",
+        "billing",
+        ["invoice", "service charge"],
+    ),
+    (
+        "Ejari registration",
+        "<p>We register your tenancy contract with Ejari within five working days of receiving the signed contract, "
+        "the cheques and a copy of your Emirates ID.</p>",
+        "documents",
+        ["ejari", "contract"],
+    ),
+    (
+        "Parking cards and access",
+        "<p>A lost or faulty parking card is replaced at reception; the first replacement is free.</p>",
+        "access",
+        ["parking", "access card"],
+    ),
+]
+
+
+# The call log: 400 calls over the past 30 days (Dubai office hours), to the agents' leads and from the support line,
+# answered after a few seconds to two minutes, some abandoned in the queue or failed; a call in four about a lead.
+DEMO_CALLS = """
+INSERT INTO call (tenant_id, direction, status, from_number, to_number, agent_id, queue, started_at, answered_at, ended_at,
+                  disposition, notes, transcript, lead_id, contact_id, created_at, updated_at)
+SELECT $1, d.direction, d.status, d.from_number, d.to_number, d.agent_id, d.queue, d.started_at,
+       CASE WHEN d.status = 'completed' THEN d.started_at + d.wait * interval '1 second' END,
+       d.started_at + (d.wait + CASE WHEN d.status = 'completed' THEN d.talk ELSE 0 END) * interval '1 second',
+       CASE WHEN d.status = 'completed' THEN (ARRAY['interested', 'callback', 'viewing booked', 'not interested', 'resolved'])[1 + d.g % 5]
+            ELSE '' END, '', '', d.lead_id, d.contact_id, d.started_at, d.started_at
+  FROM (SELECT g, CASE WHEN g % 3 = 0 THEN 'outbound' ELSE 'inbound' END AS direction,
+               CASE WHEN g % 11 = 0 THEN 'abandoned' WHEN g % 17 = 0 THEN 'failed' ELSE 'completed' END AS status,
+               '+9715' || lpad((g * 7919 % 100000000)::text, 8, '0') AS from_number,
+               CASE WHEN g % 2 = 0 THEN '200' ELSE '300' END AS to_number,
+               (SELECT id FROM app_user u WHERE u.tenant_id = $1 AND u.role IN ('agent', 'support', 'manager')
+                 ORDER BY id OFFSET g % 4 LIMIT 1) AS agent_id,
+               CASE WHEN g % 2 = 0 THEN 'sales' ELSE 'support' END AS queue,
+               date_trunc('day', now()) - (g % 30) * interval '1 day' + interval '5 hours' + (g * 37 % 540) * interval '1 minute'
+                 AS started_at,
+               5 + g * 13 % 115 AS wait, 60 + g * 97 % 840 AS talk,
+               CASE WHEN g % 4 = 0 THEN (SELECT id FROM lead l WHERE l.tenant_id = $1 ORDER BY id OFFSET g LIMIT 1) END AS lead_id,
+               NULL::bigint AS contact_id
+          FROM generate_series(1, 400) g) d
+"""

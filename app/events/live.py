@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from app.domains import live_visibility
 from app.events.stream import BROKER, LiveEvent, since, still_valid
 
 KEEP_ALIVE = 15.0
@@ -40,6 +43,26 @@ def matching(topic: str | None, subject: str | None, readable: frozenset[str] | 
         return not subject or (event.subject_type == kind and str(event.subject_id) == ident)
 
     return wanted
+
+
+def visible_to(actor: Any, wanted: Wanted) -> Wanted:
+    """`wanted`, and only events `actor` may see: a domain that restricts its subjects (`Domain.live_visibility`, e.g.
+    tickets: not finance; an agent only their own) is asked with the event's data as the record."""
+    rules = live_visibility()
+
+    def allowed(event: LiveEvent) -> bool:
+        if not wanted(event):
+            return False
+        rule = rules.get(event.subject_type)
+        if rule is None:
+            return True
+        try:
+            record = json.loads(event.data)
+        except ValueError:
+            return False
+        return bool(rule.allows(actor, record if isinstance(record, dict) else {}))
+
+    return allowed
 
 
 def _message(event: LiveEvent) -> ServerSentEventMessage:

@@ -31,7 +31,7 @@ class LivePagesController(Controller):
     ) -> ServerSentEvent:
         """Live events for the screen that opened it, from `after` (the newest event when the page was drawn)."""
         resume = live.last_event_id(request.headers.get("last-event-id"), after)
-        return live.feed(tenant.tenant_id, resume, live.matching(topic, subject))
+        return live.feed(tenant.tenant_id, resume, live.visible_to(tenant, live.matching(topic, subject)))
 
 
 class NotificationPagesController(Controller):

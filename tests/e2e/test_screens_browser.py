@@ -81,6 +81,9 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         imported = api.post("/v2/imports", files={"file": ("a.csv", csv, "text/csv")}, data={"kind": "leads"})
         exported = api.post("/v2/export/leads/jobs")
         assert imported.status_code == 201 and exported.status_code == 202
+        ticket = api.get("/v2/support/tickets", params={"limit": 1}).json()["data"][0]["id"]
+        article = api.get("/v2/knowledge-base/articles", params={"limit": 1}).json()["data"][0]["id"]
+        customer_page = api.get(f"/v2/support/tickets/{ticket}").json()["customer_url"].split("/support/requests/")[1]
         invitation = api.post("/v2/users", json={"email": "screen-check@example.com", "role": "agent"})
         assert invitation.status_code == 201, invitation.text
         screens = {
@@ -111,7 +114,18 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
             "/settings/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}": f"/settings/webhooks/{hook}/deliveries/{delivery}",
             "/workspaces": "/workspaces",
-            "/{section:str}": "/tickets",  # a section still to come
+            "/tickets": "/tickets",
+            "/tickets/new": "/tickets/new",
+            "/tickets/{ticket_id:int}": f"/tickets/{ticket}",
+            "/support/requests/{token:str}": f"/support/requests/{customer_page}",  # the requester's page
+            "/knowledge-base": "/knowledge-base?q=password",
+            "/knowledge-base/new": "/knowledge-base/new",
+            "/knowledge-base/{article_id:int}": f"/knowledge-base/{article}",
+            "/knowledge-base/{article_id:int}/edit": f"/knowledge-base/{article}/edit",
+            "/calls": "/calls",
+            "/calls/new": f"/calls/new?ticket_id={ticket}",
+            "/calls/analytics": "/calls/analytics",
+            "/{section:str}": "/invoices",  # a section still to come
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"
 

@@ -43,6 +43,14 @@ TENANT_TABLES = [
     "invitation",
     "appointment",
     "calendar_feed",
+    "ticket",
+    "ticket_comment",
+    "sla_policy",
+    "business_calendar",
+    "kb_article",
+    "call",
+    "call_event",
+    "telephony_provider",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Call center: calls, transfers, telephony providers and call analytics."""

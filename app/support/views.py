@@ -1,0 +1,404 @@
+"""Browser UI of the support desk: the ticket queue (saved views, filters in the URL, SLA countdowns, bulk assign,
+live new tickets), a ticket's page (conversation with internal notes set apart, quick changes, the SLA clock
+explained), a new-ticket form, and the requester's own page at their ticket's signed address."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from app.accounts import service as accounts
+from app.accounts.schemas import User
+from app.core.errors import DomainError, ValidationFailed
+from app.core.pagination import ListQuery
+from app.core.validation import convert_input
+from app.db import TenantScope
+from app.events.stream import latest_id
+from app.support import knowledge, policy, schemas, service, sla
+from app.web import times
+from app.web.auth import guard
+from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
+
+PAGE_SIZE = 25
+Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+# "Breaching soon": the next SLA deadline within this long.
+SOON = timedelta(hours=4)
+# The queue's saved views: what each one filters, and its default order.
+VIEWS = {
+    "open": ("Open", {"status": ",".join(schemas.OPEN_STATUSES)}, "due"),
+    "mine": ("My open", {"status": ",".join(schemas.OPEN_STATUSES), "assignee": "me"}, "due"),
+    "soon": ("Breaching soon", {"status": ",".join(schemas.OPEN_STATUSES)}, "due"),
+    "breached": ("Breached", {}, "due"),
+    "unassigned": ("Unassigned", {"status": ",".join(schemas.OPEN_STATUSES), "assignee": "none"}, "due"),
+    "all": ("All", {}, "-created_at"),
+}
+FILTERS = ("status", "priority", "assignee", "category", "q")
+
+
+def sla_badge(ticket: schemas.Ticket, now: datetime) -> tuple[str, str]:
+    """(css class, words) of a ticket's SLA countdown: `Due in 2 h 10 min`, `Overdue 35 min`, `Paused`, `Met`."""
+    if ticket.status in ("resolved", "closed"):
+        return ("sla-met" if not ticket.sla_breached else "sla-late", "Resolved late" if ticket.sla_breached else "Met")
+    if ticket.sla_paused:
+        return "sla-paused", "Paused (waiting)"
+    due = min(
+        (d for d in (None if ticket.first_responded_at else ticket.first_response_due_at, ticket.resolution_due_at) if d), default=None
+    )
+    if due is None:
+        return "sla-met", "No deadline"
+    if due < now:
+        return "sla-late", f"Overdue {sla.format_duration(now - due)}"
+    left = due - now
+    return ("sla-soon" if left <= SOON else "sla-ok"), f"Due in {sla.format_duration(left)}"
+
+
+def _state(view: str | None, **values: str | None) -> dict[str, str]:
+    return {"view": view if view in VIEWS else "open", **{k: (values.get(k) or "").strip()[:100] for k in FILTERS}}
+
+
+def _filters(state: dict[str, str], tenant: TenantScope) -> service.TicketFilters:
+    preset = VIEWS[state["view"]][1]
+    status = state["status"] or preset.get("status", "")
+    assignee = state["assignee"] or preset.get("assignee", "")
+    now = datetime.now(UTC)
+    return service.TicketFilters(
+        status=service.parse_list(status, "status", schemas.STATUSES),
+        priority=service.parse_list(state["priority"], "priority", schemas.PRIORITIES),
+        assigned_to=tenant.user_id if assignee == "me" else int(assignee) if assignee.isdigit() and len(assignee) < 19 else None,
+        unassigned=assignee == "none",
+        category=state["category"] or None,
+        q=state["q"] or None,
+        breached=True if state["view"] == "breached" else None,
+        due_before=now + SOON if state["view"] == "soon" else None,
+    )
+
+
+async def _team(tenant: TenantScope) -> list[User]:
+    return [u for u in await accounts.team_members(tenant) if policy.can_be_assigned(u.role)]
+
+
+class TicketPagesController(Controller):
+    """Ticket screens."""
+
+    path = "/tickets"
+    include_in_schema = False
+    guards = [guard(policy.VIEW)]
+
+    @get("/")
+    async def queue(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        view: Annotated[str | None, Parameter(max_length=20)] = None,
+        status: Annotated[str | None, Parameter(max_length=100)] = None,
+        priority: Annotated[str | None, Parameter(max_length=100)] = None,
+        assignee: Annotated[str | None, Parameter(max_length=19, description="a user id, 'me' or 'none'")] = None,
+        category: Annotated[str | None, Parameter(max_length=60)] = None,
+        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        sort: Annotated[str | None, Parameter(max_length=20)] = None,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+    ) -> Template:
+        """The queue: a saved view (open, my open, breaching soon, breached, unassigned, all) refined by filters, all in
+        the URL; SLA countdowns; bulk assign; new tickets appear live."""
+        state = _state(view, status=status, priority=priority, assignee=assignee, category=category, q=q)
+        return await self._queue(request, tenant, state, sort, offset)
+
+    async def _queue(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        state: dict[str, str],
+        sort: str | None,
+        offset: int,
+        message: str | None = None,
+    ) -> Template:
+        order = sort or VIEWS[state["view"]][2]
+        try:
+            filters = _filters(state, tenant)
+        except ValidationFailed as exc:
+            message, filters = exc.human, _filters({**state, "status": "", "priority": ""}, tenant)
+        page = await service.list_tickets(tenant, filters, ListQuery(limit=PAGE_SIZE, offset=offset, sort=order))
+        kept = {k: v for k, v in state.items() if v and not (k == "view" and v == "open")}
+        query = urlencode({**kept, **({"sort": sort} if sort else {})})
+        view_url = "/tickets" + ("?" + "&".join(filter(None, (query, f"offset={offset}" if offset else ""))) if query or offset else "")
+        now = datetime.now(UTC)
+        ctx = {
+            "active": "tickets",
+            "page": page,
+            "state": state,
+            "sort": order,
+            "query": query,
+            "views": {key: label for key, (label, _, _) in VIEWS.items()},
+            "view_links": {key: "/tickets" + (f"?view={key}" if key != "open" else "") for key in VIEWS},
+            "team": await _team(tenant),
+            "statuses": schemas.STATUSES,
+            "priorities": schemas.PRIORITIES,
+            "badges": {t.id: sla_badge(t, now) for t in page.data},
+            "message": message,
+            "live_after": await latest_id(tenant.tenant_id),
+            "self_url": view_url,
+        }
+        return render(
+            request,
+            "support/queue.html",
+            ctx,
+            block="results" if targets(request, "ticket-results") else "content",
+            push_url=None if request.method == "POST" or request.headers.get("hx-trigger") == "ticket-results" else view_url,
+        )
+
+    @post("/bulk-assign", guards=[guard(policy.ASSIGN)])
+    async def bulk_assign(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """Give the selected tickets to one person (or nobody), then show the queue again."""
+        form = await request.form()
+        ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit() and len(str(v)) < 19]
+        state = _state(str(form.get("view") or ""), **{k: str(form.get(k) or "") for k in FILTERS})
+        sort = str(form.get("sort") or "") or None
+        if not ids:
+            return await self._queue(request, tenant, state, sort, 0, message="Select at least one ticket first.")
+        raw = str(form.get("bulk_assignee") or "")
+        assignee = int(raw) if raw.isdigit() and len(raw) < 19 else None
+        done = await service.bulk_assign(tenant, schemas.BulkAssign(ticket_ids=ids, assigned_to=assignee))
+        name = next((u.full_name for u in await _team(tenant) if u.id == assignee), None)
+        count = f"{done.assigned} ticket{'s' if done.assigned != 1 else ''}"
+        message = (f"Assigned {count} to {name}." if name else f"Unassigned {count}.") if done.assigned else "Nothing changed."
+        return await self._queue(request, tenant, state, sort, 0, message=message)
+
+    @get("/new", guards=[guard(policy.CREATE)])
+    async def new(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """The form to open a ticket on a customer's behalf."""
+        return await self._form(request, tenant, {}, {})
+
+    async def _form(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, form: dict[str, str], errors: dict[str, str], status_code: int = 200
+    ) -> Template:
+        ctx = {"active": "tickets", "form": form, "errors": errors, "priorities": schemas.PRIORITIES, "team": await _team(tenant)}
+        return render(request, "support/new.html", ctx, status_code=status_code)
+
+    @post("/", guards=[guard(policy.CREATE)])
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Open the ticket, then go to its page; errors are shown next to their fields."""
+        values: dict[str, Any] = {k: v.strip() for k, v in clean_form(data).items() if v.strip()}
+        if "tags" in values:
+            values["tags"] = [t.strip() for t in values["tags"].split(",") if t.strip()]
+        if "assigned_to" in values and values["assigned_to"].isdigit():
+            values["assigned_to"] = int(values["assigned_to"])
+        try:
+            ticket = await service.create_ticket(tenant, convert_input(values, schemas.TicketCreate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._form(request, tenant, clean_form(data), form_errors(exc), status_code=422)
+        return Redirect(path=f"/tickets/{ticket.id}", status_code=303)
+
+    @get("/{ticket_id:int}")
+    async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id) -> Template:
+        """The ticket: its conversation (internal notes set apart), quick changes, the reply form, the SLA clock."""
+        return await self._show(request, tenant, ticket_id)
+
+    async def _show(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        ticket_id: int,
+        *,
+        message: str | None = None,
+        errors: dict[str, str] | None = None,
+        draft: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        ticket = await service.get_ticket(tenant, ticket_id)
+        explanation = await service.explain_sla(tenant, ticket_id)
+        team = await _team(tenant)
+        ctx = {
+            "active": "tickets",
+            "ticket": ticket,
+            "suggested": await knowledge.suggest_for_ticket(tenant, ticket.title, ticket.description),
+            "sla": explanation,
+            "badge": sla_badge(ticket, datetime.now(UTC)),
+            "team": team,
+            "statuses": schemas.STATUSES,
+            "priorities": schemas.PRIORITIES,
+            "duration": lambda minutes: sla.format_duration(timedelta(minutes=minutes)),
+            "message": message,
+            "errors": errors or {},
+            "draft": draft,
+            "live_after": await latest_id(tenant.tenant_id),
+        }
+        return render(
+            request, "support/ticket.html", ctx, block="ticket" if targets(request, "ticket") else "content", status_code=status_code
+        )
+
+    @post("/{ticket_id:int}", guards=[guard(policy.WORK)])
+    async def quick_change(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id, data: Form) -> Template | Redirect:
+        """Status, priority or assignee changed from the ticket's page (one select at a time, or the form without JS)."""
+        values: dict[str, Any] = {k: v for k, v in clean_form(data).items() if k in ("status", "priority", "assigned_to")}
+        if "assigned_to" in values:
+            raw = values["assigned_to"].strip()
+            values["assigned_to"] = int(raw) if raw.isdigit() and len(raw) < 19 else None
+        try:
+            ticket = await service.update_ticket(tenant, ticket_id, convert_input(values, schemas.TicketUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc) and not getattr(request, "htmx", None):
+                raise
+            return await self._show(
+                request,
+                tenant,
+                ticket_id,
+                errors={"quick": exc.human or exc.message},
+                status_code=422 if refusal_stays_on_page(exc) else 403,
+            )
+        if not getattr(request, "htmx", None):
+            return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
+        return await self._show(
+            request,
+            tenant,
+            ticket_id,
+            message=f"Saved: {ticket.status.replace('_', ' ')}, {ticket.priority}, {ticket.assigned_to_name or 'unassigned'}.",
+        )
+
+    @post("/{ticket_id:int}/comments", guards=[guard(policy.WORK)])
+    async def comment(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id, data: Form) -> Template | Redirect:
+        """A public reply or an internal note (the button pressed says which); a reply may also set the status."""
+        internal = data.get("visibility") == "internal"
+        try:
+            await service.add_comment(
+                tenant, ticket_id, convert_input({"content": data.get("content", ""), "is_internal": internal}, schemas.CommentCreate)
+            )
+            status = data.get("then_status", "")
+            if status and not internal:
+                await service.update_ticket(tenant, ticket_id, convert_input({"status": status}, schemas.TicketUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._show(
+                request, tenant, ticket_id, errors={"content": exc.human or exc.message}, draft=data.get("content", ""), status_code=422
+            )
+        if not getattr(request, "htmx", None):
+            return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
+        return await self._show(request, tenant, ticket_id, message="Internal note added." if internal else "Reply sent to the customer.")
+
+
+def _customer_page(request: Request[Any, Any, Any], view: schemas.CustomerView, token: str, **extra: Any) -> Template:
+    """The requester's page, with times in the workspace's zone (the requester has no account to choose one)."""
+
+    def when(value: datetime | None, style: str = "datetime", *, empty: str = "") -> Any:
+        return times.when(value, style, view.time_zone, empty=empty)
+
+    status_code = extra.pop("status_code", 200)
+    ctx = {"view": view, "token": token, "errors": {}, "when": when, **extra}
+    return render(request, "support/customer.html", ctx, status_code=status_code)
+
+
+class CustomerRequestController(Controller):
+    """The requester's page: their ticket's public conversation and a reply box, at its signed address (no login)."""
+
+    path = "/support/requests"
+    include_in_schema = False
+
+    @get("/{token:str}")
+    async def show(self, request: Request[Any, Any, Any], token: Annotated[str, Parameter(max_length=80)]) -> Template:
+        """Only public messages: internal notes, the assignee and the SLA never reach this page."""
+        view = await service.customer_view_by_token(token)
+        if view is None:
+            raise NotFoundException("No such request")
+        return _customer_page(request, view, token)
+
+    @post("/{token:str}")
+    async def reply(self, request: Request[Any, Any, Any], token: Annotated[str, Parameter(max_length=80)], data: Form) -> Template:
+        """The customer's reply: public, and it reopens a waiting or resolved ticket."""
+        try:
+            view = await service.customer_reply_by_token(token, data.get("content", ""))
+        except ValidationFailed as exc:
+            view = await service.customer_view_by_token(token)
+            if view is None:
+                raise NotFoundException("No such request") from None
+            return _customer_page(request, view, token, errors={"content": exc.human}, status_code=422)
+        if view is None:
+            raise NotFoundException("No such request")
+        return _customer_page(request, view, token, message="Thank you: your reply was sent.")
+
+
+class KnowledgeBasePagesController(Controller):
+    """Knowledge-base screens: search with highlighted snippets, an article, the editor."""
+
+    path = "/knowledge-base"
+    include_in_schema = False
+    guards = [guard(policy.KB_VIEW)]
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        category: Annotated[str | None, Parameter(max_length=60)] = None,
+    ) -> Template:
+        """Active search (the terms in the URL); without terms, the latest articles."""
+        terms = (q or "").strip()
+        state = {"q": terms, "category": (category or "").strip()}
+        hits = await knowledge.search(tenant, terms, state["category"] or None, 25) if terms else None
+        latest = None if terms else await knowledge.list_articles(tenant, ListQuery(limit=50), state["category"] or None)
+        url = "/knowledge-base" + ("?" + urlencode({k: v for k, v in state.items() if v}) if any(state.values()) else "")
+        ctx = {"active": "knowledge-base", "state": state, "hits": hits, "latest": latest}
+        return render(
+            request, "support/knowledge_base.html", ctx, block="results" if targets(request, "kb-results") else "content", push_url=url
+        )
+
+    @get("/new", guards=[guard(policy.KB_EDIT)])
+    async def new(self, request: Request[Any, Any, Any]) -> Template:
+        """The editor, empty."""
+        return render(request, "support/article_form.html", {"active": "knowledge-base", "article": None, "form": {}, "errors": {}})
+
+    @get("/{article_id:int}")
+    async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: Id) -> Template:
+        """An article, its sanitised HTML shown as is."""
+        article = await knowledge.get_article(tenant, article_id)
+        return render(request, "support/article.html", {"active": "knowledge-base", "article": article})
+
+    @get("/{article_id:int}/edit", guards=[guard(policy.KB_EDIT)])
+    async def edit(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: Id) -> Template:
+        """The editor, filled."""
+        article = await knowledge.get_article(tenant, article_id)
+        form = {
+            "title": article.title,
+            "content": article.content,
+            "category": article.category,
+            "tags": ", ".join(article.tags),
+            "status": article.status,
+        }
+        return render(request, "support/article_form.html", {"active": "knowledge-base", "article": article, "form": form, "errors": {}})
+
+    @post("/", guards=[guard(policy.KB_EDIT)])
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Save a new article (its HTML sanitised), then show it."""
+        return await self._save(request, tenant, None, data)
+
+    @post("/{article_id:int}", guards=[guard(policy.KB_EDIT)])
+    async def update(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: Id, data: Form) -> Template | Redirect:
+        """Save the changes, then show the article."""
+        return await self._save(request, tenant, article_id, data)
+
+    async def _save(self, request: Request[Any, Any, Any], tenant: TenantScope, article_id: int | None, data: Form) -> Template | Redirect:
+        values: dict[str, Any] = {k: v for k, v in clean_form(data).items() if k in ("title", "content", "category", "tags", "status")}
+        values["tags"] = [t.strip() for t in values.get("tags", "").split(",") if t.strip()]
+        values["title"] = values.get("title", "").strip()
+        if not values.get("category", "").strip():
+            values.pop("category", None)  # the default category
+        try:
+            if article_id is None:
+                article = await knowledge.create_article(tenant, convert_input(values, schemas.ArticleCreate))
+            else:
+                article = await knowledge.update_article(tenant, article_id, convert_input(values, schemas.ArticleUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            current = await knowledge.get_article(tenant, article_id) if article_id else None
+            ctx = {"active": "knowledge-base", "article": current, "form": clean_form(data), "errors": form_errors(exc)}
+            return render(request, "support/article_form.html", ctx, status_code=422)
+        return Redirect(path=f"/knowledge-base/{article.id}", status_code=303)
