@@ -33,6 +33,11 @@ NOT_SCREENS = {
     "/notifications/badge",  # the top bar's counter
     "/pipeline/deals/{deal_id:int}",  # a deal's side panel (its own URL is the board's ?deal=, visited below)
     "/pipeline/stages/{stage_id:int}/cards",  # a column's next cards, as it scrolls
+    "/properties/board/{stage:str}/cards",  # a property column's next cards, as it scrolls
+    "/properties/{property_id:int}/details",  # a property page's details block
+    "/properties/{property_id:int}/edit",  # a property page's details form
+    "/properties/{property_id:int}/buyers",  # a property page's matching-buyers card
+    "/leads/{lead_id:int}/matches",  # a lead page's best-matches card
     "/settings",  # redirects to /settings/team
 }
 
@@ -82,6 +87,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         exported = api.post("/v2/export/leads/jobs")
         assert imported.status_code == 201 and exported.status_code == 202
         ticket = api.get("/v2/support/tickets", params={"limit": 1}).json()["data"][0]["id"]
+        listed = api.get("/v2/properties", params={"limit": 1, "stage": "negotiation"}).json()[0]["id"]
         article = api.get("/v2/knowledge-base/articles", params={"limit": 1}).json()["data"][0]["id"]
         customer_page = api.get(f"/v2/support/tickets/{ticket}").json()["customer_url"].split("/support/requests/")[1]
         invitation = api.post("/v2/users", json={"email": "screen-check@example.com", "role": "agent"})
@@ -122,6 +128,11 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/knowledge-base/new": "/knowledge-base/new",
             "/knowledge-base/{article_id:int}": f"/knowledge-base/{article}",
             "/knowledge-base/{article_id:int}/edit": f"/knowledge-base/{article}/edit",
+            "/properties": "/properties?stage=outreach",
+            "/properties/board": "/properties/board",
+            "/properties/new": "/properties/new",
+            "/properties/portfolio": "/properties/portfolio",
+            "/properties/{property_id:int}": f"/properties/{listed}",
             "/calls": "/calls",
             "/calls/new": f"/calls/new?ticket_id={ticket}",
             "/calls/analytics": "/calls/analytics",
