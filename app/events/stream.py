@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import jwt
 
-from app.db import fetch, system_transaction, tenant_transaction
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.piccolo_conf import DB
 
 log = logging.getLogger(__name__)
@@ -156,12 +156,21 @@ async def latest_id(tenant_id: int) -> int:
 
 
 def issue_token(
-    secret_key: str, tenant_id: int, user_id: int | None, credential: str, readable: list[str] | None = None
+    secret_key: str, tenant_id: int, user_id: int | None, credential: str, readable: list[str] | None = None, role: str = ""
 ) -> tuple[str, int]:
-    """A stream token bound to the tenant and the caller, and to the API resources its scopes may read
-    (`readable`; None: all); returns (token, seconds valid)."""
+    """A stream token bound to the tenant and the caller (and the caller's role, which domains' live visibility
+    reads), and to the API resources its scopes may read (`readable`; None: all); returns (token, seconds valid)."""
     now = int(time.time())
-    claims = {"typ": "sse", "tid": tenant_id, "uid": user_id, "cred": credential, "iat": now, "exp": now + TOKEN_TTL, "iss": "atrium"}
+    claims = {
+        "typ": "sse",
+        "tid": tenant_id,
+        "uid": user_id,
+        "rol": role,
+        "cred": credential,
+        "iat": now,
+        "exp": now + TOKEN_TTL,
+        "iss": "atrium",
+    }
     if readable is not None:
         claims["res"] = sorted(readable)
     return jwt.encode(claims, secret_key, algorithm="HS256"), TOKEN_TTL
@@ -183,6 +192,15 @@ def read_token(secret_key: str, token: str) -> tuple[int, str] | None:
     """(tenant id, credential) of a valid stream token, else None."""
     claims = _claims(secret_key, token)
     return None if claims is None else (claims["tid"], str(claims.get("cred") or ""))
+
+
+def actor_of(secret_key: str, token: str) -> TenantScope | None:
+    """Who a valid stream token was issued to (tenant, user, role), for the domains' live visibility."""
+    claims = _claims(secret_key, token)
+    if claims is None:
+        return None
+    uid = claims.get("uid")
+    return TenantScope(tenant_id=claims["tid"], user_id=uid if isinstance(uid, int) else None, role=str(claims.get("rol") or ""))
 
 
 def readable_of(secret_key: str, token: str) -> frozenset[str] | None:

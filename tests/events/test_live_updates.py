@@ -129,3 +129,29 @@ async def test_a_stream_carries_only_what_its_key_may_read(client: httpx.AsyncCl
         kinds = {event for _, event, _ in seen}
         assert "lead.created" in kinds, seen
         assert not any(kind.startswith("contact.") for kind in kinds), "a leads-only key never sees contacts' events"
+
+
+async def test_a_role_that_may_not_see_tickets_streams_none_of_their_events(
+    client: httpx.AsyncClient, tenants: Tenants, migrated: str
+) -> None:
+    admin = await tenants.create()
+    finance = await tenants.add_user(admin, "finance")
+    with second_web_process(migrated) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as remote:
+            login = await remote.post("/v2/auth/login", json={"email": finance.email, "password": finance.password})
+            assert login.status_code == 200, login.text
+            token = await remote.post("/v2/sse/token", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+        assert token.status_code == 200, token.text
+        async with listening(base, token.json()["sse_token"]) as seen:
+            ticket = await client.post(
+                "/v2/support/tickets",
+                headers=admin.auth,
+                json={"title": "Leaking tap", "description": "Water everywhere", "customer_email": "cust@example.com"},
+            )
+            assert ticket.status_code == 201, ticket.text
+            assert (await client.post("/v2/leads", headers=admin.auth, json={"name": "Seen Lead"})).status_code == 201
+            await until(seen, 1)
+            await asyncio.sleep(1.5)  # time for anything else to arrive
+        kinds = {event for _, event, _ in seen}
+        assert "lead.created" in kinds, seen
+        assert not any(kind.startswith("ticket.") for kind in kinds), "finance sees no ticket, not even live"
