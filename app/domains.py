@@ -33,6 +33,7 @@ INSTALLED = [
     "app.outbound",
     "app.pipeline",
     "app.appointments",
+    "app.billing",
 ]
 
 

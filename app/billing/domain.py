@@ -1,0 +1,26 @@
+"""Billing: invoices, payments, credit notes, expenses, the P&L, invoice and ROI report PDFs."""
+
+from __future__ import annotations
+
+from saq import CronJob
+
+from app.billing.api import InvoiceController
+from app.billing.events import EVENTS
+from app.billing.jobs import email_invoice, sweep_overdue_invoices
+from app.domains import Domain, NavEntry
+
+DOMAIN = Domain(
+    name="billing",
+    controllers=[InvoiceController],
+    nav=[NavEntry("invoices", "Invoices", "/invoices", order=70, permission="invoices.view")],
+    jobs=[email_invoice, sweep_overdue_invoices],
+    cron=[
+        CronJob(
+            sweep_overdue_invoices.function,
+            cron="5 * * * *",
+            timeout=sweep_overdue_invoices.timeout,
+            retries=sweep_overdue_invoices.retries,
+        )
+    ],
+    events=EVENTS,
+)
