@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
 from litestar.di import Provide
 from litestar.openapi.spec import OpenAPIType, Schema
-from litestar.params import Parameter
+from litestar.params import Body, Parameter
 from saq import Queue
 
-from app.billing import documents, policy, schemas, service
+from app.billing import billing_settings, documents, policy, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
+from app.core.schemas import RequestBody
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.web.auth import guard
@@ -170,3 +173,47 @@ class InvoiceController(Controller):
         document = await documents.invoice_pdf(tenant, invoice_id)
         headers = {"Content-Disposition": f'attachment; filename="{document.filename}"', "Cache-Control": "private, no-store"}
         return Response(document.content, media_type=PDF_MEDIA_TYPE, headers=headers)
+
+
+class LogoUpload(RequestBody):
+    """The multipart upload of a logo: a PNG or JPEG image of at most 512 KB."""
+
+    file: UploadFile
+
+
+class BillingSettingsController(Controller):
+    """What invoices say about the workspace, and how they are numbered."""
+
+    path = "/v2/billing/settings"
+    opt = resource_opt("billing")  # its scopes: billing:read, billing:write
+    tags = ["Billing"]
+
+    @get("/", operation_id="getBillingSettings", summary="The billing settings", guards=[guard(policy.VIEW)])
+    async def get_settings(self, tenant: TenantScope) -> schemas.BillingSettings:
+        """Legal name (blank: the workspace's name), address, tax number, contact details, currency, default tax rate,
+        payment terms in days, the invoice and credit-note number patterns, default terms, whether there is a logo."""
+        return await billing_settings.get_settings(tenant)
+
+    @patch("/", operation_id="updateBillingSettings", summary="Change the billing settings", guards=[guard(policy.SETTINGS)])
+    async def update_settings(self, tenant: TenantScope, data: schemas.BillingSettingsUpdate) -> schemas.BillingSettings:
+        """Finance and admins. A number pattern holds one `{NNNN}` (3 to 8 N: the digits), after `{YYYY}`, `{YY}` or
+        `{MM}` if any; each year (or month) named in it is a series of its own, counted from 1. Audited."""
+        return await billing_settings.update_settings(tenant, data)
+
+    @put(
+        "/logo",
+        operation_id="uploadBillingLogo",
+        summary="Upload the logo printed on invoices",
+        guards=[guard(policy.SETTINGS)],
+        request_max_body_size=billing_settings.MAX_LOGO_BYTES + 64 * 1024,
+    )
+    async def upload_logo(
+        self, tenant: TenantScope, data: Annotated[LogoUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> schemas.BillingSettings:
+        """Multipart `file`: a PNG or JPEG image of at most 512 KB (422 `details.reason: file_type` for anything else)."""
+        return await billing_settings.set_logo(tenant, await data.file.read())
+
+    @delete("/logo", operation_id="removeBillingLogo", summary="Remove the logo", guards=[guard(policy.SETTINGS)], status_code=200)
+    async def remove_logo(self, tenant: TenantScope) -> schemas.BillingSettings:
+        """Invoices print no logo from now on."""
+        return await billing_settings.remove_logo(tenant)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from saq import CronJob
 
-from app.billing.api import InvoiceController
+from app.billing.api import BillingSettingsController, InvoiceController
 from app.billing.events import EVENTS
 from app.billing.jobs import email_invoice, sweep_overdue_invoices
 from app.domains import Domain, NavEntry
 
 DOMAIN = Domain(
     name="billing",
-    controllers=[InvoiceController],
+    controllers=[InvoiceController, BillingSettingsController],
     nav=[NavEntry("invoices", "Invoices", "/invoices", order=70, permission="invoices.view")],
     jobs=[email_invoice, sweep_overdue_invoices],
     cron=[

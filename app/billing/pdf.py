@@ -29,6 +29,8 @@ from app.billing.money import percent
 from app.core.errors import Unavailable
 
 log = logging.getLogger(__name__)
+# WeasyPrint tells every step of every render at INFO: only its warnings belong in the logs.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"

@@ -110,9 +110,24 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
 # have (`unknown_reference`: a fact of the data), and an import mapping that gives one field two columns (`duplicate_field`)
 # or no column to `name` (`name_unmapped`): rules over an object's values together, which the schema describes one by one;
 # and an amount sent as a JSON number with more than 2 decimals (`precision`): JSON Schema's multipleOf 0.01 cannot be
-# stated exactly over binary floats, so the schema says "number" and the server refuses the third decimal.
+# stated exactly over binary floats, so the schema says "number" and the server refuses the third decimal. Billing adds
+# a payment or credit over what an invoice still owes (`exceeds_balance`: its payments are data), an invoice for a deal
+# that has neither a company nor a contact (`missing_customer`), and an uploaded logo or receipt that is not an image or
+# a PDF (`file_type`: what a file holds is beyond a schema).
 STATE_OR_PLAN_REFUSALS = frozenset(
-    {"target", "impossible_number", "range", "future", "unknown_reference", "duplicate_field", "name_unmapped", "precision"}
+    {
+        "target",
+        "impossible_number",
+        "range",
+        "future",
+        "unknown_reference",
+        "duplicate_field",
+        "name_unmapped",
+        "precision",
+        "exceeds_balance",
+        "missing_customer",
+        "file_type",
+    }
 )
 
 
