@@ -223,3 +223,17 @@ document.addEventListener("htmx:afterSwap", (event) => {
   if (link) link.focus();
   else { const refusal = document.querySelector(".board-refusal"); if (refusal) { refusal.setAttribute("tabindex", "-1"); refusal.focus(); } }
 });
+// The invoice editor: "Remove" takes a line row away (the totals are worked out again); without JavaScript, a row
+// whose description and price are emptied is left out when the invoice is saved.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-remove-row]");
+  if (!button) return;
+  const row = button.closest("tr");
+  const rows = row && row.parentElement;
+  if (!rows) return;
+  const next = row.nextElementSibling || row.previousElementSibling;
+  row.remove();
+  if (window.htmx) htmx.trigger(rows, "line-removed");
+  const focus = next && next.querySelector("input");
+  if (focus) focus.focus();
+});

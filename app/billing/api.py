@@ -7,8 +7,8 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.di import Provide
+from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Body, Parameter
 from saq import Queue

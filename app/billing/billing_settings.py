@@ -42,9 +42,19 @@ async def _save(scope: TenantScope, values: dict[str, Any]) -> None:
 async def update_settings(scope: TenantScope, data: schemas.BillingSettingsUpdate) -> schemas.BillingSettings:
     """Change the billing settings; audited. A new number pattern applies to invoices created from now on."""
     policy.SETTINGS.require(scope)
-    values = {k: (v.strip() if isinstance(v, str) and k != "default_terms" else v) for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+    values = {
+        k: (v.strip() if isinstance(v, str) and k != "default_terms" else v)
+        for k, v in msgspec.structs.asdict(data).items()
+        if v is not UNSET
+    }
     if "default_tax_rate" in values:
-        checked_decimal("default_tax_rate", values["default_tax_rate"], RATE_PATTERN, noun="rate", human="Enter a tax rate from 0 to 100 %")
+        checked_decimal(
+            "default_tax_rate",
+            data.default_tax_rate if data.default_tax_rate is not UNSET else None,
+            RATE_PATTERN,
+            noun="rate",
+            human="Enter a tax rate from 0 to 100 %",
+        )
     async with tenant_transaction(scope.tenant_id):
         before = await read_settings(scope)
         changed = {k: v for k, v in values.items() if getattr(before, k) != v}
@@ -80,7 +90,9 @@ async def set_logo(scope: TenantScope, content: bytes) -> schemas.BillingSetting
     media_type = logo_type(content)
     async with tenant_transaction(scope.tenant_id):
         await _save(scope, {"logo": content, "logo_type": media_type})
-        await emit(scope, Subject("billing_settings", scope.tenant_id), "billing.logo_changed", audit={"bytes": len(content), "type": media_type})
+        await emit(
+            scope, Subject("billing_settings", scope.tenant_id), "billing.logo_changed", audit={"bytes": len(content), "type": media_type}
+        )
         return await read_settings(scope)
 
 

@@ -7,11 +7,12 @@ from saq import CronJob
 from app.billing.api import BillingSettingsController, InvoiceController
 from app.billing.events import EVENTS
 from app.billing.jobs import email_invoice, sweep_overdue_invoices
+from app.billing.views import InvoicePagesController
 from app.domains import Domain, NavEntry
 
 DOMAIN = Domain(
     name="billing",
-    controllers=[InvoiceController, BillingSettingsController],
+    controllers=[InvoiceController, BillingSettingsController, InvoicePagesController],
     nav=[NavEntry("invoices", "Invoices", "/invoices", order=70, permission="invoices.view")],
     jobs=[email_invoice, sweep_overdue_invoices],
     cron=[
