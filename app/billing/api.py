@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Body, Parameter
 from saq import Queue
 
-from app.billing import billing_settings, documents, policy, schemas, service
+from app.billing import billing_settings, documents, expenses, policy, reports, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.schemas import RequestBody
 from app.core.scopes import resource_opt
@@ -23,7 +23,8 @@ from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 from app.web.openapi import success_media_types
 
-InvoiceId = Annotated[int, Parameter(ge=1, le=2**63 - 1, description="Invoice id")]
+# No bounds in the schema (JSON Schema readers compare them as floats): an id past bigint names no invoice (404).
+InvoiceId = Annotated[int, Parameter(description="Invoice id")]
 IdParam = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
 STATUS_LIST_PATTERN = "^ *(?:(?:" + "|".join(schemas.STATUSES) + r") *(?:, *(?:" + "|".join(schemas.STATUSES) + ") *)*)?$"
 PDF_MEDIA_TYPE = "application/pdf"
@@ -165,7 +166,7 @@ class InvoiceController(Controller):
         summary="The invoice as a PDF",
         guards=[guard(policy.VIEW)],
         media_type=PDF_MEDIA_TYPE,
-        operation_class=success_media_types(200, {PDF_MEDIA_TYPE: Schema(type=OpenAPIType.STRING, format="binary")}),  # type: ignore[arg-type]
+        operation_class=success_media_types(200, {PDF_MEDIA_TYPE: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}),
     )
     async def invoice_pdf(self, tenant: TenantScope, invoice_id: InvoiceId) -> Response[bytes]:
         """The seller (name, logo, address from the billing settings), the customer as billed, the lines (their header
@@ -217,3 +218,149 @@ class BillingSettingsController(Controller):
     async def remove_logo(self, tenant: TenantScope) -> schemas.BillingSettings:
         """Invoices print no logo from now on."""
         return await billing_settings.remove_logo(tenant)
+
+
+async def provide_expense_filters(
+    category: Annotated[str | None, Parameter(max_length=60, description="Expenses of this category")] = None,
+    start_date: Annotated[date | None, Parameter(description="On or after this day")] = None,
+    end_date: Annotated[date | None, Parameter(description="On or before this day")] = None,
+    q: Annotated[str | None, Parameter(max_length=100, description="Search the vendor, the category and the note")] = None,
+) -> expenses.ExpenseFilters:
+    """The filters of the expense list."""
+    return expenses.ExpenseFilters(category=category or None, start_date=start_date, end_date=end_date, q=q.strip() or None if q else None)
+
+
+class ReceiptUpload(RequestBody):
+    """The multipart upload of a receipt: a PDF, PNG or JPEG file of at most 5 MB."""
+
+    file: UploadFile
+
+
+# No bounds in the schema (JSON Schema readers compare them as floats): an id past bigint names no expense (404).
+ExpenseId = Annotated[int, Parameter(description="Expense id")]
+
+
+class ExpenseController(Controller):
+    """Expenses, for the P&L."""
+
+    path = "/v2/expenses"
+    opt = resource_opt("expenses")  # its scopes: expenses:read, expenses:write
+    tags = ["Billing"]
+
+    @get(
+        "/",
+        operation_id="listExpenses",
+        summary="List expenses",
+        guards=[guard(policy.VIEW_EXPENSES)],
+        dependencies={"filters": Provide(provide_expense_filters)},
+        opt={SORTS_OPT: expenses.SORTS},
+    )
+    async def list_expenses(self, tenant: TenantScope, list_query: ListQuery, filters: expenses.ExpenseFilters) -> Page[schemas.Expense]:
+        """Newest first (`sort=-expense_date`); also by `amount`, `category`, `created_at`."""
+        return await expenses.list_expenses(tenant, filters, list_query)
+
+    @post("/", operation_id="createExpense", summary="Record an expense", guards=[guard(policy.MANAGE_EXPENSES)], status_code=201)
+    async def create_expense(self, tenant: TenantScope, data: schemas.ExpenseCreate) -> ApiResponse[schemas.Expense]:
+        """`amount` before tax and `tax_amount`, in the workspace's currency unless `currency` says otherwise."""
+        expense = await expenses.create_expense(tenant, data)
+        return ApiResponse(expense, status_code=201, headers={"Location": f"/v2/expenses/{expense.id}"})
+
+    @get("/{expense_id:int}", operation_id="getExpense", summary="Get an expense", guards=[guard(policy.VIEW_EXPENSES)])
+    async def get_expense(self, tenant: TenantScope, expense_id: ExpenseId) -> schemas.Expense:
+        """404 for other tenants' ids."""
+        return await expenses.get_expense(tenant, expense_id)
+
+    @patch("/{expense_id:int}", operation_id="updateExpense", summary="Change an expense", guards=[guard(policy.MANAGE_EXPENSES)])
+    async def update_expense(self, tenant: TenantScope, expense_id: ExpenseId, data: schemas.ExpenseUpdate) -> schemas.Expense:
+        """Audited."""
+        return await expenses.update_expense(tenant, expense_id, data)
+
+    @delete("/{expense_id:int}", operation_id="deleteExpense", summary="Delete an expense", guards=[guard(policy.MANAGE_EXPENSES)])
+    async def delete_expense(self, tenant: TenantScope, expense_id: ExpenseId) -> None:
+        """With its receipt. Audited."""
+        await expenses.delete_expense(tenant, expense_id)
+
+    @put(
+        "/{expense_id:int}/receipt",
+        operation_id="uploadExpenseReceipt",
+        summary="Attach the receipt",
+        guards=[guard(policy.MANAGE_EXPENSES)],
+        request_max_body_size=expenses.MAX_RECEIPT_BYTES + 64 * 1024,
+    )
+    async def upload_receipt(
+        self, tenant: TenantScope, expense_id: ExpenseId, data: Annotated[ReceiptUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> schemas.Expense:
+        """Multipart `file`: a PDF, PNG or JPEG of at most 5 MB (422 `details.reason: file_type` otherwise); replaces the old one."""
+        return await expenses.set_receipt(tenant, expense_id, data.file.filename or "receipt", await data.file.read())
+
+    @get(
+        "/{expense_id:int}/receipt",
+        operation_id="getExpenseReceipt",
+        summary="The receipt",
+        guards=[guard(policy.VIEW_EXPENSES)],
+        media_type="application/octet-stream",
+        operation_class=success_media_types(
+            200,
+            {kind: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY) for kind in ("application/pdf", "image/png", "image/jpeg")},
+        ),
+    )
+    async def receipt(self, tenant: TenantScope, expense_id: ExpenseId) -> Response[bytes]:
+        """The file as it was uploaded; 404 when there is none."""
+        filename, media_type, content = await expenses.receipt(tenant, expense_id)
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
+        return Response(content, media_type=media_type, headers=headers)
+
+
+REPORT_FILE_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class ReportController(Controller):
+    """Financial reports (NeuraCRM guide §7.2)."""
+
+    path = "/v2/financial/reports"
+    opt = resource_opt("reports")  # its scopes: reports:read, reports:write
+    tags = ["Billing"]
+
+    @get("/profit-loss", operation_id="getProfitLoss", summary="Profit and loss", guards=[guard(policy.REPORTS)])
+    async def profit_loss(
+        self,
+        tenant: TenantScope,
+        start_date: Annotated[date | None, Parameter(description="Period start (default: 1 January this year)")] = None,
+        end_date: Annotated[date | None, Parameter(description="Period end, included (default: today)")] = None,
+        group_by: Annotated[schemas.GroupBy, Parameter(description="month, quarter or year")] = "month",
+        currency: Annotated[
+            str | None, Parameter(pattern="^[A-Z]{3}$", description="The currency reported (default: the workspace's)")
+        ] = None,
+    ) -> schemas.ProfitLoss:
+        """§7.2: per period, revenue `invoiced` (before tax, credit notes taken off) and `collected`, `expenses` by category
+        (before tax), `net_profit` and `net_cash`; `totals` are the periods' sums and match the invoices and payments to the
+        cent. Documents in other currencies are left out and listed in `other_currencies`."""
+        return await reports.profit_loss(tenant, start_date, end_date, group_by, currency)
+
+    @get(
+        "/profit-loss/export",
+        operation_id="exportProfitLoss",
+        summary="Profit and loss as CSV or Excel",
+        guards=[guard(policy.REPORTS)],
+        media_type="text/csv",
+        operation_class=success_media_types(
+            200, {kind: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY) for kind in REPORT_FILE_TYPES.values()}
+        ),
+    )
+    async def export_profit_loss(
+        self,
+        tenant: TenantScope,
+        format: Annotated[Literal["csv", "xlsx"], Parameter(description="csv or xlsx")] = "csv",
+        start_date: Annotated[date | None, Parameter(description="Period start (default: 1 January this year)")] = None,
+        end_date: Annotated[date | None, Parameter(description="Period end, included (default: today)")] = None,
+        group_by: Annotated[schemas.GroupBy, Parameter(description="month, quarter or year")] = "month",
+        currency: Annotated[
+            str | None, Parameter(pattern="^[A-Z]{3}$", description="The currency reported (default: the workspace's)")
+        ] = None,
+    ) -> Response[bytes]:
+        """The same report, one row per period and a totals row, a column per expense category."""
+        report = await reports.profit_loss(tenant, start_date, end_date, group_by, currency)
+        content = reports.to_csv(report) if format == "csv" else reports.to_xlsx(report)
+        filename = f"profit-loss_{report.start_date}_{report.end_date}.{format}"
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
+        return Response(content, media_type=REPORT_FILE_TYPES[format], headers=headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from saq import CronJob
 
-from app.billing.api import BillingSettingsController, InvoiceController
+from app.billing.api import BillingSettingsController, ExpenseController, InvoiceController, ReportController
 from app.billing.events import EVENTS
 from app.billing.jobs import email_invoice, sweep_overdue_invoices
 from app.billing.views import InvoicePagesController
@@ -12,7 +12,7 @@ from app.domains import Domain, NavEntry
 
 DOMAIN = Domain(
     name="billing",
-    controllers=[InvoiceController, BillingSettingsController, InvoicePagesController],
+    controllers=[InvoiceController, BillingSettingsController, ExpenseController, ReportController, InvoicePagesController],
     nav=[NavEntry("invoices", "Invoices", "/invoices", order=70, permission="invoices.view")],
     jobs=[email_invoice, sweep_overdue_invoices],
     cron=[

@@ -230,10 +230,12 @@ async def list_invoices(scope: TenantScope, filters: InvoiceFilters, query: List
 
 @dataclass(frozen=True, slots=True)
 class ListTotals:
-    """What the invoices a list shows add up to, in one currency."""
+    """What the invoices a list shows add up to, in one currency: issued ones (not drafts, not void; credit notes taken
+    off), what is still owed on them and how many are overdue, and how many drafts wait."""
 
     currency: str
     count: int
+    drafts: int
     total_amount: Decimal
     balance_due: Decimal
     overdue: int
@@ -243,12 +245,13 @@ async def list_totals(scope: TenantScope, filters: InvoiceFilters) -> list[ListT
     """The totals of every invoice matching the filters (not only the page shown), one row per currency."""
     policy.VIEW.require(scope)
     where, args = _where(scope, filters)
+    issued = "i.status NOT IN ('draft', 'void')"
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"""SELECT i.currency, count(*) AS count,
-                       coalesce(sum(CASE WHEN i.status <> 'void' THEN i.total_amount * (CASE WHEN i.kind = 'credit_note' THEN -1 ELSE 1 END)
-                                    END), 0) AS total_amount,
-                       coalesce(sum(CASE WHEN i.status <> 'void' THEN {BALANCE} END), 0) AS balance_due,
+            f"""SELECT i.currency, count(*) AS count, count(*) FILTER (WHERE i.status = 'draft') AS drafts,
+                       coalesce(sum(CASE WHEN i.kind = 'credit_note' THEN -i.total_amount ELSE i.total_amount END)
+                                FILTER (WHERE {issued}), 0) AS total_amount,
+                       coalesce(sum({BALANCE}) FILTER (WHERE {issued}), 0) AS balance_due,
                        count(*) FILTER (WHERE {IS_OVERDUE}) AS overdue
                   FROM invoice i WHERE {where} GROUP BY i.currency ORDER BY count(*) DESC, i.currency""",
             *args,
@@ -571,6 +574,12 @@ async def create_invoice(scope: TenantScope, data: schemas.InvoiceCreate) -> sch
         summary = f"Invoice {number} created for {customer.name}: {_money(invoice.currency, invoice.total_amount)}"
         await _record(scope, invoice, "created", summary, events=[("invoice.created", payload(invoice, scope))])
         return invoice
+
+
+async def today(scope: TenantScope) -> date:
+    """Today in the workspace's time zone."""
+    async with tenant_transaction(scope.tenant_id):
+        return await _today(scope)
 
 
 async def _today(scope: TenantScope) -> date:

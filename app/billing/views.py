@@ -378,7 +378,12 @@ class InvoicePagesController(Controller):
             "invoice": invoice,
             "message": message,
             "errors": errors or {},
-            "payment_form": payment_form or {"amount": f"{invoice.balance_due:f}", "payment_method": "bank_transfer"},
+            "payment_form": payment_form
+            or {
+                "amount": f"{invoice.balance_due:f}",
+                "payment_method": "bank_transfer",
+                "paid_on": (await service.today(tenant)).isoformat(),
+            },
             "methods": schemas.PAYMENT_METHODS,
             "timeline": await self._timeline(tenant, invoice_id),
         }

@@ -12,6 +12,9 @@ from app.accounts import service as accounts
 from app.accounts.tables import User
 from app.appointments import schemas as appointment_schemas
 from app.appointments import service as appointments
+from app.billing import billing_settings
+from app.billing import schemas as billing_schemas
+from app.billing import service as billing
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, generate_args
 from app.leads.service import rescore_tenant
@@ -150,6 +153,7 @@ async def load_demo_tenant() -> DemoLogin:
     await _demo_deals(scope, agents)
     dubai = ZoneInfo("Asia/Dubai")
     await _book_demo_appointments(scope, dubai, datetime.now(dubai).date())
+    await _demo_invoices(scope, datetime.now(dubai).date())
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 
@@ -190,3 +194,59 @@ async def _demo_deals(scope: TenantScope, agents: list[int]) -> None:
             "UPDATE deal SET last_activity_at = now() - interval '20 days' WHERE tenant_id = $1 AND status = 'open' AND id % 6 = 0",
             scope.tenant_id,
         )
+
+
+async def _demo_invoices(scope: TenantScope, today: date) -> None:
+    """A year of billing: commission invoices for the demo companies, most paid, some partly, a few overdue, drafts for
+    this month; the workspace's billing details and 5 % VAT."""
+    await billing_settings.update_settings(
+        scope,
+        billing_schemas.BillingSettingsUpdate(
+            legal_name="Demo Realty LLC",
+            address="Office 1204, Bay Square 3\nBusiness Bay, Dubai, UAE",
+            tax_id="100234567800003",
+            email="accounts@demo.atrium.test",
+            phone="+971 4 555 0100",
+            currency="AED",
+            default_tax_rate=Decimal("0.05"),
+            payment_terms_days=30,
+            default_terms="Payment within 30 days by bank transfer to Demo Realty LLC, IBAN AE07 0331 2345 6789 0123 456.",
+        ),
+    )
+    async with tenant_transaction(scope.tenant_id):
+        companies = [r["id"] for r in await fetch("SELECT id FROM company WHERE tenant_id = $1 ORDER BY id", scope.tenant_id)]
+    services = [
+        ("Sales commission, {}", Decimal("42500.00")),
+        ("Property management, {}", Decimal("6250.00")),
+        ("Leasing fee, {}", Decimal("9800.00")),
+        ("Valuation report, {}", Decimal("3500.00")),
+    ]
+    for n in range(36):
+        issued = today - timedelta(days=10 * (36 - n))
+        what, price = services[n % len(services)]
+        lines = [billing_schemas.InvoiceLineInput(description=what.format(f"{issued:%B %Y}"), unit_price=price + 250 * (n % 5))]
+        if n % 3 == 0:
+            lines.append(
+                billing_schemas.InvoiceLineInput(description="Marketing photography", quantity=Decimal(2), unit_price=Decimal("450.00"))
+            )
+        invoice = await billing.create_invoice(
+            scope,
+            billing_schemas.InvoiceCreate(customer_account_id=companies[n % len(companies)], issue_date=issued, lines=lines),
+        )
+        if n >= 34:
+            continue  # this month's drafts
+        await billing.send_invoice(scope, invoice.id, billing_schemas.InvoiceSend(), None)
+        paid_on = datetime.combine(issued + timedelta(days=12 + n % 9), time(11, 0), tzinfo=UTC)
+        if n < 26 or n % 4 == 0:
+            amount = invoice.total_amount
+        elif n % 4 == 1:
+            amount = (invoice.total_amount / 2).quantize(Decimal("0.01"))
+        else:
+            continue  # unpaid: overdue when past due
+        if paid_on.date() <= today:
+            await billing.record_payment(
+                scope,
+                invoice.id,
+                billing_schemas.PaymentCreate(amount=amount, payment_reference=f"TT-{40100 + n}", paid_at=paid_on),
+            )
+    await billing.mark_overdue(scope.tenant_id)

@@ -22,7 +22,7 @@ async def test_the_list_keeps_its_tab_in_the_url_marks_overdue_and_adds_up(clien
     page = await client.get("/invoices")
     assert page.status_code == 200 and "<html" in page.text
     assert page.text.count('class="overdue"') == 1 and f'id="invoice-{late["id"]}" class="overdue"' in page.text
-    assert "357.50" in page.text, "the totals of every invoice shown"
+    assert "350.50" in page.text and "1 draft not counted" in page.text, "the totals of every invoice shown"
     assert "1 overdue" in page.text
     overdue = await client.get("/invoices?overdue=1", headers={"HX-Request": "true", "HX-Target": "invoice-results"})
     assert overdue.status_code == 200 and "<html" not in overdue.text and overdue.text.lstrip().startswith('<div id="invoice-results"')
