@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, Amount, RequestBody, ResponseBody
+from app.core.schemas import MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, Amount, RequestBody, ResponseBody
 from app.leads.schemas import Currency
 
 InvoiceStatus = Literal["draft", "sent", "partially_paid", "paid", "overdue", "void"]
@@ -27,6 +27,13 @@ Money = Annotated[
     msgspec.Meta(
         description="Amount in the invoice's currency (a JSON number or a decimal string, at most 2 decimals)",
         extra_json_schema={"pattern": MONEY_PATTERN},
+    ),
+]
+PositiveMoney = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description="Amount more than 0 in the invoice's currency (a JSON number or a decimal string, at most 2 decimals)",
+        extra_json_schema={"pattern": POSITIVE_MONEY_PATTERN},
     ),
 ]
 Rate = Annotated[
@@ -249,7 +256,7 @@ class InvoiceVoid(RequestBody):
 class PaymentCreate(RequestBody, kw_only=True):
     """A payment received (§7.1 Process Payment): at most the balance due; with `Idempotency-Key`, safe to retry."""
 
-    amount: Money
+    amount: PositiveMoney
     payment_method: PaymentMethod = "bank_transfer"
     payment_reference: Reference = ""
     paid_at: Instant | None = None

@@ -32,7 +32,7 @@ from app.billing import money, policy, schemas
 from app.billing.tables import InvoiceLine
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
-from app.core.schemas import MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, checked_decimal
+from app.core.schemas import MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, checked_decimal
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
 from app.events.service import Subject, emit
@@ -788,14 +788,10 @@ async def record_payment(scope: TenantScope, invoice_id: int, data: schemas.Paym
     """A payment against a sent (or overdue, or partly paid) invoice: at most its balance due (an overpayment is a 422 and
     nothing changes). Paying the rest marks it paid and publishes `invoice.paid`. Audited."""
     policy.MANAGE.require(scope)
-    amount = checked_decimal("amount", data.amount, MONEY_PATTERN, noun="amount", human="Enter an amount, like 1500 or 1500.50")
+    amount = checked_decimal(
+        "amount", data.amount, POSITIVE_MONEY_PATTERN, noun="amount", human="Enter an amount more than 0, like 1500.50"
+    )
     assert amount is not None
-    if amount <= 0:
-        raise ValidationFailed(
-            "Invalid amount: more than 0",
-            details={"field": "amount", "provided": str(amount), "expected": "an amount more than 0"},
-            human="Enter an amount more than 0",
-        )
     paid_at = (data.paid_at or datetime.now(UTC)).astimezone(UTC)
     _check_date("paid_at", paid_at.date())
     async with tenant_transaction(scope.tenant_id):

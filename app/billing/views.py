@@ -56,7 +56,7 @@ def _query(state: dict[str, str], **extra: Any) -> str:
     return urlencode({k: v for k, v in {**state, **extra}.items() if v not in ("", None)})
 
 
-def _percent(raw: str) -> Decimal | str:
+def fraction_of_percent(raw: str) -> Decimal | str:
     """A percentage typed on a screen (5, 8.25) as the API's fraction (0.05, 0.0825); what is not a number stays as typed,
     for the schema to refuse next to its field."""
     text = raw.strip().removesuffix("%").strip()
@@ -89,8 +89,8 @@ def _rows(form: dict[str, str]) -> list[LineRow]:
             figures: money.LineFigures | None = money.line_figures(
                 Decimal(values["quantity"] or "1"),
                 Decimal(values["unit_price"] or "0"),
-                Decimal(str(_percent(values["discount_rate"] or "0"))),
-                Decimal(str(_percent(values["tax_rate"] or "0"))),
+                Decimal(str(fraction_of_percent(values["discount_rate"] or "0"))),
+                Decimal(str(fraction_of_percent(values["tax_rate"] or "0"))),
             )
             figures = figures if figures is not None and all(v.is_finite() for v in (figures.amount, figures.tax_amount)) else None
         except (InvalidOperation, ValueError):
@@ -129,7 +129,7 @@ def _editor_input(form: dict[str, str]) -> tuple[dict[str, Any], list[int]]:
                 line[name] = row.values[name].strip().replace(",", "")
         for name in ("tax_rate", "discount_rate"):
             if row.values[name].strip():
-                line[name] = _percent(row.values[name])
+                line[name] = fraction_of_percent(row.values[name])
         lines.append(line)
         kept.append(row.n)
     values["lines"] = lines
@@ -186,7 +186,9 @@ def _with_blank_rows(form: dict[str, str], settings: schemas.BillingSettings) ->
 
 def _live_totals(rows: list[LineRow]) -> money.Totals:
     return money.totals(
-        (Decimal(str(_percent(row.values["tax_rate"] or "0"))), row.figures) for row in rows if row.figures is not None and not _blank(row)
+        (Decimal(str(fraction_of_percent(row.values["tax_rate"] or "0"))), row.figures)
+        for row in rows
+        if row.figures is not None and not _blank(row)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, ClassVar
 
@@ -28,34 +29,50 @@ RATE_PATTERN = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"
 # A quantity (hours, units) with at most 4 decimals.
 QUANTITY_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"
 MAX_QUANTITY = Decimal("999999999.9999")
-# Every decimal input's pattern → (its maximum, its decimals): the OpenAPI document offers a number in range or such a
-# string (app/web/openapi.py); `checked_decimal` refuses what the schema cannot say (more decimals than allowed).
-DECIMAL_INPUTS: dict[str, tuple[Decimal, int]] = {
-    MONEY_PATTERN: (MAX_MONEY, 2),
-    RATE_PATTERN: (Decimal(1), 4),
-    QUANTITY_PATTERN: (MAX_QUANTITY, 4),
+# A payment: an amount more than 0 (no leading zeros in the string form, so the pattern needs no lookahead).
+POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,13}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalInput:
+    """What a decimal input's pattern allows: up to `maximum`, with at most `places` decimals, and more than 0 when
+    `positive` (else from 0)."""
+
+    maximum: Decimal
+    places: int
+    positive: bool = False
+
+
+# Every decimal input's pattern and its bounds: the OpenAPI document offers a number in range or such a string
+# (app/web/openapi.py); `checked_decimal` refuses what the schema cannot say (more decimals than allowed).
+DECIMAL_INPUTS: dict[str, DecimalInput] = {
+    MONEY_PATTERN: DecimalInput(MAX_MONEY, 2),
+    POSITIVE_MONEY_PATTERN: DecimalInput(MAX_MONEY, 2, positive=True),
+    RATE_PATTERN: DecimalInput(Decimal(1), 4),
+    QUANTITY_PATTERN: DecimalInput(MAX_QUANTITY, 4),
 }
 
 
 def checked_decimal(field: str, value: Decimal | None, pattern: str, *, noun: str, human: str | None = None) -> Decimal | None:
-    """`value` when it is finite, from 0 to the pattern's maximum, with at most its decimals (DECIMAL_INPUTS); else a 422."""
+    """`value` when it is finite, within the pattern's bounds, with at most its decimals (DECIMAL_INPUTS); else a 422."""
     if value is None:
         return None
-    maximum, places = DECIMAL_INPUTS[pattern]
-    if not value.is_finite() or value < 0 or value > maximum:
+    bounds = DECIMAL_INPUTS[pattern]
+    if not value.is_finite() or value < 0 or value > bounds.maximum or (bounds.positive and value == 0):
+        kind = f"more than 0, at most {bounds.maximum}" if bounds.positive else f"from 0 to {bounds.maximum}"
         raise ValidationFailed(
-            f"Invalid {field}: a non-negative {noun} of at most {maximum}",
-            details={"field": field, "provided": str(value), "expected": f"{_a(noun)} from 0 to {maximum}"},
+            f"Invalid {field}: a {'positive' if bounds.positive else 'non-negative'} {noun} of at most {bounds.maximum}",
+            details={"field": field, "provided": str(value), "expected": f"{_a(noun)} {kind}"},
             human=human,
         )
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    if value != value.quantize(Decimal(1).scaleb(-bounds.places)):
         raise ValidationFailed(
-            f"Invalid {field}: at most {places} decimals",
+            f"Invalid {field}: at most {bounds.places} decimals",
             # `reason`: a JSON number's decimals are beyond what JSON Schema's multipleOf can state exactly (binary floats).
             details={
                 "field": field,
                 "provided": str(value),
-                "expected": f"{_a(noun)} with at most {places} decimals",
+                "expected": f"{_a(noun)} with at most {bounds.places} decimals",
                 "reason": "precision",
             },
             human=human,

@@ -13,6 +13,7 @@ from app.accounts.tables import User
 from app.appointments import schemas as appointment_schemas
 from app.appointments import service as appointments
 from app.billing import billing_settings
+from app.billing import expenses as billing_expenses
 from app.billing import schemas as billing_schemas
 from app.billing import service as billing
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
@@ -198,7 +199,7 @@ async def _demo_deals(scope: TenantScope, agents: list[int]) -> None:
 
 async def _demo_invoices(scope: TenantScope, today: date) -> None:
     """A year of billing: commission invoices for the demo companies, most paid, some partly, a few overdue, drafts for
-    this month; the workspace's billing details and 5 % VAT."""
+    this month; a year of the office's expenses; the workspace's billing details and 5 % VAT."""
     await billing_settings.update_settings(
         scope,
         billing_schemas.BillingSettingsUpdate(
@@ -216,9 +217,9 @@ async def _demo_invoices(scope: TenantScope, today: date) -> None:
     async with tenant_transaction(scope.tenant_id):
         companies = [r["id"] for r in await fetch("SELECT id FROM company WHERE tenant_id = $1 ORDER BY id", scope.tenant_id)]
     services = [
-        ("Sales commission, {}", Decimal("42500.00")),
+        ("Sales commission, {}", Decimal("96500.00")),
         ("Property management, {}", Decimal("6250.00")),
-        ("Leasing fee, {}", Decimal("9800.00")),
+        ("Leasing fee, {}", Decimal("19800.00")),
         ("Valuation report, {}", Decimal("3500.00")),
     ]
     for n in range(36):
@@ -250,3 +251,21 @@ async def _demo_invoices(scope: TenantScope, today: date) -> None:
                 billing_schemas.PaymentCreate(amount=amount, payment_reference=f"TT-{40100 + n}", paid_at=paid_on),
             )
     await billing.mark_overdue(scope.tenant_id)
+    for months_ago in range(12):
+        counted = today.year * 12 + today.month - 1 - months_ago
+        month = date(counted // 12, counted % 12 + 1, 1)
+        for day, category, vendor, amount in (
+            (1, "Rent", "Bay Square Offices", Decimal("9500.00")),
+            (3, "Salaries", "Payroll", Decimal("31000.00")),
+            (9, "Advertising", "Property Finder", Decimal("4200.00") + 150 * (months_ago % 4)),
+            (15, "Software", "Atrium hosting", Decimal("349.00")),
+            (21, "Utilities", "DEWA", Decimal("1280.00") + 40 * (months_ago % 3)),
+        ):
+            spent = month.replace(day=day)
+            if spent > today:
+                continue
+            tax = Decimal(0) if category == "Salaries" else (amount * Decimal("0.05")).quantize(Decimal("0.01"))
+            await billing_expenses.create_expense(
+                scope,
+                billing_schemas.ExpenseCreate(expense_date=spent, category=category, vendor=vendor, amount=amount, tax_amount=tax),
+            )

@@ -238,9 +238,10 @@ def _restore_patterns(struct: Any, schema: Schema) -> None:
 def _number_or_string(prop: Schema, pattern: str) -> None:
     """A decimal input's schema (an amount, a rate, a quantity): a number from 0 to its maximum, or a string of its
     pattern (or null where it was)."""
-    maximum, _ = DECIMAL_INPUTS[pattern]
+    bounds = DECIMAL_INPUTS[pattern]
+    lowest: dict[str, Any] = {"exclusive_minimum": 0} if bounds.positive else {"minimum": 0}
     amount = [
-        Schema(type=OpenAPIType.NUMBER, minimum=0, maximum=float(maximum)),
+        Schema(type=OpenAPIType.NUMBER, maximum=float(bounds.maximum), **lowest),
         Schema(type=OpenAPIType.STRING, pattern=pattern),
     ]
     branches = prop.one_of or [Schema(type=prop.type)]
