@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post, put
@@ -13,9 +14,9 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Body, Parameter
 from saq import Queue
 
-from app.billing import billing_settings, documents, expenses, policy, reports, schemas, service
+from app.billing import billing_settings, documents, expenses, policy, reports, roi_reports, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
-from app.core.schemas import RequestBody
+from app.core.schemas import MONEY_PATTERN, RATE_PATTERN, RequestBody
 from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.web.auth import guard
@@ -364,3 +365,73 @@ class ReportController(Controller):
         filename = f"profit-loss_{report.start_date}_{report.end_date}.{format}"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
         return Response(content, media_type=REPORT_FILE_TYPES[format], headers=headers)
+
+
+MoneyQuery = Annotated[Decimal | None, Parameter(schema_extra={"pattern": MONEY_PATTERN})]
+RateQuery = Annotated[Decimal | None, Parameter(schema_extra={"pattern": RATE_PATTERN})]
+
+
+async def provide_roi_overrides(
+    price: Annotated[MoneyQuery, Parameter(description="Purchase price (default: the lead's budget)")] = None,
+    annual_rent: Annotated[MoneyQuery, Parameter(description="A year's rent before vacancy (default: 6 % of the price)")] = None,
+    service_charges: Annotated[MoneyQuery, Parameter(description="A year's service charges (default: 1 % of the price)")] = None,
+    fees_rate: Annotated[RateQuery, Parameter(description="Buying fees on the price (default 0.06)")] = None,
+    vacancy_rate: Annotated[RateQuery, Parameter(description="Share of the year without a tenant (default 0.05)")] = None,
+    rent_growth: Annotated[RateQuery, Parameter(description="Rent and charges growth a year (default 0.02)")] = None,
+    appreciation_rate: Annotated[RateQuery, Parameter(description="Value growth a year (default 0.03)")] = None,
+    holding_years: Annotated[int | None, Parameter(ge=1, le=30, description="Years until the sale (default 5)")] = None,
+    loan_to_value: Annotated[RateQuery, Parameter(description="Mortgage as a share of the price, at most 0.95 (default 0: cash)")] = None,
+    interest_rate: Annotated[RateQuery, Parameter(description="Mortgage interest a year (default 0.045)")] = None,
+    loan_term_years: Annotated[int | None, Parameter(ge=1, le=35, description="Mortgage term in years (default 25)")] = None,
+    selling_cost_rate: Annotated[RateQuery, Parameter(description="Costs of the sale on its price (default 0.02)")] = None,
+) -> roi_reports.RoiOverrides:
+    """The ROI report's assumptions that the caller changes (rates are fractions: 0.05 is 5 %)."""
+    return roi_reports.RoiOverrides(
+        price=price,
+        annual_rent=annual_rent,
+        service_charges=service_charges,
+        fees_rate=fees_rate,
+        vacancy_rate=vacancy_rate,
+        rent_growth=rent_growth,
+        appreciation_rate=appreciation_rate,
+        holding_years=holding_years,
+        loan_to_value=loan_to_value,
+        interest_rate=interest_rate,
+        loan_term_years=loan_term_years,
+        selling_cost_rate=selling_cost_rate,
+    )
+
+
+class RoiReportController(Controller):
+    """ROI reports of a lead's investment case (ArtinSmartRealty guide: `roi_report_url`)."""
+
+    path = "/v2/leads"
+    opt = resource_opt("roi")  # its scopes: roi:read, roi:write
+    tags = ["Billing"]
+    dependencies = {"overrides": Provide(provide_roi_overrides)}
+
+    @get("/{lead_id:int}/roi", operation_id="getLeadRoi", summary="A lead's investment case", guards=[guard(policy.ROI)])
+    async def lead_roi(
+        self, tenant: TenantScope, lead_id: Annotated[int, Parameter(description="Lead id")], overrides: roi_reports.RoiOverrides
+    ) -> schemas.RoiReport:
+        """Price (the lead's budget unless given), fees, rent, service charges, vacancy, appreciation and an optional
+        mortgage → a yearly cash-flow table to the sale, gross and net yield, cash-on-cash, IRR over the holding period
+        and the equity multiple. Any assumption can be changed in the query."""
+        report, _ = await roi_reports.lead_roi(tenant, lead_id, overrides)
+        return report
+
+    @get(
+        "/{lead_id:int}/roi-report.pdf",
+        operation_id="getLeadRoiReportPdf",
+        summary="A lead's ROI report as a PDF",
+        guards=[guard(policy.ROI)],
+        media_type=PDF_MEDIA_TYPE,
+        operation_class=success_media_types(200, {PDF_MEDIA_TYPE: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}),
+    )
+    async def lead_roi_pdf(
+        self, tenant: TenantScope, lead_id: Annotated[int, Parameter(description="Lead id")], overrides: roi_reports.RoiOverrides
+    ) -> Response[bytes]:
+        """The same case as a report to hand to the investor, with a cash-flow chart (the lead's `roi_report_url`)."""
+        filename, content = await roi_reports.lead_roi_pdf(tenant, lead_id, overrides)
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
+        return Response(content, media_type=PDF_MEDIA_TYPE, headers=headers)

@@ -90,7 +90,14 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     auto_reload=False,
 )
-_ENV.filters.update(money=_money, percent=percent, quantity=_quantity, day=_day)
+
+
+def _percent2(rate: Decimal) -> str:
+    """A computed rate as a percentage with two decimals: 0.071234 → `7.12%`."""
+    return f"{rate * 100:.2f}%"
+
+
+_ENV.filters.update(money=_money, percent=percent, percent2=_percent2, quantity=_quantity, day=_day)
 
 
 def render_html(template: str, context: Mapping[str, Any]) -> str:

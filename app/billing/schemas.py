@@ -441,3 +441,63 @@ class ProfitLoss(ResponseBody):
     periods: list[ProfitLossPeriod]
     totals: ProfitLossPeriod
     other_currencies: list[str]
+
+
+# ----------------------------------------------------------------------------------------------- ROI reports
+
+
+class RoiAssumptions(ResponseBody):
+    """What an ROI report assumes (rates are fractions: 0.05 is 5 %)."""
+
+    price: Amount
+    annual_rent: Amount
+    service_charges: Amount
+    fees_rate: Amount
+    vacancy_rate: Amount
+    rent_growth: Amount
+    appreciation_rate: Amount
+    holding_years: int
+    loan_to_value: Amount
+    interest_rate: Amount
+    loan_term_years: int
+    selling_cost_rate: Amount
+    currency: str
+
+
+class RoiYear(ResponseBody):
+    """One year of holding the property: rent collected, charges, net operating income, the mortgage, the cash flow and
+    the value and equity at its end."""
+
+    year: int
+    rent: Amount
+    service_charges: Amount
+    net_operating_income: Amount
+    interest: Amount
+    principal: Amount
+    cash_flow: Amount
+    property_value: Amount
+    loan_balance: Amount
+    equity: Amount
+
+
+class RoiReport(ResponseBody):
+    """A lead's investment case: the assumptions, each year to the sale, and the returns (rates as fractions)."""
+
+    lead_id: int
+    lead_name: str
+    assumptions: RoiAssumptions
+    fees: Amount
+    loan: Amount
+    cash_invested: Amount
+    monthly_payment: Amount
+    years: list[RoiYear]
+    sale_price: Amount
+    selling_costs: Amount
+    sale_proceeds: Amount
+    gross_yield: Amount
+    net_yield: Amount
+    cash_on_cash: Amount | None
+    irr: Amount | None
+    total_profit: Amount
+    equity_multiple: Amount | None
+    pdf_url: str

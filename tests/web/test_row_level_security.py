@@ -39,6 +39,14 @@ TENANT_TABLES = [
     "invitation",
     "appointment",
     "calendar_feed",
+    "billing_settings",
+    "invoice_counter",
+    "invoice",
+    "invoice_line",
+    "payment",
+    "expense",
+    "expense_receipt",
+    "invoice_batch",
 ]
 
 
