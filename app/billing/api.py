@@ -14,7 +14,7 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Body, Parameter
 from saq import Queue
 
-from app.billing import billing_settings, documents, expenses, policy, reports, roi_reports, schemas, service
+from app.billing import batches, billing_settings, documents, expenses, policy, reports, roi_reports, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.schemas import MONEY_PATTERN, RATE_PATTERN, RequestBody
 from app.core.scopes import resource_opt
@@ -88,6 +88,25 @@ class InvoiceController(Controller):
         `invoice.created`."""
         invoice = await service.create_invoice(tenant, data)
         return ApiResponse(invoice, status_code=201, headers={"Location": f"/v2/invoices/{invoice.id}"})
+
+    @post(
+        "/batches",
+        operation_id="sendInvoiceBatch",
+        summary="Send every draft of a month",
+        guards=[guard(policy.MANAGE)],
+        status_code=202,
+    )
+    async def send_batch(self, tenant: TenantScope, queue: Queue, data: schemas.BatchCreate) -> ApiResponse[schemas.Batch]:
+        """Every draft invoice (with lines) issued in `month` is rendered to PDF, e-mailed to its customer when SMTP is
+        configured, and marked sent, by background jobs spread over the workers. Follow `processed` of `total` at the
+        `Location`. A month with no draft answers 422."""
+        batch = await batches.start_batch(tenant, data, queue)
+        return ApiResponse(batch, status_code=202, headers={"Location": f"/v2/invoices/batches/{batch.id}"})
+
+    @get("/batches/{batch_id:int}", operation_id="getInvoiceBatch", summary="How far a batch has got", guards=[guard(policy.VIEW)])
+    async def get_batch(self, tenant: TenantScope, batch_id: Annotated[int, Parameter(description="Batch id")]) -> schemas.Batch:
+        """`status` queued, running or done; `processed` of `total` invoices."""
+        return await batches.get_batch(tenant, batch_id)
 
     @get("/{invoice_id:int}", operation_id="getInvoice", summary="Get an invoice", guards=[guard(policy.VIEW)])
     async def get_invoice(self, tenant: TenantScope, invoice_id: InvoiceId) -> schemas.Invoice:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from saq import CronJob
 
 from app.billing.api import BillingSettingsController, ExpenseController, InvoiceController, ReportController, RoiReportController
+from app.billing.batches import send_batch_invoice
 from app.billing.events import EVENTS
 from app.billing.jobs import email_invoice, sweep_overdue_invoices
 from app.billing.roi_reports import report_url
@@ -28,7 +29,7 @@ DOMAIN = Domain(
         RoiPagesController,
     ],
     nav=[NavEntry("invoices", "Invoices", "/invoices", order=70, permission="invoices.view")],
-    jobs=[email_invoice, sweep_overdue_invoices],
+    jobs=[email_invoice, sweep_overdue_invoices, send_batch_invoice],
     cron=[
         CronJob(
             sweep_overdue_invoices.function,

@@ -20,7 +20,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response, Template
 from saq import Queue
 
-from app.billing import billing_settings, documents, expenses, money, policy, reports, roi_reports, schemas, service
+from app.billing import batches, billing_settings, documents, expenses, money, policy, reports, roi_reports, schemas, service
 from app.contacts import service as contacts
 from app.core.errors import DomainError, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery
@@ -236,9 +236,29 @@ class InvoicePagesController(Controller):
                 for label, tab in TABS
             ],
             "query": query,
+            "batch": None,
+            "batch_error": "",
+            "this_month": (await service.today(tenant)).strftime("%Y-%m"),
         }
         block = "results" if targets(request, "invoice-results") else "content"
         return render(request, "billing/invoices.html", ctx, block=block, push_url=self_url if block == "results" else None)
+
+    @post("/invoices/batches", guards=[guard(policy.MANAGE)])
+    async def start_batch(self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, data: Form) -> Template:
+        """Send every draft of a month in the background; the answer is its progress bar (or why there is nothing to send)."""
+        try:
+            batch = await batches.start_batch(tenant, convert_input({"month": data.get("month", "").strip()}, schemas.BatchCreate), queue)
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return render(request, "billing/invoices.html", {"batch": None, "batch_error": exc.human}, block="batch", status_code=422)
+        return render(request, "billing/invoices.html", {"batch": batch, "batch_error": ""}, block="batch")
+
+    @get("/invoices/batches/{batch_id:int}")
+    async def batch_progress(self, request: Request[Any, Any, Any], tenant: TenantScope, batch_id: Id) -> Template:
+        """A batch's progress bar (it asks again every second until the batch is done)."""
+        batch = await batches.get_batch(tenant, batch_id)
+        return render(request, "billing/invoices.html", {"batch": batch, "batch_error": ""}, block="batch")
 
     # ------------------------------------------------------------------ the editor
 
