@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.billing import pdf, policy, schemas
 from app.billing.service import read_invoice, read_settings
 from app.db import TenantScope, fetch, tenant_transaction
 
+TEMPLATE = "pdf/invoice.html"
 STATUS_LABELS = {
     "draft": "DRAFT",
     "sent": "AWAITING PAYMENT",
@@ -43,8 +45,8 @@ def _filename(number: str) -> str:
     return f"{safe or 'invoice'}.pdf"
 
 
-async def invoice_pdf(scope: TenantScope, invoice_id: int) -> Document:
-    """The invoice (or credit note) as a PDF, rendered off the event loop (404 for another tenant's id)."""
+async def invoice_context(scope: TenantScope, invoice_id: int) -> dict[str, Any]:
+    """What the invoice's print template is given (404 for another tenant's id)."""
     policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         invoice = await read_invoice(scope, invoice_id)
@@ -63,7 +65,7 @@ async def invoice_pdf(scope: TenantScope, invoice_id: int) -> Document:
     workspace = rows[0]
     seller = Seller(settings.legal_name or workspace["name"], settings.address, settings.tax_id, settings.email, settings.phone)
     status = "overdue" if invoice.is_overdue else invoice.status
-    context = {
+    return {
         "invoice": invoice,
         "seller": seller,
         "logo": pdf.image_data_url(workspace["logo"], workspace["logo_type"]),
@@ -73,5 +75,11 @@ async def invoice_pdf(scope: TenantScope, invoice_id: int) -> Document:
         "original_number": original,
         "has_discounts": any(line.discount_rate for line in invoice.lines),
     }
-    content = await pdf.render_pdf("pdf/invoice.html", context)
+
+
+async def invoice_pdf(scope: TenantScope, invoice_id: int) -> Document:
+    """The invoice (or credit note) as a PDF, rendered off the event loop (404 for another tenant's id)."""
+    context = await invoice_context(scope, invoice_id)
+    invoice: schemas.Invoice = context["invoice"]
+    content = await pdf.render_pdf(TEMPLATE, context)
     return Document(_filename(invoice.invoice_number), content, invoice)
