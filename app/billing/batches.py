@@ -11,6 +11,7 @@ from saq import Queue
 from saq.types import Context
 
 from app.billing import policy, schemas, service
+from app.billing.documents import invoice_pdf
 from app.core.errors import ResourceNotFound, ValidationFailed
 from app.core.jobs import job
 from app.db import TenantScope, fetch, tenant_transaction
@@ -100,8 +101,6 @@ async def get_batch(scope: TenantScope, batch_id: int) -> schemas.Batch:
 async def send_batch_invoice(ctx: Context, *, tenant_id: int, batch_id: int, invoice_id: int, user_id: int | None) -> str:
     """Render one invoice of a batch and e-mail it when the server can (to its customer's address), then mark it sent and
     count it. An invoice no longer a draft (sent by hand meanwhile, or by an earlier attempt) is only counted."""
-    from app.billing.documents import invoice_pdf
-
     scope = TenantScope.system(tenant_id, "system:invoice-batch", on_behalf_of=user_id)
     await progress.running(tenant_id, KIND, batch_id)
     invoice = await service.get_invoice(scope, invoice_id)

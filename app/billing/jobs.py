@@ -5,6 +5,7 @@ from __future__ import annotations
 from saq.types import Context
 
 from app.billing import service
+from app.billing.documents import invoice_pdf
 from app.core.jobs import job
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.events import mail
@@ -15,8 +16,6 @@ from app.events.service import Subject, emit
 async def email_invoice(ctx: Context, *, tenant_id: int, invoice_id: int, to: str, message: str, sent_at: str) -> str:
     """Render the invoice's PDF and e-mail it to `to`; a render that runs too long or a mail server that refuses fails the
     attempt and SAQ tries again (the invoice's timeline says when it went)."""
-    from app.billing.documents import invoice_pdf
-
     scope = TenantScope.system(tenant_id, "system:invoice-email")
     document = await invoice_pdf(scope, invoice_id)
     invoice = document.invoice

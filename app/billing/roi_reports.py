@@ -67,7 +67,7 @@ def _inputs(lead: Any, overrides: RoiOverrides) -> roi.RoiInputs:
             },
             human="A mortgage covers at most 95 % of the price",
         )
-    price = overrides.price or lead.budget_max or lead.budget_min or DEFAULT_PRICE
+    price = overrides.price if overrides.price is not None else (lead.budget_max or lead.budget_min or DEFAULT_PRICE)
     if price <= 0:
         raise ValidationFailed(
             "Invalid price: more than 0",

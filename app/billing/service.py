@@ -32,11 +32,12 @@ from app.billing import money, policy, schemas
 from app.billing.tables import InvoiceLine
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
-from app.core.schemas import MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, checked_decimal
+from app.core.schemas import MAX_MONEY, MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, checked_decimal
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
 from app.events.service import Subject, emit
 from app.settings import base_url
+from app.settings import current as current_settings
 
 SORTS = {
     "issue_date": "i.issue_date",
@@ -429,9 +430,9 @@ def _single_line(subtotal: Decimal, description: str, tax_rate: Decimal | None) 
     return [schemas.InvoiceLineInput(description=description.strip() or DEFAULT_LINE, unit_price=subtotal, tax_rate=tax_rate)]
 
 
-def _check_money_total(total: Decimal) -> None:
-    maximum = Decimal("99999999999999.99")
-    if total > maximum:
+def _check_money_total(totals: money.Totals) -> None:
+    """Every stored figure fits (the subtotal is at least each line's amount, the total at least each line's total)."""
+    if max(totals.subtotal, totals.total_amount) > MAX_MONEY:
         raise ValidationFailed(
             "Invalid lines: the invoice's total is over 99999999999999.99",
             details={"field": "lines", "expected": "lines adding up to at most 99999999999999.99", "reason": "range"},
@@ -442,7 +443,7 @@ def _check_money_total(total: Decimal) -> None:
 async def _store_lines(scope: TenantScope, invoice_id: int, lines: list[PricedLine]) -> money.Totals:
     """Replace the invoice's lines with `lines` (one statement) and write its totals; returns them."""
     result = money.totals((line.tax_rate, line.figures) for line in lines)
-    _check_money_total(result.total_amount)
+    _check_money_total(result)
     await InvoiceLine.delete().where((InvoiceLine.tenant_id == scope.tenant_id) & (InvoiceLine.invoice_id == invoice_id))
     if lines:
         await fetch(
@@ -670,8 +671,7 @@ async def update_invoice(
 async def send_invoice(scope: TenantScope, invoice_id: int, data: schemas.InvoiceSend, queue: Queue | None) -> schemas.SendResult:
     """Issue a draft (it becomes sent, and its customer as billed is kept from now on), or send a sent one again; the PDF is
     e-mailed by a job when SMTP is configured. Publishes `invoice.sent`."""
-    from app.billing.jobs import email_invoice  # the job renders through this module
-    from app.settings import current as current_settings
+    from app.billing.jobs import email_invoice  # imported here: the job's module uses this one
 
     policy.MANAGE.require(scope)
     async with tenant_transaction(scope.tenant_id):
@@ -792,7 +792,10 @@ async def record_payment(scope: TenantScope, invoice_id: int, data: schemas.Paym
         "amount", data.amount, POSITIVE_MONEY_PATTERN, noun="amount", human="Enter an amount more than 0, like 1500.50"
     )
     assert amount is not None
-    paid_at = (data.paid_at or datetime.now(UTC)).astimezone(UTC)
+    try:
+        paid_at = (data.paid_at or datetime.now(UTC)).astimezone(UTC)
+    except OverflowError:  # the last (or first) day there is, shifted past it by its offset
+        paid_at = datetime.max.replace(tzinfo=UTC)
     _check_date("paid_at", paid_at.date())
     async with tenant_transaction(scope.tenant_id):
         invoice = await read_invoice(scope, invoice_id, lock=True)  # concurrent payments of one invoice wait for each other

@@ -37,11 +37,8 @@ def _send(url: str, sender: str, recipients: list[str], subject: str, text: str,
 
 async def send_to_address(address: str, subject: str, text: str) -> None:
     """Mail one address that is not (yet) a user, such as an invitation's (off the event loop); failures are logged."""
-    settings = current()
-    if not settings.smtp_url:
-        return
     try:
-        await asyncio.to_thread(_send, settings.smtp_url, settings.mail_from, [address], subject, text)
+        await deliver(address, subject, text)
     except (OSError, smtplib.SMTPException):
         log.warning("could not send e-mail to %s", address, exc_info=True)
 
