@@ -23,18 +23,16 @@ KIND = "invoice_batch"
 
 
 def _month(raw: str) -> date:
-    try:
-        first = date.fromisoformat(f"{raw}-01")
-    except ValueError:
+    """The first day of a `YYYY-MM` month (the schema's pattern holds); a month outside 1900-2999 is a 422."""
+    year, month = int(raw[:4]), int(raw[5:7])
+    if not service.EARLIEST.year <= year <= service.LATEST.year:
         raise ValidationFailed(
-            "Invalid month: YYYY-MM", details={"field": "month", "provided": raw, "expected": "a month as YYYY-MM"}
-        ) from None
-    if not service.EARLIEST <= first <= service.LATEST:
-        raise ValidationFailed(
-            "Invalid month: from 1900 to 2999",
+            "Invalid month: from 1900-01 to 2999-12",
+            # `reason`: the schema's pattern cannot bound the year.
             details={"field": "month", "provided": raw, "expected": "a month from 1900-01 to 2999-12", "reason": "range"},
+            human="Choose a month between 1900 and 2999",
         )
-    return first
+    return date(year, month, 1)
 
 
 async def start_batch(scope: TenantScope, data: schemas.BatchCreate, queue: Queue) -> schemas.Batch:
