@@ -18,6 +18,7 @@ from app.billing import batches, billing_settings, documents, expenses, policy, 
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.schemas import MONEY_PATTERN, RATE_PATTERN, RequestBody
 from app.core.scopes import resource_opt
+from app.core.validation import list_pattern
 from app.db import TenantScope
 from app.web.auth import guard
 from app.web.etag import IfMatch
@@ -27,7 +28,7 @@ from app.web.openapi import success_media_types
 # No bounds in the schema (JSON Schema readers compare them as floats): an id past bigint names no invoice (404).
 InvoiceId = Annotated[int, Parameter(description="Invoice id")]
 IdParam = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
-STATUS_LIST_PATTERN = "^ *(?:(?:" + "|".join(schemas.STATUSES) + r") *(?:, *(?:" + "|".join(schemas.STATUSES) + ") *)*)?$"
+STATUS_LIST_PATTERN = list_pattern(schemas.STATUSES)
 PDF_MEDIA_TYPE = "application/pdf"
 
 

@@ -10,13 +10,13 @@ from msgspec import UNSET
 
 from app.billing import policy, schemas
 from app.billing.service import read_settings
-from app.core.errors import PayloadTooLarge, ValidationFailed
+from app.billing.uploads import media_type_of
+from app.core.errors import PayloadTooLarge
 from app.core.schemas import RATE_PATTERN, checked_decimal
 from app.db import TenantScope, fetch, tenant_transaction
 from app.events.service import Subject, emit
 
 MAX_LOGO_BYTES = 512 * 1024
-_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 async def get_settings(scope: TenantScope) -> schemas.BillingSettings:
@@ -69,25 +69,17 @@ async def update_settings(scope: TenantScope, data: schemas.BillingSettingsUpdat
         return await read_settings(scope)
 
 
-def logo_type(content: bytes) -> str:
-    """The media type of a PNG or JPEG image, from its first bytes; anything else is a 422."""
-    for signature, media_type in _IMAGE_SIGNATURES.items():
-        if content.startswith(signature):
-            return media_type
-    raise ValidationFailed(
-        "Invalid file: the logo must be a PNG or JPEG image",
-        # `reason`: what a file holds is not something a schema can say.
-        details={"field": "file", "expected": "a PNG or JPEG image of at most 512 KB", "reason": "file_type"},
-        human="Upload the logo as a PNG or JPEG image",
-    )
-
-
 async def set_logo(scope: TenantScope, content: bytes) -> schemas.BillingSettings:
     """The logo printed on invoices (PNG or JPEG, at most 512 KB); audited."""
     policy.SETTINGS.require(scope)
     if len(content) > MAX_LOGO_BYTES:
         raise PayloadTooLarge("The logo is over 512 KB", details={"field": "file", "max_bytes": MAX_LOGO_BYTES})
-    media_type = logo_type(content)
+    media_type = media_type_of(
+        content,
+        ("image/png", "image/jpeg"),
+        expected="a PNG or JPEG image of at most 512 KB",
+        human="Upload the logo as a PNG or JPEG image",
+    )
     async with tenant_transaction(scope.tenant_id):
         await _save(scope, {"logo": content, "logo_type": media_type})
         await emit(

@@ -11,6 +11,7 @@ from msgspec import UNSET
 
 from app.billing import policy, schemas
 from app.billing.service import EARLIEST, LATEST, read_settings
+from app.billing.uploads import media_type_of
 from app.core.errors import PayloadTooLarge, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import MONEY_PATTERN, checked_decimal
@@ -20,7 +21,6 @@ from app.settings import base_url
 
 SORTS = {"expense_date": "e.expense_date", "amount": "e.amount", "category": "e.category", "created_at": "e.created_at"}
 MAX_RECEIPT_BYTES = 5 * 1024 * 1024
-_RECEIPT_SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 def _select(args: list[Any]) -> str:
@@ -196,25 +196,17 @@ async def delete_expense(scope: TenantScope, expense_id: int) -> None:
         await emit(scope, Subject("expense", expense_id), "deleted", audit={"expense": _summary(expense)})
 
 
-def receipt_type(content: bytes) -> str:
-    """A receipt's media type from its first bytes (a PDF, PNG or JPEG); anything else is a 422."""
-    for signature, media_type in _RECEIPT_SIGNATURES.items():
-        if content.startswith(signature):
-            return media_type
-    raise ValidationFailed(
-        "Invalid file: a receipt is a PDF, PNG or JPEG file",
-        # `reason`: what a file holds is not something a schema can say.
-        details={"field": "file", "expected": "a PDF, PNG or JPEG file of at most 5 MB", "reason": "file_type"},
-        human="Upload the receipt as a PDF, PNG or JPEG file",
-    )
-
-
 async def set_receipt(scope: TenantScope, expense_id: int, filename: str, content: bytes) -> schemas.Expense:
     """Attach the receipt (a new one replaces the old)."""
     policy.MANAGE_EXPENSES.require(scope)
     if len(content) > MAX_RECEIPT_BYTES:
         raise PayloadTooLarge("The receipt is over 5 MB", details={"field": "file", "max_bytes": MAX_RECEIPT_BYTES})
-    media_type = receipt_type(content)
+    media_type = media_type_of(
+        content,
+        ("application/pdf", "image/png", "image/jpeg"),
+        expected="a PDF, PNG or JPEG file of at most 5 MB",
+        human="Upload the receipt as a PDF, PNG or JPEG file",
+    )
     name = "".join(c for c in filename if c.isprintable() and c not in '"\\/')[-200:] or "receipt"
     async with tenant_transaction(scope.tenant_id):
         await _read(scope, expense_id)

@@ -33,6 +33,7 @@ from app.billing.tables import InvoiceLine
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import MAX_MONEY, MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, checked_decimal
+from app.core.validation import parse_list
 from app.core.versions import require_current
 from app.db import TenantScope, fetch, fetch_as, like_pattern, tenant_transaction
 from app.events.service import Subject, emit
@@ -169,18 +170,8 @@ class InvoiceFilters:
 
 
 def parse_statuses(raw: str | None) -> tuple[str, ...]:
-    """`sent,overdue` → ('sent', 'overdue'); blank is no filter; an unknown status is a 422."""
-    if not raw or not raw.strip():
-        return ()
-    values = tuple(v.strip().lower() for v in raw.split(",") if v.strip())
-    unknown = [v for v in values if v not in schemas.STATUSES]
-    if unknown or not values:
-        raise ValidationFailed(
-            f"Invalid status: {unknown[0] if unknown else raw}",
-            details={"field": "status", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STATUSES)}"},
-            human="Choose one of the statuses",
-        )
-    return values
+    """`sent,overdue` → a tuple of statuses; unknown values are a validation error; blank is no filter."""
+    return parse_list(raw, schemas.STATUSES)
 
 
 def _where(scope: TenantScope, filters: InvoiceFilters) -> tuple[str, list[Any]]:
