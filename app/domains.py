@@ -36,6 +36,7 @@ INSTALLED = [
     "app.properties",
     "app.support",
     "app.calls",
+    "app.billing",
 ]
 
 

@@ -242,4 +242,17 @@ document.addEventListener("click", (event) => {
   if (note) note.textContent = `Viewing of ${button.dataset.location}`;
   form.scrollIntoView({ block: "center" });
   form.elements.starts_at.focus();
+// The invoice editor: "Remove" takes a line row away (the totals are worked out again); without JavaScript, a row
+// whose description and price are emptied is left out when the invoice is saved.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-remove-row]");
+  if (!button) return;
+  const row = button.closest("tr");
+  const rows = row && row.parentElement;
+  if (!rows) return;
+  const next = row.nextElementSibling || row.previousElementSibling;
+  row.remove();
+  if (window.htmx) htmx.trigger(rows, "line-removed");
+  const focus = next && next.querySelector("input");
+  if (focus) focus.focus();
 });

@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from app.appointments import policy, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
+from app.core.validation import list_pattern
 from app.db import TenantScope
 from app.web.auth import guard
 from app.web.deps import INSTANT, parse_instant
@@ -20,7 +21,7 @@ from app.web.openapi import success_media_types
 
 AppointmentId = Annotated[int, Parameter(description="Appointment id")]
 ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
-STATUS_LIST_PATTERN = "^ *(?:(?:" + "|".join(schemas.STATUSES) + r") *(?:, *(?:" + "|".join(schemas.STATUSES) + ") *)*)?$"
+STATUS_LIST_PATTERN = list_pattern(schemas.STATUSES)
 
 
 def _storable(value: int | None) -> int | None:

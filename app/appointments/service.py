@@ -21,6 +21,7 @@ from app.appointments import calendar, policy, schemas
 from app.appointments.tables import Appointment, CalendarFeed
 from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery, Page, page_of, sort_order
+from app.core.validation import parse_list
 from app.db import TenantScope, fetch, fetch_as, system_transaction, tenant_transaction
 from app.events.service import Subject, emit
 from app.leads.events import conversation_url
@@ -60,18 +61,8 @@ class AppointmentFilters:
 
 
 def parse_statuses(raw: str | None) -> tuple[str, ...]:
-    """`scheduled,confirmed` → ('scheduled', 'confirmed'); unknown values are a validation error; blank is no filter."""
-    if not raw or not raw.strip():
-        return ()
-    values = tuple(v.strip().lower() for v in raw.split(",") if v.strip())
-    unknown = [v for v in values if v not in schemas.STATUSES]
-    if unknown or not values:
-        raise ValidationFailed(
-            f"Invalid status: {unknown[0] if unknown else raw}",
-            details={"field": "status", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STATUSES)}"},
-            human="Choose one of the statuses",
-        )
-    return values
+    """`scheduled,confirmed` → a tuple of statuses; unknown values are a validation error; blank is no filter."""
+    return parse_list(raw, schemas.STATUSES)
 
 
 def _where(scope: TenantScope, filters: AppointmentFilters) -> tuple[str, list[Any]]:

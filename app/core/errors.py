@@ -75,6 +75,12 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
 
 
+class Unavailable(DomainError):
+    """The work could not be done now (a document that took too long to render); nothing was changed, try again."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
 class RateLimited(DomainError):
     """Too many requests or attempts; retry after `retry_after` seconds."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, ClassVar
 
@@ -23,26 +24,69 @@ EMAIL_RE = re.compile(EMAIL_PATTERN)
 # document says both (app/web/openapi.py finds the pattern); services refuse more decimals (`details.reason: precision`).
 MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
 MAX_MONEY = Decimal("99999999999999.99")
+# A rate (tax, discount) as a fraction from 0 to 1 with at most 4 decimals: 0.05 is 5 %, 0.0825 is 8.25 %.
+RATE_PATTERN = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"
+# A quantity (hours, units) with at most 4 decimals.
+QUANTITY_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"
+MAX_QUANTITY = Decimal("999999999.9999")
+# A payment: an amount more than 0 (no leading zeros in the string form, so the pattern needs no lookahead).
+POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,13}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalInput:
+    """What a decimal input's pattern allows: up to `maximum`, with at most `places` decimals, and more than 0 when
+    `positive` (else from 0)."""
+
+    maximum: Decimal
+    places: int
+    positive: bool = False
+
+
+# Every decimal input's pattern and its bounds: the OpenAPI document offers a number in range or such a string
+# (app/web/openapi.py); `checked_decimal` refuses what the schema cannot say (more decimals than allowed).
+DECIMAL_INPUTS: dict[str, DecimalInput] = {
+    MONEY_PATTERN: DecimalInput(MAX_MONEY, 2),
+    POSITIVE_MONEY_PATTERN: DecimalInput(MAX_MONEY, 2, positive=True),
+    RATE_PATTERN: DecimalInput(Decimal(1), 4),
+    QUANTITY_PATTERN: DecimalInput(MAX_QUANTITY, 4),
+}
+
+
+def checked_decimal(field: str, value: Decimal | None, pattern: str, *, noun: str, human: str | None = None) -> Decimal | None:
+    """`value` when it is finite, within the pattern's bounds, with at most its decimals (DECIMAL_INPUTS); else a 422."""
+    if value is None:
+        return None
+    bounds = DECIMAL_INPUTS[pattern]
+    if not value.is_finite() or value < 0 or value > bounds.maximum or (bounds.positive and value == 0):
+        kind = f"more than 0, at most {bounds.maximum}" if bounds.positive else f"from 0 to {bounds.maximum}"
+        raise ValidationFailed(
+            f"Invalid {field}: a {'positive' if bounds.positive else 'non-negative'} {noun} of at most {bounds.maximum}",
+            details={"field": field, "provided": str(value), "expected": f"{_a(noun)} {kind}"},
+            human=human,
+        )
+    if value != value.quantize(Decimal(1).scaleb(-bounds.places)):
+        raise ValidationFailed(
+            f"Invalid {field}: at most {bounds.places} decimals",
+            # `reason`: a JSON number's decimals are beyond what JSON Schema's multipleOf can state exactly (binary floats).
+            details={
+                "field": field,
+                "provided": str(value),
+                "expected": f"{_a(noun)} with at most {bounds.places} decimals",
+                "reason": "precision",
+            },
+            human=human,
+        )
+    return value
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def checked_money(field: str, amount: Decimal | None, human: str | None = None) -> Decimal | None:
     """`amount` when it is a finite, non-negative amount of at most MAX_MONEY with at most 2 decimals; else a 422."""
-    if amount is None:
-        return None
-    if not amount.is_finite() or amount < 0 or amount > MAX_MONEY:
-        raise ValidationFailed(
-            f"Invalid {field}: a non-negative amount of at most {MAX_MONEY}",
-            details={"field": field, "provided": str(amount), "expected": f"an amount from 0 to {MAX_MONEY}"},
-            human=human,
-        )
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed(
-            f"Invalid {field}: at most 2 decimals",
-            # `reason`: a JSON number's decimals are beyond what JSON Schema's multipleOf can state exactly (binary floats).
-            details={"field": field, "provided": str(amount), "expected": "an amount with at most 2 decimals", "reason": "precision"},
-            human=human,
-        )
-    return amount
+    return checked_decimal(field, amount, MONEY_PATTERN, noun="amount", human=human)
 
 
 # Money in an answer: a Decimal sent as an exact JSON number (app/core/json.py), as the guides show budgets (2500000);

@@ -8,6 +8,7 @@ person on a screen reads.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,28 @@ def convert_input(data: dict[str, Any], schema: type[msgspec.Struct]) -> Any:
         return msgspec.convert(data, schema, strict=False)
     except msgspec.ValidationError as exc:
         raise _refusal(_each_field(data, schema) or [field_problem(str(exc))]) from None
+
+
+def list_pattern(values: Sequence[str]) -> str:
+    """The pattern of a filter taking one or more of `values` separated by commas (spaces around each, blank for none):
+    what its schema says, and what `parse_list` reads."""
+    one = "(?:" + "|".join(values) + ")"
+    return f"^ *(?:{one} *(?:, *{one} *)*)?$"
+
+
+def parse_list(raw: str | None, values: Sequence[str], *, field: str = "status") -> tuple[str, ...]:
+    """`sent,overdue` → ('sent', 'overdue'), in any case; blank is no filter; a value not in `values` is a 422."""
+    if not raw or not raw.strip():
+        return ()
+    chosen = tuple(v.strip().lower() for v in raw.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in values]
+    if unknown or not chosen:
+        raise ValidationFailed(
+            f"Invalid {field}: {unknown[0] if unknown else raw}",
+            details={"field": field, "provided": raw, "expected": f"one or more of: {', '.join(values)}"},
+            human=f"Choose one of the {field}{'es' if field.endswith('s') else 's'}",
+        )
+    return chosen
 
 
 def in_words(exc: DomainError) -> str:

@@ -11,16 +11,9 @@ DOMAIN = Domain(
     controllers=[DashboardController],
     nav=[
         NavEntry("dashboard", "Dashboard", "/", order=0),
+        NavEntry("messages", "Messages", "/messages", order=65, placeholder="E-mail and SMS templates, memos and the replies to them."),
         NavEntry(
-            "tickets",
-            "Tickets",
-            "/tickets",
-            order=50,
-            placeholder="A support queue with priorities, SLAs, public replies and internal notes.",
-        ),
-        NavEntry("calls", "Calls", "/calls", order=60, placeholder="The call log with dispositions, transcripts and call analytics."),
-        NavEntry(
-            "invoices", "Invoices", "/invoices", order=70, placeholder="Invoices with line items, partial payments and PDF downloads."
+            "analytics", "Analytics", "/analytics", order=80, placeholder="The funnel, the agents' leaderboard, KPIs and the forecast."
         ),
     ],
 )

@@ -12,6 +12,10 @@ from app.accounts import service as accounts
 from app.accounts.tables import User
 from app.appointments import schemas as appointment_schemas
 from app.appointments import service as appointments
+from app.billing import billing_settings
+from app.billing import expenses as billing_expenses
+from app.billing import schemas as billing_schemas
+from app.billing import service as billing
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, PROPERTIES, PROPERTY_TIMELINE, generate_args, property_args
 from app.leads.service import rescore_tenant
@@ -164,6 +168,7 @@ async def load_demo_tenant() -> DemoLogin:
     await _demo_tickets(scope)
     async with tenant_transaction(tenant.id):
         await fetch(DEMO_CALLS, tenant.id)
+    await _demo_invoices(scope, datetime.now(dubai).date())
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 
@@ -474,3 +479,77 @@ SELECT $1, d.direction, d.status, d.from_number, d.to_number, d.agent_id, d.queu
                NULL::bigint AS contact_id
           FROM generate_series(1, 400) g) d
 """
+
+
+async def _demo_invoices(scope: TenantScope, today: date) -> None:
+    """A year of billing: commission invoices for the demo companies, most paid, some partly, a few overdue, drafts for
+    this month; a year of the office's expenses; the workspace's billing details and 5 % VAT."""
+    await billing_settings.update_settings(
+        scope,
+        billing_schemas.BillingSettingsUpdate(
+            legal_name="Demo Realty LLC",
+            address="Office 1204, Bay Square 3\nBusiness Bay, Dubai, UAE",
+            tax_id="100234567800003",
+            email="accounts@demo.atrium.test",
+            phone="+971 4 555 0100",
+            currency="AED",
+            default_tax_rate=Decimal("0.05"),
+            payment_terms_days=30,
+            default_terms="Payment within 30 days by bank transfer to Demo Realty LLC, IBAN AE07 0331 2345 6789 0123 456.",
+        ),
+    )
+    async with tenant_transaction(scope.tenant_id):
+        companies = [r["id"] for r in await fetch("SELECT id FROM company WHERE tenant_id = $1 ORDER BY id", scope.tenant_id)]
+    services = [
+        ("Sales commission, {}", Decimal("96500.00")),
+        ("Property management, {}", Decimal("6250.00")),
+        ("Leasing fee, {}", Decimal("19800.00")),
+        ("Valuation report, {}", Decimal("3500.00")),
+    ]
+    for n in range(36):
+        issued = today - timedelta(days=10 * (36 - n))
+        what, price = services[n % len(services)]
+        lines = [billing_schemas.InvoiceLineInput(description=what.format(f"{issued:%B %Y}"), unit_price=price + 250 * (n % 5))]
+        if n % 3 == 0:
+            lines.append(
+                billing_schemas.InvoiceLineInput(description="Marketing photography", quantity=Decimal(2), unit_price=Decimal("450.00"))
+            )
+        invoice = await billing.create_invoice(
+            scope,
+            billing_schemas.InvoiceCreate(customer_account_id=companies[n % len(companies)], issue_date=issued, lines=lines),
+        )
+        if n >= 34:
+            continue  # this month's drafts
+        await billing.send_invoice(scope, invoice.id, billing_schemas.InvoiceSend(), None)
+        paid_on = datetime.combine(issued + timedelta(days=12 + n % 9), time(11, 0), tzinfo=UTC)
+        if n < 26 or n % 4 == 0:
+            amount = invoice.total_amount
+        elif n % 4 == 1:
+            amount = (invoice.total_amount / 2).quantize(Decimal("0.01"))
+        else:
+            continue  # unpaid: overdue when past due
+        if paid_on.date() <= today:
+            await billing.record_payment(
+                scope,
+                invoice.id,
+                billing_schemas.PaymentCreate(amount=amount, payment_reference=f"TT-{40100 + n}", paid_at=paid_on),
+            )
+    await billing.mark_overdue(scope.tenant_id)
+    for months_ago in range(12):
+        counted = today.year * 12 + today.month - 1 - months_ago
+        month = date(counted // 12, counted % 12 + 1, 1)
+        for day, category, vendor, amount in (
+            (1, "Rent", "Bay Square Offices", Decimal("9500.00")),
+            (3, "Salaries", "Payroll", Decimal("31000.00")),
+            (9, "Advertising", "Property Finder", Decimal("4200.00") + 150 * (months_ago % 4)),
+            (15, "Software", "Atrium hosting", Decimal("349.00")),
+            (21, "Utilities", "DEWA", Decimal("1280.00") + 40 * (months_ago % 3)),
+        ):
+            spent = month.replace(day=day)
+            if spent > today:
+                continue
+            tax = Decimal(0) if category == "Salaries" else (amount * Decimal("0.05")).quantize(Decimal("0.01"))
+            await billing_expenses.create_expense(
+                scope,
+                billing_schemas.ExpenseCreate(expense_date=spent, category=category, vendor=vendor, amount=amount, tax_amount=tax),
+            )

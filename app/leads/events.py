@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +47,21 @@ def _decoded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+# A lead's ROI report address (the ArtinSmartRealty guide's `roi_report_url`), given by the domain that makes the reports
+# when it is installed (app/billing/domain.py): it uses leads, so leads cannot ask it directly.
+_roi_report_url: list[Callable[[int], str]] = []
+
+
+def provide_roi_report_url(address: Callable[[int], str]) -> None:
+    """Let the domain that makes ROI reports say where a lead's is."""
+    _roi_report_url[:] = [address]
+
+
+def roi_report_url(lead_id: int) -> str | None:
+    """Where the lead's ROI report PDF is, when a domain makes them."""
+    return _roi_report_url[0](lead_id) if _roi_report_url else None
+
+
 def conversation_url(lead_id: int) -> str:
     """Where a person opens the lead (the same link as the API's `conversation_url`)."""
     return f"{base_url()}/leads/{lead_id}"
@@ -58,7 +74,7 @@ def payload(lead: dict[str, Any]) -> dict[str, Any]:
     data["preferred_locations"] = list(lead.get("preferred_locations") or [])
     data.update(
         conversation_url=conversation_url(lead["id"]),
-        roi_report_url=None,
+        roi_report_url=roi_report_url(lead["id"]),
         custom_fields=_decoded(lead.get("custom_fields")) or {},
         temperature=lead.get("temperature"),
         agent_id=lead.get("agent_id"),

@@ -62,6 +62,7 @@ class LeadSummary(ResponseBody):
     created_at: datetime
     last_interaction: datetime | None
     conversation_url: str
+    roi_report_url: str | None = None  # filled after the row is read (the domain that makes ROI reports says where)
 
 
 class Lead(ResponseBody):
@@ -113,6 +114,7 @@ class Lead(ResponseBody):
     ghost_reminder_sent: bool
     deleted_at: datetime | None
     conversation_url: str
+    roi_report_url: str | None = None
     appointment: LeadAppointment | None = None
 
 

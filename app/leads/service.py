@@ -28,6 +28,7 @@ from app.events.service import Subject, emit, relink_contact
 from app.events.service import timeline as read_timeline
 from app.leads import events as lead_events
 from app.leads import policy, schemas
+from app.leads.events import roi_report_url
 from app.leads.scoring import score_lead
 from app.leads.tables import Lead
 from app.piccolo_conf import DB
@@ -52,7 +53,8 @@ WINDOWED_SORTS = frozenset({"created_at", "hotness_score"})
 SEARCH_WINDOW = 5_000
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.__struct_fields__)
 # list_leads builds LeadSummary positionally from its columns, the conversation URL made last by the database.
-assert SUMMARY_FIELDS[-1] == "conversation_url", "LeadSummary's last field must stay conversation_url (see list_leads)"
+# (roi_report_url, after it, has a default and is filled in afterwards.)
+assert SUMMARY_FIELDS[-2:] == ("conversation_url", "roi_report_url"), "LeadSummary ends with conversation_url (see list_leads)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,15 @@ async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
         agent = await User.select(User.full_name).where((User.id == row["agent_id"]) & (User.tenant_id == row["tenant_id"])).first()
         agent_name = agent["full_name"] if agent else None
     appointment = await _next_appointment[0](row["tenant_id"], row["id"]) if _next_appointment else None
-    lead = msgspec.convert({**row, "agent_name": agent_name, "conversation_url": conversation_url(base_url, row["id"])}, schemas.Lead)
+    lead = msgspec.convert(
+        {
+            **row,
+            "agent_name": agent_name,
+            "conversation_url": conversation_url(base_url, row["id"]),
+            "roi_report_url": roi_report_url(row["id"]),
+        },
+        schemas.Lead,
+    )
     lead.appointment = appointment
     return lead
 
@@ -645,7 +655,7 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
         policy.VIEW_DELETED.require(scope)
     order = sort_order(query.sort, SORTS, "-created_at")
     where, args = _where(scope, filters)
-    columns = ", ".join(k for k in SUMMARY_FIELDS if k != "conversation_url")
+    columns = ", ".join(k for k in SUMMARY_FIELDS if k not in ("conversation_url", "roi_report_url"))
     url = f"${len(args) + 1} || id::text AS conversation_url"  # conversation_url(), built by the database
     ordered = order.sql(nulls_last=order.field in NULLABLE_SORTS)
     page = f"ORDER BY {ordered} LIMIT {query.limit} OFFSET {query.offset}"
@@ -672,6 +682,8 @@ async def list_leads(scope: TenantScope, filters: LeadFilters, query: ListQuery,
                 schemas.LeadSummary, f"SELECT {columns}, {url} FROM {source} WHERE {where} {page}", *args, conversation_url_prefix(base_url)
             )
         total, estimate = await _total(scope, filters, source, where, args, query, len(rows), matches)
+    for row in rows:
+        row.roi_report_url = roi_report_url(row.id)
     return page_of(schemas.LeadSummary, rows, query, total, estimate=estimate)
 
 

@@ -45,6 +45,7 @@ from app.core.errors import (
     PreconditionFailed,
     RateLimited,
     ResourceNotFound,
+    Unavailable,
     ValidationFailed,
 )
 from app.core.schemas import ErrorEnvelope, Problem
@@ -67,6 +68,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
     ValidationFailed: 422,
     RateLimited: 429,
+    Unavailable: 503,
 }
 _STATUS_CODES = {
     400: "BAD_REQUEST",

@@ -24,7 +24,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from app.core.pagination import SORTS_OPT, sort_values
-from app.core.schemas import MAX_MONEY, MONEY_PATTERN, ErrorEnvelope
+from app.core.schemas import DECIMAL_INPUTS, ErrorEnvelope
 from app.web.auth import required_scope
 from app.web.errors import is_api_path
 from app.web.etag import IF_NONE_MATCH, answers_not_modified
@@ -221,24 +221,28 @@ def _restore_zero_bounds(struct: Any, schema: Schema) -> None:
 
 
 def _restore_patterns(struct: Any, schema: Schema) -> None:
-    """Put back a `pattern` given as `Meta(extra_json_schema=...)` (Decimal amounts), which Litestar leaves out. An
-    amount (MONEY_PATTERN) is a JSON number or such a string: the schema offers both."""
+    """Put back a `pattern` given as `Meta(extra_json_schema=...)` (Decimal amounts), which Litestar leaves out. A
+    decimal input (an amount, a rate, a quantity: app.core.schemas.DECIMAL_INPUTS) is a JSON number or such a string:
+    the schema offers both."""
     for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
         prop = (schema.properties or {}).get(field.encode_name)
         kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
         for kind in kinds:
             pattern = (getattr(kind, "extra_json_schema", None) or {}).get("pattern")
-            if isinstance(prop, Schema) and pattern == MONEY_PATTERN:
-                _number_or_string(prop)
+            if isinstance(prop, Schema) and pattern in DECIMAL_INPUTS:
+                _number_or_string(prop, pattern)
             elif isinstance(prop, Schema) and pattern and prop.pattern is None:
                 prop.pattern = pattern
 
 
-def _number_or_string(prop: Schema) -> None:
-    """An amount's schema: a number from 0 to MAX_MONEY, or a string of MONEY_PATTERN (or null where it was)."""
+def _number_or_string(prop: Schema, pattern: str) -> None:
+    """A decimal input's schema (an amount, a rate, a quantity): a number from 0 to its maximum, or a string of its
+    pattern (or null where it was)."""
+    bounds = DECIMAL_INPUTS[pattern]
+    lowest: dict[str, Any] = {"exclusive_minimum": 0} if bounds.positive else {"minimum": 0}
     amount = [
-        Schema(type=OpenAPIType.NUMBER, minimum=0, maximum=float(MAX_MONEY)),
-        Schema(type=OpenAPIType.STRING, pattern=MONEY_PATTERN),
+        Schema(type=OpenAPIType.NUMBER, maximum=float(bounds.maximum), **lowest),
+        Schema(type=OpenAPIType.STRING, pattern=pattern),
     ]
     branches = prop.one_of or [Schema(type=prop.type)]
     nullable = any(isinstance(b, Schema) and b.type == OpenAPIType.NULL for b in branches)

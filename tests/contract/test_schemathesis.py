@@ -111,7 +111,10 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
 # or no column to `name` (`name_unmapped`): rules over an object's values together, which the schema describes one by one;
 # a seller analysis of a stored property that has no size (`incomplete_record`: a fact of the data);
 # and an amount sent as a JSON number with more than 2 decimals (`precision`): JSON Schema's multipleOf 0.01 cannot be
-# stated exactly over binary floats, so the schema says "number" and the server refuses the third decimal.
+# stated exactly over binary floats, so the schema says "number" and the server refuses the third decimal. Billing adds
+# a payment or credit over what an invoice still owes (`exceeds_balance`: its payments are data), an invoice for a deal
+# that has neither a company nor a contact (`missing_customer`), and an uploaded logo or receipt that is not an image or
+# a PDF (`file_type`: what a file holds is beyond a schema).
 STATE_OR_PLAN_REFUSALS = frozenset(
     {
         "target",
@@ -123,6 +126,9 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "name_unmapped",
         "precision",
         "incomplete_record",
+        "exceeds_balance",
+        "missing_customer",
+        "file_type",
     }
 )
 

@@ -51,6 +51,14 @@ TENANT_TABLES = [
     "call",
     "call_event",
     "telephony_provider",
+    "billing_settings",
+    "invoice_counter",
+    "invoice",
+    "invoice_line",
+    "payment",
+    "expense",
+    "expense_receipt",
+    "invoice_batch",
 ]
 
 
