@@ -242,6 +242,7 @@ document.addEventListener("click", (event) => {
   if (note) note.textContent = `Viewing of ${button.dataset.location}`;
   form.scrollIntoView({ block: "center" });
   form.elements.starts_at.focus();
+});
 // The invoice editor: "Remove" takes a line row away (the totals are worked out again); without JavaScript, a row
 // whose description and price are emptied is left out when the invoice is saved.
 document.addEventListener("click", (event) => {
