@@ -59,3 +59,18 @@ async def test_roles_and_tenants_on_the_call_screens(client: httpx.AsyncClient, 
         assert (await books.get("/calls")).status_code == 403
         assert (await books.get("/calls/new")).status_code == 403
         assert 'href="/calls"' not in (await books.get("/")).text
+
+
+async def test_a_lead_and_a_contact_page_offer_to_log_a_call(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    finance = await tenants.add_user(admin, "finance")
+    lead = (await client.post("/v2/leads", headers=admin.auth, json={"name": "Caller", "phone": "+971501112233"})).json()
+    contact = (await client.post("/v2/contacts", headers=admin.auth, json={"name": "Callee"})).json()
+    await browser_login(client, admin)
+    assert f'href="/calls/new?lead_id={lead["id"]}' in (await client.get(f"/leads/{lead['id']}")).text
+    assert f'href="/calls/new?contact_id={contact["id"]}"' in (await client.get(f"/contacts/{contact['id']}")).text
+    form = await client.get("/calls/new", params={"lead_id": lead["id"]})
+    assert form.status_code == 200 and f'value="{lead["id"]}"' in form.text
+    client.cookies.clear()
+    await browser_login(client, finance)
+    assert "/calls/new" not in (await client.get(f"/leads/{lead['id']}")).text, "finance logs no calls"
