@@ -19,7 +19,7 @@ from msgspec import UNSET
 
 from app.appointments import calendar, policy, schemas
 from app.appointments.tables import Appointment, CalendarFeed
-from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
+from app.core.errors import Conflict, ResourceNotFound, ValidationFailed, unknown_reference
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.validation import parse_list
 from app.db import TenantScope, fetch, fetch_as, system_transaction, tenant_transaction
@@ -150,21 +150,12 @@ async def next_for_lead(tenant_id: int, lead_id: int) -> LeadAppointment | None:
     )
 
 
-def _unknown(name: str, value: Any, what: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid {name}: no such {what} in your tenant",
-        # `reason`: a well-formed id; whether it names a record of the tenant depends on the data, not the request.
-        details={"field": name, "provided": value, "expected": f"the id of one of your {what}s", "reason": "unknown_reference"},
-        human=f"Choose one of your {what}s",
-    )
-
-
 def _check_storable(values: dict[str, Any]) -> None:
     """An id past PostgreSQL's bigint names no record."""
     for name in ("lead_id", "agent_id", "contact_id", "deal_id", "property_id"):
         value = values.get(name)
         if isinstance(value, int) and value > schemas.BIGINT_MAX:
-            raise _unknown(name, value, name.removesuffix("_id"))
+            raise unknown_reference(name, value, name.removesuffix("_id"))
 
 
 async def _check_lead(scope: TenantScope, lead_id: int) -> dict[str, Any]:
@@ -174,7 +165,7 @@ async def _check_lead(scope: TenantScope, lead_id: int) -> dict[str, Any]:
         scope.tenant_id,
     )
     if not rows:
-        raise _unknown("lead_id", lead_id, "lead")
+        raise unknown_reference("lead_id", lead_id, "lead")
     return rows[0]
 
 
@@ -192,17 +183,17 @@ async def _check_agent(scope: TenantScope, agent_id: int) -> None:
 
 async def _check_contact(scope: TenantScope, contact_id: int | None) -> None:
     if contact_id is not None and not await fetch("SELECT 1 FROM contact WHERE id = $1 AND tenant_id = $2", contact_id, scope.tenant_id):
-        raise _unknown("contact_id", contact_id, "contact")
+        raise unknown_reference("contact_id", contact_id, "contact")
 
 
 async def _check_deal(scope: TenantScope, deal_id: int | None) -> None:
     if deal_id is not None and not await fetch("SELECT 1 FROM deal WHERE id = $1 AND tenant_id = $2", deal_id, scope.tenant_id):
-        raise _unknown("deal_id", deal_id, "deal")
+        raise unknown_reference("deal_id", deal_id, "deal")
 
 
 async def _check_property(scope: TenantScope, property_id: int | None) -> None:
     if property_id is not None and not await fetch("SELECT 1 FROM property WHERE id = $1 AND tenant_id = $2", property_id, scope.tenant_id):
-        raise _unknown("property_id", property_id, "property")
+        raise unknown_reference("property_id", property_id, "property")
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:

@@ -30,7 +30,7 @@ from saq import Queue
 
 from app.billing import money, policy, schemas
 from app.billing.tables import InvoiceLine
-from app.core.errors import Conflict, ResourceNotFound, ValidationFailed
+from app.core.errors import Conflict, ResourceNotFound, ValidationFailed, unknown_reference
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import MAX_MONEY, MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, checked_decimal
 from app.core.validation import parse_list
@@ -302,15 +302,6 @@ async def _summary(scope: TenantScope, invoice_id: int) -> schemas.InvoiceSummar
 # --------------------------------------------------------------------------- checks
 
 
-def _unknown(field: str, value: Any, what: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid {field}: no such {what} in your workspace",
-        # `reason`: a well-formed id; whether it names a record of the tenant depends on the data, not the request.
-        details={"field": field, "provided": value, "expected": f"the id of one of your {what}s", "reason": "unknown_reference"},
-        human=f"Choose one of your {what}s",
-    )
-
-
 def _check_date(field: str, value: date | None) -> None:
     if value is not None and not EARLIEST <= value <= LATEST:
         raise ValidationFailed(
@@ -348,11 +339,11 @@ async def _customer(scope: TenantScope, company_id: int | None, contact_id: int 
     """The customer named (a company, a contact, or both: the company, for the attention of the contact), else the deal's."""
     for field, value in (("customer_account_id", company_id), ("contact_id", contact_id), ("deal_id", deal_id)):
         if value is not None and value > schemas.BIGINT_MAX:
-            raise _unknown(field, value, field.removesuffix("_id").replace("customer_account", "compan").rstrip("_") or "record")
+            raise unknown_reference(field, value, field.removesuffix("_id").replace("customer_account", "compan").rstrip("_") or "record")
     if deal_id is not None:
         deal = await fetch("SELECT company_id, contact_id FROM deal WHERE tenant_id = $1 AND id = $2", scope.tenant_id, deal_id)
         if not deal:
-            raise _unknown("deal_id", deal_id, "deal")
+            raise unknown_reference("deal_id", deal_id, "deal")
         if company_id is None and contact_id is None:
             company_id, contact_id = deal[0]["company_id"], deal[0]["contact_id"]
     contact = None
@@ -365,14 +356,14 @@ async def _customer(scope: TenantScope, company_id: int | None, contact_id: int 
             contact_id,
         )
         if not found:
-            raise _unknown("contact_id", contact_id, "contact")
+            raise unknown_reference("contact_id", contact_id, "contact")
         contact = found[0]
     if company_id is not None:
         found = await fetch(
             "SELECT name, coalesce(address, '') AS address FROM company WHERE tenant_id = $1 AND id = $2", scope.tenant_id, company_id
         )
         if not found:
-            raise _unknown("customer_account_id", company_id, "company")
+            raise unknown_reference("customer_account_id", company_id, "company")
         company = found[0]
         address = company["address"] + (f"\nAttn: {contact['name']}" if contact else "")
         return Customer("company", company_id, contact_id, company["name"], contact["email"] if contact else "", address.strip())

@@ -26,7 +26,7 @@ from msgspec import UNSET
 from app.calls import policy, schemas
 from app.calls.secrets import decrypt, encrypt
 from app.calls.tables import Call, CallEvent, TelephonyProvider
-from app.core.errors import AuthenticationError, Conflict, ResourceNotFound, ValidationFailed
+from app.core.errors import AuthenticationError, Conflict, ResourceNotFound, ValidationFailed, unknown_reference
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.db import TenantScope, bounded_total, fetch, fetch_as, system_transaction, tenant_transaction
 from app.events.service import Subject, emit
@@ -132,14 +132,6 @@ def _subject(call: schemas.Call) -> Subject:
     return Subject("call", call.id, contact_id=call.contact_id)
 
 
-def _unknown(name: str, value: Any, what: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid {name}: no such {what} in your tenant",
-        details={"field": name, "provided": value, "expected": f"the id of one of your {what}s", "reason": "unknown_reference"},
-        human=f"Choose one of your {what}s",
-    )
-
-
 async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
     """The lead, contact, ticket and agent named belong to the tenant (the agent takes calls; agents name themselves)."""
     for name, table in (("lead_id", "lead"), ("contact_id", "contact"), ("ticket_id", "ticket")):
@@ -147,7 +139,7 @@ async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
         if value is not None and (
             value > schemas.BIGINT_MAX or not await fetch(f"SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2", value, scope.tenant_id)
         ):
-            raise _unknown(name, value, table)
+            raise unknown_reference(name, value, table)
     agent = values.get("agent_id")
     if agent is not None:
         policy.LOG.require(scope, {"agent_id": agent})
@@ -157,7 +149,7 @@ async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
             else []
         )
         if not rows or not policy.can_take_calls(rows[0]["role"]):
-            raise _unknown("agent_id", agent, "agent")
+            raise unknown_reference("agent_id", agent, "agent")
 
 
 def _check_times(started: datetime, answered: datetime | None, ended: datetime | None) -> None:

@@ -75,6 +75,16 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
 
 
+def unknown_reference(field: str, value: Any, what: str) -> ValidationFailed:
+    """A well-formed id in a request that names no `what` of the tenant's (422 `reason: unknown_reference`: whether it
+    does depends on the data, not on the request's shape)."""
+    return ValidationFailed(
+        f"Invalid {field}: no such {what} in your tenant",
+        details={"field": field, "provided": value, "expected": f"the id of one of your {what}s", "reason": "unknown_reference"},
+        human=f"Choose one of your {what}s",
+    )
+
+
 class Unavailable(DomainError):
     """The work could not be done now (a document that took too long to render); nothing was changed, try again."""
 

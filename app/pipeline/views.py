@@ -21,7 +21,7 @@ from app.events.stream import latest_id
 from app.pipeline import policy, schemas, service
 from app.web.auth import guard
 from app.web.errors import status_of
-from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render
+from app.web.ui import Form, clean_form, form_errors, form_number, refusal_stays_on_page, render
 
 Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
 BOARD_FILTERS = ("pipeline", "owner", "q", "value_min", "value_max")
@@ -39,15 +39,10 @@ def _amount(raw: str) -> Decimal | None:
     return Decimal(cleaned) if re.fullmatch(MONEY_PATTERN, cleaned) else None
 
 
-def _number(raw: str) -> int | None:
-    """An id or a count from a form or a query string (ASCII digits only: "²" is a digit to Python)."""
-    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
-
-
 def _filters(state: dict[str, str]) -> service.DealFilters:
     """The board's filters (lenient: a value that makes no sense is ignored, not an error)."""
     return service.DealFilters(
-        owner_id=_number(state["owner"]),
+        owner_id=form_number(state["owner"]),
         q=state["q"].strip() or None,
         value_min=_amount(state["value_min"]),
         value_max=_amount(state["value_max"]),
@@ -92,7 +87,7 @@ class PipelinePagesController(Controller):
         status_code: int = 200,
     ) -> Template:
         pipelines = await service.list_pipelines(tenant)
-        chosen = _number(state["pipeline"])
+        chosen = form_number(state["pipeline"])
         pipeline_id = chosen if chosen in {p.id for p in pipelines} else None
         board = await service.board(tenant, pipeline_id, _filters(state))
         team = await accounts.team_members(tenant)
@@ -143,7 +138,7 @@ class PipelinePagesController(Controller):
         state = _state(pipeline=pipeline, owner=owner, q=q, value_min=value_min, value_max=value_max)
         hx_target = getattr(getattr(request, "htmx", None), "target", None)
         block = "board" if hx_target == "board" else "content"
-        return await self._board(request, tenant, state, deal_id=_number(deal or ""), block=block)
+        return await self._board(request, tenant, state, deal_id=form_number(deal or ""), block=block)
 
     @get("/stages/{stage_id:int}/cards")
     async def more_cards(
@@ -175,7 +170,7 @@ class PipelinePagesController(Controller):
         """A card dropped (or moved by keyboard): the board as the server now has it. A refused move answers 409 with
         the board unchanged and the reason above it (a manager is offered to go past a WIP limit)."""
         state = _state(**{k: data.get(k) for k in BOARD_FILTERS})
-        stage_id, position = _number(data.get("stage_id", "")), _number(data.get("position", "")) or 1
+        stage_id, position = form_number(data.get("stage_id", "")), form_number(data.get("position", "")) or 1
         try:
             if stage_id is None:
                 raise ValidationFailed("Choose a stage", details={"field": "stage_id"})

@@ -15,6 +15,8 @@ import uuid
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+import msgspec
+
 from app.core.errors import ResourceNotFound, ValidationFailed
 from app.core.schemas import checked_money
 from app.db import TenantScope, fetch, tenant_transaction
@@ -485,15 +487,14 @@ async def seller_analysis(scope: TenantScope, request: schemas.SellerAnalysisReq
             Subject("property", request.property_id) if request.property_id is not None else Subject("property", 0),
             "seller_analyzed",
             f"Seller analysis: {_money(recommendation.mid)} recommended" if recommendation and request.property_id is not None else None,
-            events=[("seller.analyzed", {**jsonable(_builtins(result)), "team_id": scope.tenant_id, "property_id": request.property_id})],
+            events=[
+                (
+                    "seller.analyzed",
+                    {**jsonable(msgspec.to_builtins(result)), "team_id": scope.tenant_id, "property_id": request.property_id},
+                )
+            ],
         )
         return result
-
-
-def _builtins(result: schemas.SellerAnalysis) -> dict[str, Any]:
-    import msgspec
-
-    return msgspec.to_builtins(result)  # type: ignore[no-any-return]
 
 
 def _verdict(

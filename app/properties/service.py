@@ -376,16 +376,13 @@ async def update_property(
         policy.EDIT.require(scope, current)
         if if_match is not None:
             require_current(if_match, _property(current, await market_data(scope, current)))
-        prop = await _apply(scope, current, values)
-        return (
-            _property(await _row(scope, prop.id), await market_data(scope, current))
-            if prop
-            else _property(current, await market_data(scope, current))
-        )
+        row = await _apply(scope, current, values) or current
+        return _property(row, await market_data(scope, row))  # the comparables of the property as it now is
 
 
-async def _apply(scope: TenantScope, current: dict[str, Any], values: dict[str, Any]) -> schemas.Property | None:
-    """Write the changed columns of a locked property, its timeline entry and its events; None when nothing changed."""
+async def _apply(scope: TenantScope, current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
+    """Write the changed columns of a locked property, its timeline entry and its events; returns the row as it now
+    is, or None when nothing changed."""
     changes: dict[str, tuple[Any, Any]] = {}
     for name in _TRACKED:
         if name not in values:
@@ -433,7 +430,7 @@ async def _apply(scope: TenantScope, current: dict[str, Any], values: dict[str, 
         events.append(("property_updated", _updated_payload(scope, prop)))
     kind = "stage_changed" if "current_stage" in changes else ("assigned" if "assigned_user_id" in changes else "updated")
     await emit(scope, _subject(prop.id), kind, "; ".join(parts), changes, events=events)
-    return prop
+    return row
 
 
 async def bulk_change(scope: TenantScope, data: schemas.BulkChange) -> schemas.BulkResult:
@@ -683,15 +680,22 @@ _PORTFOLIO = """SELECT f.id, f.name, f.expected_value, f.threshold, f.created_at
  WHERE f.tenant_id = $1"""
 
 
-async def _last_run(scope: TenantScope, portfolio_id: int) -> schemas.Reconciliation | None:
+async def _last_runs(scope: TenantScope, portfolio_ids: list[int]) -> dict[int, schemas.Reconciliation]:
+    """The latest reconciliation of each of these portfolios (one query for a whole list)."""
     rows = await fetch(
-        """SELECT portfolio_id, validation_status, discrepancy_percentage::float8 AS discrepancy_percentage, threshold::float8 AS threshold,
-                  properties_checked, total_value_expected, total_value_actual, discrepancy_amount, checked_at
-             FROM portfolio_reconciliation WHERE tenant_id = $1 AND portfolio_id = $2 ORDER BY checked_at DESC, id DESC LIMIT 1""",
+        """SELECT DISTINCT ON (portfolio_id) portfolio_id, validation_status, discrepancy_percentage::float8 AS discrepancy_percentage,
+                  threshold::float8 AS threshold, properties_checked, total_value_expected, total_value_actual, discrepancy_amount,
+                  checked_at
+             FROM portfolio_reconciliation WHERE tenant_id = $1 AND portfolio_id = ANY($2::bigint[])
+            ORDER BY portfolio_id, checked_at DESC, id DESC""",
         scope.tenant_id,
-        portfolio_id,
+        portfolio_ids,
     )
-    return msgspec.convert(rows[0], schemas.Reconciliation) if rows else None
+    return {int(r["portfolio_id"]): msgspec.convert(r, schemas.Reconciliation) for r in rows}
+
+
+async def _last_run(scope: TenantScope, portfolio_id: int) -> schemas.Reconciliation | None:
+    return (await _last_runs(scope, [portfolio_id])).get(portfolio_id)
 
 
 def _portfolio(row: Mapping[str, Any], last: schemas.Reconciliation | None = None) -> schemas.Portfolio:
@@ -724,7 +728,8 @@ async def list_portfolios(scope: TenantScope) -> list[schemas.Portfolio]:
     policy.PORTFOLIO_VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(_PORTFOLIO + " GROUP BY f.id ORDER BY f.name, f.id", scope.tenant_id)
-        return [_portfolio(r, await _last_run(scope, int(r["id"]))) for r in rows]
+        last = await _last_runs(scope, [int(r["id"]) for r in rows])
+        return [_portfolio(r, last.get(int(r["id"]))) for r in rows]
 
 
 async def get_portfolio(scope: TenantScope, portfolio_id: int) -> schemas.Portfolio:

@@ -25,7 +25,7 @@ from app.events.stream import latest_id
 from app.properties import matching, policy, schemas, service
 from app.web.auth import guard
 from app.web.errors import status_of
-from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
+from app.web.ui import Form, clean_form, form_errors, form_number, refusal_stays_on_page, render, targets
 
 Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 25
@@ -65,17 +65,13 @@ def _state(**values: Any) -> dict[str, str]:
     return {k: str(values.get(k) or "") for k in SCREEN_FILTERS}
 
 
-def _number(raw: str) -> int | None:
-    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw or "") else None
-
-
 def _filters(state: dict[str, str]) -> service.PropertyFilters:
     """The screen's filters (lenient: a value that makes no sense is ignored, not an error)."""
     score = state.get("score_min", "")
     return service.PropertyFilters(
         search=state.get("q", "").strip() or None,
         stage=(state["stage"],) if state.get("stage") in schemas.STAGES else (),
-        assigned_user_id=_number(state.get("agent", "")),
+        assigned_user_id=form_number(state.get("agent", "")),
         unassigned=state.get("agent") == "none",
         tags=service.parse_tags(state.get("tag") or None),
         neighborhood=state.get("neighborhood", "").strip() or None,
@@ -190,14 +186,14 @@ class PropertyPagesController(Controller):
         if not ids:
             return await self._list(request, tenant, state, sort, 0, message="Select at least one property first.", status_code=422)
         if action == "portfolio":
-            chosen = _number(str(form.get("portfolio") or ""))
+            chosen = form_number(str(form.get("portfolio") or ""))
             return await self._to_portfolio(request, tenant, state, sort, ids, chosen, str(form.get("new_portfolio") or ""))
         change: dict[str, Any] = {"property_ids": ids}
         if action == "stage":
             change["current_stage"] = str(form.get("bulk_stage") or "")
         elif action == "assign":
             agent = str(form.get("bulk_agent") or "")
-            change["assigned_user_id"] = _number(agent)
+            change["assigned_user_id"] = form_number(agent)
         else:
             raise ValidationFailed("Choose an action", details={"field": "action", "expected": "stage, assign or portfolio"})
         try:
@@ -475,7 +471,7 @@ class PropertyPagesController(Controller):
     @post("/portfolio", guards=[guard(policy.PORTFOLIO_MANAGE)])
     async def update_portfolio(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
         """Change a portfolio's expected total or threshold (blank expected total: the sum of its recorded values)."""
-        portfolio_id = _number(data.get("portfolio_id", ""))
+        portfolio_id = form_number(data.get("portfolio_id", ""))
         values: dict[str, Any] = {}
         raw_expected = data.get("expected_value", "").replace(",", "").strip()
         values["expected_value"] = raw_expected or None

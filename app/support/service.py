@@ -20,7 +20,7 @@ from msgspec import UNSET
 
 from app.contacts import schemas as contact_schemas
 from app.contacts import service as contacts
-from app.core.errors import ResourceNotFound, ValidationFailed
+from app.core.errors import ResourceNotFound, ValidationFailed, unknown_reference
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.versions import require_current
 from app.db import TenantScope, bounded_total, fetch, fetch_as, like_pattern, scoped_source, tenant_transaction
@@ -321,14 +321,6 @@ def _subject(ticket: schemas.Ticket | dict[str, Any]) -> Subject:
     return Subject("ticket", ticket.id, contact_id=ticket.customer_id)
 
 
-def _unknown(name: str, value: Any, what: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid {name}: no such {what} in your tenant",
-        details={"field": name, "provided": value, "expected": f"the id of one of your {what}s", "reason": "unknown_reference"},
-        human=f"Choose one of your {what}s",
-    )
-
-
 async def _check_assignee(scope: TenantScope, user_id: int | None) -> None:
     """The assignee is an active person of the tenant who works tickets (not finance)."""
     if user_id is None:
@@ -361,7 +353,7 @@ async def _requester(scope: TenantScope, data: schemas.TicketCreate) -> tuple[in
             else []
         )
         if not rows:
-            raise _unknown("customer_id", data.customer_id, "contact")
+            raise unknown_reference("customer_id", data.customer_id, "contact")
         return rows[0]["id"], data.customer_email or rows[0]["email"], data.customer_name or rows[0]["name"]
     if data.customer_email is None:
         return None, None, data.customer_name
@@ -497,7 +489,7 @@ async def update_ticket(
                 customer <= schemas.BIGINT_MAX
                 and await fetch("SELECT 1 FROM contact WHERE id = $1 AND tenant_id = $2", customer, scope.tenant_id)
             ):
-                raise _unknown("customer_id", customer, "contact")
+                raise unknown_reference("customer_id", customer, "contact")
             values["contact_id"] = customer
         for name in ("title", "category", "team"):
             if name in values:

@@ -7,6 +7,7 @@ and its fragments can never drift apart. Templates get `principal`, the navigati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -102,3 +103,8 @@ def form_errors(exc: DomainError) -> dict[str, str]:
 def refusal_stays_on_page(exc: DomainError) -> bool:
     """A refused form is shown again with its errors; a forbidden or missing record is an error page instead."""
     return not isinstance(exc, PermissionDenied | ResourceNotFound)
+
+
+def form_number(raw: str | None) -> int | None:
+    """An id or a count from a form or a query string, or None (ASCII digits only: "²" is a digit to Python)."""
+    return int(raw) if raw and re.fullmatch(r"[0-9]{1,18}", raw) else None
