@@ -422,36 +422,77 @@ async def provide_roi_overrides(
     )
 
 
-class RoiReportController(Controller):
-    """ROI reports of a lead's investment case (ArtinSmartRealty guide: `roi_report_url`)."""
+def _pdf_answer(filename: str, content: bytes) -> Response[bytes]:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
+    return Response(content, media_type=PDF_MEDIA_TYPE, headers=headers)
 
-    path = "/v2/leads"
+
+ROI_PDF_RESPONSE = success_media_types(200, {PDF_MEDIA_TYPE: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)})
+
+
+class RoiReportController(Controller):
+    """ROI reports of the investment case of a lead (ArtinSmartRealty guide: `roi_report_url`) or a property."""
+
+    path = "/v2"
     opt = resource_opt("roi")  # its scopes: roi:read, roi:write
     tags = ["Billing"]
     dependencies = {"overrides": Provide(provide_roi_overrides)}
 
-    @get("/{lead_id:int}/roi", operation_id="getLeadRoi", summary="A lead's investment case", guards=[guard(policy.ROI)])
+    @get("/leads/{lead_id:int}/roi", operation_id="getLeadRoi", summary="A lead's investment case", guards=[guard(policy.ROI)])
     async def lead_roi(
         self, tenant: TenantScope, lead_id: Annotated[int, Parameter(description="Lead id")], overrides: roi_reports.RoiOverrides
     ) -> schemas.RoiReport:
         """Price (the lead's budget unless given), fees, rent, service charges, vacancy, appreciation and an optional
         mortgage → a yearly cash-flow table to the sale, gross and net yield, cash-on-cash, IRR over the holding period
         and the equity multiple. Any assumption can be changed in the query."""
-        report, _ = await roi_reports.lead_roi(tenant, lead_id, overrides)
+        report, _ = await roi_reports.investment_case(tenant, "lead", lead_id, overrides)
         return report
 
     @get(
-        "/{lead_id:int}/roi-report.pdf",
+        "/leads/{lead_id:int}/roi-report.pdf",
         operation_id="getLeadRoiReportPdf",
         summary="A lead's ROI report as a PDF",
         guards=[guard(policy.ROI)],
         media_type=PDF_MEDIA_TYPE,
-        operation_class=success_media_types(200, {PDF_MEDIA_TYPE: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}),
+        operation_class=ROI_PDF_RESPONSE,
     )
     async def lead_roi_pdf(
         self, tenant: TenantScope, lead_id: Annotated[int, Parameter(description="Lead id")], overrides: roi_reports.RoiOverrides
     ) -> Response[bytes]:
         """The same case as a report to hand to the investor, with a cash-flow chart (the lead's `roi_report_url`)."""
-        filename, content = await roi_reports.lead_roi_pdf(tenant, lead_id, overrides)
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
-        return Response(content, media_type=PDF_MEDIA_TYPE, headers=headers)
+        return _pdf_answer(*await roi_reports.roi_pdf(tenant, "lead", lead_id, overrides))
+
+    @get(
+        "/properties/{property_id:int}/roi",
+        operation_id="getPropertyRoi",
+        summary="A property's investment case",
+        guards=[guard(policy.ROI)],
+    )
+    async def property_roi(
+        self,
+        tenant: TenantScope,
+        property_id: Annotated[int, Parameter(description="Property id")],
+        overrides: roi_reports.RoiOverrides,
+    ) -> schemas.RoiReport:
+        """The case of buying the property: its price (a rental: its estimated value), the rent it lets for (a rental:
+        its own; else the average rent of its comparable rentals; else a 6 % gross yield — `rent_basis` says which),
+        and the same assumptions as a lead's case, any of them changed in the query."""
+        report, _ = await roi_reports.investment_case(tenant, "property", property_id, overrides)
+        return report
+
+    @get(
+        "/properties/{property_id:int}/roi-report.pdf",
+        operation_id="getPropertyRoiReportPdf",
+        summary="A property's ROI report as a PDF",
+        guards=[guard(policy.ROI)],
+        media_type=PDF_MEDIA_TYPE,
+        operation_class=ROI_PDF_RESPONSE,
+    )
+    async def property_roi_pdf(
+        self,
+        tenant: TenantScope,
+        property_id: Annotated[int, Parameter(description="Property id")],
+        overrides: roi_reports.RoiOverrides,
+    ) -> Response[bytes]:
+        """The property's case as a report to hand to an investor, with a cash-flow chart."""
+        return _pdf_answer(*await roi_reports.roi_pdf(tenant, "property", property_id, overrides))

@@ -481,10 +481,15 @@ class RoiYear(ResponseBody):
 
 
 class RoiReport(ResponseBody):
-    """A lead's investment case: the assumptions, each year to the sale, and the returns (rates as fractions)."""
+    """The investment case of a lead or a property: the assumptions, each year to the sale, and the returns (rates as
+    fractions)."""
 
-    lead_id: int
-    lead_name: str
+    subject: Literal["lead", "property"]
+    title: str  # the lead's name or the property's address
+    lead_id: int | None
+    lead_name: str | None
+    property_id: int | None
+    rent_basis: str  # where the rent comes from: "your figure", "its rent", the comparable rentals, a gross yield
     assumptions: RoiAssumptions
     fees: Amount
     loan: Amount

@@ -885,44 +885,55 @@ def _roi_form(report: schemas.RoiReport) -> dict[str, str]:
     return form
 
 
-class RoiPagesController(Controller):
-    """A lead's ROI calculator: live figures as the assumptions change, and the PDF."""
+# The pages an ROI calculator sits on: kind → its path.
+ROI_SUBJECTS = {"lead": "/leads", "property": "/properties"}
 
-    path = "/leads"
+
+class RoiPagesController(Controller):
+    """The ROI calculator of a lead or a property: live figures as the assumptions change, and the PDF."""
+
+    path = "/"
     include_in_schema = False
     guards = [guard(policy.ROI)]
 
     async def _card(
-        self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int, form: dict[str, str], *, block: str
+        self, request: Request[Any, Any, Any], tenant: TenantScope, kind: str, subject_id: int, form: dict[str, str], *, block: str
     ) -> Template:
         overrides, errors = roi_overrides(form)
         try:
-            report, _ = await roi_reports.lead_roi(tenant, lead_id, overrides)
+            report, _ = await roi_reports.investment_case(tenant, kind, subject_id, overrides)
         except ValidationFailed as exc:
             errors.update(form_errors(exc))
-            report, _ = await roi_reports.lead_roi(tenant, lead_id, roi_reports.RoiOverrides())
+            # Without its assumptions: a rental without an estimated value has no price to fall back on.
+            report, _ = await roi_reports.investment_case(tenant, kind, subject_id, roi_reports.RoiOverrides(price=overrides.price))
         shown = {**_roi_form(report), **{k: v for k, v in form.items() if k in errors}}
         query = urlencode({name: shown[name] for name, _, _ in ROI_FIELDS})
-        ctx = {"active": "leads", "report": report, "form": shown, "errors": errors, "fields": ROI_FIELDS, "pdf_query": query}
-        ctx["oob"] = block == "figures"  # the PDF link follows the figures
+        base = f"{ROI_SUBJECTS[kind]}/{subject_id}"
+        ctx = {"active": ROI_SUBJECTS[kind][1:], "report": report, "form": shown, "errors": errors, "fields": ROI_FIELDS}
+        ctx |= {"pdf_query": query, "base": base, "oob": block == "figures"}  # the PDF link follows the figures
         return render(request, "billing/roi.html", ctx, block=block, status_code=422 if errors else 200)
 
-    @get("/{lead_id:int}/roi")
-    async def card(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: Id) -> Template:
-        """The calculator with the lead's budget (the lead page shows it as its ROI card)."""
-        return await self._card(request, tenant, lead_id, {}, block="card")
+    @get(["/leads/{subject_id:int}/roi", "/properties/{subject_id:int}/roi"])
+    async def card(self, request: Request[Any, Any, Any], tenant: TenantScope, subject_id: Id) -> Template:
+        """The calculator with the lead's budget or the property's price and rent (their pages show it as a card)."""
+        return await self._card(request, tenant, _roi_kind(request), subject_id, {}, block="card")
 
-    @post("/{lead_id:int}/roi")
-    async def figures(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: Id, data: Form) -> Template:
+    @post(["/leads/{subject_id:int}/roi", "/properties/{subject_id:int}/roi"])
+    async def figures(self, request: Request[Any, Any, Any], tenant: TenantScope, subject_id: Id, data: Form) -> Template:
         """The figures for what is typed (nothing is kept)."""
-        return await self._card(request, tenant, lead_id, clean_form(data), block="figures" if targets(request, "roi-figures") else "card")
+        block = "figures" if targets(request, "roi-figures") else "card"
+        return await self._card(request, tenant, _roi_kind(request), subject_id, clean_form(data), block=block)
 
-    @get("/{lead_id:int}/roi/pdf")
-    async def roi_pdf(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: Id) -> Response[bytes]:
+    @get(["/leads/{subject_id:int}/roi/pdf", "/properties/{subject_id:int}/roi/pdf"])
+    async def roi_pdf(self, request: Request[Any, Any, Any], tenant: TenantScope, subject_id: Id) -> Response[bytes]:
         """The report for what the calculator shows, as a PDF to hand to the investor."""
         overrides, errors = roi_overrides(dict(request.query_params))
         if errors:
             field, problem = next(iter(errors.items()))
             raise ValidationFailed(f"Invalid {field}", details={"field": field}, human=problem)
-        filename, content = await roi_reports.lead_roi_pdf(tenant, lead_id, overrides)
+        filename, content = await roi_reports.roi_pdf(tenant, _roi_kind(request), subject_id, overrides)
         return Response(content, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _roi_kind(request: Request[Any, Any, Any]) -> str:
+    return "property" if request.url.path.startswith("/properties/") else "lead"

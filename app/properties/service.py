@@ -135,17 +135,12 @@ def _rounded(value: Decimal | float | None, places: str = "0.01") -> Decimal | N
     return None if value is None else Decimal(value).quantize(Decimal(places), ROUND_HALF_UP)
 
 
-async def market_data(scope: TenantScope, row: Mapping[str, Any]) -> schemas.MarketData:
-    """Days on market, price per square foot and the average price of its comparables: the tenant's other properties
-    with a price in the same neighbourhood (or city when it has none), within one bedroom and 25 % of its size, and in
-    the same market (rentals with rentals, sales with sales)."""
-    price = row["price"] if row["price"] is not None else row["estimated_value"]
-    per_sqft = _rounded(price / row["square_feet"]) if price is not None and row["square_feet"] else None
+def _comparables(scope: TenantScope, row: Mapping[str, Any], *, rentals: bool) -> tuple[str, list[Any]]:
+    """The WHERE clause and arguments of a property's comparables: the tenant's other properties with a price in the same
+    neighbourhood (or city when it has none), within one bedroom and 25 % of its size, rentals or sales."""
     args: list[Any] = [scope.tenant_id, row["id"]]
     clauses = ["tenant_id = $1", "id <> $2", "price IS NOT NULL"]
-    # Rentals compare with rentals (their price is a rent), everything else with what is sold.
-    rental = row["listing_status"] in schemas.RENTAL_STATUSES
-    clauses.append(f"listing_status {'IN' if rental else 'NOT IN'} ('for_rent', 'rented')")
+    clauses.append(f"listing_status {'IN' if rentals else 'NOT IN'} ('for_rent', 'rented')")
     if row["neighborhood"]:
         args.append(row["neighborhood"])
         clauses.append(f"lower(neighborhood) = lower(${len(args)})")
@@ -158,7 +153,16 @@ async def market_data(scope: TenantScope, row: Mapping[str, Any]) -> schemas.Mar
     if row["square_feet"]:
         args.append(row["square_feet"])
         clauses.append(f"square_feet BETWEEN ${len(args)} * 0.75 AND ${len(args)} * 1.25")
-    comps = await fetch(f"SELECT count(*) AS n, avg(price) AS average FROM property WHERE {' AND '.join(clauses)}", *args)
+    return " AND ".join(clauses), args
+
+
+async def market_data(scope: TenantScope, row: Mapping[str, Any]) -> schemas.MarketData:
+    """Days on market, price per square foot and the average price of its comparables (`_comparables`) in the same
+    market (rentals with rentals, sales with sales)."""
+    price = row["price"] if row["price"] is not None else row["estimated_value"]
+    per_sqft = _rounded(price / row["square_feet"]) if price is not None and row["square_feet"] else None
+    where, args = _comparables(scope, row, rentals=row["listing_status"] in schemas.RENTAL_STATUSES)
+    comps = await fetch(f"SELECT count(*) AS n, avg(price) AS average FROM property WHERE {where}", *args)
     count = int(comps[0]["n"])
     return schemas.MarketData(
         days_on_market=row["days_on_market"],
@@ -166,6 +170,20 @@ async def market_data(scope: TenantScope, row: Mapping[str, Any]) -> schemas.Mar
         comparable_avg_price=_rounded(comps[0]["average"]) if count else None,
         comparables_count=count,
     )
+
+
+async def yearly_rent_estimate(scope: TenantScope, prop: schemas.Property) -> tuple[Decimal | None, str]:
+    """What a property would let for in a year, and where that figure comes from: a rental's own rent, else the
+    average rent of its comparable rentals (None when it has none)."""
+    if prop.listing_status in schemas.RENTAL_STATUSES:
+        return (prop.price, "its rent") if prop.price is not None else (None, "")
+    where, args = _comparables(scope, msgspec.structs.asdict(prop), rentals=True)
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(f"SELECT count(*) AS n, avg(price) AS average FROM property WHERE {where}", *args)
+    count = int(rows[0]["n"])
+    if not count:
+        return None, ""
+    return _rounded(rows[0]["average"]), f"the average rent of {count} comparable rental{'s' if count > 1 else ''}"
 
 
 async def get_property(scope: TenantScope, property_id: int) -> schemas.Property:

@@ -115,3 +115,78 @@ async def test_the_roi_calculator_on_the_lead_page(client: httpx.AsyncClient, te
         await browser_login(browser, support)
         assert 'id="roi"' not in (await browser.get(f"/leads/{lead['id']}")).text
         assert (await browser.get(f"/leads/{lead['id']}/roi")).status_code == 403
+
+
+async def test_a_propertys_roi_report_reads_its_price_and_the_rents_of_its_comparables(
+    client: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    admin = await tenants.create(name="Marina Homes")
+    agent = await tenants.add_user(admin, "agent")
+
+    async def listed(**fields: object) -> dict[str, object]:
+        made = await client.post("/v2/properties", headers=admin.auth, json=fields)
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    flat = {"neighborhood": "Dubai Marina", "bedrooms": 2, "square_feet": 1200, "currency": "AED"}
+    sale = await listed(address="12 Marina Walk", price=1800000, listing_status="for_sale", **flat)
+    await listed(address="14 Marina Walk", price=96000, listing_status="for_rent", **flat)
+    await listed(address="16 Marina Walk", price=104000, listing_status="rented", **flat)
+    await listed(address="Far away villa", price=400000, listing_status="for_rent", neighborhood="Arabian Ranches", bedrooms=5)
+
+    case = await client.get(f"/v2/properties/{sale['id']}/roi", headers=agent.auth, params={"holding_years": 3})
+    assert case.status_code == 200, case.text
+    body = case.json()
+    assert body["subject"] == "property" and body["property_id"] == sale["id"] and body["title"] == "12 Marina Walk"
+    assert body["assumptions"]["price"] == 1800000 and body["assumptions"]["currency"] == "AED"
+    # The rent is the average of the two comparable rentals (the villa elsewhere is not one): (96,000 + 104,000) / 2.
+    assert body["assumptions"]["annual_rent"] == 100000 and body["rent_basis"] == "the average rent of 2 comparable rentals"
+    assert abs(body["gross_yield"] - 100000 / 1800000) < 0.0001
+    assert body["pdf_url"].endswith(f"/v2/properties/{sale['id']}/roi-report.pdf") and len(body["years"]) == 3
+    mine = await client.get(f"/v2/properties/{sale['id']}/roi", headers=agent.auth, params={"annual_rent": "90000"})
+    assert mine.json()["assumptions"]["annual_rent"] == 90000 and mine.json()["rent_basis"] == "your figure"
+
+    pdf = await client.get(f"/v2/properties/{sale['id']}/roi-report.pdf", headers=agent.auth, params={"loan_to_value": "0.5"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    for expected in ("Investment case of 12 Marina Walk", "Marina Homes", "1,800,000.00", "100,000.00", "comparable rentals", "IRR"):
+        assert expected.lower() in text.lower(), expected
+
+    # A rental lets for its own price; bought at its estimated value, and without one the price must be given.
+    rental = await listed(address="20 Marina Walk", price=110000, estimated_value=2000000, listing_status="for_rent", **flat)
+    let = (await client.get(f"/v2/properties/{rental['id']}/roi", headers=agent.auth)).json()
+    assert let["assumptions"]["price"] == 2000000 and let["assumptions"]["annual_rent"] == 110000 and let["rent_basis"] == "its rent"
+    bare = await listed(address="22 Marina Walk", price=99000, listing_status="for_rent")
+    refused = await client.get(f"/v2/properties/{bare['id']}/roi", headers=agent.auth)
+    assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == "price"
+    given = await client.get(f"/v2/properties/{bare['id']}/roi", headers=agent.auth, params={"price": "1500000"})
+    assert given.status_code == 200 and given.json()["assumptions"]["annual_rent"] == 99000
+
+    support = await tenants.add_user(admin, "support")
+    assert (await client.get(f"/v2/properties/{sale['id']}/roi", headers=support.auth)).status_code == 403
+    other = await tenants.create()
+    assert (await client.get(f"/v2/properties/{sale['id']}/roi-report.pdf", headers=other.auth)).status_code == 404
+
+
+async def test_the_roi_calculator_on_the_property_page(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    made = await client.post("/v2/properties", headers=admin.auth, json={"address": "3 Palm Row", "price": 2500000})
+    prop = made.json()
+    await browser_login(client, admin)
+    page = await client.get(f"/properties/{prop['id']}")
+    assert f'hx-get="/properties/{prop["id"]}/roi"' in page.text, "the property page loads its ROI card"
+    card = await client.get(f"/properties/{prop['id']}/roi", headers={"HX-Request": "true", "HX-Target": "roi"})
+    assert card.status_code == 200 and 'name="price" value="2500000.00"' in card.text and "6 % gross yield" in card.text
+    assert f'href="/properties/{prop["id"]}/roi/pdf?' in card.text
+    live = await client.post(
+        f"/properties/{prop['id']}/roi",
+        data={"_csrf_token": csrf_of(page.text), "price": "1,000,000", "annual_rent": "60000", "loan_to_value": "80", "interest_rate": "4.5"},
+        headers={"HX-Request": "true", "HX-Target": "roi-figures"},
+    )
+    assert live.status_code == 200 and "4,446.66" in live.text and "your figure" in live.text
+    pdf = await client.get(f"/properties/{prop['id']}/roi/pdf?price=1000000&annual_rent=60000")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    other = await tenants.create()
+    async with browser_client(client._transport.app) as browser:  # type: ignore[attr-defined]
+        await browser_login(browser, other)
+        assert (await browser.get(f"/properties/{prop['id']}/roi")).status_code == 404

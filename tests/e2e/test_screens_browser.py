@@ -45,7 +45,8 @@ NOT_SCREENS = {
     "/expenses/{expense_id:int}/receipt",  # a receipt download
     "/reports/profit-loss/export",  # a CSV / Excel download
     "/billing/logo",  # the logo image on the billing settings
-    "/leads/{lead_id:int}/roi/pdf",  # a PDF download
+    "/leads/{subject_id:int}/roi/pdf",  # a PDF download
+    "/properties/{subject_id:int}/roi/pdf",  # a PDF download
 }
 
 
@@ -117,7 +118,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/leads/new": "/leads/new",
             "/leads/{lead_id:int}": f"/leads/{lead}",
             "/leads/{lead_id:int}/appointments": f"/leads/{lead}/appointments",
-            "/leads/{lead_id:int}/roi": f"/leads/{lead}/roi",
+            "/leads/{subject_id:int}/roi": f"/leads/{lead}/roi",
             "/invoices": "/invoices?overdue=1",
             "/invoices/new": f"/invoices/new?deal={deal}",
             "/invoices/{invoice_id:int}": f"/invoices/{paid}",
@@ -149,6 +150,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/properties/new": "/properties/new",
             "/properties/portfolio": "/properties/portfolio",
             "/properties/{property_id:int}": f"/properties/{listed}",
+            "/properties/{subject_id:int}/roi": f"/properties/{listed}/roi",
             "/calls": "/calls",
             "/calls/new": f"/calls/new?ticket_id={ticket}",
             "/calls/analytics": "/calls/analytics",
