@@ -705,16 +705,19 @@ async def send_invoice(scope: TenantScope, invoice_id: int, data: schemas.Invoic
 
 
 async def void_invoice(scope: TenantScope, invoice_id: int, data: schemas.InvoiceVoid) -> schemas.Invoice:
-    """Void an invoice that has no payments, with a reason; it keeps its number. Audited."""
+    """Void an invoice that has no payments or credits, or a credit note (its credit comes back onto the invoice it
+    corrected), with a reason; it keeps its number. Audited."""
     policy.MANAGE.require(scope)
     reason = data.reason.strip()
     async with tenant_transaction(scope.tenant_id):
         invoice = await read_invoice(scope, invoice_id, lock=True)
         if invoice.status == "void":
             raise Conflict(f"{invoice.invoice_number} is already void", details={"invoice_id": invoice_id, "status": "void"})
-        if invoice.amount_paid > 0 or invoice.amount_credited > 0 or invoice.kind == "credit_note":
+        if invoice.kind == "credit_note":
+            return await _void_credit_note(scope, invoice, reason)
+        if invoice.amount_paid > 0 or invoice.amount_credited > 0:
             raise Conflict(
-                f"{invoice.invoice_number} has payments or credit notes (or is one) and cannot be voided; issue a credit note instead",
+                f"{invoice.invoice_number} has payments or credit notes and cannot be voided; issue a credit note instead",
                 details={
                     "invoice_id": invoice_id,
                     "amount_paid": str(invoice.amount_paid),
@@ -739,6 +742,65 @@ async def void_invoice(scope: TenantScope, invoice_id: int, data: schemas.Invoic
             changes={"status": (invoice.status, "void")},
         )
         return voided
+
+
+async def _void_credit_note(scope: TenantScope, note: schemas.Invoice, reason: str) -> schemas.Invoice:
+    """Void a credit note issued by mistake: the invoice it corrected owes its amount again (sent, partly paid or overdue
+    as its payments and due date say), in the caller's transaction."""
+    assert note.credit_note_for is not None
+    invoice = await read_invoice(scope, note.credit_note_for, lock=True)
+    credited = invoice.amount_credited - note.total_amount
+    status = invoice.status
+    if invoice.status in (*schemas.OPEN_STATUSES, "paid"):
+        status = "partially_paid" if invoice.amount_paid + credited > 0 else "sent"
+        if invoice.amount_paid + credited >= invoice.total_amount:
+            status = "paid"
+        elif invoice.due_date < await _today(scope):
+            status = "overdue"
+    await fetch(
+        """UPDATE invoice SET status = 'void', void_reason = $3, voided_at = now(), updated_at = now() WHERE tenant_id = $1 AND id = $2""",
+        scope.tenant_id,
+        note.id,
+        reason,
+    )
+    await fetch(
+        """UPDATE invoice SET amount_credited = $3, status = $4::text, updated_at = now(),
+                              paid_at = CASE WHEN $4::text = 'paid' THEN paid_at END,
+                              overdue_at = CASE WHEN $4::text = 'overdue' THEN coalesce(overdue_at, now()) ELSE overdue_at END
+            WHERE tenant_id = $1 AND id = $2""",
+        scope.tenant_id,
+        invoice.id,
+        credited,
+        status,
+    )
+    voided = await read_invoice(scope, note.id)
+    after = await _summary(scope, invoice.id)
+    await _record(
+        scope,
+        voided,
+        "voided",
+        f"Credit note {note.invoice_number} voided: {reason}",
+        events=[("invoice.voided", payload(voided, scope, void_reason=reason))],
+        audit={"invoice_number": note.invoice_number, "reason": reason, "status": [note.status, "void"]},
+        changes={"status": (note.status, "void")},
+    )
+    await _record(
+        scope,
+        after,
+        "credit_voided",
+        f"Credit note {note.invoice_number} voided: {_money(note.currency, note.total_amount)} is owed again ({reason})",
+        events=[
+            (
+                "invoice.credit_voided",
+                payload(after, scope, credit_note_id=note.id, credit_note_number=note.invoice_number, credit_amount=note.total_amount),
+            )
+        ],
+        changes={
+            "amount_credited": (invoice.amount_credited, credited),
+            **({"status": (invoice.status, status)} if status != invoice.status else {}),
+        },
+    )
+    return voided
 
 
 def _status_after(invoice: schemas.Invoice, paid: Decimal, credited: Decimal) -> str:
@@ -931,6 +993,7 @@ async def create_credit_note(scope: TenantScope, invoice_id: int, data: schemas.
         )
         note = await read_invoice(scope, note_id)
         after = await _summary(scope, invoice_id)
+        settled = status == "paid" and invoice.status != "paid"
         await _record(
             scope,
             note,
@@ -947,8 +1010,12 @@ async def create_credit_note(scope: TenantScope, invoice_id: int, data: schemas.
         await _record(
             scope,
             after,
-            "credited",
-            f"{_money(note.currency, credit)} credited by {number}: {reason}",
+            "paid" if settled else "credited",
+            f"{_money(note.currency, credit)} credited by {number}: {reason}" + ("; nothing is owed now" if settled else ""),
+            # Settled by the credit (Invoice Ninja applies a credit as a payment): `invoice.paid`, as a payment would.
+            events=[("invoice.paid", payload(after, scope, settled_by="credit_note", credit_note_id=note_id, credit_note_number=number))]
+            if settled
+            else [],
             changes={
                 "amount_credited": (invoice.amount_credited, credited),
                 **({"status": (invoice.status, status)} if status != invoice.status else {}),

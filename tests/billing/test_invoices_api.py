@@ -280,6 +280,25 @@ async def test_void_keeps_the_number_and_credit_notes_correct_sent_invoices(
     after = (await client.get(f"/v2/invoices/{billed['id']}", headers=admin.auth)).json()
     assert after["amount_credited"] == 550 and after["balance_due"] == 0 and after["status"] == "paid"
     assert after["credit_notes"] == [note.json()["id"]]
+    # Settled by the credit: `invoice.paid` as a payment would publish it, once.
+    paid = [data for kind, data in await events(db, admin.tenant_id) if kind == "invoice.paid" and data["invoice_id"] == billed["id"]]
+    assert len(paid) == 1 and paid[0]["settled_by"] == "credit_note" and paid[0]["credit_note_id"] == note.json()["id"]
+
+    # A credit note issued by mistake is voided: its amount is owed again, once.
+    assert (await client.post(f"/v2/invoices/{note.json()['id']}/payments", headers=admin.auth, json={"amount": 1})).status_code == 409
+    undone = await client.post(f"/v2/invoices/{note.json()['id']}/void", headers=admin.auth, json={"reason": "Issued by mistake"})
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["status"] == "void" and undone.json()["invoice_number"] == note.json()["invoice_number"]
+    owed = (await client.get(f"/v2/invoices/{billed['id']}", headers=admin.auth)).json()
+    assert owed["amount_credited"] == 0 and owed["balance_due"] == 550 and owed["status"] == "partially_paid" and owed["paid_at"] is None
+    again = await client.post(f"/v2/invoices/{note.json()['id']}/void", headers=admin.auth, json={"reason": "Twice"})
+    assert again.status_code == 409
+    assert (await client.get(f"/v2/invoices/{billed['id']}", headers=admin.auth)).json()["balance_due"] == 550
+    voided_credit = [data for kind, data in await events(db, admin.tenant_id) if kind == "invoice.credit_voided"]
+    assert len(voided_credit) == 1 and voided_credit[0]["credit_amount"] == 550 and voided_credit[0]["invoice_id"] == billed["id"]
+    # The rest is then paid as usual.
+    settle = await client.post(f"/v2/invoices/{billed['id']}/payments", headers=admin.auth, json={"amount": 550})
+    assert settle.status_code == 201 and settle.json()["invoice"]["status"] == "paid"
 
 
 async def test_overdue_sweep_marks_past_due_invoices_once(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
