@@ -47,9 +47,26 @@ function sayChanged(region) {
 }
 document.addEventListener("htmx:beforeRequest", (event) => {
   const region = event.detail.elt;
-  if (!region.matches("[data-live]") || !liveTrigger(event) || !busyIn(region)) return;
+  if (!region.matches("[data-live]") || !liveTrigger(event)) return;
+  // The region was drawn by the person's own change after this event happened (X-Live-After, below): it shows it
+  // already, and redrawing it would only wipe what the answer said ("Saved", "Paid in full").
+  const message = event.detail.requestConfig.triggeringEvent.detail;
+  const id = Number(message && message.lastEventId);
+  if (id && id <= Number(region.dataset.liveSeen || 0)) { event.preventDefault(); return; }
+  if (!busyIn(region)) return;
   event.preventDefault();
   sayChanged(region);
+});
+// An answer to the person's own change says the newest event id once it was made (X-Live-After): the live
+// regions it drew are up to date to there.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (liveTrigger(event) || !event.detail.xhr) return;
+  const seen = event.detail.xhr.getResponseHeader("X-Live-After");
+  const root = event.target;
+  if (!seen || !root.querySelectorAll) return;
+  for (const region of [root, ...root.querySelectorAll("[data-live]")]) {
+    if (region.matches && region.matches("[data-live]")) region.dataset.liveSeen = seen;
+  }
 });
 // The person may have started something while the redraw was on its way: then it is not swapped in.
 // A redraw that comes back after the person's own request has replaced the region is stale: it is dropped.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from saq import CronJob
 
+from app.billing import policy
 from app.billing.api import BillingSettingsController, ExpenseController, InvoiceController, ReportController, RoiReportController
 from app.billing.batches import send_batch_invoice
 from app.billing.events import EVENTS
@@ -39,4 +40,6 @@ DOMAIN = Domain(
         )
     ],
     events=EVENTS,
+    # Invoice events carry the customer and the figures: only those who read invoices get them live.
+    live_visibility={"invoice": policy.VIEW},
 )

@@ -999,12 +999,6 @@ async def create_credit_note(scope: TenantScope, invoice_id: int, data: schemas.
             note,
             "created",
             f"Credit note {number} issued for {invoice.invoice_number}: {_money(note.currency, credit)} ({reason})",
-            events=[
-                (
-                    "invoice.credited",
-                    payload(after, scope, credit_note_id=note_id, credit_note_number=number, credit_amount=credit, reason=reason),
-                )
-            ],
             audit={"invoice_number": invoice.invoice_number, "credit_note_number": number, "amount": credit, "reason": reason},
         )
         await _record(
@@ -1012,10 +1006,18 @@ async def create_credit_note(scope: TenantScope, invoice_id: int, data: schemas.
             after,
             "paid" if settled else "credited",
             f"{_money(note.currency, credit)} credited by {number}: {reason}" + ("; nothing is owed now" if settled else ""),
-            # Settled by the credit (Invoice Ninja applies a credit as a payment): `invoice.paid`, as a payment would.
-            events=[("invoice.paid", payload(after, scope, settled_by="credit_note", credit_note_id=note_id, credit_note_number=number))]
-            if settled
-            else [],
+            events=[
+                (
+                    "invoice.credited",
+                    payload(after, scope, credit_note_id=note_id, credit_note_number=number, credit_amount=credit, reason=reason),
+                ),
+                # Settled by the credit (Invoice Ninja applies a credit as a payment): `invoice.paid`, as a payment would.
+                *(
+                    [("invoice.paid", payload(after, scope, settled_by="credit_note", credit_note_id=note_id, credit_note_number=number))]
+                    if settled
+                    else []
+                ),
+            ],
             changes={
                 "amount_credited": (invoice.amount_credited, credited),
                 **({"status": (invoice.status, status)} if status != invoice.status else {}),

@@ -28,6 +28,7 @@ from app.core.validation import convert_input
 from app.db import TenantScope, tenant_transaction
 from app.events.service import Subject
 from app.events.service import timeline as read_timeline
+from app.events.stream import latest_id
 from app.pipeline import service as deals
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
@@ -236,6 +237,8 @@ class InvoicePagesController(Controller):
                 for label, tab in TABS
             ],
             "query": query,
+            "self_url": self_url,
+            "live_after": await latest_id(tenant.tenant_id),
             "batch": None,
             "batch_error": "",
             "this_month": (await service.today(tenant)).strftime("%Y-%m"),
@@ -413,6 +416,7 @@ class InvoicePagesController(Controller):
             },
             "methods": schemas.PAYMENT_METHODS,
             "timeline": await self._timeline(tenant, invoice_id),
+            "live_after": await latest_id(tenant.tenant_id),
         }
         return render(
             request, "billing/invoice.html", ctx, block="invoice" if targets(request, "invoice") else "content", status_code=status_code

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from app.domains import live_visibility
-from app.events.stream import BROKER, LiveEvent, since, still_valid
+from app.events.stream import BROKER, LiveEvent, latest_id, since, still_valid
+
+log = logging.getLogger(__name__)
 
 KEEP_ALIVE = 15.0
 Wanted = Callable[[LiveEvent], bool]
@@ -63,6 +66,24 @@ def visible_to(actor: Any, wanted: Wanted) -> Wanted:
         return bool(rule.allows(actor, record if isinstance(record, dict) else {}))
 
     return allowed
+
+
+async def stamp_live_position(message: MutableMapping[str, Any], scope: MutableMapping[str, Any]) -> None:
+    """before_send hook: a screen's change made with htmx (POST, PATCH, DELETE) answers with `X-Live-After`, the newest
+    event id once it is done, so the page knows its own change's live events are already drawn (static/app.js drops
+    a live redraw of a region for an event it has seen: it would only wipe what the answer said, such as "Saved")."""
+    if message.get("type") != "http.response.start" or scope.get("method") in ("GET", "HEAD"):
+        return
+    headers = dict(scope.get("headers") or [])
+    principal = scope.get("state", {}).get("principal")
+    if b"hx-request" not in headers or principal is None or str(scope.get("path", "")).startswith("/v2"):
+        return
+    try:
+        position = await latest_id(principal.tenant_id)
+    except Exception:  # the answer goes out without it: the page then redraws once more, nothing is lost
+        log.warning("could not read the live position for the answer", exc_info=True)
+        return
+    message["headers"] = [*list(message.get("headers") or []), (b"x-live-after", str(position).encode())]
 
 
 def _message(event: LiveEvent) -> ServerSentEventMessage:

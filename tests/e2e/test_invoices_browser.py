@@ -1,6 +1,6 @@
 """Finance issues an invoice in headless Chromium: the list's overdue tab (in the URL, Back works), a new invoice typed
-line by line with its total worked out as they type, sent, an overpayment refused on screen, the rest paid, the PDF
-downloaded and read back."""
+line by line with its total worked out as they type, sent, an overpayment refused on screen, the rest paid (the list in
+another tab follows live, the payment's page keeps its confirmation), the PDF downloaded and read back."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def test_finance_issues_an_invoice_takes_payment_and_downloads_the_pdf(tmp_path:
     expect.set_options(timeout=15_000)
     with atrium_serve(tmp_path / "data", free_port()) as (base, _, _), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(accept_downloads=True)
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{base}/invoices")
@@ -68,6 +69,17 @@ def test_finance_issues_an_invoice_takes_payment_and_downloads_the_pdf(tmp_path:
         number = page.locator("h1").inner_text().split()[1]
         page.get_by_role("button", name="Save and send").click()
         expect(page.locator("h1")).to_contain_text(f"Invoice {number}")
+        page.reload()  # the invoice's own page (live), as finance opens it from the list
+        expect(page.locator("h1")).to_contain_text(f"Invoice {number}")
+        settled(page)
+
+        # The list, open in a second tab, follows the invoice live.
+        listing = context.new_page()
+        listing.on("pageerror", lambda exc: errors.append(str(exc)))
+        listing.goto(f"{base}/invoices?q={number}")
+        row = listing.locator("#invoices-table tbody tr", has_text=number)
+        expect(row.locator(".badge")).to_have_text("Sent")
+        settled(listing)
 
         amount = page.locator("#payment-form input[name=amount]")
         amount.fill("13000")
@@ -81,6 +93,13 @@ def test_finance_issues_an_invoice_takes_payment_and_downloads_the_pdf(tmp_path:
         expect(page.locator(".flash")).to_contain_text("paid in full")
         expect(page.locator("h1 .badge")).to_have_text("Paid")
         expect(page.locator("#payments")).to_contain_text("TT-99881")
+        page.locator("#invoice").evaluate("region => { region.dataset.drawn = 'by the payment'; }")
+        expect(row.locator(".badge")).to_have_text("Paid")  # live, in the other tab
+        listing.wait_for_timeout(500)
+        # The payment's own live events did not redraw the page that made it: its confirmation is still there.
+        expect(page.locator("#invoice")).to_have_attribute("data-drawn", "by the payment")
+        expect(page.locator(".flash")).to_contain_text("paid in full")
+        listing.close()
 
         with page.expect_download() as download:
             page.get_by_role("link", name="Download PDF").click()
