@@ -1,7 +1,9 @@
 """PDFs with WeasyPrint from the Jinja2 print templates in templates/pdf/, rendered off the event loop.
 
-Rendering runs in a worker thread (at most RENDERS_AT_ONCE per process, so a burst of downloads cannot take
-every thread) and gives up after RENDER_TIMEOUT seconds with a clean 503 (a job's render is retried by SAQ).
+Rendering runs in a pool of RENDERS_AT_ONCE worker processes (started on the first render, kept for the next ones),
+off the event loop and out of its process's GIL. A render that runs past RENDER_TIMEOUT seconds is stopped for good:
+its worker process is killed (WeasyPrint cannot be interrupted inside a thread) and replaced, and the caller gets a
+clean 503 (a job's render is retried by SAQ).
 The print templates escape every value (autoescape), so user text such as `<img src="file:///etc/passwd">`
 is printed as text. Whatever still asks for a resource goes through `OwnAssets`, which serves only files of
 our own `static/` folder (by a relative URL) and images carried in `data:` URLs (the logo), and refuses
@@ -10,18 +12,23 @@ everything else: no file, no network, whatever a template or a value contains.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import base64
 import logging
 import mimetypes
+import multiprocessing
+import threading
 from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import anyio
 import jinja2
+from pebble import ProcessPool
 
 from app.billing.money import percent
 from app.core.errors import Unavailable
@@ -38,7 +45,8 @@ ASSET_ORIGIN = "https://atrium.invalid/"
 RENDERS_AT_ONCE = 2
 RENDER_TIMEOUT = 60.0
 _IMAGE_DATA = ("data:image/png;base64,", "data:image/jpeg;base64,")
-_RENDERS = anyio.CapacityLimiter(RENDERS_AT_ONCE)
+_POOL: ProcessPool | None = None
+_POOL_LOCK = threading.Lock()
 
 
 class OwnAssets:
@@ -114,18 +122,43 @@ def html_to_pdf(html: str, fetcher: OwnAssets | None = None) -> bytes:
     return pdf
 
 
+def _pool() -> ProcessPool:
+    """The render processes (spawned, not forked: this process has threads and an event loop)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or not _POOL.active:
+            _POOL = ProcessPool(max_workers=RENDERS_AT_ONCE, context=multiprocessing.get_context("spawn"))
+            atexit.register(stop_renders)  # before multiprocessing's own exit handler waits for its children
+        return _POOL
+
+
+def stop_renders() -> None:
+    """Stop the render processes (at exit; the next render starts new ones)."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.stop()  # type: ignore[no-untyped-call]
+        pool.join(timeout=5)
+
+
 async def render_pdf(template: str, context: Mapping[str, Any]) -> bytes:
-    """Fill in `template` and render it to PDF in a worker thread; 503 (Unavailable) after RENDER_TIMEOUT seconds."""
+    """Fill in `template` and render it to PDF in a render process (`pdf_of_html`)."""
+    return await pdf_of_html(render_html(template, context), template)
 
-    def work() -> bytes:
-        return html_to_pdf(render_html(template, context))
 
+async def pdf_of_html(html: str, name: str = "document", limit_seconds: float = RENDER_TIMEOUT) -> bytes:
+    """`html` rendered to PDF in a render process; 503 (Unavailable) after `limit_seconds` of rendering, the process
+    that ran it killed (and replaced)."""
+    future = _pool().schedule(html_to_pdf, args=(html,), timeout=limit_seconds)
     try:
-        with anyio.fail_after(RENDER_TIMEOUT):
-            return await anyio.to_thread.run_sync(work, limiter=_RENDERS, abandon_on_cancel=True)
-    except TimeoutError:
-        log.warning("PDF: %s took longer than %s s to render; gave up", template, RENDER_TIMEOUT)
-        raise Unavailable("The document took too long to render; try again", details={"timeout_seconds": RENDER_TIMEOUT}) from None
+        pdf: bytes = await asyncio.wrap_future(future)
+        return pdf
+    except FutureTimeout:
+        log.warning("PDF: %s took longer than %s s to render; its process was stopped", name, limit_seconds)
+        raise Unavailable("The document took too long to render; try again", details={"timeout_seconds": limit_seconds}) from None
+    finally:
+        future.cancel()  # type: ignore[no-untyped-call]  # the caller went away: a queued or running render is dropped
 
 
 def image_data_url(content: bytes | None, media_type: str) -> str | None:

@@ -3,8 +3,10 @@ a 60-line invoice across pages with its header repeated, hostile HTML printed as
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import io
+import multiprocessing
 import re
 import threading
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 from pypdf import PdfReader
 
 from app.billing import pdf
+from app.core.errors import Unavailable
 from tests.billing.test_invoices_api import company, new_invoice, sent_invoice
 from tests.factories import Tenants
 
@@ -166,3 +169,21 @@ def test_the_fetcher_serves_only_our_own_assets(listener: tuple[int, list[str]])
             "https://atrium.invalid/etc/passwd",
         ]
     )
+
+
+async def test_a_render_past_its_time_is_stopped_and_the_next_one_works() -> None:
+    """A document that takes too long fails cleanly (503), and its render process is killed rather than left running:
+    the pool replaces it and renders the next document."""
+    small = "<html><body><p>Receipt 1</p></body></html>"
+    assert "Receipt 1" in pages_of(await pdf.pdf_of_html(small))[0]
+    before = {p.pid for p in multiprocessing.active_children()}
+    rows = "".join(f"<tr><td>Line {n}</td><td>{n * 3.5:.2f}</td></tr>" for n in range(40_000))
+    with pytest.raises(Unavailable):
+        await pdf.pdf_of_html(f"<html><body><table>{rows}</table></body></html>", "a huge table", limit_seconds=0.5)
+    for _ in range(50):  # the killed process is gone (and another started in its place)
+        now = {p.pid for p in multiprocessing.active_children()}
+        if before - now:
+            break
+        await asyncio.sleep(0.1)
+    assert before - now, "the process that ran the slow render was stopped"
+    assert "Receipt 2" in pages_of(await pdf.pdf_of_html(small.replace("1", "2")))[0]
