@@ -14,7 +14,7 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Body, Parameter
 from saq import Queue
 
-from app.billing import batches, billing_settings, documents, expenses, policy, reports, roi_reports, schemas, service
+from app.billing import batches, billing_settings, documents, exchange_rates, expenses, policy, reports, roi_reports, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.schemas import MONEY_PATTERN, RATE_PATTERN, RequestBody
 from app.core.scopes import resource_opt
@@ -332,6 +332,37 @@ class ExpenseController(Controller):
         return Response(content, media_type=media_type, headers=headers)
 
 
+class ExchangeRateController(Controller):
+    """Exchange rates into the workspace's billing currency, which a converted P&L uses."""
+
+    path = "/v2/billing/exchange-rates"
+    opt = resource_opt("billing")  # its scopes: billing:read, billing:write
+    tags = ["Billing"]
+
+    @get("/", operation_id="listExchangeRates", summary="Exchange rates", guards=[guard(policy.REPORTS)])
+    async def list_rates(self, tenant: TenantScope) -> list[schemas.ExchangeRate]:
+        """Every rate kept, by currency, newest first: one `currency` is worth `rate` of `base_currency` from
+        `effective_on` on."""
+        return await exchange_rates.list_rates(tenant)
+
+    @post("/", operation_id="setExchangeRate", summary="Keep an exchange rate", guards=[guard(policy.SETTINGS)])
+    async def set_rate(self, tenant: TenantScope, data: schemas.ExchangeRateInput) -> Response[schemas.ExchangeRate]:
+        """Finance and admins: 201 with a new rate, 200 when it replaces the rate of the same currency and day. The
+        workspace's own currency needs none (422 `reason: base_currency`). Audited."""
+        kept, inserted = await exchange_rates.set_rate(tenant, data)
+        return Response(kept, status_code=201 if inserted else 200)
+
+    @delete(
+        "/{rate_id:int}",
+        operation_id="deleteExchangeRate",
+        summary="Forget an exchange rate",
+        guards=[guard(policy.SETTINGS)],
+    )
+    async def delete_rate(self, tenant: TenantScope, rate_id: Annotated[int, Parameter(description="Rate id")]) -> None:
+        """Finance and admins. Audited."""
+        await exchange_rates.delete_rate(tenant, rate_id)
+
+
 REPORT_FILE_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -352,11 +383,16 @@ class ReportController(Controller):
         currency: Annotated[
             str | None, Parameter(pattern="^[A-Z]{3}$", description="The currency reported (default: the workspace's)")
         ] = None,
+        convert: Annotated[
+            bool, Parameter(description="Count documents in other currencies, each at the exchange rate in force on its date")
+        ] = False,
     ) -> schemas.ProfitLoss:
         """§7.2: per period, revenue `invoiced` (before tax, credit notes taken off) and `collected`, `expenses` by category
         (before tax), `net_profit` and `net_cash`; `totals` are the periods' sums and match the invoices and payments to the
-        cent. Documents in other currencies are left out and listed in `other_currencies`."""
-        return await reports.profit_loss(tenant, start_date, end_date, group_by, currency)
+        cent. Documents in other currencies are left out and listed in `other_currencies`; with `convert=true` (a report in
+        the workspace's own currency) each is converted at the workspace's exchange rate in force on its date, rounded to
+        the cent, `rates_used` lists the rates, and only documents without a rate are left out."""
+        return await reports.profit_loss(tenant, start_date, end_date, group_by, currency, convert)
 
     @get(
         "/profit-loss/export",
@@ -378,9 +414,12 @@ class ReportController(Controller):
         currency: Annotated[
             str | None, Parameter(pattern="^[A-Z]{3}$", description="The currency reported (default: the workspace's)")
         ] = None,
+        convert: Annotated[
+            bool, Parameter(description="Count documents in other currencies, each at the exchange rate in force on its date")
+        ] = False,
     ) -> Response[bytes]:
         """The same report, one row per period and a totals row, a column per expense category."""
-        report = await reports.profit_loss(tenant, start_date, end_date, group_by, currency)
+        report = await reports.profit_loss(tenant, start_date, end_date, group_by, currency, convert)
         content = reports.to_csv(report) if format == "csv" else reports.to_xlsx(report)
         filename = f"profit-loss_{report.start_date}_{report.end_date}.{format}"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}

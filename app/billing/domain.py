@@ -5,7 +5,14 @@ from __future__ import annotations
 from saq import CronJob
 
 from app.billing import policy
-from app.billing.api import BillingSettingsController, ExpenseController, InvoiceController, ReportController, RoiReportController
+from app.billing.api import (
+    BillingSettingsController,
+    ExchangeRateController,
+    ExpenseController,
+    InvoiceController,
+    ReportController,
+    RoiReportController,
+)
 from app.billing.batches import send_batch_invoice
 from app.billing.events import EVENTS
 from app.billing.jobs import email_invoice, sweep_overdue_invoices
@@ -22,6 +29,7 @@ DOMAIN = Domain(
     controllers=[
         InvoiceController,
         BillingSettingsController,
+        ExchangeRateController,
         ExpenseController,
         ReportController,
         RoiReportController,

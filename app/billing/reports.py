@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import xlsxwriter
 
 from app.billing import policy, schemas
@@ -99,60 +100,98 @@ def _check_range(start: date, end: date, group_by: str) -> None:
         )
 
 
-async def profit_loss(scope: TenantScope, start: date | None, end: date | None, group_by: str, currency: str | None) -> schemas.ProfitLoss:
+def _rate(currency: str, day: str) -> str:
+    """SQL: what one unit of a document's currency is worth in the report's ($4): 1 in it; with conversion ($6), the
+    workspace's rate in force on the document's day; else NULL (the document is left out)."""
+    return f"""CASE WHEN {currency} = $4 THEN 1::numeric WHEN $6 THEN
+                 (SELECT x.rate FROM exchange_rate x WHERE x.tenant_id = $1 AND x.currency = {currency} AND x.effective_on <= {day}
+                   ORDER BY x.effective_on DESC LIMIT 1) END"""
+
+
+_PAID_ON = f"(paid_at AT TIME ZONE {_ZONE})::date"
+
+
+async def profit_loss(
+    scope: TenantScope, start: date | None, end: date | None, group_by: str, currency: str | None, convert: bool = False
+) -> schemas.ProfitLoss:
     """The P&L from `start` to `end` (default: this year so far) by month, quarter or year, in `currency` (default: the
-    workspace's); documents in other currencies are left out and named in `other_currencies`."""
+    workspace's). Documents in other currencies are left out and named in `other_currencies`; with `convert` (only
+    into the workspace's own currency, which the rates are kept in), each is converted at the rate in force on its
+    date, rounded to the cent, and only those without a rate are left out."""
     policy.REPORTS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         today = (await fetch(f"SELECT (now() AT TIME ZONE {_ZONE})::date AS d", scope.tenant_id))[0]["d"]
         start = start or date(today.year, 1, 1)
         end = end or max(today, start)
         _check_range(start, end, group_by)
-        currency = (currency or (await read_settings(scope)).currency).upper()
+        own = (await read_settings(scope)).currency
+        currency = (currency or own).upper()
+        if convert and currency != own:
+            raise ValidationFailed(
+                f"Invalid currency: a converted report is in the workspace's own currency, {own}",
+                # `reason`: a well-formed code; the workspace's own currency is data.
+                details={"field": "currency", "provided": currency, "expected": own, "reason": "base_currency"},
+                human=f"Converted reports are in {own}, the currency the exchange rates are kept in",
+            )
+        args = (scope.tenant_id, start, end, currency, group_by, convert)
         invoiced = await fetch(
-            """SELECT date_trunc($5, issue_date::timestamp)::date AS period,
-                      sum(CASE WHEN kind = 'credit_note' THEN -(subtotal - discount_amount) ELSE subtotal - discount_amount END) AS net,
-                      sum(CASE WHEN kind = 'credit_note' THEN -tax_amount ELSE tax_amount END) AS tax
-                 FROM invoice WHERE tenant_id = $1 AND currency = $4 AND status NOT IN ('draft', 'void') AND issue_date BETWEEN $2 AND $3
-                GROUP BY 1""",
-            scope.tenant_id,
-            start,
-            end,
-            currency,
-            group_by,
+            f"""SELECT date_trunc($5, i.issue_date::timestamp)::date AS period,
+                       sum(round(CASE WHEN i.kind = 'credit_note' THEN -(i.subtotal - i.discount_amount)
+                                      ELSE i.subtotal - i.discount_amount END * r.rate, 2)) AS net,
+                       sum(round(CASE WHEN i.kind = 'credit_note' THEN -i.tax_amount ELSE i.tax_amount END * r.rate, 2)) AS tax
+                  FROM invoice i CROSS JOIN LATERAL (SELECT {_rate("i.currency", "i.issue_date")} AS rate) r
+                 WHERE i.tenant_id = $1 AND i.status NOT IN ('draft', 'void') AND i.issue_date BETWEEN $2 AND $3
+                   AND r.rate IS NOT NULL
+                 GROUP BY 1""",
+            *args,
         )
         collected = await fetch(
-            f"""SELECT date_trunc($5, (paid_at AT TIME ZONE {_ZONE})::date::timestamp)::date AS period, sum(amount) AS amount
-                 FROM payment WHERE tenant_id = $1 AND currency = $4 AND (paid_at AT TIME ZONE {_ZONE})::date BETWEEN $2 AND $3
-                GROUP BY 1""",
-            scope.tenant_id,
-            start,
-            end,
-            currency,
-            group_by,
+            f"""SELECT date_trunc($5, {_PAID_ON}::timestamp)::date AS period, sum(round(p.amount * r.rate, 2)) AS amount
+                  FROM payment p CROSS JOIN LATERAL (SELECT {_rate("p.currency", _PAID_ON)} AS rate) r
+                 WHERE p.tenant_id = $1 AND {_PAID_ON} BETWEEN $2 AND $3 AND r.rate IS NOT NULL
+                 GROUP BY 1""",
+            *args,
         )
         spent = await fetch(
-            """SELECT date_trunc($5, expense_date::timestamp)::date AS period, category, sum(amount) AS amount, sum(tax_amount) AS tax
-                 FROM expense WHERE tenant_id = $1 AND currency = $4 AND expense_date BETWEEN $2 AND $3 GROUP BY 1, 2""",
+            f"""SELECT date_trunc($5, e.expense_date::timestamp)::date AS period, e.category,
+                       sum(round(e.amount * r.rate, 2)) AS amount, sum(round(e.tax_amount * r.rate, 2)) AS tax
+                  FROM expense e CROSS JOIN LATERAL (SELECT {_rate("e.currency", "e.expense_date")} AS rate) r
+                 WHERE e.tenant_id = $1 AND e.expense_date BETWEEN $2 AND $3 AND r.rate IS NOT NULL
+                 GROUP BY 1, 2""",
+            *args,
+        )
+        # The other currencies of the range's documents, and the rate each day of them was converted at (if any).
+        foreign = await fetch(
+            f"""WITH days AS (
+                    SELECT currency, issue_date AS day FROM invoice
+                     WHERE tenant_id = $1 AND currency <> $4 AND status NOT IN ('draft', 'void') AND issue_date BETWEEN $2 AND $3
+                    UNION SELECT currency, {_PAID_ON} FROM payment
+                     WHERE tenant_id = $1 AND currency <> $4 AND {_PAID_ON} BETWEEN $2 AND $3
+                    UNION SELECT currency, expense_date FROM expense
+                     WHERE tenant_id = $1 AND currency <> $4 AND expense_date BETWEEN $2 AND $3)
+                SELECT DISTINCT d.currency, x.rate, x.effective_on
+                  FROM days d
+                  LEFT JOIN LATERAL (SELECT rate, effective_on FROM exchange_rate x
+                                      WHERE $5 AND x.tenant_id = $1 AND x.currency = d.currency AND x.effective_on <= d.day
+                                      ORDER BY x.effective_on DESC LIMIT 1) x ON true
+                 ORDER BY 1, 3""",
             scope.tenant_id,
             start,
             end,
             currency,
-            group_by,
+            convert,
         )
-        others = await fetch(
-            f"""SELECT currency FROM invoice WHERE tenant_id = $1 AND currency <> $4 AND status NOT IN ('draft', 'void')
-                   AND issue_date BETWEEN $2 AND $3
-                UNION SELECT currency FROM payment WHERE tenant_id = $1 AND currency <> $4
-                   AND (paid_at AT TIME ZONE {_ZONE})::date BETWEEN $2 AND $3
-                UNION SELECT currency FROM expense WHERE tenant_id = $1 AND currency <> $4 AND expense_date BETWEEN $2 AND $3
-                ORDER BY 1""",
-            scope.tenant_id,
-            start,
-            end,
-            currency,
-        )
-    return _assemble(start, end, group_by, currency, invoiced, collected, spent, [r["currency"] for r in others])
+    report = _assemble(
+        start, end, group_by, currency, invoiced, collected, spent, sorted({r["currency"] for r in foreign if r["rate"] is None})
+    )
+    if convert:
+        used = [
+            schemas.RateUsed(currency=r["currency"], rate=r["rate"], effective_on=r["effective_on"])
+            for r in foreign
+            if r["rate"] is not None
+        ]
+        report = msgspec.structs.replace(report, converted=True, rates_used=used)
+    return report
 
 
 def _assemble(

@@ -10,7 +10,16 @@ from typing import Annotated, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import MONEY_PATTERN, POSITIVE_MONEY_PATTERN, QUANTITY_PATTERN, RATE_PATTERN, Amount, RequestBody, ResponseBody
+from app.core.schemas import (
+    EXCHANGE_RATE_PATTERN,
+    MONEY_PATTERN,
+    POSITIVE_MONEY_PATTERN,
+    QUANTITY_PATTERN,
+    RATE_PATTERN,
+    Amount,
+    RequestBody,
+    ResponseBody,
+)
 from app.leads.schemas import Currency
 
 InvoiceStatus = Literal["draft", "sent", "partially_paid", "paid", "overdue", "void"]
@@ -428,8 +437,44 @@ class ProfitLossPeriod(ResponseBody):
     net_cash: Amount
 
 
+class ExchangeRateInput(RequestBody):
+    """What one unit of `currency` is worth in the workspace's billing currency from `effective_on` on (a second rate
+    for the same day replaces the first)."""
+
+    currency: Currency
+    rate: Annotated[
+        Decimal,
+        msgspec.Meta(
+            description="Units of the workspace's currency for one unit of `currency` (more than 0, at most 8 decimals)",
+            extra_json_schema={"pattern": EXCHANGE_RATE_PATTERN},
+        ),
+    ]
+    effective_on: date
+
+
+class ExchangeRate(ResponseBody):
+    """A rate finance keeps: one `currency` is worth `rate` of `base_currency` from `effective_on` on."""
+
+    id: int
+    currency: str
+    base_currency: str
+    rate: Amount
+    effective_on: date
+    created_at: datetime
+
+
+class RateUsed(ResponseBody):
+    """A rate a converted report used (each document is converted at the rate in force on its own date)."""
+
+    currency: str
+    rate: Amount
+    effective_on: date
+
+
 class ProfitLoss(ResponseBody):
-    """The P&L of a date range in one currency, period by period, with totals that are the sums of the periods.
+    """The P&L of a date range in one currency, period by period, with totals that are the sums of the periods; with
+    `converted`, documents in other currencies count too, each converted at the rate in force on its date and rounded
+    to the cent.
 
     `invoiced`: invoices issued (not drafts, not void), before tax, less credit notes; `collected`: payments received;
     `expenses`: before tax; `net_profit` = invoiced - expenses; `net_cash` = collected - expenses with their tax."""
@@ -440,7 +485,9 @@ class ProfitLoss(ResponseBody):
     currency: str
     periods: list[ProfitLossPeriod]
     totals: ProfitLossPeriod
-    other_currencies: list[str]
+    other_currencies: list[str]  # currencies of documents left out (all others; with `converted`, those without a rate)
+    converted: bool = False  # documents in other currencies are counted, converted at the rates in `rates_used`
+    rates_used: list[RateUsed] = msgspec.field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------- ROI reports

@@ -162,3 +162,16 @@ class InvoiceBatch(Table, tablename="invoice_batch"):
     invoice_ids = Array(base_column=BigInt(), default=list)  # the drafts of the month when the batch was asked for
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ExchangeRate(Table, tablename="exchange_rate"):
+    """What one unit of a currency is worth in the workspace's own (billing) currency from a day on, as finance keeps
+    it: the P&L converts each document at the rate in force on its date."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    currency = Varchar(length=3)
+    rate = Numeric(digits=(18, 8))
+    effective_on = Date()
+    created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())

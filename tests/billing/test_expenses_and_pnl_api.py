@@ -199,3 +199,84 @@ async def test_the_report_refuses_odd_ranges_and_is_for_finance_managers_and_adm
     for role, status in (("finance", 200), ("manager", 200), ("support", 403), ("agent", 403)):
         person = await tenants.add_user(admin, role)
         assert (await client.get(url, headers=person.auth)).status_code == status, role
+
+
+async def test_a_converted_report_counts_other_currencies_at_the_rate_of_each_documents_day(
+    client: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    admin = await tenants.create()
+    finance = await tenants.add_user(admin, "finance")
+    acme = await company(client, admin)
+    await sent_invoice(client, admin, customer_account_id=acme, issue_date="2026-02-01", subtotal=100, tax_rate=0)
+    dollars = await sent_invoice(client, admin, customer_account_id=acme, issue_date="2026-02-04", subtotal=999, tax_rate=0, currency="USD")
+    paid = await client.post(
+        f"/v2/invoices/{dollars['id']}/payments", headers=admin.auth, json={"amount": 500, "paid_at": "2026-02-15T09:00:00Z"}
+    )
+    assert paid.status_code == 201, paid.text
+    await expense(client, admin, expense_date="2026-03-16", category="Travel", amount="10.00", currency="EUR")
+    await expense(client, admin, expense_date="2026-03-20", category="Travel", amount="20.00", currency="GBP")  # no rate
+
+    rates = "/v2/billing/exchange-rates"
+    for body, status in (
+        ({"currency": "USD", "rate": "3.6725", "effective_on": "2026-01-01"}, 201),
+        ({"currency": "USD", "rate": "3.6", "effective_on": "2026-02-10"}, 201),
+        ({"currency": "USD", "rate": "3.67", "effective_on": "2026-02-10"}, 200),  # the same day: replaced
+        ({"currency": "EUR", "rate": "4.01235", "effective_on": "2026-03-01"}, 201),
+    ):
+        kept = await client.post(rates, headers=finance.auth, json=body)
+        assert kept.status_code == status, kept.text
+    for body, field in (
+        ({"currency": "AED", "rate": "1", "effective_on": "2026-01-01"}, "currency"),
+        ({"currency": "USD", "rate": "0", "effective_on": "2026-01-01"}, "rate"),
+        ({"currency": "USD", "rate": "1.123456789", "effective_on": "2026-01-01"}, "rate"),
+        ({"currency": "usd", "rate": "1", "effective_on": "2026-01-01"}, "currency"),
+    ):
+        refused = await client.post(rates, headers=finance.auth, json=body)
+        assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == field, refused.text
+    listed = (await client.get(rates, headers=admin.auth)).json()
+    assert [(r["currency"], r["rate"], r["effective_on"], r["base_currency"]) for r in listed] == [
+        ("EUR", 4.01235, "2026-03-01", "AED"),
+        ("USD", 3.67, "2026-02-10", "AED"),
+        ("USD", 3.6725, "2026-01-01", "AED"),
+    ]
+
+    params = {"start_date": "2026-01-01", "end_date": "2026-03-31", "group_by": "month"}
+    plain = (await client.get("/v2/financial/reports/profit-loss", headers=admin.auth, params=params)).json()
+    assert plain["converted"] is False and plain["other_currencies"] == ["EUR", "GBP", "USD"] and plain["totals"]["invoiced"] == 100
+    answer = await client.get("/v2/financial/reports/profit-loss", headers=admin.auth, params={**params, "convert": "true"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["converted"] is True and report["other_currencies"] == ["GBP"]
+    rows = {p["period"]: p for p in report["periods"]}
+    # 999 USD on 4 February at the January rate: 999 x 3.6725 = 3,668.8275 → 3,668.83; the payment of 15 February at
+    # the rate of 10 February: 500 x 3.67 = 1,835.00; 10 EUR x 4.01235 = 40.1235 → 40.12; the pounds have no rate.
+    assert rows["2026-02"]["invoiced"] == 3768.83 and rows["2026-02"]["collected"] == 1835.00
+    assert rows["2026-03"]["expenses_by_category"] == [{"category": "Travel", "amount": 40.12}]
+    assert report["totals"]["net_profit"] == 3728.71
+    assert report["rates_used"] == [
+        {"currency": "EUR", "rate": 4.01235, "effective_on": "2026-03-01"},
+        {"currency": "USD", "rate": 3.6725, "effective_on": "2026-01-01"},
+        {"currency": "USD", "rate": 3.67, "effective_on": "2026-02-10"},
+    ]
+    exported = await client.get(
+        "/v2/financial/reports/profit-loss/export", headers=admin.auth, params={**params, "convert": "true", "format": "csv"}
+    )
+    table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert table[-1][0] == "Total" and table[-1][3] == "3768.83"
+    wrong = await client.get(
+        "/v2/financial/reports/profit-loss", headers=admin.auth, params={**params, "convert": "true", "currency": "USD"}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["details"]["reason"] == "base_currency"
+
+    manager = await tenants.add_user(admin, "manager")
+    assert (await client.get(rates, headers=manager.auth)).status_code == 200
+    body = {"currency": "USD", "rate": "3.7", "effective_on": "2026-04-01"}
+    assert (await client.post(rates, headers=manager.auth, json=body)).status_code == 403
+    for role in ("agent", "support"):
+        someone = await tenants.add_user(admin, role)
+        assert (await client.get(rates, headers=someone.auth)).status_code == 403
+    other = await tenants.create()
+    assert (await client.delete(f"{rates}/{listed[0]['id']}", headers=other.auth)).status_code == 404
+    assert (await client.get(rates, headers=other.auth)).json() == []
+    assert (await client.delete(f"{rates}/{listed[0]['id']}", headers=finance.auth)).status_code == 204
+    assert [r["currency"] for r in (await client.get(rates, headers=admin.auth)).json()] == ["USD", "USD"]

@@ -57,6 +57,7 @@ TENANT_TABLES = [
     "invoice_line",
     "payment",
     "expense",
+    "exchange_rate",
     "expense_receipt",
     "invoice_batch",
 ]
