@@ -20,7 +20,19 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response, Template
 from saq import Queue
 
-from app.billing import batches, billing_settings, documents, expenses, money, policy, reports, roi_reports, schemas, service
+from app.billing import (
+    batches,
+    billing_settings,
+    documents,
+    exchange_rates,
+    expenses,
+    money,
+    policy,
+    reports,
+    roi_reports,
+    schemas,
+    service,
+)
 from app.contacts import service as contacts
 from app.core.errors import DomainError, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery
@@ -671,16 +683,21 @@ class FinancePagesController(Controller):
         start_date: Annotated[str, Parameter(max_length=10)] = "",
         end_date: Annotated[str, Parameter(max_length=10)] = "",
         group_by: Annotated[str, Parameter(max_length=10)] = "month",
+        convert: Annotated[str, Parameter(max_length=5)] = "",
     ) -> Template:
-        """The P&L by month, quarter or year, with a chart; the range and grouping live in the URL."""
+        """The P&L by month, quarter or year, with a chart, other currencies converted when asked; the range, grouping
+        and conversion live in the URL."""
         grouping = group_by if group_by in ("month", "quarter", "year") else "month"
+        converting = convert in ("1", "true", "on")
         error = ""
         try:
-            report = await reports.profit_loss(tenant, _day(start_date), _day(end_date), grouping, None)
+            report = await reports.profit_loss(tenant, _day(start_date), _day(end_date), grouping, None, converting)
         except ValidationFailed as exc:
             error = exc.human
-            report = await reports.profit_loss(tenant, None, None, grouping, None)
+            report = await reports.profit_loss(tenant, None, None, grouping, None, converting)
         state = {"start_date": report.start_date.isoformat(), "end_date": report.end_date.isoformat(), "group_by": grouping}
+        if converting:
+            state["convert"] = "1"
         query = urlencode(state)
         ctx = {
             "active": "invoices",
@@ -704,10 +721,12 @@ class FinancePagesController(Controller):
         start_date: Annotated[str, Parameter(max_length=10)] = "",
         end_date: Annotated[str, Parameter(max_length=10)] = "",
         group_by: Annotated[str, Parameter(max_length=10)] = "month",
+        convert: Annotated[str, Parameter(max_length=5)] = "",
     ) -> Response[bytes]:
         """The report as CSV or Excel."""
         grouping = group_by if group_by in ("month", "quarter", "year") else "month"
-        report = await reports.profit_loss(tenant, _day(start_date), _day(end_date), grouping, None)
+        converting = convert in ("1", "true", "on")
+        report = await reports.profit_loss(tenant, _day(start_date), _day(end_date), grouping, None, converting)
         kind = "xlsx" if format == "xlsx" else "csv"
         content = reports.to_xlsx(report) if kind == "xlsx" else reports.to_csv(report)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if kind == "xlsx" else "text/csv"
@@ -723,7 +742,46 @@ class FinancePagesController(Controller):
         """What invoices say about the workspace, its currency, tax and terms, and its number patterns."""
         current = await billing_settings.get_settings(tenant)
         ctx = {"active": "invoices", "section": "settings", "form": _settings_form(current), "errors": {}, "settings": current}
+        ctx |= await self._rates(tenant)
         return render(request, "billing/settings.html", {**ctx, "request_saved": saved == "1"})
+
+    async def _rates(
+        self, tenant: TenantScope, form: dict[str, str] | None = None, errors: dict[str, str] | None = None, message: str = ""
+    ) -> dict[str, Any]:
+        rates = await exchange_rates.list_rates(tenant)
+        return {"rates": rates, "rate_form": form or {}, "rate_errors": errors or {}, "rate_message": message}
+
+    async def _rates_card(self, request: Request[Any, Any, Any], tenant: TenantScope, status_code: int = 200, **kw: Any) -> Template:
+        settings = await billing_settings.get_settings(tenant)
+        ctx = {"active": "invoices", "section": "settings", "settings": settings, **await self._rates(tenant, **kw)}
+        return render(request, "billing/settings.html", ctx, block="rates", status_code=status_code)
+
+    @post("/billing/exchange-rates", guards=[guard(policy.SETTINGS)])
+    async def add_rate(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Keep a rate (the same currency and day: replaced); errors next to their fields, nothing kept."""
+        form = clean_form(data)
+        values = {"currency": form.get("currency", "").strip().upper(), "rate": form.get("rate", "").strip().replace(",", "")}
+        values["effective_on"] = form.get("effective_on", "").strip()
+        try:
+            kept, inserted = await exchange_rates.set_rate(tenant, convert_input(values, schemas.ExchangeRateInput))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._rates_card(request, tenant, 422, form=form, errors=form_errors(exc))
+        done = f"1 {kept.currency} = {kept.rate.normalize():f} {kept.base_currency} from {kept.effective_on:%d %b %Y}" + (
+            " kept." if inserted else " (replaced the rate of that day)."
+        )
+        if not targets(request, "exchange-rates"):
+            return Redirect(path="/billing/settings#exchange-rates", status_code=303)
+        return await self._rates_card(request, tenant, message=done)
+
+    @post("/billing/exchange-rates/{rate_id:int}/delete", guards=[guard(policy.SETTINGS)])
+    async def delete_rate(self, request: Request[Any, Any, Any], tenant: TenantScope, rate_id: Id) -> Template | Redirect:
+        """Forget a rate."""
+        await exchange_rates.delete_rate(tenant, rate_id)
+        if not targets(request, "exchange-rates"):
+            return Redirect(path="/billing/settings#exchange-rates", status_code=303)
+        return await self._rates_card(request, tenant, message="Rate removed.")
 
     @post("/billing/settings", guards=[guard(policy.SETTINGS)])
     async def save_settings(
@@ -756,6 +814,7 @@ class FinancePagesController(Controller):
             current = await billing_settings.get_settings(tenant)
             errors = {("logo" if k == "file" else k): v for k, v in form_errors(exc).items()}
             ctx = {"active": "invoices", "section": "settings", "form": form, "errors": errors, "settings": current, "request_saved": False}
+            ctx |= await self._rates(tenant)
             return render(request, "billing/settings.html", ctx, status_code=422)
         return Redirect(path="/billing/settings?saved=1", status_code=303)
 

@@ -12,7 +12,7 @@ from app.accounts import service as accounts
 from app.accounts.tables import User
 from app.appointments import schemas as appointment_schemas
 from app.appointments import service as appointments
-from app.billing import billing_settings
+from app.billing import billing_settings, exchange_rates
 from app.billing import expenses as billing_expenses
 from app.billing import schemas as billing_schemas
 from app.billing import service as billing
@@ -553,3 +553,34 @@ async def _demo_invoices(scope: TenantScope, today: date) -> None:
                 scope,
                 billing_schemas.ExpenseCreate(expense_date=spent, category=category, vendor=vendor, amount=amount, tax_amount=tax),
             )
+    # An overseas client billed in dollars and a conference paid in euros: the rates finance keeps convert them in the P&L.
+    for currency, rate, days_ago in (("USD", "3.6725", 400), ("EUR", "3.9800", 400), ("EUR", "4.0150", 120)):
+        await exchange_rates.set_rate(
+            scope,
+            billing_schemas.ExchangeRateInput(currency=currency, rate=Decimal(rate), effective_on=today - timedelta(days=days_ago)),
+        )
+    for days_ago in (60, 30):
+        issued = today - timedelta(days=days_ago)
+        dollars = await billing.create_invoice(
+            scope,
+            billing_schemas.InvoiceCreate(
+                customer_account_id=companies[-1],
+                issue_date=issued,
+                currency="USD",
+                lines=[billing_schemas.InvoiceLineInput(description=f"Relocation advisory, {issued:%B %Y}", unit_price=Decimal("4500.00"))],
+            ),
+        )
+        await billing.send_invoice(scope, dollars.id, billing_schemas.InvoiceSend(), None)
+        if days_ago == 60:
+            paid_on = datetime.combine(issued + timedelta(days=9), time(10, 0), tzinfo=UTC)
+            await billing.record_payment(
+                scope,
+                dollars.id,
+                billing_schemas.PaymentCreate(amount=dollars.total_amount, payment_reference="SWIFT-88120", paid_at=paid_on),
+            )
+    await billing_expenses.create_expense(
+        scope,
+        billing_schemas.ExpenseCreate(
+            expense_date=today - timedelta(days=45), category="Travel", vendor="Cityscape Europe", amount=Decimal("1200.00"), currency="EUR"
+        ),
+    )

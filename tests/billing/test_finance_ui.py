@@ -109,3 +109,46 @@ async def test_billing_settings_change_what_invoices_say(client: httpx.AsyncClie
     async with browser_client(app) as browser:
         await browser_login(browser, finance)
         assert (await browser.get("/billing/settings")).status_code == 200
+
+
+async def test_finance_keeps_exchange_rates_and_the_report_converts_on_screen(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    acme = await company(client, admin)
+    await sent_invoice(client, admin, customer_account_id=acme, issue_date="2026-02-10", subtotal=1000, tax_rate=0)
+    await sent_invoice(client, admin, customer_account_id=acme, issue_date="2026-02-11", subtotal=100, tax_rate=0, currency="USD")
+    finance = await tenants.add_user(admin, "finance")
+    await browser_login(client, finance)
+    page = await client.get("/billing/settings")
+    assert 'id="exchange-rates"' in page.text and "No rates yet" in page.text
+    token = csrf_of(page.text)
+    htmx = {"HX-Request": "true", "HX-Target": "exchange-rates"}
+    odd = await client.post(
+        "/billing/exchange-rates", data={"_csrf_token": token, "currency": "usd", "rate": "0", "effective_on": "2026-01-01"}, headers=htmx
+    )
+    assert odd.status_code == 422 and 'id="err-rate-rate"' in odd.text and 'value="usd"' in odd.text  # kept as typed
+    kept = await client.post(
+        "/billing/exchange-rates",
+        data={"_csrf_token": token, "currency": "usd", "rate": "3.6725", "effective_on": "2026-01-01"},
+        headers=htmx,
+    )
+    assert kept.status_code == 200 and kept.text.lstrip().startswith('<section class="card" id="exchange-rates"')
+    assert "1 USD = 3.6725 AED from 01 Jan 2026 kept." in kept.text and '<td data-label="Currency">USD</td>' in kept.text
+
+    plain = await client.get("/reports/profit-loss?start_date=2026-01-01&end_date=2026-03-31")
+    assert "documents in USD are not counted" in plain.text and "1,000.00" in plain.text
+    converted = await client.get("/reports/profit-loss?start_date=2026-01-01&end_date=2026-03-31&convert=1")
+    # 1,000.00 AED and 100 USD x 3.6725 = 367.25: 1,367.25 invoiced.
+    assert "1,367.25" in converted.text and "1 USD = 3.6725 AED from 01 Jan 2026" in converted.text
+    assert 'name="convert" value="1" checked' in converted.text and "convert=1" in converted.text  # the files convert too
+
+    rate_id = (await client.get("/v2/billing/exchange-rates", headers=admin.auth)).json()[0]["id"]
+    removed = await client.post(f"/billing/exchange-rates/{rate_id}/delete", data={"_csrf_token": token}, headers=htmx)
+    assert removed.status_code == 200 and "Rate removed." in removed.text and "No rates yet" in removed.text
+    manager = await tenants.add_user(admin, "manager")
+    async with browser_client(client._transport.app) as browser:  # type: ignore[attr-defined]
+        await browser_login(browser, manager)
+        assert (await browser.get("/billing/settings")).status_code == 403
+        refused = await browser.post(
+            "/billing/exchange-rates", data={"_csrf_token": csrf_of((await browser.get("/")).text), "currency": "USD", "rate": "3"}
+        )
+        assert refused.status_code == 403
