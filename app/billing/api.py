@@ -346,11 +346,11 @@ class ExchangeRateController(Controller):
         return await exchange_rates.list_rates(tenant)
 
     @post("/", operation_id="setExchangeRate", summary="Keep an exchange rate", guards=[guard(policy.SETTINGS)])
-    async def set_rate(self, tenant: TenantScope, data: schemas.ExchangeRateInput) -> Response[schemas.ExchangeRate]:
+    async def set_rate(self, tenant: TenantScope, data: schemas.ExchangeRateInput) -> ApiResponse[schemas.ExchangeRate]:
         """Finance and admins: 201 with a new rate, 200 when it replaces the rate of the same currency and day. The
         workspace's own currency needs none (422 `reason: base_currency`). Audited."""
         kept, inserted = await exchange_rates.set_rate(tenant, data)
-        return Response(kept, status_code=201 if inserted else 200)
+        return ApiResponse(kept, status_code=201 if inserted else 200)
 
     @delete(
         "/{rate_id:int}",

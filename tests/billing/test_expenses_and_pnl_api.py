@@ -225,6 +225,7 @@ async def test_a_converted_report_counts_other_currencies_at_the_rate_of_each_do
     ):
         kept = await client.post(rates, headers=finance.auth, json=body)
         assert kept.status_code == status, kept.text
+        assert kept.json()["rate"] == float(str(body["rate"])), "an exact JSON number, as every amount"
     for body, field in (
         ({"currency": "AED", "rate": "1", "effective_on": "2026-01-01"}, "currency"),
         ({"currency": "USD", "rate": "0", "effective_on": "2026-01-01"}, "rate"),
