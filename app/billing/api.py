@@ -10,6 +10,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Body, Parameter
 from saq import Queue
@@ -345,7 +346,13 @@ class ExchangeRateController(Controller):
         `effective_on` on."""
         return await exchange_rates.list_rates(tenant)
 
-    @post("/", operation_id="setExchangeRate", summary="Keep an exchange rate", guards=[guard(policy.SETTINGS)])
+    @post(
+        "/",
+        operation_id="setExchangeRate",
+        summary="Keep an exchange rate",
+        guards=[guard(policy.SETTINGS)],
+        responses={200: ResponseSpec(schemas.ExchangeRate, description="It replaced the rate of the same currency and day")},
+    )
     async def set_rate(self, tenant: TenantScope, data: schemas.ExchangeRateInput) -> ApiResponse[schemas.ExchangeRate]:
         """Finance and admins: 201 with a new rate, 200 when it replaces the rate of the same currency and day. The
         workspace's own currency needs none (422 `reason: base_currency`). Audited."""
