@@ -31,9 +31,10 @@ QUANTITY_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"
 MAX_QUANTITY = Decimal("999999999.9999")
 # A payment: an amount more than 0 (no leading zeros in the string form, so the pattern needs no lookahead).
 POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,13}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
-# An exchange rate: more than 0, at most 8 decimals and 10 digits before the point.
-EXCHANGE_RATE_PATTERN = r"^([1-9][0-9]{0,9}(\.[0-9]{1,8})?|0\.(?=[0-9]*[1-9])[0-9]{1,8})$"
-MAX_EXCHANGE_RATE = Decimal("9999999999.99999999")
+# An exchange rate: more than 0, at most 8 decimals and 6 digits before the point (14 digits: a JSON number's float
+# holds the largest exactly, so the schema's bound and the server's agree).
+EXCHANGE_RATE_PATTERN = r"^([1-9][0-9]{0,5}(\.[0-9]{1,8})?|0\.(?=[0-9]*[1-9])[0-9]{1,8})$"
+MAX_EXCHANGE_RATE = Decimal("999999.99999999")
 
 
 @dataclass(frozen=True, slots=True)
