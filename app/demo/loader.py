@@ -23,7 +23,7 @@ from app.pipeline import schemas as deals_schemas
 from app.pipeline import service as deals
 from app.properties import schemas as property_schemas
 from app.properties import service as properties
-from app.support import knowledge
+from app.support import canned, knowledge
 from app.support import schemas as support_schemas
 from app.support import service as support
 
@@ -415,6 +415,26 @@ async def _demo_tickets(scope: TenantScope) -> None:
     await support.flag_breaches(scope)
     for title, content, category, tags in DEMO_ARTICLES:
         await knowledge.create_article(scope, support_schemas.ArticleCreate(title=title, content=content, category=category, tags=tags))
+    for title, body, group in DEMO_CANNED_REPLIES:
+        await canned.create_reply(scope, support_schemas.CannedReplyCreate(title=title, body=body, category=group))
+
+
+# The team's canned replies (placeholders filled in when one is inserted into an answer).
+DEMO_CANNED_REPLIES: list[tuple[str, str, str | None]] = [
+    (
+        "Locksmith booked",
+        "Hello {{ customer_name }},\n\nwe have booked a locksmith for your request #{{ ticket_id }}; they will call you "
+        "30 minutes before arriving.\n\nBest regards,\n{{ agent_name }}",
+        "maintenance",
+    ),
+    ("Need more details", "Hello {{ customer_name }},\n\ncould you send us a photo and the unit number, please?\n\n{{ agent_name }}", None),
+    (
+        "Resolved, anything else?",
+        'Hello {{ customer_name }},\n\nwe have marked "{{ ticket_title }}" as resolved. Reply to this message if anything is '
+        "still not right.\n\n{{ agent_name }}",
+        None,
+    ),
+]
 
 
 DEMO_ARTICLES = [

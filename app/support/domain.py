@@ -6,22 +6,24 @@ from saq import CronJob
 
 from app.domains import Domain, NavEntry
 from app.support import policy
-from app.support.api import KnowledgeBaseController, SentimentController, SupportSettingsController, TicketController
+from app.support.api import CannedReplyController, KnowledgeBaseController, SentimentController, SupportSettingsController, TicketController
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
 from app.support.service import SEARCH_TEXT
-from app.support.views import CustomerRequestController, KnowledgeBasePagesController, TicketPagesController
+from app.support.views import CannedReplyPagesController, CustomerRequestController, KnowledgeBasePagesController, TicketPagesController
 
 DOMAIN = Domain(
     name="support",
     controllers=[
         TicketController,
         SupportSettingsController,
+        CannedReplyController,
         SentimentController,
         KnowledgeBaseController,
         TicketPagesController,
         CustomerRequestController,
         KnowledgeBasePagesController,
+        CannedReplyPagesController,
     ],
     nav=[
         NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view"),

@@ -60,3 +60,8 @@ SETTINGS = permission("support.settings", {"admin", "manager", INTEGRATION}, "On
 KB_VIEW = permission("kb.view", {"admin", "manager", "support", "agent", INTEGRATION, SYSTEM}, "Your role cannot read the knowledge base")
 KB_EDIT = permission("kb.edit", DESK, "Only support staff, managers and admins can write knowledge-base articles")
 SENTIMENT = permission("sentiment.analyze", {*DESK, "agent"}, "Your role cannot analyse sentiment")
+# Canned replies: whoever answers tickets uses them; support staff and admins keep the tenant's shared set.
+CANNED_USE = permission("canned_replies.use", {*DESK, "agent"}, "Your role cannot use canned replies")
+CANNED_MANAGE = permission(
+    "canned_replies.manage", {"admin", "support", INTEGRATION}, "Only support staff and admins can change canned replies"
+)

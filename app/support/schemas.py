@@ -234,6 +234,54 @@ class BusinessHoursUpdate(RequestBody, kw_only=True):
     holiday_subdivision: Annotated[str, msgspec.Meta(max_length=10)] | None = None
 
 
+CannedTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern="[^\\s]")]
+CannedBody = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=20_000,
+        pattern="[^\\s]",
+        description="Text with placeholders: {{ customer_name }}, {{ ticket_id }}, {{ ticket_title }}, {{ agent_name }}",
+    ),
+]
+
+
+class CannedReply(ResponseBody):
+    """A saved reply shared by the tenant's team; `body` holds placeholders filled in when it is inserted."""
+
+    id: int
+    title: str
+    body: str
+    category: str | None
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CannedReplyCreate(RequestBody, kw_only=True):
+    """A new canned reply. A placeholder other than the documented ones, or a broken one, is refused (422)."""
+
+    title: CannedTitle
+    body: CannedBody
+    category: Category | None = None
+
+
+class CannedReplyUpdate(RequestBody, kw_only=True):
+    """A partial change of a canned reply."""
+
+    title: CannedTitle | UnsetType = UNSET
+    body: CannedBody | UnsetType = UNSET
+    category: Category | UnsetType | None = UNSET
+
+
+class CannedReplyRendered(ResponseBody):
+    """A canned reply filled in for one ticket: the text to send."""
+
+    id: int
+    ticket_id: int
+    body: str
+
+
 class SentimentRequest(RequestBody, kw_only=True):
     """Text to analyse (§4.3); `context` says where it comes from (support_ticket, email, call, chat…)."""
 

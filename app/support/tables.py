@@ -78,6 +78,20 @@ class SlaPolicy(Table, tablename="sla_policy"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class CannedReply(Table, tablename="canned_reply"):
+    """A saved reply the team inserts into a ticket's answer: shared by the tenant, with placeholders
+    (`{{ customer_name }}`, `{{ ticket_id }}`, `{{ agent_name }}`…) rendered in a Jinja2 sandbox."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    title = Varchar(length=120)
+    body = Text()
+    category = Varchar(length=60, null=True, default=None)
+    created_by = BigInt(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class BusinessCalendar(Table, tablename="business_calendar"):
     """When the tenant's support desk works: ISO weekdays, opening hours (in the tenant's time zone) and whose
     public holidays it keeps (a country code and optional subdivision of the `holidays` library)."""

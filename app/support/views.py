@@ -15,12 +15,12 @@ from litestar.response import Redirect, Template
 
 from app.accounts import service as accounts
 from app.accounts.schemas import User
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import DomainError, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.stream import latest_id
-from app.support import knowledge, policy, schemas, service, sla
+from app.support import canned, knowledge, policy, schemas, service, sla
 from app.web import times
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
@@ -210,7 +210,9 @@ class TicketPagesController(Controller):
         message: str | None = None,
         errors: dict[str, str] | None = None,
         draft: str = "",
+        inserted: bool = False,
         status_code: int = 200,
+        block: str | None = None,
     ) -> Template:
         ticket = await service.get_ticket(tenant, ticket_id)
         explanation = await service.explain_sla(tenant, ticket_id)
@@ -228,10 +230,41 @@ class TicketPagesController(Controller):
             "message": message,
             "errors": errors or {},
             "draft": draft,
+            "inserted": inserted,
+            "canned": await canned.list_replies(tenant) if policy.CANNED_USE.allows(tenant) else [],
             "live_after": await latest_id(tenant.tenant_id),
         }
         return render(
-            request, "support/ticket.html", ctx, block="ticket" if targets(request, "ticket") else "content", status_code=status_code
+            request,
+            "support/ticket.html",
+            ctx,
+            block=block or ("ticket" if targets(request, "ticket") else "content"),
+            status_code=status_code,
+        )
+
+    @get("/{ticket_id:int}/reply-box", guards=[guard(policy.WORK)])
+    async def insert_canned(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        ticket_id: Id,
+        canned_reply_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+        content: Annotated[str, Parameter(max_length=20_000)] = "",
+    ) -> Template:
+        """The reply box with a canned reply filled in for this ticket added to what was already written (htmx: just
+        the box, its message focused; without JavaScript: the whole page)."""
+        draft, errors = content, {}
+        if canned_reply_id is not None:
+            try:
+                rendered = await canned.render_for_ticket(tenant, canned_reply_id, ticket_id)
+                draft = f"{content.rstrip()}\n\n{rendered.body}" if content.strip() else rendered.body
+            except DomainError as exc:
+                if not refusal_stays_on_page(exc) and not isinstance(exc, ResourceNotFound):
+                    raise
+                errors = {"canned": exc.human or exc.message}
+        fragment = targets(request, "reply-box")
+        return await self._show(
+            request, tenant, ticket_id, draft=draft, inserted=True, errors=errors, block="reply_box" if fragment else None
         )
 
     @post("/{ticket_id:int}", guards=[guard(policy.WORK)])
@@ -402,3 +435,76 @@ class KnowledgeBasePagesController(Controller):
             ctx = {"active": "knowledge-base", "article": current, "form": clean_form(data), "errors": form_errors(exc)}
             return render(request, "support/article_form.html", ctx, status_code=422)
         return Redirect(path=f"/knowledge-base/{article.id}", status_code=303)
+
+
+class CannedReplyPagesController(Controller):
+    """The team's canned replies: listed for whoever answers tickets; added, changed and removed by support staff and
+    admins, with the placeholders they may use explained and a bad one refused next to the body."""
+
+    path = "/canned-replies"
+    include_in_schema = False
+    guards = [guard(policy.CANNED_USE)]
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        *,
+        editing: schemas.CannedReply | None = None,
+        form: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        message: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        if form is None:
+            form = {"title": editing.title, "body": editing.body, "category": editing.category or ""} if editing else {}
+        ctx = {
+            "active": "tickets",
+            "replies": await canned.list_replies(tenant),
+            "placeholders": canned.PLACEHOLDERS,
+            "editing": editing,
+            "form": form,
+            "errors": errors or {},
+            "message": message,
+        }
+        return render(request, "support/canned_replies.html", ctx, status_code=status_code)
+
+    @get("/")
+    async def index(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, edit: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None
+    ) -> Template:
+        """The list, and the form to add one (or to change the one named by `?edit=`)."""
+        editing = await canned.get_reply(tenant, edit) if edit is not None and policy.CANNED_MANAGE.allows(tenant) else None
+        return await self._page(request, tenant, editing=editing)
+
+    @post("/", guards=[guard(policy.CANNED_MANAGE)])
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Save a new canned reply; a bad placeholder is shown next to the body and nothing is saved."""
+        return await self._save(request, tenant, None, data)
+
+    @post("/{reply_id:int}", guards=[guard(policy.CANNED_MANAGE)])
+    async def update(self, request: Request[Any, Any, Any], tenant: TenantScope, reply_id: Id, data: Form) -> Template | Redirect:
+        """Save the changes."""
+        return await self._save(request, tenant, reply_id, data)
+
+    @post("/{reply_id:int}/delete", guards=[guard(policy.CANNED_MANAGE)])
+    async def delete(self, tenant: TenantScope, reply_id: Id) -> Redirect:
+        """Remove it, then show the list."""
+        await canned.delete_reply(tenant, reply_id)
+        return Redirect(path="/canned-replies", status_code=303)
+
+    async def _save(self, request: Request[Any, Any, Any], tenant: TenantScope, reply_id: int | None, data: Form) -> Template | Redirect:
+        values: dict[str, Any] = {k: v for k, v in clean_form(data).items() if k in ("title", "body", "category")}
+        values["title"] = values.get("title", "").strip()
+        values["category"] = values.get("category", "").strip() or None
+        try:
+            if reply_id is None:
+                await canned.create_reply(tenant, convert_input(values, schemas.CannedReplyCreate))
+            else:
+                await canned.update_reply(tenant, reply_id, convert_input(values, schemas.CannedReplyUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            editing = await canned.get_reply(tenant, reply_id) if reply_id else None
+            return await self._page(request, tenant, editing=editing, form=clean_form(data), errors=form_errors(exc), status_code=422)
+        return Redirect(path="/canned-replies", status_code=303)

@@ -129,6 +129,7 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "exceeds_balance",
         "missing_customer",
         "file_type",
+        "placeholder",
     }
 )
 
