@@ -163,9 +163,30 @@ class SupportSettingsController(Controller):
         tenant: TenantScope,
         priority: Annotated[str, Parameter(description="low, medium, high, urgent or critical", max_length=10)],
         data: schemas.SlaPolicyUpdate,
-    ) -> schemas.SlaPolicy:
-        """Tickets opened or changed from now on are timed by the new targets."""
+    ) -> schemas.SlaPolicySaved:
+        """With `category` and/or `team` in the body, an override for those tickets only (category and team beat
+        category, which beats team, which beats the priority alone). Tickets opened or changed from now on are timed by
+        the new targets; open tickets keep their due times unless `recompute_open: true` re-times them now
+        (`recomputed_tickets` says how many moved)."""
         return await service.set_sla_policy(tenant, priority, data)
+
+    @delete(
+        "/sla-policies/{priority:str}",
+        operation_id="deleteSlaPolicy",
+        summary="Remove a priority's SLA override",
+        guards=[guard(policy.SETTINGS)],
+    )
+    async def delete_policy(
+        self,
+        tenant: TenantScope,
+        priority: Annotated[str, Parameter(description="low, medium, high, urgent or critical", max_length=10)],
+        category: Annotated[str | None, Parameter(max_length=60, description="The override's category")] = None,
+        team: Annotated[str | None, Parameter(max_length=60, description="The override's team queue")] = None,
+        recompute_open: Annotated[bool, Parameter(description="Re-time the open tickets now")] = False,
+    ) -> None:
+        """Without `category` and `team`: the priority's own targets go back to the defaults. 404 when there is no such
+        policy."""
+        await service.delete_sla_policy(tenant, priority, category, team, recompute_open=recompute_open)
 
     @get("/business-hours", operation_id="getBusinessHours", summary="The desk's business hours", guards=[guard(policy.VIEW)])
     async def get_hours(self, tenant: TenantScope) -> schemas.BusinessHours:

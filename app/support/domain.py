@@ -10,7 +10,13 @@ from app.support.api import CannedReplyController, KnowledgeBaseController, Sent
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
 from app.support.service import SEARCH_TEXT
-from app.support.views import CannedReplyPagesController, CustomerRequestController, KnowledgeBasePagesController, TicketPagesController
+from app.support.views import (
+    CannedReplyPagesController,
+    CustomerRequestController,
+    KnowledgeBasePagesController,
+    SlaSettingsPagesController,
+    TicketPagesController,
+)
 
 DOMAIN = Domain(
     name="support",
@@ -24,6 +30,7 @@ DOMAIN = Domain(
         CustomerRequestController,
         KnowledgeBasePagesController,
         CannedReplyPagesController,
+        SlaSettingsPagesController,
     ],
     nav=[
         NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view"),

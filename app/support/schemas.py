@@ -198,19 +198,33 @@ class CustomerView(ResponseBody):
 
 
 class SlaPolicy(ResponseBody):
-    """Targets for one priority, in business minutes."""
+    """Targets for one priority, in business minutes: for every ticket of it, or (`category` and/or `team` set) an
+    override for those tickets only; the most specific policy matching a ticket times it."""
 
     priority: str
     first_response_minutes: int
     resolution_minutes: int
     is_default: bool
+    category: str | None = None
+    team: str | None = None
+
+
+class SlaPolicySaved(SlaPolicy):
+    """The policy as saved, and how many open tickets were re-timed (0 unless `recompute_open` was asked)."""
+
+    recomputed_tickets: int = 0
 
 
 class SlaPolicyUpdate(RequestBody, kw_only=True):
-    """New targets for a priority; resolution must be at least the first response."""
+    """New targets for a priority; resolution must be at least the first response. With `category` and/or `team`, an
+    override for those tickets only. Open tickets keep their due times until they next change unless `recompute_open`
+    is true: then their running clocks are re-timed now."""
 
     first_response_minutes: Minutes
     resolution_minutes: Minutes
+    category: Category | None = None
+    team: Team | None = None
+    recompute_open: bool = False
 
 
 class BusinessHours(ResponseBody):

@@ -68,11 +68,14 @@ class TicketComment(Table, tablename="ticket_comment"):
 
 
 class SlaPolicy(Table, tablename="sla_policy"):
-    """The tenant's targets for one priority, in business minutes (a priority without a row uses the defaults)."""
+    """The tenant's targets for one priority, in business minutes (a priority without a row uses the defaults);
+    optionally only for one category and/or team queue (the most specific policy matching a ticket wins)."""
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     priority = Varchar(length=10)
+    category = Varchar(length=60, null=True, default=None)
+    team = Varchar(length=60, null=True, default=None)
     first_response_minutes = Integer()
     resolution_minutes = Integer()
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -508,3 +508,192 @@ class CannedReplyPagesController(Controller):
             editing = await canned.get_reply(tenant, reply_id) if reply_id else None
             return await self._page(request, tenant, editing=editing, form=clean_form(data), errors=form_errors(exc), status_code=422)
         return Redirect(path="/canned-replies", status_code=303)
+
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class SlaSettingsPagesController(Controller):
+    """Settings → SLA & hours (admins): the desk's working days and hours in the workspace's time zone, whose public
+    holidays it keeps, targets per priority and the category/team overrides, each change optionally re-timing the
+    open tickets."""
+
+    path = "/settings/sla"
+    include_in_schema = False
+    guards = [guard(policy.SETTINGS)]
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        *,
+        hours_form: dict[str, Any] | None = None,
+        targets_form: dict[str, str] | None = None,
+        override_form: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        message: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        hours = await service.get_business_hours(tenant)
+        policies = await service.list_sla_policies(tenant)
+        base = [p for p in policies if p.category is None and p.team is None]
+        if hours_form is None:
+            hours_form = {
+                "work_days": hours.work_days,
+                "opens_at": hours.opens_at,
+                "closes_at": hours.closes_at,
+                "holiday_country": hours.holiday_country or "",
+                "holiday_subdivision": hours.holiday_subdivision or "",
+            }
+        if targets_form is None:
+            targets_form = {}
+            for p in base:
+                targets_form[f"first_{p.priority}"] = str(p.first_response_minutes)
+                targets_form[f"resolution_{p.priority}"] = str(p.resolution_minutes)
+        ctx = {
+            "active": "settings",
+            "tab": "sla",
+            "hours": hours,
+            "hours_form": hours_form,
+            "targets_form": targets_form,
+            "override_form": override_form or {},
+            "base": base,
+            "overrides": [p for p in policies if p.category is not None or p.team is not None],
+            "priorities": schemas.PRIORITIES,
+            "days": list(enumerate(DAY_NAMES, start=1)),
+            "countries": sla.holiday_country_names(),
+            "subdivisions": sla.holiday_subdivisions(str(hours_form.get("holiday_country") or "")),
+            "errors": errors or {},
+            "message": message,
+        }
+        return render(request, "support/sla_settings.html", ctx, status_code=status_code)
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        saved: Annotated[str | None, Parameter(max_length=20)] = None,
+        retimed: Annotated[int | None, Parameter(ge=0, le=10_000_000)] = None,
+    ) -> Template:
+        """The three forms, filled with what is in force (and what the last save did)."""
+        words = {
+            "hours": "Business hours saved.",
+            "targets": "Targets saved.",
+            "override": "Override saved.",
+            "removed": "Override removed.",
+        }
+        message = words.get(saved or "")
+        if message:
+            message += (
+                f" {retimed} open ticket{'s' if retimed != 1 else ''} re-timed."
+                if retimed is not None
+                else " Open tickets keep their due times until they next change."
+            )
+        return await self._page(request, tenant, message=message)
+
+    @post("/hours")
+    async def save_hours(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template | Redirect:
+        """Save the working days, hours and holidays; every problem shown next to its field, nothing saved then."""
+        form = await request.form()
+        days = [int(v) for v in form.getall("work_days", []) if str(v).isdigit() and len(str(v)) < 3]
+        values: dict[str, Any] = {
+            "work_days": days,
+            "opens_at": str(form.get("opens_at") or "").strip()[:5],
+            "closes_at": str(form.get("closes_at") or "").strip()[:5],
+            "holiday_country": str(form.get("holiday_country") or "").strip().upper() or None,
+            "holiday_subdivision": str(form.get("holiday_subdivision") or "").strip().upper() or None,
+        }
+        try:
+            await service.set_business_hours(tenant, convert_input(values, schemas.BusinessHoursUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            shown = {
+                **values,
+                "holiday_country": values["holiday_country"] or "",
+                "holiday_subdivision": values["holiday_subdivision"] or "",
+            }
+            errors = {f"hours_{k}": v for k, v in form_errors(exc).items()}
+            return await self._page(request, tenant, hours_form=shown, errors=errors, status_code=422)
+        return Redirect(path="/settings/sla?saved=hours", status_code=303)
+
+    @post("/targets")
+    async def save_targets(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Save the targets that changed (all checked before any is written); open tickets re-timed only when ticked."""
+        form = clean_form(data)
+        current = {p.priority: p for p in await service.list_sla_policies(tenant) if p.category is None and p.team is None}
+        recompute = form.get("recompute_open") == "1"
+        changes: dict[str, schemas.SlaPolicyUpdate] = {}
+        errors: dict[str, str] = {}
+        for priority in schemas.PRIORITIES:
+            first, resolution = form.get(f"first_{priority}", "").strip(), form.get(f"resolution_{priority}", "").strip()
+            was = current[priority]
+            if first == str(was.first_response_minutes) and resolution == str(was.resolution_minutes):
+                continue  # unchanged (a default left as it is stays a default)
+            values = {"first_response_minutes": first, "resolution_minutes": resolution, "recompute_open": recompute}
+            try:
+                update = convert_input(
+                    {k: int(v) if isinstance(v, str) and v.isdigit() and len(v) < 10 else v for k, v in values.items()},
+                    schemas.SlaPolicyUpdate,
+                )
+                if update.resolution_minutes < update.first_response_minutes:
+                    errors[f"resolution_{priority}"] = "Give at least as long to resolve as to first respond"
+                changes[priority] = update
+            except DomainError as exc:
+                for name, words in form_errors(exc).items():
+                    errors["first_" + priority if name.startswith("first") else "resolution_" + priority] = words
+        if errors:
+            return await self._page(request, tenant, targets_form=form, errors=errors, status_code=422)
+        saved = await service.set_sla_policies(tenant, changes) if changes else []
+        moved = sum(s.recomputed_tickets for s in saved)
+        return Redirect(
+            path=f"/settings/sla?saved=targets&retimed={moved}" if recompute else "/settings/sla?saved=targets", status_code=303
+        )
+
+    @post("/overrides")
+    async def save_override(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Add (or change) a category and/or team override of a priority."""
+        form = clean_form(data)
+        values: dict[str, Any] = {
+            "first_response_minutes": form.get("first_response_minutes", "").strip(),
+            "resolution_minutes": form.get("resolution_minutes", "").strip(),
+            "category": form.get("category", "").strip() or None,
+            "team": form.get("team", "").strip() or None,
+            "recompute_open": form.get("recompute_open") == "1",
+        }
+        for name in ("first_response_minutes", "resolution_minutes"):
+            if values[name].isdigit() and len(values[name]) < 10:
+                values[name] = int(values[name])
+        priority = form.get("priority", "")
+        try:
+            if values["category"] is None and values["team"] is None:
+                raise ValidationFailed(
+                    "Invalid category: an override names a category, a team or both",
+                    details={"field": "category", "expected": "a category or a team"},
+                    human="Name a category, a team queue or both (the targets per priority are above)",
+                )
+            if priority not in schemas.PRIORITIES:
+                raise ValidationFailed("Invalid priority", details={"field": "priority"}, human="Choose a priority")
+            saved = await service.set_sla_policy(tenant, priority, convert_input(values, schemas.SlaPolicyUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._page(
+                request, tenant, override_form=form, errors={f"override_{k}": v for k, v in form_errors(exc).items()}, status_code=422
+            )
+        suffix = f"&retimed={saved.recomputed_tickets}" if values["recompute_open"] else ""
+        return Redirect(path=f"/settings/sla?saved=override{suffix}", status_code=303)
+
+    @post("/overrides/delete")
+    async def delete_override(self, tenant: TenantScope, data: Form) -> Redirect:
+        """Remove an override (its tickets fall back to the next most specific policy as they next change)."""
+        form = clean_form(data)
+        await service.delete_sla_policy(
+            tenant,
+            form.get("priority", ""),
+            form.get("category") or None,
+            form.get("team") or None,
+            recompute_open=form.get("recompute_open") == "1",
+        )
+        return Redirect(path="/settings/sla?saved=removed", status_code=303)

@@ -131,6 +131,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/api-keys": "/settings/api-keys",
             "/settings/audit-log": "/settings/audit-log",
             "/settings/jobs": "/settings/jobs",
+            "/settings/sla": "/settings/sla?saved=targets",
             "/settings/team": "/settings/team",
             "/settings/webhooks": "/settings/webhooks",
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
