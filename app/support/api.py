@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
+from saq import Queue
 
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
@@ -120,11 +121,13 @@ class TicketController(Controller):
         status_code=201,
     )
     async def add_comment(
-        self, tenant: TenantScope, ticket_id: TicketId, data: schemas.CommentCreate
+        self, tenant: TenantScope, queue: Queue, ticket_id: TicketId, data: schemas.CommentCreate
     ) -> ApiResponse[schemas.TicketComment]:
         """`is_internal: true` is a note only the team sees. The team's first public reply meets the first-response
-        SLA; `from_customer: true` records the customer's reply (it reopens a waiting or resolved ticket)."""
-        comment = await service.add_comment(tenant, ticket_id, data)
+        SLA; a public reply is e-mailed to the requester with the link to their request page (a background job, when
+        the server sends mail; `emailed_at` says when). `from_customer: true` records the customer's reply (it reopens
+        a waiting or resolved ticket)."""
+        comment = await service.add_comment(tenant, ticket_id, data, queue)
         return ApiResponse(comment, status_code=201, headers={"Location": f"/v2/support/tickets/{ticket_id}"})
 
     @get("/{ticket_id:int}/sla", operation_id="getTicketSla", summary="How the ticket's SLA is counted", guards=[guard(policy.VIEW)])

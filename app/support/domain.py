@@ -9,6 +9,7 @@ from app.support import policy
 from app.support.api import CannedReplyController, KnowledgeBaseController, SentimentController, SupportSettingsController, TicketController
 from app.support.events import EVENTS
 from app.support.jobs import find_sla_breaches
+from app.support.reply_mail import email_public_reply
 from app.support.service import SEARCH_TEXT
 from app.support.views import (
     CannedReplyPagesController,
@@ -36,7 +37,7 @@ DOMAIN = Domain(
         NavEntry("tickets", "Tickets", "/tickets", order=50, permission="tickets.view"),
         NavEntry("knowledge-base", "Knowledge base", "/knowledge-base", order=55, permission="kb.view"),
     ],
-    jobs=[find_sla_breaches],
+    jobs=[find_sla_breaches, email_public_reply],
     cron=[CronJob(find_sla_breaches.function, cron="* * * * *", timeout=find_sla_breaches.timeout, retries=find_sla_breaches.retries)],
     searches={"ticket": SEARCH_TEXT},
     events=EVENTS,

@@ -83,6 +83,7 @@ class TicketComment(ResponseBody):
     sentiment: str | None
     sentiment_score: float | None
     created_at: datetime
+    emailed_at: datetime | None = None  # a public reply: when it was e-mailed to the requester
 
 
 class SlaClock(ResponseBody):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET
+from saq import Queue
 
 from app.contacts import schemas as contact_schemas
 from app.contacts import service as contacts
@@ -166,7 +167,8 @@ async def _comments(scope: TenantScope, ticket_id: int, *, public_only: bool = F
     only = " AND NOT is_internal" if public_only else ""
     return await fetch_as(
         schemas.TicketComment,
-        f"""SELECT id, ticket_id, content, is_internal, author_type, author_id, author_name, sentiment, sentiment_score, created_at
+        f"""SELECT id, ticket_id, content, is_internal, author_type, author_id, author_name, sentiment, sentiment_score, created_at,
+                   emailed_at
             FROM ticket_comment WHERE tenant_id = $1 AND ticket_id = $2{only} ORDER BY created_at, id LIMIT {MAX_COMMENTS}""",
         scope.tenant_id,
         ticket_id,
@@ -640,9 +642,12 @@ async def _add_comment(
     return comment
 
 
-async def add_comment(scope: TenantScope, ticket_id: int, data: schemas.CommentCreate) -> schemas.TicketComment:
+async def add_comment(scope: TenantScope, ticket_id: int, data: schemas.CommentCreate, queue: Queue | None = None) -> schemas.TicketComment:
     """A public reply or an internal note by the team, or (`from_customer`) the customer's reply passed on by an
-    integration."""
+    integration. A public reply by the team is e-mailed to the requester by a job (when SMTP is configured and a
+    queue is given), after the reply is committed."""
+    from app.support.reply_mail import email_public_reply  # imported here: the job's module uses this one
+
     policy.WORK.require(scope)
     async with tenant_transaction(scope.tenant_id):
         before = await _locked(scope, ticket_id)
@@ -651,9 +656,13 @@ async def add_comment(scope: TenantScope, ticket_id: int, data: schemas.CommentC
             name = before["customer_name"] or before["customer_email"] or "Customer"
         else:
             name = await _author_name(scope)
-        return await _add_comment(
+        comment = await _add_comment(
             scope, before, data.content.strip(), internal=data.is_internal, from_customer=data.from_customer, author_name=name
         )
+    mailed = not comment.is_internal and comment.author_type == "staff" and before["customer_email"]
+    if mailed and queue is not None and current().smtp_url:
+        await email_public_reply.enqueue(queue, tenant_id=scope.tenant_id, comment_id=comment.id)
+    return comment
 
 
 # What the requester sees.

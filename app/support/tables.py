@@ -64,6 +64,7 @@ class TicketComment(Table, tablename="ticket_comment"):
     author_name = Varchar(length=200, default="")
     sentiment = Varchar(length=10, null=True, default=None)
     sentiment_score = Real(null=True, default=None)
+    emailed_at = Timestamptz(null=True, default=None)  # a public reply mailed to the requester (once: the job checks it)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
+from saq import Queue
 
 from app.accounts import service as accounts
 from app.accounts.schemas import User
@@ -296,12 +297,18 @@ class TicketPagesController(Controller):
         )
 
     @post("/{ticket_id:int}/comments", guards=[guard(policy.WORK)])
-    async def comment(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id, data: Form) -> Template | Redirect:
-        """A public reply or an internal note (the button pressed says which); a reply may also set the status."""
+    async def comment(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, ticket_id: Id, data: Form
+    ) -> Template | Redirect:
+        """A public reply (e-mailed to the requester) or an internal note (the button pressed says which); a reply may
+        also set the status."""
         internal = data.get("visibility") == "internal"
         try:
             await service.add_comment(
-                tenant, ticket_id, convert_input({"content": data.get("content", ""), "is_internal": internal}, schemas.CommentCreate)
+                tenant,
+                ticket_id,
+                convert_input({"content": data.get("content", ""), "is_internal": internal}, schemas.CommentCreate),
+                queue,
             )
             status = data.get("then_status", "")
             if status and not internal:
