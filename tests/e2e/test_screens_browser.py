@@ -132,6 +132,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/audit-log": "/settings/audit-log",
             "/settings/jobs": "/settings/jobs",
             "/settings/sla": "/settings/sla?saved=targets",
+            "/settings/telephony": "/settings/telephony",
             "/settings/team": "/settings/team",
             "/settings/webhooks": "/settings/webhooks",
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
