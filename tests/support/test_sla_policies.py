@@ -164,7 +164,7 @@ async def test_the_settings_screen_saves_hours_targets_and_overrides(client: htt
     )  # fmt: skip
     assert override.status_code == 303 and "retimed=0" in override.headers["location"]
     shown = await client.get(override.headers["location"])
-    assert "Override saved. 0 open tickets re-timed." in shown.text and "<td data-label=\"Category\">billing</td>" in shown.text
+    assert "Override saved. 0 open tickets re-timed." in shown.text and '<td data-label="Category">billing</td>' in shown.text
     neither = await client.post(
         "/settings/sla/overrides",
         data={"_csrf_token": token, "priority": "urgent", "first_response_minutes": "20", "resolution_minutes": "200"},
