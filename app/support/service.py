@@ -125,6 +125,46 @@ def _where(scope: TenantScope, filters: TicketFilters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
+# A page by due time over several statuses or priorities is merged from one index range per (status, priority) when
+# nothing else filters (see _by_due_branches); deeper pages than this use the plain query.
+BRANCHED_DEPTH = 1_000
+
+
+def _by_due_branches(scope: TenantScope, filters: TicketFilters, query: ListQuery, field: str) -> bool:
+    """Whether a page is read as one `(tenant, status, priority, next_due_at, id)` index range per status and priority,
+    merged (Merge Append): a page ordered by due time filtered only by statuses, priorities (and a due bound). Walking
+    the one due-time index and dropping the other statuses and priorities costs as many rows as happen to come first
+    (30,000 at 1M tickets); the ranges cost a page each. Other filters have indexes of their own."""
+    return (
+        field == "due"
+        and bool(filters.status or filters.priority)
+        and policy.sees_every_ticket(scope)
+        and filters.assigned_to is None
+        and not filters.unassigned
+        and filters.customer_id is None
+        and filters.category is None
+        and filters.team is None
+        and filters.q is None
+        and filters.breached is None
+        and query.offset + query.limit <= BRANCHED_DEPTH
+    )
+
+
+def _branched_page(filters: TicketFilters, where: str, args: list[Any], order_sql: str, depth: int) -> tuple[str, list[Any]]:
+    """The ids and due times of a page (a CTE `page`) merged from one ordered index range per status and priority."""
+    args = list(args)
+    branches = []
+    for status in filters.status or schemas.STATUSES:
+        for priority in filters.priority or schemas.PRIORITIES:
+            args.extend([status, priority])
+            branches.append(
+                f"(SELECT t.id, t.next_due_at FROM ticket t WHERE {where} AND t.status = ${len(args) - 1} AND t.priority = ${len(args)} "
+                f"ORDER BY {order_sql} LIMIT {depth})"
+            )
+    union = " UNION ALL ".join(branches)
+    return f"WITH page AS (SELECT t.id, t.next_due_at FROM ({union}) t ORDER BY {order_sql} LIMIT {{limit}} OFFSET {{offset}})", args
+
+
 async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQuery) -> Page[schemas.Ticket]:
     """A page of the queue, newest first unless `sort` says otherwise (`due`: the next SLA deadline first). The total
     is exact up to 5,000 matches, PostgreSQL's estimate beyond (`total_is_estimate`)."""
@@ -133,12 +173,22 @@ async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQu
     where, args = _where(scope, filters)
     async with tenant_transaction(scope.tenant_id):
         source = await scoped_source("ticket", like_pattern(filters.q) if filters.q else None)
-        rows = await fetch_as(
-            schemas.Ticket,
-            f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id')} "
-            f"LIMIT {query.limit} OFFSET {query.offset}",
-            *args,
-        )
+        if _by_due_branches(scope, filters, query, order.field):
+            order_sql = order.sql(tiebreak="t.id")
+            page, page_args = _branched_page(filters, where, args, order_sql, query.offset + query.limit)
+            rows = await fetch_as(
+                schemas.Ticket,
+                page.format(limit=query.limit, offset=query.offset)
+                + f" {_SELECT.format(source='ticket')} JOIN page p ON p.id = t.id ORDER BY {order_sql.replace('t.', 'p.')}",
+                *page_args,
+            )
+        else:
+            rows = await fetch_as(
+                schemas.Ticket,
+                f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id')} "
+                f"LIMIT {query.limit} OFFSET {query.offset}",
+                *args,
+            )
         # Exact when cheap (a short page, or few matches); a large queue's total is the planner's estimate, flagged.
         total, estimate = await bounded_total(f"{source} t", where, args, query.offset, query.limit, len(rows))
     return page_of(schemas.Ticket, rows, query, total, estimate=estimate)
