@@ -7,6 +7,7 @@ published once, by whoever notices it first: the change that meets a clock late,
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -46,6 +47,7 @@ DEFAULT_TARGETS: dict[str, tuple[int, int]] = {
 }
 DEFAULT_HOURS = (time(9), time(17))
 MAX_COMMENTS = 500
+RETIME_BATCH = 200  # tickets re-timed between two yields to the event loop
 
 
 _COLUMNS = """t.id, t.tenant_id, t.title, t.description, t.status, t.priority, t.category, t.tags, t.team, t.contact_id,
@@ -920,7 +922,7 @@ async def set_sla_policies(scope: TenantScope, changes: dict[str, schemas.SlaPol
                 data.first_response_minutes,
                 data.resolution_minutes,
             )
-            recomputed = await _retime_open(scope, priority) if data.recompute_open else 0
+            recomputed = await _retime_open(scope, priority, category, team) if data.recompute_open else 0
             await emit(
                 scope,
                 Subject("sla_policy", 0),
@@ -965,7 +967,7 @@ async def delete_sla_policy(
                 details={"priority": priority, "category": category, "team": team},
                 human="That policy is gone already",
             )
-        recomputed = await _retime_open(scope, priority) if recompute_open else 0
+        recomputed = await _retime_open(scope, priority, category, team) if recompute_open else 0
         await emit(
             scope,
             Subject("sla_policy", 0),
@@ -975,23 +977,30 @@ async def delete_sla_policy(
     return recomputed
 
 
-async def _retime_open(scope: TenantScope, priority: str) -> int:
-    """Recompute the running clocks of the tenant's unresolved tickets of `priority` from the policies as they are now
-    (inside the change's transaction); how many tickets' due times moved. A clock already met keeps its due time."""
+async def _retime_open(scope: TenantScope, priority: str, category: str | None = None, team: str | None = None) -> int:
+    """Recompute the running clocks of the tenant's unresolved tickets a policy of `priority` (scoped to `category`
+    and/or `team`, when it is) can time, from the policies as they are now (inside the change's transaction); how
+    many tickets' due times moved. A clock already met keeps its due time. The work yields to the event loop between
+    batches, so a large queue does not hold other requests up."""
     setup = await sla_setup(scope)
     moved = 0
     rows = await fetch(
         """SELECT id, priority, category, team, created_at, sla_pauses, first_responded_at, resolved_at, first_response_due_at,
                   resolution_due_at, next_due_at
-             FROM ticket WHERE tenant_id = $1 AND priority = $2 AND resolved_at IS NULL FOR UPDATE""",
+             FROM ticket WHERE tenant_id = $1 AND priority = $2 AND resolved_at IS NULL
+              AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR team = $4) FOR UPDATE""",
         scope.tenant_id,
         priority,
+        category,
+        team,
     )
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
         changes = sla_columns(setup, row)
         if any(row[k] != v for k, v in changes.items()):
             await Ticket.update(changes).where(Ticket.id == row["id"])  # type: ignore[arg-type]
             moved += 1
+        if n % RETIME_BATCH == 0:
+            await asyncio.sleep(0)
     return moved
 
 
