@@ -65,9 +65,14 @@ SELECT 1, 'How to ' || ($2::text[])[1 + g % 20] || ' ' || g, '', body, (ARRAY['b
 async def build(dsn: str, tickets: int, articles: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
+        # A bulk load parks trigram entries in GIN's pending list (fast), then merges them, as a restore would; the
+        # app's index has no pending list (tickets arrive one at a time).
+        await conn.execute("ALTER INDEX ticket_search_trgm SET (fastupdate = on)")
         for start in range(0, tickets, 250_000):  # in slices: one huge INSERT needs much memory
             size = min(250_000, tickets - start)
             await conn.execute(TICKETS_SQL, start + 1, start + size, WORDS)
+        await conn.execute("SELECT gin_clean_pending_list('ticket_search_trgm')")
+        await conn.execute("ALTER INDEX ticket_search_trgm SET (fastupdate = off)")
         await conn.execute(ARTICLES_SQL, articles, WORDS)
         await conn.execute("ANALYZE ticket")
         await conn.execute("ANALYZE kb_article")
@@ -86,6 +91,7 @@ async def measure(base: str, requests: int) -> None:
             ("queue: newest 50", "/v2/support/tickets"),
             ("queue: status=open", "/v2/support/tickets?status=open"),
             ("queue: open+high, by due", "/v2/support/tickets?status=open,in_progress&priority=high&sort=due"),
+            ("queue: open view, by due", "/v2/support/tickets?status=open,in_progress,waiting&sort=due"),
             ("queue: one assignee's open", f"/v2/support/tickets?assigned_to={agent}&status=open,in_progress,waiting&sort=due"),
             ("queue: breached", "/v2/support/tickets?breached=true"),
             ("queue: category+priority", "/v2/support/tickets?category=billing&priority=urgent"),

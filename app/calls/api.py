@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
+from saq import Queue
 
 from app.calls import analytics, policy, schemas, service
 from app.core.pagination import SORTS_OPT, ListQuery, Page
@@ -71,11 +72,13 @@ class CallController(Controller):
         return await service.list_calls(tenant, filters, list_query)
 
     @post("/", operation_id="createCall", summary="Request an outbound call, or log one", guards=[guard(policy.LOG)], status_code=201)
-    async def create_call(self, tenant: TenantScope, data: schemas.CallCreate) -> ApiResponse[schemas.CallDetail]:
+    async def create_call(self, tenant: TenantScope, queue: Queue, data: schemas.CallCreate) -> ApiResponse[schemas.CallDetail]:
         """§5.2's body (`agent_id`, `to_number`, `from_number`, `metadata`: lead, contact, campaign) requests an outbound
-        call: it rings and is handed to the active provider. Add `status` (and times, disposition, notes) to log a call
-        that happened. Publishes `call.created` (and `call.completed`)."""
-        call = await service.create_call(tenant, data)
+        call: it rings and is handed to the active provider. A provider that dials (`twilio`) is asked by a background
+        job: `provider_status` goes from `queued` to `accepted` (`external_id` is its id of the call) or `failed`
+        (`provider_error`; the call fails); other providers only record it. Add `status` (and times, disposition,
+        notes) to log a call that happened. Publishes `call.created` (and `call.completed`)."""
+        call = await service.create_call(tenant, data, queue)
         return ApiResponse(call, status_code=201, headers={"Location": f"/v2/calls/{call.id}"})
 
     @get("/{call_id:int}", operation_id="getCall", summary="Get a call with its events", guards=[guard(policy.VIEW)])
@@ -90,10 +93,11 @@ class CallController(Controller):
         return await service.update_call(tenant, call_id, data)
 
     @put("/{call_id:int}/transfer", operation_id="transferCall", summary="Transfer a live call", guards=[guard(policy.LOG)])
-    async def transfer(self, tenant: TenantScope, call_id: CallId, data: schemas.Transfer) -> schemas.CallDetail:
-        """§5.2: `{"extension", "transfer_type": blind | attended | conference}`, recorded as an event on the call and handed
-        to the provider; 409 when the call is over. Publishes `call.transferred`."""
-        return await service.transfer_call(tenant, call_id, data)
+    async def transfer(self, tenant: TenantScope, queue: Queue, call_id: CallId, data: schemas.Transfer) -> schemas.CallDetail:
+        """§5.2: `{"extension", "transfer_type": blind | attended | conference}`, recorded as an event on the call; a
+        call placed through a provider that dials is moved there by a background job (the event's `provider_status`
+        and `provider_error`). 409 when the call is over. Publishes `call.transferred`."""
+        return await service.transfer_call(tenant, call_id, data, queue)
 
 
 class TelephonyController(Controller):

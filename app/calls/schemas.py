@@ -14,6 +14,7 @@ Direction = Literal["inbound", "outbound", "internal"]
 CallStatus = Literal["ringing", "answered", "completed", "failed", "abandoned"]
 TransferType = Literal["blind", "attended", "conference"]
 ProviderType = Literal["asterisk", "freeswitch", "3cx", "twilio", "sip", "other"]
+PROVIDER_TYPES: tuple[str, ...] = ProviderType.__args__  # type: ignore[attr-defined]
 PeriodType = Literal["daily", "weekly", "monthly", "quarterly"]
 DIRECTIONS: tuple[str, ...] = Direction.__args__  # type: ignore[attr-defined]
 STATUSES: tuple[str, ...] = CallStatus.__args__  # type: ignore[attr-defined]
@@ -57,10 +58,13 @@ class Call(ResponseBody):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+    provider_status: str | None = None  # a dial through a provider: queued, accepted (`external_id` is its id) or failed
+    provider_error: str | None = None  # why the provider refused or could not be reached
 
 
 class CallEvent(ResponseBody):
-    """Something that happened to a call: a transfer or a provider's event."""
+    """Something that happened to a call: a transfer or a provider's event; a transfer handed to a provider says what
+    it did (`provider_status` queued, accepted or failed, and `provider_error`)."""
 
     id: int
     kind: str
@@ -68,9 +72,11 @@ class CallEvent(ResponseBody):
     extension: str | None
     created_by: int | None
     created_at: datetime
+    provider_status: str | None = None
+    provider_error: str | None = None
 
 
-class CallDetail(Call):
+class CallDetail(Call, kw_only=True):
     """A call with its events, oldest first."""
 
     events: list[CallEvent]
@@ -126,6 +132,14 @@ class Transfer(RequestBody, kw_only=True):
     transfer_type: TransferType = "blind"
 
 
+ApiUrl = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=300, pattern=r"^https?://[^\s]+$", description="A REST provider's base URL (twilio: https://api.twilio.com by default)"
+    ),
+]
+
+
 class Provider(ResponseBody):
     """A telephony provider. Its password and webhook secret are never shown (`has_password`)."""
 
@@ -136,6 +150,7 @@ class Provider(ResponseBody):
     port: int
     username: str
     context: str
+    api_url: str | None
     has_password: bool
     is_active: bool
     webhook_url: str
@@ -161,6 +176,7 @@ class ProviderCreate(RequestBody, kw_only=True):
     username: Annotated[str, msgspec.Meta(max_length=100)] = ""
     password: Annotated[str, msgspec.Meta(max_length=200)] = ""
     context: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    api_url: ApiUrl | None = None
     is_active: bool = True
 
 
@@ -173,11 +189,13 @@ class ProviderUpdate(RequestBody, kw_only=True):
     username: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType = UNSET
     password: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType = UNSET
     context: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType = UNSET
+    api_url: ApiUrl | UnsetType | None = UNSET
     is_active: bool | UnsetType = UNSET
 
 
 class ProviderTest(ResponseBody):
-    """The reachability check: whether a TCP connection to the provider's host and port opened, and in how long."""
+    """The connection test: for a provider that dials, whether its REST API accepted the credentials; for the others,
+    whether a TCP connection to its host and port opened; and in how long."""
 
     ok: bool
     address: str | None

@@ -1,9 +1,9 @@
 """Calls, transfers, telephony providers and the provider-neutral call-event webhook. Every function takes the
 caller's `TenantScope` (the webhook finds its tenant from the provider's id, then works in that tenant).
 
-No telephony service is called here: an outbound call request and a transfer are recorded and handed to the
-provider's adapter (`ADAPTERS`), of which this release has none that dials — a PBX reports what happened through
-the call-event webhook.
+No telephony service is called here: an outbound call request and a transfer are recorded, then handed by a job
+(app.calls.jobs) to the active provider's adapter when its type has one (app.calls.telephony: Twilio-style REST);
+other providers only record them, and a PBX reports what happened through the call-event webhook.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import hmac
 import json
 import secrets as random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +21,9 @@ from typing import Any
 import msgspec
 from asyncpg.exceptions import UniqueViolationError
 from msgspec import UNSET
+from saq import Queue
 
-from app.calls import policy, schemas
+from app.calls import policy, schemas, telephony
 from app.calls.secrets import decrypt, encrypt
 from app.calls.tables import Call, CallEvent, TelephonyProvider
 from app.core.errors import AuthenticationError, Conflict, ResourceNotFound, ValidationFailed, unknown_reference
@@ -37,7 +37,8 @@ SORTS = {"started_at": "c.started_at", "created_at": "c.created_at"}
 _SELECT = """SELECT c.id, c.direction, c.status, c.from_number, c.to_number, c.agent_id, u.full_name, c.queue, c.started_at,
        c.answered_at, c.ended_at, floor(extract(epoch FROM c.answered_at - c.started_at))::int,
        floor(extract(epoch FROM c.ended_at - c.answered_at))::int, c.disposition, c.notes, c.transcript, c.lead_id,
-       c.contact_id, c.ticket_id, c.campaign_id, c.provider_id, c.external_id, c.created_at, c.updated_at
+       c.contact_id, c.ticket_id, c.campaign_id, c.provider_id, c.external_id, c.created_at, c.updated_at, c.provider_status,
+       c.provider_error
   FROM call c LEFT JOIN app_user u ON u.id = c.agent_id"""
 TEST_TIMEOUT = 3.0
 
@@ -106,7 +107,8 @@ async def _detail(scope: TenantScope, call_id: int) -> schemas.CallDetail:
     call = await _read(scope, call_id)
     events = await fetch_as(
         schemas.CallEvent,
-        "SELECT id, kind, transfer_type, extension, created_by, created_at FROM call_event "
+        "SELECT id, kind, transfer_type, extension, created_by, created_at, data->>'provider_status', data->>'provider_error' "
+        "FROM call_event "
         "WHERE tenant_id = $1 AND call_id = $2 ORDER BY created_at, id LIMIT 200",
         scope.tenant_id,
         call_id,
@@ -178,30 +180,22 @@ def _status_times(status: str, values: dict[str, Any], now: datetime) -> None:
         values["answered_at"] = None
 
 
-# Adapters hand a request to a provider; a provider type without one only records it (none dials in this release).
-Adapter = Callable[[dict[str, Any], str, dict[str, Any]], Awaitable[None]]
-ADAPTERS: dict[str, Adapter] = {}
-
-
-async def _hand_to_provider(scope: TenantScope, call_id: int, action: str, details: dict[str, Any]) -> int | None:
-    """The tenant's active provider (the first), told about `action` through its adapter if it has one; its id."""
+async def _active_provider(scope: TenantScope) -> dict[str, Any] | None:
+    """The tenant's active provider (the first added) that calls are handed to, if any."""
     rows = await fetch(
-        "SELECT id, provider_type, host, port, username, password_encrypted, context FROM telephony_provider "
-        "WHERE tenant_id = $1 AND is_active ORDER BY id LIMIT 1",
-        scope.tenant_id,
+        "SELECT id, provider_type FROM telephony_provider WHERE tenant_id = $1 AND is_active ORDER BY id LIMIT 1", scope.tenant_id
     )
-    if not rows:
-        return None
-    provider = rows[0]
-    adapter = ADAPTERS.get(provider["provider_type"])
-    if adapter is not None:
-        await adapter({**provider, "password": decrypt(provider["password_encrypted"])}, action, {"call_id": call_id, **details})
-    return int(provider["id"])
+    return rows[0] if rows else None
 
 
-async def create_call(scope: TenantScope, data: schemas.CallCreate) -> schemas.CallDetail:
+def _dials(provider_type: str | None) -> bool:
+    return provider_type is not None and provider_type in telephony.ADAPTERS
+
+
+async def create_call(scope: TenantScope, data: schemas.CallCreate, queue: Queue | None = None) -> schemas.CallDetail:
     """Log a call that happened (with a `status`), or request an outbound call (without: it rings and is handed to the
-    active provider). Publishes `call.created`, and `call.completed` for a completed one."""
+    active provider; a provider with an adapter is asked to dial by a job, `provider_status` queued). Publishes
+    `call.created`, and `call.completed` for a completed one."""
     agent = data.agent_id if data.agent_id is not None else policy.default_agent(scope)
     policy.LOG.require(scope, {"agent_id": agent})
     meta = data.metadata or schemas.CallMetadata()
@@ -242,15 +236,26 @@ async def create_call(scope: TenantScope, data: schemas.CallCreate) -> schemas.C
             )
         ).returning(Call.id)
         call_id = rows[0]["id"]
-        if data.status is None:  # a request to dial: the provider's adapter gets it
-            provider = await _hand_to_provider(scope, call_id, "originate", {"to_number": data.to_number, "from_number": data.from_number})
-            await fetch("UPDATE call SET provider_id = $2 WHERE id = $1", call_id, provider)
-            await _event(scope, call_id, "originate_requested", provider_id=provider)
+        dial = False
+        if data.status is None:  # a request to dial: the active provider's adapter gets it, through a job
+            provider = await _active_provider(scope)
+            dial = provider is not None and _dials(provider["provider_type"])
+            await fetch(
+                "UPDATE call SET provider_id = $2, provider_status = $3 WHERE id = $1",
+                call_id,
+                provider["id"] if provider else None,
+                "queued" if dial else None,
+            )
+            await _event(scope, call_id, "originate_requested", provider_id=provider["id"] if provider else None)
         call = await _detail(scope, call_id)
         events = [("call.created", payload(call))] + ([("call.completed", payload(call))] if status == "completed" else [])
         summary = f"{call.direction.title()} call {call.status} ({call.from_number or '?'} → {call.to_number})"
         await emit(scope, _subject(call), "call_logged", summary, events=events)
-        return call
+    if dial and queue is not None:
+        from app.calls.jobs import dial_call  # imported here: the job's module uses this one
+
+        await dial_call.enqueue(queue, tenant_id=scope.tenant_id, call_id=call.id)
+    return call
 
 
 async def _event(scope: TenantScope, call_id: int, kind: str, **fields: Any) -> None:
@@ -302,9 +307,10 @@ async def update_call(scope: TenantScope, call_id: int, data: schemas.CallUpdate
         return await _detail(scope, call_id)
 
 
-async def transfer_call(scope: TenantScope, call_id: int, data: schemas.Transfer) -> schemas.CallDetail:
-    """Transfer a live call to an extension (§5.2): recorded as an event on the call and handed to the provider;
-    409 for a call that is over. Publishes `call.transferred`."""
+async def transfer_call(scope: TenantScope, call_id: int, data: schemas.Transfer, queue: Queue | None = None) -> schemas.CallDetail:
+    """Transfer a live call to an extension (§5.2): recorded as an event on the call and, for a call placed through
+    a provider that dials, handed to it by a job (the event's `provider_status`); 409 for a call that is over.
+    Publishes `call.transferred`."""
     policy.LOG.require(scope)
     async with tenant_transaction(scope.tenant_id):
         before = await _locked(scope, call_id)
@@ -314,13 +320,85 @@ async def transfer_call(scope: TenantScope, call_id: int, data: schemas.Transfer
                 f"The call is {before['status']}: only a ringing or answered call can be transferred",
                 details={"call_id": call_id, "status": before["status"]},
             )
-        await _hand_to_provider(scope, call_id, "transfer", {"extension": data.extension, "transfer_type": data.transfer_type})
-        await _event(scope, call_id, "transfer", transfer_type=data.transfer_type, extension=data.extension)
+        provider = (
+            await fetch(
+                "SELECT provider_type FROM telephony_provider WHERE id = $1 AND tenant_id = $2", before["provider_id"], scope.tenant_id
+            )
+            if before["provider_id"] is not None
+            else []
+        )
+        handed = bool(provider) and _dials(provider[0]["provider_type"]) and before["external_id"] is not None
+        event = await CallEvent.insert(
+            CallEvent(
+                tenant_id=scope.tenant_id,
+                call_id=call_id,
+                kind="transfer",
+                transfer_type=data.transfer_type,
+                extension=data.extension,
+                provider_id=before["provider_id"] if handed else None,
+                data=json.dumps({"provider_status": "queued"} if handed else {}),
+                created_by=scope.user_id,
+            )
+        ).returning(CallEvent.id)
         call = await _detail(scope, call_id)
         data_out = {**payload(call), "extension": data.extension, "transfer_type": data.transfer_type}
         summary = f"Call transferred ({data.transfer_type}) to {data.extension}"
         await emit(scope, _subject(call), "call_transferred", summary, events=[("call.transferred", data_out)])
-        return call
+    if handed and queue is not None:
+        from app.calls.jobs import transfer_on_provider  # imported here: the job's module uses this one
+
+        await transfer_on_provider.enqueue(queue, tenant_id=scope.tenant_id, call_id=call_id, event_id=event[0]["id"])
+    return call
+
+
+# What a provider that dials did with a request (the jobs in app.calls.jobs call these).
+async def provider_account(scope: TenantScope, provider_id: int) -> telephony.ProviderAccount | None:
+    """A stored provider as its adapter needs it (the password decrypted), or None when it is gone."""
+    rows = await fetch(
+        "SELECT id, provider_type, api_url, username, password_encrypted, context FROM telephony_provider WHERE tenant_id = $1 AND id = $2",
+        scope.tenant_id,
+        provider_id,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return telephony.ProviderAccount(
+        id=row["id"],
+        provider_type=row["provider_type"],
+        api_url=row["api_url"],
+        username=row["username"],
+        password=decrypt(row["password_encrypted"]),
+        context=row["context"],
+    )
+
+
+async def record_dial(scope: TenantScope, call_id: int, result: telephony.ProviderResult, *, final: bool) -> None:
+    """Write what the provider answered to a dial: accepted (its id of the call), failed for good (the call failed
+    too), or a failure that will be tried again (the error shown, still queued). Publishes `call.updated`."""
+    async with tenant_transaction(scope.tenant_id):
+        before = await _locked(scope, call_id)
+        if result.ok:
+            values: dict[str, Any] = {"provider_status": "accepted", "provider_error": None, "external_id": result.external_id}
+        elif final:
+            values = {"provider_status": "failed", "provider_error": result.error}
+            if before["status"] in schemas.LIVE_STATUSES:
+                values["status"] = "failed"
+        else:
+            values = {"provider_error": f"{result.error} (trying again)"}
+        await _apply(scope, before, values, datetime.now(UTC))
+
+
+async def record_transfer(scope: TenantScope, event_id: int, result: telephony.ProviderResult, *, final: bool) -> None:
+    """Write what the provider answered to a transfer on its event (`provider_status`, `provider_error`)."""
+    status = "accepted" if result.ok else "failed" if final else "queued"
+    error = None if result.ok else result.error if final else f"{result.error} (trying again)"
+    async with tenant_transaction(scope.tenant_id):
+        await fetch(
+            "UPDATE call_event SET data = data || $3::jsonb WHERE tenant_id = $1 AND id = $2",
+            scope.tenant_id,
+            event_id,
+            json.dumps({"provider_status": status, "provider_error": error}),
+        )
 
 
 # Telephony providers.
@@ -329,7 +407,7 @@ def webhook_url(provider_id: int) -> str:
     return f"{base_url()}/v2/telephony/providers/{provider_id}/events"
 
 
-_PROVIDER = """SELECT id, name, provider_type, host, port, username, context, password_encrypted <> '', is_active,
+_PROVIDER = """SELECT id, name, provider_type, host, port, username, context, api_url, password_encrypted <> '', is_active,
        $2::text || '/v2/telephony/providers/' || id || '/events', last_tested_at, last_test_ok, created_at, updated_at
   FROM telephony_provider"""
 
@@ -376,6 +454,7 @@ async def create_provider(scope: TenantScope, data: schemas.ProviderCreate) -> s
                 username=data.username,
                 password_encrypted=encrypt(data.password),
                 context=data.context,
+                api_url=data.api_url,
                 webhook_secret_encrypted=encrypt(secret),
                 is_active=data.is_active,
             )
@@ -413,13 +492,28 @@ async def delete_provider(scope: TenantScope, provider_id: int) -> None:
 
 
 async def test_provider(scope: TenantScope, provider_id: int) -> schemas.ProviderTest:
-    """Whether the provider's host and port accept a TCP connection within 3 s, under the webhooks' SSRF rules (no
-    loopback, private, link-local or metadata address unless the operator allows private targets)."""
+    """For a provider that dials, whether its REST API accepts the credentials; for the others, whether its host and
+    port accept a TCP connection within 3 s. Both under the webhooks' SSRF rules (no loopback, private, link-local or
+    metadata address unless the operator allows private targets)."""
     policy.PROVIDERS.require(scope)
     async with tenant_transaction(scope.tenant_id):
         provider = await _provider(scope, provider_id)
-    host = provider.host.strip("[]")
+        account = await provider_account(scope, provider_id)
+    adapter = telephony.adapter_for(account) if account else None
     result: schemas.ProviderTest
+    if isinstance(adapter, telephony.TwilioAdapter):
+        checked = await adapter.check()
+        if checked.error and checked.error.startswith("Refused"):
+            raise ValidationFailed(
+                checked.error,
+                details={"field": "api_url", "provided": adapter.base, "expected": "a public address", "reason": "target"},
+                human="This provider's address is not public; it cannot be reached from here",
+            )
+        result = schemas.ProviderTest(ok=checked.ok, address=adapter.base, latency_ms=checked.latency_ms, error=checked.error)
+        async with tenant_transaction(scope.tenant_id):
+            await fetch("UPDATE telephony_provider SET last_tested_at = now(), last_test_ok = $2 WHERE id = $1", provider_id, result.ok)
+        return result
+    host = provider.host.strip("[]")
     try:
         address = await resolve_checked(
             Target(scheme="http", host=host, port=provider.port, path_and_query="/"), allow_private=current().webhook_allow_private_targets

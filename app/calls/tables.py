@@ -26,6 +26,7 @@ class TelephonyProvider(Table, tablename="telephony_provider"):
     username = Varchar(length=100, default="")
     password_encrypted = Text(default="")
     context = Varchar(length=100, default="")
+    api_url = Varchar(length=300, null=True, default=None)  # a REST provider's base URL (Twilio-style), when it has one
     webhook_secret_encrypted = Text(default="")
     is_active = Boolean(default=True)
     last_tested_at = Timestamptz(null=True, default=None)
@@ -58,6 +59,8 @@ class Call(Table, tablename="call"):
     campaign_id = BigInt(null=True, default=None)
     provider_id = ForeignKey(references=TelephonyProvider, on_delete=OnDelete.set_null, null=True)
     external_id = Varchar(length=100, null=True, default=None)  # the provider's id of the call
+    provider_status = Varchar(length=12, null=True, default=None)  # queued, accepted or failed: what the provider did with a dial
+    provider_error = Text(null=True, default=None)
     created_by = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

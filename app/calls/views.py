@@ -220,3 +220,136 @@ class CallPagesController(Controller):
         state = {"period_type": kind, "start_date": data.start_date, "end_date": data.end_date}
         ctx = {"active": "calls", "data": data, "state": state, "chart": bars(data.periods), "message": message}
         return render(request, "calls/analytics.html", ctx, push_url="/calls/analytics?" + urlencode(state))
+
+
+PROVIDER_FIELDS = ("name", "provider_type", "host", "port", "username", "password", "context", "api_url")
+
+
+class TelephonyPagesController(Controller):
+    """Settings → Telephony (admins): the workspace's telephony providers listed, added, changed and removed; the
+    password is write-only (never shown back, a blank one keeps it); the webhook secret is shown once; "Test
+    connection" says whether the provider answers."""
+
+    path = "/settings/telephony"
+    include_in_schema = False
+    guards = [guard(policy.PROVIDERS)]
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        *,
+        editing: schemas.Provider | None = None,
+        form: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        created: schemas.ProviderCreated | None = None,
+        message: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        if form is None:
+            form = (
+                {
+                    "name": editing.name,
+                    "provider_type": editing.provider_type,
+                    "host": editing.host,
+                    "port": str(editing.port),
+                    "username": editing.username,
+                    "context": editing.context,
+                    "api_url": editing.api_url or "",
+                    "is_active": "1" if editing.is_active else "",
+                }
+                if editing
+                else {"provider_type": "twilio", "port": "443", "is_active": "1"}
+            )
+        ctx = {
+            "active": "settings",
+            "tab": "telephony",
+            "providers": await service.list_providers(tenant),
+            "types": schemas.PROVIDER_TYPES,
+            "editing": editing,
+            "form": form,
+            "errors": errors or {},
+            "created": created,
+            "message": message,
+            "tests": {},
+        }
+        return render(request, "calls/providers.html", ctx, status_code=status_code)
+
+    @get("/")
+    async def index(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, edit: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None
+    ) -> Template:
+        """The providers, and the form to add one (or change the one named by `?edit=`)."""
+        editing = await service.get_provider(tenant, edit) if edit is not None else None
+        return await self._page(request, tenant, editing=editing)
+
+    @staticmethod
+    def _values(form: dict[str, str], *, creating: bool) -> dict[str, Any]:
+        values: dict[str, Any] = {k: form.get(k, "").strip() for k in PROVIDER_FIELDS if k != "password"}
+        values["port"] = int(values["port"]) if values["port"].isdigit() and len(values["port"]) < 7 else values["port"] or 5060
+        values["api_url"] = values["api_url"] or None
+        values["is_active"] = form.get("is_active") == "1"
+        if form.get("password"):  # write-only: blank keeps the one stored
+            values["password"] = form["password"]
+        elif creating:
+            values["password"] = ""
+        return values
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
+        """Add a provider, then show its webhook secret this once."""
+        form = clean_form(data)
+        try:
+            created = await service.create_provider(tenant, convert_input(self._values(form, creating=True), schemas.ProviderCreate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._page(request, tenant, form={**form, "password": ""}, errors=form_errors(exc), status_code=422)
+        return await self._page(request, tenant, created=created, message=f"{created.name} added.", status_code=201)
+
+    @post("/{provider_id:int}")
+    async def update(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, provider_id: Annotated[int, Parameter(ge=1, le=2**63 - 1)], data: Form
+    ) -> Template | Redirect:
+        """Save the changes (a blank password keeps the stored one)."""
+        form = clean_form(data)
+        values = self._values(form, creating=False)
+        values.pop("provider_type", None)  # the type is chosen when it is added
+        try:
+            await service.update_provider(tenant, provider_id, convert_input(values, schemas.ProviderUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            editing = await service.get_provider(tenant, provider_id)
+            return await self._page(
+                request, tenant, editing=editing, form={**form, "password": ""}, errors=form_errors(exc), status_code=422
+            )
+        return Redirect(path="/settings/telephony", status_code=303)
+
+    @post("/{provider_id:int}/delete")
+    async def delete(self, tenant: TenantScope, provider_id: Annotated[int, Parameter(ge=1, le=2**63 - 1)]) -> Redirect:
+        """Remove it (its calls stay in the log)."""
+        await service.delete_provider(tenant, provider_id)
+        return Redirect(path="/settings/telephony", status_code=303)
+
+    @post("/{provider_id:int}/test")
+    async def test(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, provider_id: Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+    ) -> Template:
+        """Test the connection and show the result in the provider's row (the whole page without JavaScript)."""
+        result: schemas.ProviderTest | None = None
+        refusal: str | None = None
+        try:
+            result = await service.test_provider(tenant, provider_id)
+        except ValidationFailed as exc:
+            refusal = exc.human or exc.message
+        provider = await service.get_provider(tenant, provider_id)
+        if targets(request, f"test-{provider_id}"):
+            ctx = {"p": provider, "tests": {provider_id: (result, refusal)}}
+            return render(request, "calls/providers.html", ctx, block="provider_test")
+        words = refusal or (
+            f"Connected in {result.latency_ms:g} ms."
+            if result and result.ok and result.latency_ms is not None
+            else f"Could not connect: {result.error if result else ''}"
+        )
+        return await self._page(request, tenant, message=f"{provider.name}: {words}")

@@ -23,7 +23,7 @@ from app.pipeline import schemas as deals_schemas
 from app.pipeline import service as deals
 from app.properties import schemas as property_schemas
 from app.properties import service as properties
-from app.support import knowledge
+from app.support import canned, knowledge
 from app.support import schemas as support_schemas
 from app.support import service as support
 
@@ -380,6 +380,10 @@ async def _demo_tickets(scope: TenantScope) -> None:
     await support.set_business_hours(
         scope, support_schemas.BusinessHoursUpdate(work_days=[1, 2, 3, 4, 5], opens_at="09:00", closes_at="18:00", holiday_country="AE")
     )
+    # Billing questions get a faster first answer than other medium tickets (a category override).
+    await support.set_sla_policy(
+        scope, "medium", support_schemas.SlaPolicyUpdate(first_response_minutes=120, resolution_minutes=960, category="billing")
+    )
     async with tenant_transaction(scope.tenant_id):
         people = await fetch(
             "SELECT id FROM contact WHERE tenant_id = $1 AND email IS NOT NULL ORDER BY id LIMIT $2", scope.tenant_id, len(DEMO_TICKETS)
@@ -415,6 +419,26 @@ async def _demo_tickets(scope: TenantScope) -> None:
     await support.flag_breaches(scope)
     for title, content, category, tags in DEMO_ARTICLES:
         await knowledge.create_article(scope, support_schemas.ArticleCreate(title=title, content=content, category=category, tags=tags))
+    for title, body, group in DEMO_CANNED_REPLIES:
+        await canned.create_reply(scope, support_schemas.CannedReplyCreate(title=title, body=body, category=group))
+
+
+# The team's canned replies (placeholders filled in when one is inserted into an answer).
+DEMO_CANNED_REPLIES: list[tuple[str, str, str | None]] = [
+    (
+        "Locksmith booked",
+        "Hello {{ customer_name }},\n\nwe have booked a locksmith for your request #{{ ticket_id }}; they will call you "
+        "30 minutes before arriving.\n\nBest regards,\n{{ agent_name }}",
+        "maintenance",
+    ),
+    ("Need more details", "Hello {{ customer_name }},\n\ncould you send us a photo and the unit number, please?\n\n{{ agent_name }}", None),
+    (
+        "Resolved, anything else?",
+        'Hello {{ customer_name }},\n\nwe have marked "{{ ticket_title }}" as resolved. Reply to this message if anything is '
+        "still not right.\n\n{{ agent_name }}",
+        None,
+    ),
+]
 
 
 DEMO_ARTICLES = [

@@ -88,8 +88,17 @@ def _kept(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return kept
 
 
-async def post(url: str, headers: dict[str, str], body: bytes, *, allow_private: bool, timeout: float = TIMEOUT) -> Outcome:  # noqa: ASYNC109 - a total budget
-    """POST `body` to `url` after checking where it goes; never raises for the receiver's faults."""
+async def post(
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    allow_private: bool,
+    timeout: float = TIMEOUT,  # noqa: ASYNC109 - a total budget
+    method: str = "POST",
+) -> Outcome:
+    """POST `body` to `url` (or another `method`: a provider's GET) after checking where it goes; never raises for the
+    receiver's faults."""
     started = time.perf_counter()
 
     def took() -> int:
@@ -104,7 +113,7 @@ async def post(url: str, headers: dict[str, str], body: bytes, *, allow_private:
             extensions = {"sni_hostname": tls_host} if tls_host else {}
             client = _client(tls_host)
             request = client.build_request(
-                "POST",
+                method,
                 f"{target.scheme}://{host}:{target.port}{target.path_and_query}",
                 content=body,
                 headers={**headers, "Host": target.authority},

@@ -7,11 +7,12 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
+from saq import Queue
 
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
 from app.db import TenantScope
-from app.support import knowledge, policy, schemas, service
+from app.support import canned, knowledge, policy, schemas, service
 from app.support.sentiment import analyze
 from app.web.auth import guard
 from app.web.deps import INSTANT, parse_instant
@@ -120,11 +121,13 @@ class TicketController(Controller):
         status_code=201,
     )
     async def add_comment(
-        self, tenant: TenantScope, ticket_id: TicketId, data: schemas.CommentCreate
+        self, tenant: TenantScope, queue: Queue, ticket_id: TicketId, data: schemas.CommentCreate
     ) -> ApiResponse[schemas.TicketComment]:
         """`is_internal: true` is a note only the team sees. The team's first public reply meets the first-response
-        SLA; `from_customer: true` records the customer's reply (it reopens a waiting or resolved ticket)."""
-        comment = await service.add_comment(tenant, ticket_id, data)
+        SLA; a public reply is e-mailed to the requester with the link to their request page (a background job, when
+        the server sends mail; `emailed_at` says when). `from_customer: true` records the customer's reply (it reopens
+        a waiting or resolved ticket)."""
+        comment = await service.add_comment(tenant, ticket_id, data, queue)
         return ApiResponse(comment, status_code=201, headers={"Location": f"/v2/support/tickets/{ticket_id}"})
 
     @get("/{ticket_id:int}/sla", operation_id="getTicketSla", summary="How the ticket's SLA is counted", guards=[guard(policy.VIEW)])
@@ -163,9 +166,30 @@ class SupportSettingsController(Controller):
         tenant: TenantScope,
         priority: Annotated[str, Parameter(description="low, medium, high, urgent or critical", max_length=10)],
         data: schemas.SlaPolicyUpdate,
-    ) -> schemas.SlaPolicy:
-        """Tickets opened or changed from now on are timed by the new targets."""
+    ) -> schemas.SlaPolicySaved:
+        """With `category` and/or `team` in the body, an override for those tickets only (category and team beat
+        category, which beats team, which beats the priority alone). Tickets opened or changed from now on are timed by
+        the new targets; open tickets keep their due times unless `recompute_open: true` re-times them now
+        (`recomputed_tickets` says how many moved)."""
         return await service.set_sla_policy(tenant, priority, data)
+
+    @delete(
+        "/sla-policies/{priority:str}",
+        operation_id="deleteSlaPolicy",
+        summary="Remove a priority's SLA override",
+        guards=[guard(policy.SETTINGS)],
+    )
+    async def delete_policy(
+        self,
+        tenant: TenantScope,
+        priority: Annotated[str, Parameter(description="low, medium, high, urgent or critical", max_length=10)],
+        category: Annotated[str | None, Parameter(max_length=60, description="The override's category")] = None,
+        team: Annotated[str | None, Parameter(max_length=60, description="The override's team queue")] = None,
+        recompute_open: Annotated[bool, Parameter(description="Re-time the open tickets now")] = False,
+    ) -> None:
+        """Without `category` and `team`: the priority's own targets go back to the defaults. 404 when there is no such
+        policy."""
+        await service.delete_sla_policy(tenant, priority, category, team, recompute_open=recompute_open)
 
     @get("/business-hours", operation_id="getBusinessHours", summary="The desk's business hours", guards=[guard(policy.VIEW)])
     async def get_hours(self, tenant: TenantScope) -> schemas.BusinessHours:
@@ -176,6 +200,73 @@ class SupportSettingsController(Controller):
     async def set_hours(self, tenant: TenantScope, data: schemas.BusinessHoursUpdate) -> schemas.BusinessHours:
         """`holiday_country` is an ISO 3166 code of the holidays library (`US`, `GB` with `holiday_subdivision: ENG`, `AE`)."""
         return await service.set_business_hours(tenant, data)
+
+
+CannedReplyId = Annotated[int, Parameter(description="Canned reply id")]
+
+
+class CannedReplyController(Controller):
+    """Canned replies: the team's shared reply snippets with placeholders, filled in for a ticket."""
+
+    path = "/v2/support/canned-replies"
+    opt = resource_opt("tickets")
+    tags = ["Support"]
+
+    @get("/", operation_id="listCannedReplies", summary="List canned replies", guards=[guard(policy.CANNED_USE)])
+    async def list_replies(
+        self, tenant: TenantScope, category: Annotated[str | None, Parameter(max_length=60, description="Only this category")] = None
+    ) -> list[schemas.CannedReply]:
+        """By title, at most 500."""
+        return await canned.list_replies(tenant, category.strip() or None if category else None)
+
+    @post("/", operation_id="createCannedReply", summary="Save a canned reply", guards=[guard(policy.CANNED_MANAGE)], status_code=201)
+    async def create_reply(self, tenant: TenantScope, data: schemas.CannedReplyCreate) -> ApiResponse[schemas.CannedReply]:
+        """`body` may name `{{ customer_name }}`, `{{ customer_email }}`, `{{ ticket_id }}`, `{{ ticket_title }}` and
+        `{{ agent_name }}`; any other placeholder, or a broken one, is refused (422, `details.reason: placeholder`)."""
+        reply = await canned.create_reply(tenant, data)
+        return ApiResponse(reply, status_code=201, headers={"Location": f"/v2/support/canned-replies/{reply.id}"})
+
+    @get(
+        "/{reply_id:int}",
+        operation_id="getCannedReply",
+        summary="Get a canned reply",
+        guards=[guard(policy.CANNED_USE)],
+    )
+    async def get_reply(self, tenant: TenantScope, reply_id: CannedReplyId) -> schemas.CannedReply:
+        """404 for other tenants' ids."""
+        return await canned.get_reply(tenant, reply_id)
+
+    @patch(
+        "/{reply_id:int}",
+        operation_id="updateCannedReply",
+        summary="Change a canned reply",
+        guards=[guard(policy.CANNED_MANAGE)],
+    )
+    async def update_reply(self, tenant: TenantScope, reply_id: CannedReplyId, data: schemas.CannedReplyUpdate) -> schemas.CannedReply:
+        """Its placeholders are checked again."""
+        return await canned.update_reply(tenant, reply_id, data)
+
+    @delete(
+        "/{reply_id:int}",
+        operation_id="deleteCannedReply",
+        summary="Delete a canned reply",
+        guards=[guard(policy.CANNED_MANAGE)],
+    )
+    async def delete_reply(self, tenant: TenantScope, reply_id: CannedReplyId) -> None:
+        """Replies already sent keep their text."""
+        await canned.delete_reply(tenant, reply_id)
+
+    @get(
+        "/{reply_id:int}/render",
+        operation_id="renderCannedReply",
+        summary="Fill a canned reply in for a ticket",
+        guards=[guard(policy.CANNED_USE)],
+    )
+    async def render_reply(
+        self, tenant: TenantScope, reply_id: CannedReplyId, ticket_id: Annotated[int, Parameter(ge=1, description="The ticket it answers")]
+    ) -> schemas.CannedReplyRendered:
+        """The text to send on that ticket (post it with `POST /v2/support/tickets/{id}/comments`)."""
+        return await canned.render_for_ticket(tenant, reply_id, ticket_id)
 
 
 class SentimentController(Controller):

@@ -56,7 +56,12 @@ WORK = permission(
     record_denied="Agents can answer and change only the tickets given to them or that they opened",
 )
 ASSIGN = permission("tickets.assign", DESK, "Only support staff, managers and admins can assign tickets")
-SETTINGS = permission("support.settings", {"admin", "manager", INTEGRATION}, "Only admins and managers can change SLA policies and hours")
+SETTINGS = permission("support.settings", {"admin", INTEGRATION}, "Only admins can change SLA policies and business hours")
 KB_VIEW = permission("kb.view", {"admin", "manager", "support", "agent", INTEGRATION, SYSTEM}, "Your role cannot read the knowledge base")
 KB_EDIT = permission("kb.edit", DESK, "Only support staff, managers and admins can write knowledge-base articles")
 SENTIMENT = permission("sentiment.analyze", {*DESK, "agent"}, "Your role cannot analyse sentiment")
+# Canned replies: whoever answers tickets uses them; support staff and admins keep the tenant's shared set.
+CANNED_USE = permission("canned_replies.use", {*DESK, "agent"}, "Your role cannot use canned replies")
+CANNED_MANAGE = permission(
+    "canned_replies.manage", {"admin", "support", INTEGRATION}, "Only support staff and admins can change canned replies"
+)

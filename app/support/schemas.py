@@ -83,6 +83,7 @@ class TicketComment(ResponseBody):
     sentiment: str | None
     sentiment_score: float | None
     created_at: datetime
+    emailed_at: datetime | None = None  # a public reply: when it was e-mailed to the requester
 
 
 class SlaClock(ResponseBody):
@@ -198,19 +199,33 @@ class CustomerView(ResponseBody):
 
 
 class SlaPolicy(ResponseBody):
-    """Targets for one priority, in business minutes."""
+    """Targets for one priority, in business minutes: for every ticket of it, or (`category` and/or `team` set) an
+    override for those tickets only; the most specific policy matching a ticket times it."""
 
     priority: str
     first_response_minutes: int
     resolution_minutes: int
     is_default: bool
+    category: str | None = None
+    team: str | None = None
+
+
+class SlaPolicySaved(SlaPolicy):
+    """The policy as saved, and how many open tickets were re-timed (0 unless `recompute_open` was asked)."""
+
+    recomputed_tickets: int = 0
 
 
 class SlaPolicyUpdate(RequestBody, kw_only=True):
-    """New targets for a priority; resolution must be at least the first response."""
+    """New targets for a priority; resolution must be at least the first response. With `category` and/or `team`, an
+    override for those tickets only. Open tickets keep their due times until they next change unless `recompute_open`
+    is true: then their running clocks are re-timed now."""
 
     first_response_minutes: Minutes
     resolution_minutes: Minutes
+    category: Category | None = None
+    team: Team | None = None
+    recompute_open: bool = False
 
 
 class BusinessHours(ResponseBody):
@@ -232,6 +247,54 @@ class BusinessHoursUpdate(RequestBody, kw_only=True):
     closes_at: ClockTime
     holiday_country: Annotated[str, msgspec.Meta(pattern="^[A-Z]{2,3}$")] | None = None
     holiday_subdivision: Annotated[str, msgspec.Meta(max_length=10)] | None = None
+
+
+CannedTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern="[^\\s]")]
+CannedBody = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=20_000,
+        pattern="[^\\s]",
+        description="Text with placeholders: {{ customer_name }}, {{ ticket_id }}, {{ ticket_title }}, {{ agent_name }}",
+    ),
+]
+
+
+class CannedReply(ResponseBody):
+    """A saved reply shared by the tenant's team; `body` holds placeholders filled in when it is inserted."""
+
+    id: int
+    title: str
+    body: str
+    category: str | None
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CannedReplyCreate(RequestBody, kw_only=True):
+    """A new canned reply. A placeholder other than the documented ones, or a broken one, is refused (422)."""
+
+    title: CannedTitle
+    body: CannedBody
+    category: Category | None = None
+
+
+class CannedReplyUpdate(RequestBody, kw_only=True):
+    """A partial change of a canned reply."""
+
+    title: CannedTitle | UnsetType = UNSET
+    body: CannedBody | UnsetType = UNSET
+    category: Category | UnsetType | None = UNSET
+
+
+class CannedReplyRendered(ResponseBody):
+    """A canned reply filled in for one ticket: the text to send."""
+
+    id: int
+    ticket_id: int
+    body: str
 
 
 class SentimentRequest(RequestBody, kw_only=True):

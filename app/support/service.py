@@ -7,6 +7,7 @@ published once, by whoever notices it first: the change that meets a clock late,
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET
+from saq import Queue
 
 from app.contacts import schemas as contact_schemas
 from app.contacts import service as contacts
@@ -45,6 +47,7 @@ DEFAULT_TARGETS: dict[str, tuple[int, int]] = {
 }
 DEFAULT_HOURS = (time(9), time(17))
 MAX_COMMENTS = 500
+RETIME_BATCH = 200  # tickets re-timed between two yields to the event loop
 
 
 _COLUMNS = """t.id, t.tenant_id, t.title, t.description, t.status, t.priority, t.category, t.tags, t.team, t.contact_id,
@@ -124,6 +127,46 @@ def _where(scope: TenantScope, filters: TicketFilters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
+# A page by due time over several statuses or priorities is merged from one index range per (status, priority) when
+# nothing else filters (see _by_due_branches); deeper pages than this use the plain query.
+BRANCHED_DEPTH = 1_000
+
+
+def _by_due_branches(scope: TenantScope, filters: TicketFilters, query: ListQuery, field: str) -> bool:
+    """Whether a page is read as one `(tenant, status, priority, next_due_at, id)` index range per status and priority,
+    merged (Merge Append): a page ordered by due time filtered only by statuses, priorities (and a due bound). Walking
+    the one due-time index and dropping the other statuses and priorities costs as many rows as happen to come first
+    (30,000 at 1M tickets); the ranges cost a page each. Other filters have indexes of their own."""
+    return (
+        field == "due"
+        and bool(filters.status or filters.priority)
+        and policy.sees_every_ticket(scope)
+        and filters.assigned_to is None
+        and not filters.unassigned
+        and filters.customer_id is None
+        and filters.category is None
+        and filters.team is None
+        and filters.q is None
+        and filters.breached is None
+        and query.offset + query.limit <= BRANCHED_DEPTH
+    )
+
+
+def _branched_page(filters: TicketFilters, where: str, args: list[Any], order_sql: str, depth: int) -> tuple[str, list[Any]]:
+    """The ids and due times of a page (a CTE `page`) merged from one ordered index range per status and priority."""
+    args = list(args)
+    branches = []
+    for status in filters.status or schemas.STATUSES:
+        for priority in filters.priority or schemas.PRIORITIES:
+            args.extend([status, priority])
+            branches.append(
+                f"(SELECT t.id, t.next_due_at FROM ticket t WHERE {where} AND t.status = ${len(args) - 1} AND t.priority = ${len(args)} "
+                f"ORDER BY {order_sql} LIMIT {depth})"
+            )
+    union = " UNION ALL ".join(branches)
+    return f"WITH page AS (SELECT t.id, t.next_due_at FROM ({union}) t ORDER BY {order_sql} LIMIT {{limit}} OFFSET {{offset}})", args
+
+
 async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQuery) -> Page[schemas.Ticket]:
     """A page of the queue, newest first unless `sort` says otherwise (`due`: the next SLA deadline first). The total
     is exact up to 5,000 matches, PostgreSQL's estimate beyond (`total_is_estimate`)."""
@@ -132,12 +175,22 @@ async def list_tickets(scope: TenantScope, filters: TicketFilters, query: ListQu
     where, args = _where(scope, filters)
     async with tenant_transaction(scope.tenant_id):
         source = await scoped_source("ticket", like_pattern(filters.q) if filters.q else None)
-        rows = await fetch_as(
-            schemas.Ticket,
-            f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id')} "
-            f"LIMIT {query.limit} OFFSET {query.offset}",
-            *args,
-        )
+        if _by_due_branches(scope, filters, query, order.field):
+            order_sql = order.sql(tiebreak="t.id")
+            page, page_args = _branched_page(filters, where, args, order_sql, query.offset + query.limit)
+            rows = await fetch_as(
+                schemas.Ticket,
+                page.format(limit=query.limit, offset=query.offset)
+                + f" {_SELECT.format(source='ticket')} JOIN page p ON p.id = t.id ORDER BY {order_sql.replace('t.', 'p.')}",
+                *page_args,
+            )
+        else:
+            rows = await fetch_as(
+                schemas.Ticket,
+                f"{_SELECT.format(source=source)} WHERE {where} ORDER BY {order.sql(tiebreak='t.id')} "
+                f"LIMIT {query.limit} OFFSET {query.offset}",
+                *args,
+            )
         # Exact when cheap (a short page, or few matches); a large queue's total is the planner's estimate, flagged.
         total, estimate = await bounded_total(f"{source} t", where, args, query.offset, query.limit, len(rows))
     return page_of(schemas.Ticket, rows, query, total, estimate=estimate)
@@ -166,7 +219,8 @@ async def _comments(scope: TenantScope, ticket_id: int, *, public_only: bool = F
     only = " AND NOT is_internal" if public_only else ""
     return await fetch_as(
         schemas.TicketComment,
-        f"""SELECT id, ticket_id, content, is_internal, author_type, author_id, author_name, sentiment, sentiment_score, created_at
+        f"""SELECT id, ticket_id, content, is_internal, author_type, author_id, author_name, sentiment, sentiment_score, created_at,
+                   emailed_at
             FROM ticket_comment WHERE tenant_id = $1 AND ticket_id = $2{only} ORDER BY created_at, id LIMIT {MAX_COMMENTS}""",
         scope.tenant_id,
         ticket_id,
@@ -195,17 +249,52 @@ def _zone(name: str | None) -> ZoneInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopedTargets:
+    """A tenant's policy for a priority in one category and/or team queue (business minutes)."""
+
+    priority: str
+    category: str | None
+    team: str | None
+    first_response: int
+    resolution: int
+
+    @property
+    def specificity(self) -> int:
+        """Category and team beat category, which beats team, which beats the priority alone."""
+        return (2 if self.category is not None else 0) + (1 if self.team is not None else 0)
+
+    def matches(self, priority: str, category: str | None, team: str | None) -> bool:
+        """Whether the policy times a ticket of this priority, category and team."""
+        return (
+            self.priority == priority and (self.category is None or self.category == category) and (self.team is None or self.team == team)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SlaSetup:
-    """A tenant's business calendar and targets per priority (business minutes)."""
+    """A tenant's business calendar, targets per priority (business minutes) and its category/team overrides."""
 
     calendar: sla.Calendar
     targets: dict[str, tuple[int, int]]
     custom: frozenset[str]
+    scoped: tuple[ScopedTargets, ...] = ()
 
-    def target(self, priority: str, clock: str) -> timedelta:
-        """The target of a priority's first-response or resolution clock."""
-        first, resolution = self.targets[priority]
+    def minutes(self, priority: str, category: str | None = None, team: str | None = None) -> tuple[int, int]:
+        """(first response, resolution) of the most specific policy for a ticket of this priority, category and team."""
+        found = [p for p in self.scoped if p.matches(priority, category, team)]
+        if found:
+            best = max(found, key=lambda p: p.specificity)
+            return best.first_response, best.resolution
+        return self.targets[priority]
+
+    def target(self, priority: str, clock: str, category: str | None = None, team: str | None = None) -> timedelta:
+        """The target of a ticket's first-response or resolution clock."""
+        first, resolution = self.minutes(priority, category, team)
         return timedelta(minutes=first if clock == "first_response" else resolution)
+
+    def target_of(self, row: dict[str, Any], clock: str) -> timedelta:
+        """The target of a stored ticket's clock (its priority, category and team)."""
+        return self.target(row["priority"], clock, row.get("category"), row.get("team"))
 
 
 async def sla_setup(scope: TenantScope) -> SlaSetup:
@@ -228,11 +317,22 @@ async def sla_setup(scope: TenantScope) -> SlaSetup:
         )
     else:
         calendar = sla.Calendar(zone=zone, opens=DEFAULT_HOURS[0], closes=DEFAULT_HOURS[1])
-    rows = await fetch("SELECT priority, first_response_minutes, resolution_minutes FROM sla_policy WHERE tenant_id = $1", scope.tenant_id)
+    rows = await fetch(
+        """SELECT priority, category, team, first_response_minutes, resolution_minutes FROM sla_policy WHERE tenant_id = $1
+            ORDER BY priority, category NULLS FIRST, team NULLS FIRST LIMIT 1000""",
+        scope.tenant_id,
+    )
     targets = dict(DEFAULT_TARGETS)
+    scoped: list[ScopedTargets] = []
     for row in rows:
-        targets[row["priority"]] = (row["first_response_minutes"], row["resolution_minutes"])
-    return SlaSetup(calendar, targets, frozenset(r["priority"] for r in rows))
+        if row["category"] is None and row["team"] is None:
+            targets[row["priority"]] = (row["first_response_minutes"], row["resolution_minutes"])
+        else:
+            scoped.append(
+                ScopedTargets(row["priority"], row["category"], row["team"], row["first_response_minutes"], row["resolution_minutes"])
+            )
+    custom = frozenset(r["priority"] for r in rows if r["category"] is None and r["team"] is None)
+    return SlaSetup(calendar, targets, custom, tuple(scoped))
 
 
 def _pauses(raw: Any) -> list[sla.Pause]:
@@ -251,11 +351,9 @@ def sla_columns(setup: SlaSetup, row: dict[str, Any]) -> dict[str, Any]:
     pauses = _pauses(row["sla_pauses"])
     out: dict[str, Any] = {}
     if row["first_responded_at"] is None:
-        out["first_response_due_at"] = sla.due_at(
-            setup.calendar, row["created_at"], setup.target(row["priority"], "first_response"), pauses
-        )
+        out["first_response_due_at"] = sla.due_at(setup.calendar, row["created_at"], setup.target_of(row, "first_response"), pauses)
     if row["resolved_at"] is None:
-        out["resolution_due_at"] = sla.due_at(setup.calendar, row["created_at"], setup.target(row["priority"], "resolution"), pauses)
+        out["resolution_due_at"] = sla.due_at(setup.calendar, row["created_at"], setup.target_of(row, "resolution"), pauses)
     running = [out.get("first_response_due_at"), out.get("resolution_due_at")]
     out["next_due_at"] = min((d for d in running if d is not None), default=None)
     return out
@@ -381,6 +479,8 @@ async def create_ticket(scope: TenantScope, data: schemas.TicketCreate) -> schem
         row: dict[str, Any] = {
             "created_at": now,
             "priority": data.priority,
+            "category": data.category.strip(),
+            "team": data.team.strip(),
             "sla_pauses": "[]",
             "first_responded_at": None,
             "resolved_at": None,
@@ -594,9 +694,12 @@ async def _add_comment(
     return comment
 
 
-async def add_comment(scope: TenantScope, ticket_id: int, data: schemas.CommentCreate) -> schemas.TicketComment:
+async def add_comment(scope: TenantScope, ticket_id: int, data: schemas.CommentCreate, queue: Queue | None = None) -> schemas.TicketComment:
     """A public reply or an internal note by the team, or (`from_customer`) the customer's reply passed on by an
-    integration."""
+    integration. A public reply by the team is e-mailed to the requester by a job (when SMTP is configured and a
+    queue is given), after the reply is committed."""
+    from app.support.reply_mail import email_public_reply  # imported here: the job's module uses this one
+
     policy.WORK.require(scope)
     async with tenant_transaction(scope.tenant_id):
         before = await _locked(scope, ticket_id)
@@ -605,9 +708,13 @@ async def add_comment(scope: TenantScope, ticket_id: int, data: schemas.CommentC
             name = before["customer_name"] or before["customer_email"] or "Customer"
         else:
             name = await _author_name(scope)
-        return await _add_comment(
+        comment = await _add_comment(
             scope, before, data.content.strip(), internal=data.is_internal, from_customer=data.from_customer, author_name=name
         )
+    mailed = not comment.is_internal and comment.author_type == "staff" and before["customer_email"]
+    if mailed and queue is not None and current().smtp_url:
+        await email_public_reply.enqueue(queue, tenant_id=scope.tenant_id, comment_id=comment.id)
+    return comment
 
 
 # What the requester sees.
@@ -680,7 +787,7 @@ async def customer_reply_by_token(token: str, content: str) -> schemas.CustomerV
 # The SLA, explained.
 def _clock_of(setup: SlaSetup, row: dict[str, Any], clock: str, now: datetime) -> schemas.SlaClock:
     met_column = "first_responded_at" if clock == "first_response" else "resolved_at"
-    target = setup.target(row["priority"], clock)
+    target = setup.target_of(row, clock)
     state = sla.clock(setup.calendar, row["created_at"], target, _pauses(row["sla_pauses"]), row[met_column], now)
     breached_at = row[f"{clock}_breached_at"]
     return schemas.SlaClock(
@@ -732,23 +839,46 @@ async def explain_sla(scope: TenantScope, ticket_id: int) -> schemas.SlaExplanat
 
 # SLA settings.
 async def list_sla_policies(scope: TenantScope) -> list[schemas.SlaPolicy]:
-    """The targets of each priority (the defaults where the tenant set none)."""
+    """The targets of each priority (the defaults where the tenant set none), then the category and team overrides."""
     policy.VIEW.require(scope)
     async with tenant_transaction(scope.tenant_id):
         setup = await sla_setup(scope)
-    return [
+    base = [
         schemas.SlaPolicy(
             priority=p, first_response_minutes=setup.targets[p][0], resolution_minutes=setup.targets[p][1], is_default=p not in setup.custom
         )
         for p in schemas.PRIORITIES
     ]
+    rank = {p: n for n, p in enumerate(schemas.PRIORITIES)}
+    overrides = sorted(setup.scoped, key=lambda o: (o.category or "", o.team or "", rank[o.priority]))
+    return base + [
+        schemas.SlaPolicy(
+            priority=o.priority,
+            category=o.category,
+            team=o.team,
+            first_response_minutes=o.first_response,
+            resolution_minutes=o.resolution,
+            is_default=False,
+        )
+        for o in overrides
+    ]
 
 
-async def set_sla_policy(scope: TenantScope, priority: str, data: schemas.SlaPolicyUpdate) -> schemas.SlaPolicy:
-    """Set a priority's targets; tickets opened or changed from now on are timed by them. Audited."""
-    policy.SETTINGS.require(scope)
+def _scope_of(data: schemas.SlaPolicyUpdate) -> tuple[str | None, str | None]:
+    return (data.category.strip() or None if data.category else None), (data.team.strip() or None if data.team else None)
+
+
+def _check_targets(priority: str, data: schemas.SlaPolicyUpdate) -> None:
     if priority not in schemas.PRIORITIES:
         raise ResourceNotFound("No such priority", details={"priority": priority})
+    for name in ("category", "team"):
+        value = getattr(data, name)
+        if value is not None and not value.strip():  # blank is not "every category": that would rewrite the base policy
+            raise ValidationFailed(
+                f"Invalid {name}: blank",
+                details={"field": name, "provided": value, "expected": f"a {name} name, or null for every {name}"},
+                human=f"Name the {name}, or leave it out",
+            )
     if data.resolution_minutes < data.first_response_minutes:
         raise ValidationFailed(
             "Invalid resolution_minutes: must be at least first_response_minutes",
@@ -760,21 +890,118 @@ async def set_sla_policy(scope: TenantScope, priority: str, data: schemas.SlaPol
             },
             human="Give at least as long to resolve as to first respond",
         )
+
+
+async def set_sla_policy(scope: TenantScope, priority: str, data: schemas.SlaPolicyUpdate) -> schemas.SlaPolicySaved:
+    """Set a priority's targets, for every ticket or (with `category` and/or `team`) only for those. Tickets opened or
+    changed from now on are timed by them; the due times of the open tickets already there stay as they are unless
+    `recompute_open` asks to re-time them now. Audited."""
+    return (await set_sla_policies(scope, {priority: data}))[0]
+
+
+async def set_sla_policies(scope: TenantScope, changes: dict[str, schemas.SlaPolicyUpdate]) -> list[schemas.SlaPolicySaved]:
+    """Set several priorities' targets at once (the settings screen's table): every one is checked before any is
+    written, in one transaction. Each is audited; open tickets are re-timed where `recompute_open` says so."""
+    policy.SETTINGS.require(scope)
+    for priority, data in changes.items():
+        _check_targets(priority, data)
+    saved: list[schemas.SlaPolicySaved] = []
     async with tenant_transaction(scope.tenant_id):
-        await fetch(
-            """INSERT INTO sla_policy (tenant_id, priority, first_response_minutes, resolution_minutes, updated_at)
-               VALUES ($1, $2, $3, $4, now())
-               ON CONFLICT (tenant_id, priority) DO UPDATE SET first_response_minutes = EXCLUDED.first_response_minutes,
-                 resolution_minutes = EXCLUDED.resolution_minutes, updated_at = now()""",
+        for priority, data in changes.items():
+            category, team = _scope_of(data)
+            await fetch(
+                """INSERT INTO sla_policy (tenant_id, priority, category, team, first_response_minutes, resolution_minutes, updated_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, now())
+                   ON CONFLICT (tenant_id, priority, coalesce(category, ''), coalesce(team, ''))
+                   DO UPDATE SET first_response_minutes = EXCLUDED.first_response_minutes,
+                     resolution_minutes = EXCLUDED.resolution_minutes, updated_at = now()""",
+                scope.tenant_id,
+                priority,
+                category,
+                team,
+                data.first_response_minutes,
+                data.resolution_minutes,
+            )
+            recomputed = await _retime_open(scope, priority, category, team) if data.recompute_open else 0
+            await emit(
+                scope,
+                Subject("sla_policy", 0),
+                "support.sla_policy_changed",
+                audit={"priority": priority, **msgspec.to_builtins(data), "recomputed_tickets": recomputed},
+            )
+            saved.append(
+                schemas.SlaPolicySaved(
+                    priority=priority,
+                    category=category,
+                    team=team,
+                    first_response_minutes=data.first_response_minutes,
+                    resolution_minutes=data.resolution_minutes,
+                    is_default=False,
+                    recomputed_tickets=recomputed,
+                )
+            )
+    return saved
+
+
+async def delete_sla_policy(
+    scope: TenantScope, priority: str, category: str | None, team: str | None, *, recompute_open: bool = False
+) -> int:
+    """Remove a category/team override (or, without either, a priority's own targets: the defaults apply again); the
+    open tickets are re-timed only when asked. The number re-timed. 404 when there is no such policy. Audited."""
+    policy.SETTINGS.require(scope)
+    if priority not in schemas.PRIORITIES:
+        raise ResourceNotFound("No such priority", details={"priority": priority})
+    category, team = (category or "").strip() or None, (team or "").strip() or None
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            """DELETE FROM sla_policy WHERE tenant_id = $1 AND priority = $2 AND category IS NOT DISTINCT FROM $3
+                AND team IS NOT DISTINCT FROM $4 RETURNING id""",
             scope.tenant_id,
             priority,
-            data.first_response_minutes,
-            data.resolution_minutes,
+            category,
+            team,
         )
-        await emit(scope, Subject("sla_policy", 0), "support.sla_policy_changed", audit={"priority": priority, **msgspec.to_builtins(data)})
-    return schemas.SlaPolicy(
-        priority=priority, first_response_minutes=data.first_response_minutes, resolution_minutes=data.resolution_minutes, is_default=False
+        if not rows:
+            raise ResourceNotFound(
+                "No such SLA policy",
+                details={"priority": priority, "category": category, "team": team},
+                human="That policy is gone already",
+            )
+        recomputed = await _retime_open(scope, priority, category, team) if recompute_open else 0
+        await emit(
+            scope,
+            Subject("sla_policy", 0),
+            "support.sla_policy_deleted",
+            audit={"priority": priority, "category": category, "team": team, "recomputed_tickets": recomputed},
+        )
+    return recomputed
+
+
+async def _retime_open(scope: TenantScope, priority: str, category: str | None = None, team: str | None = None) -> int:
+    """Recompute the running clocks of the tenant's unresolved tickets a policy of `priority` (scoped to `category`
+    and/or `team`, when it is) can time, from the policies as they are now (inside the change's transaction); how
+    many tickets' due times moved. A clock already met keeps its due time. The work yields to the event loop between
+    batches, so a large queue does not hold other requests up."""
+    setup = await sla_setup(scope)
+    moved = 0
+    rows = await fetch(
+        """SELECT id, priority, category, team, created_at, sla_pauses, first_responded_at, resolved_at, first_response_due_at,
+                  resolution_due_at, next_due_at
+             FROM ticket WHERE tenant_id = $1 AND priority = $2 AND resolved_at IS NULL
+              AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR team = $4) FOR UPDATE""",
+        scope.tenant_id,
+        priority,
+        category,
+        team,
     )
+    for n, row in enumerate(rows, start=1):
+        changes = sla_columns(setup, row)
+        if any(row[k] != v for k, v in changes.items()):
+            await Ticket.update(changes).where(Ticket.id == row["id"])  # type: ignore[arg-type]
+            moved += 1
+        if n % RETIME_BATCH == 0:
+            await asyncio.sleep(0)
+    return moved
 
 
 async def get_business_hours(scope: TenantScope) -> schemas.BusinessHours:

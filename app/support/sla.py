@@ -163,3 +163,18 @@ def format_duration(amount: timedelta) -> str:
     if mins or not parts:
         parts.append(f"{mins} min")
     return " ".join(parts[:2])
+
+
+@lru_cache(maxsize=1)
+def holiday_country_names() -> tuple[tuple[str, str], ...]:
+    """(ISO code, English name) of every country whose public holidays can be kept, by name."""
+    from holidays.registry import COUNTRIES
+
+    supported = holidays.list_supported_countries()
+    named = {entry[1]: module.replace("_", " ").title() for module, entry in COUNTRIES.items() if entry[1] in supported}
+    return tuple(sorted(named.items(), key=lambda item: item[1]))
+
+
+def holiday_subdivisions(country: str | None) -> list[str]:
+    """The subdivision codes of a country (`ENG`, `SCT`… for GB), empty for none or an unknown one."""
+    return list(holidays.list_supported_countries().get(country or "", [])) if country else []

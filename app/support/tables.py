@@ -64,17 +64,35 @@ class TicketComment(Table, tablename="ticket_comment"):
     author_name = Varchar(length=200, default="")
     sentiment = Varchar(length=10, null=True, default=None)
     sentiment_score = Real(null=True, default=None)
+    emailed_at = Timestamptz(null=True, default=None)  # a public reply mailed to the requester (once: the job checks it)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
 class SlaPolicy(Table, tablename="sla_policy"):
-    """The tenant's targets for one priority, in business minutes (a priority without a row uses the defaults)."""
+    """The tenant's targets for one priority, in business minutes (a priority without a row uses the defaults);
+    optionally only for one category and/or team queue (the most specific policy matching a ticket wins)."""
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     priority = Varchar(length=10)
+    category = Varchar(length=60, null=True, default=None)
+    team = Varchar(length=60, null=True, default=None)
     first_response_minutes = Integer()
     resolution_minutes = Integer()
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CannedReply(Table, tablename="canned_reply"):
+    """A saved reply the team inserts into a ticket's answer: shared by the tenant, with placeholders
+    (`{{ customer_name }}`, `{{ ticket_id }}`, `{{ agent_name }}`…) rendered in a Jinja2 sandbox."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    title = Varchar(length=120)
+    body = Text()
+    category = Varchar(length=60, null=True, default=None)
+    created_by = BigInt(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -12,15 +12,16 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
+from saq import Queue
 
 from app.accounts import service as accounts
 from app.accounts.schemas import User
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import DomainError, ResourceNotFound, ValidationFailed
 from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.stream import latest_id
-from app.support import knowledge, policy, schemas, service, sla
+from app.support import canned, knowledge, policy, schemas, service, sla
 from app.web import times
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
@@ -210,7 +211,9 @@ class TicketPagesController(Controller):
         message: str | None = None,
         errors: dict[str, str] | None = None,
         draft: str = "",
+        inserted: bool = False,
         status_code: int = 200,
+        block: str | None = None,
     ) -> Template:
         ticket = await service.get_ticket(tenant, ticket_id)
         explanation = await service.explain_sla(tenant, ticket_id)
@@ -228,10 +231,41 @@ class TicketPagesController(Controller):
             "message": message,
             "errors": errors or {},
             "draft": draft,
+            "inserted": inserted,
+            "canned": await canned.list_replies(tenant) if policy.CANNED_USE.allows(tenant) else [],
             "live_after": await latest_id(tenant.tenant_id),
         }
         return render(
-            request, "support/ticket.html", ctx, block="ticket" if targets(request, "ticket") else "content", status_code=status_code
+            request,
+            "support/ticket.html",
+            ctx,
+            block=block or ("ticket" if targets(request, "ticket") else "content"),
+            status_code=status_code,
+        )
+
+    @get("/{ticket_id:int}/reply-box", guards=[guard(policy.WORK)])
+    async def insert_canned(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        ticket_id: Id,
+        canned_reply_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+        content: Annotated[str, Parameter(max_length=20_000)] = "",
+    ) -> Template:
+        """The reply box with a canned reply filled in for this ticket added to what was already written (htmx: just
+        the box, its message focused; without JavaScript: the whole page)."""
+        draft, errors = content, {}
+        if canned_reply_id is not None:
+            try:
+                rendered = await canned.render_for_ticket(tenant, canned_reply_id, ticket_id)
+                draft = f"{content.rstrip()}\n\n{rendered.body}" if content.strip() else rendered.body
+            except DomainError as exc:
+                if not refusal_stays_on_page(exc) and not isinstance(exc, ResourceNotFound):
+                    raise
+                errors = {"canned": exc.human or exc.message}
+        fragment = targets(request, "reply-box")
+        return await self._show(
+            request, tenant, ticket_id, draft=draft, inserted=True, errors=errors, block="reply_box" if fragment else None
         )
 
     @post("/{ticket_id:int}", guards=[guard(policy.WORK)])
@@ -263,12 +297,18 @@ class TicketPagesController(Controller):
         )
 
     @post("/{ticket_id:int}/comments", guards=[guard(policy.WORK)])
-    async def comment(self, request: Request[Any, Any, Any], tenant: TenantScope, ticket_id: Id, data: Form) -> Template | Redirect:
-        """A public reply or an internal note (the button pressed says which); a reply may also set the status."""
+    async def comment(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, ticket_id: Id, data: Form
+    ) -> Template | Redirect:
+        """A public reply (e-mailed to the requester) or an internal note (the button pressed says which); a reply may
+        also set the status."""
         internal = data.get("visibility") == "internal"
         try:
             await service.add_comment(
-                tenant, ticket_id, convert_input({"content": data.get("content", ""), "is_internal": internal}, schemas.CommentCreate)
+                tenant,
+                ticket_id,
+                convert_input({"content": data.get("content", ""), "is_internal": internal}, schemas.CommentCreate),
+                queue,
             )
             status = data.get("then_status", "")
             if status and not internal:
@@ -402,3 +442,265 @@ class KnowledgeBasePagesController(Controller):
             ctx = {"active": "knowledge-base", "article": current, "form": clean_form(data), "errors": form_errors(exc)}
             return render(request, "support/article_form.html", ctx, status_code=422)
         return Redirect(path=f"/knowledge-base/{article.id}", status_code=303)
+
+
+class CannedReplyPagesController(Controller):
+    """The team's canned replies: listed for whoever answers tickets; added, changed and removed by support staff and
+    admins, with the placeholders they may use explained and a bad one refused next to the body."""
+
+    path = "/canned-replies"
+    include_in_schema = False
+    guards = [guard(policy.CANNED_USE)]
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        *,
+        editing: schemas.CannedReply | None = None,
+        form: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        message: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        if form is None:
+            form = {"title": editing.title, "body": editing.body, "category": editing.category or ""} if editing else {}
+        ctx = {
+            "active": "tickets",
+            "replies": await canned.list_replies(tenant),
+            "placeholders": canned.PLACEHOLDERS,
+            "editing": editing,
+            "form": form,
+            "errors": errors or {},
+            "message": message,
+        }
+        return render(request, "support/canned_replies.html", ctx, status_code=status_code)
+
+    @get("/")
+    async def index(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, edit: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None
+    ) -> Template:
+        """The list, and the form to add one (or to change the one named by `?edit=`)."""
+        editing = await canned.get_reply(tenant, edit) if edit is not None and policy.CANNED_MANAGE.allows(tenant) else None
+        return await self._page(request, tenant, editing=editing)
+
+    @post("/", guards=[guard(policy.CANNED_MANAGE)])
+    async def create(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Save a new canned reply; a bad placeholder is shown next to the body and nothing is saved."""
+        return await self._save(request, tenant, None, data)
+
+    @post("/{reply_id:int}", guards=[guard(policy.CANNED_MANAGE)])
+    async def update(self, request: Request[Any, Any, Any], tenant: TenantScope, reply_id: Id, data: Form) -> Template | Redirect:
+        """Save the changes."""
+        return await self._save(request, tenant, reply_id, data)
+
+    @post("/{reply_id:int}/delete", guards=[guard(policy.CANNED_MANAGE)])
+    async def delete(self, tenant: TenantScope, reply_id: Id) -> Redirect:
+        """Remove it, then show the list."""
+        await canned.delete_reply(tenant, reply_id)
+        return Redirect(path="/canned-replies", status_code=303)
+
+    async def _save(self, request: Request[Any, Any, Any], tenant: TenantScope, reply_id: int | None, data: Form) -> Template | Redirect:
+        values: dict[str, Any] = {k: v for k, v in clean_form(data).items() if k in ("title", "body", "category")}
+        values["title"] = values.get("title", "").strip()
+        values["category"] = values.get("category", "").strip() or None
+        try:
+            if reply_id is None:
+                await canned.create_reply(tenant, convert_input(values, schemas.CannedReplyCreate))
+            else:
+                await canned.update_reply(tenant, reply_id, convert_input(values, schemas.CannedReplyUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            editing = await canned.get_reply(tenant, reply_id) if reply_id else None
+            return await self._page(request, tenant, editing=editing, form=clean_form(data), errors=form_errors(exc), status_code=422)
+        return Redirect(path="/canned-replies", status_code=303)
+
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class SlaSettingsPagesController(Controller):
+    """Settings → SLA & hours (admins): the desk's working days and hours in the workspace's time zone, whose public
+    holidays it keeps, targets per priority and the category/team overrides, each change optionally re-timing the
+    open tickets."""
+
+    path = "/settings/sla"
+    include_in_schema = False
+    guards = [guard(policy.SETTINGS)]
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        *,
+        hours_form: dict[str, Any] | None = None,
+        targets_form: dict[str, str] | None = None,
+        override_form: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        message: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        hours = await service.get_business_hours(tenant)
+        policies = await service.list_sla_policies(tenant)
+        base = [p for p in policies if p.category is None and p.team is None]
+        if hours_form is None:
+            hours_form = {
+                "work_days": hours.work_days,
+                "opens_at": hours.opens_at,
+                "closes_at": hours.closes_at,
+                "holiday_country": hours.holiday_country or "",
+                "holiday_subdivision": hours.holiday_subdivision or "",
+            }
+        if targets_form is None:
+            targets_form = {}
+            for p in base:
+                targets_form[f"first_{p.priority}"] = str(p.first_response_minutes)
+                targets_form[f"resolution_{p.priority}"] = str(p.resolution_minutes)
+        ctx = {
+            "active": "settings",
+            "tab": "sla",
+            "hours": hours,
+            "hours_form": hours_form,
+            "targets_form": targets_form,
+            "override_form": override_form or {},
+            "base": base,
+            "overrides": [p for p in policies if p.category is not None or p.team is not None],
+            "priorities": schemas.PRIORITIES,
+            "days": list(enumerate(DAY_NAMES, start=1)),
+            "countries": sla.holiday_country_names(),
+            "subdivisions": sla.holiday_subdivisions(str(hours_form.get("holiday_country") or "")),
+            "errors": errors or {},
+            "message": message,
+        }
+        return render(request, "support/sla_settings.html", ctx, status_code=status_code)
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: TenantScope,
+        saved: Annotated[str | None, Parameter(max_length=20)] = None,
+        retimed: Annotated[int | None, Parameter(ge=0, le=10_000_000)] = None,
+    ) -> Template:
+        """The three forms, filled with what is in force (and what the last save did)."""
+        words = {
+            "hours": "Business hours saved.",
+            "targets": "Targets saved.",
+            "override": "Override saved.",
+            "removed": "Override removed.",
+        }
+        message = words.get(saved or "")
+        if message:
+            message += (
+                f" {retimed} open ticket{'s' if retimed != 1 else ''} re-timed."
+                if retimed is not None
+                else " Open tickets keep their due times until they next change."
+            )
+        return await self._page(request, tenant, message=message)
+
+    @post("/hours")
+    async def save_hours(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template | Redirect:
+        """Save the working days, hours and holidays; every problem shown next to its field, nothing saved then."""
+        form = await request.form()
+        days = [int(v) for v in form.getall("work_days", []) if str(v).isdigit() and len(str(v)) < 3]
+        values: dict[str, Any] = {
+            "work_days": days,
+            "opens_at": str(form.get("opens_at") or "").strip()[:5],
+            "closes_at": str(form.get("closes_at") or "").strip()[:5],
+            "holiday_country": str(form.get("holiday_country") or "").strip().upper() or None,
+            "holiday_subdivision": str(form.get("holiday_subdivision") or "").strip().upper() or None,
+        }
+        try:
+            await service.set_business_hours(tenant, convert_input(values, schemas.BusinessHoursUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            shown = {
+                **values,
+                "holiday_country": values["holiday_country"] or "",
+                "holiday_subdivision": values["holiday_subdivision"] or "",
+            }
+            errors = {f"hours_{k}": v for k, v in form_errors(exc).items()}
+            return await self._page(request, tenant, hours_form=shown, errors=errors, status_code=422)
+        return Redirect(path="/settings/sla?saved=hours", status_code=303)
+
+    @post("/targets")
+    async def save_targets(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Save the targets that changed (all checked before any is written); open tickets re-timed only when ticked."""
+        form = clean_form(data)
+        current = {p.priority: p for p in await service.list_sla_policies(tenant) if p.category is None and p.team is None}
+        recompute = form.get("recompute_open") == "1"
+        changes: dict[str, schemas.SlaPolicyUpdate] = {}
+        errors: dict[str, str] = {}
+        for priority in schemas.PRIORITIES:
+            first, resolution = form.get(f"first_{priority}", "").strip(), form.get(f"resolution_{priority}", "").strip()
+            was = current[priority]
+            if first == str(was.first_response_minutes) and resolution == str(was.resolution_minutes):
+                continue  # unchanged (a default left as it is stays a default)
+            values = {"first_response_minutes": first, "resolution_minutes": resolution, "recompute_open": recompute}
+            try:
+                update = convert_input(
+                    {k: int(v) if isinstance(v, str) and v.isdigit() and len(v) < 10 else v for k, v in values.items()},
+                    schemas.SlaPolicyUpdate,
+                )
+                if update.resolution_minutes < update.first_response_minutes:
+                    errors[f"resolution_{priority}"] = "Give at least as long to resolve as to first respond"
+                changes[priority] = update
+            except DomainError as exc:
+                for name, words in form_errors(exc).items():
+                    errors["first_" + priority if name.startswith("first") else "resolution_" + priority] = words
+        if errors:
+            return await self._page(request, tenant, targets_form=form, errors=errors, status_code=422)
+        saved = await service.set_sla_policies(tenant, changes) if changes else []
+        moved = sum(s.recomputed_tickets for s in saved)
+        return Redirect(
+            path=f"/settings/sla?saved=targets&retimed={moved}" if recompute else "/settings/sla?saved=targets", status_code=303
+        )
+
+    @post("/overrides")
+    async def save_override(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template | Redirect:
+        """Add (or change) a category and/or team override of a priority."""
+        form = clean_form(data)
+        values: dict[str, Any] = {
+            "first_response_minutes": form.get("first_response_minutes", "").strip(),
+            "resolution_minutes": form.get("resolution_minutes", "").strip(),
+            "category": form.get("category", "").strip() or None,
+            "team": form.get("team", "").strip() or None,
+            "recompute_open": form.get("recompute_open") == "1",
+        }
+        for name in ("first_response_minutes", "resolution_minutes"):
+            if values[name].isdigit() and len(values[name]) < 10:
+                values[name] = int(values[name])
+        priority = form.get("priority", "")
+        try:
+            if values["category"] is None and values["team"] is None:
+                raise ValidationFailed(
+                    "Invalid category: an override names a category, a team or both",
+                    details={"field": "category", "expected": "a category or a team"},
+                    human="Name a category, a team queue or both (the targets per priority are above)",
+                )
+            if priority not in schemas.PRIORITIES:
+                raise ValidationFailed("Invalid priority", details={"field": "priority"}, human="Choose a priority")
+            saved = await service.set_sla_policy(tenant, priority, convert_input(values, schemas.SlaPolicyUpdate))
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._page(
+                request, tenant, override_form=form, errors={f"override_{k}": v for k, v in form_errors(exc).items()}, status_code=422
+            )
+        suffix = f"&retimed={saved.recomputed_tickets}" if values["recompute_open"] else ""
+        return Redirect(path=f"/settings/sla?saved=override{suffix}", status_code=303)
+
+    @post("/overrides/delete")
+    async def delete_override(self, tenant: TenantScope, data: Form) -> Redirect:
+        """Remove an override (its tickets fall back to the next most specific policy as they next change)."""
+        form = clean_form(data)
+        await service.delete_sla_policy(
+            tenant,
+            form.get("priority", ""),
+            form.get("category") or None,
+            form.get("team") or None,
+            recompute_open=form.get("recompute_open") == "1",
+        )
+        return Redirect(path="/settings/sla?saved=removed", status_code=303)

@@ -130,6 +130,7 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "missing_customer",
         "file_type",
         "base_currency",
+        "placeholder",
     }
 )
 

@@ -132,6 +132,8 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/api-keys": "/settings/api-keys",
             "/settings/audit-log": "/settings/audit-log",
             "/settings/jobs": "/settings/jobs",
+            "/settings/sla": "/settings/sla?saved=targets",
+            "/settings/telephony": "/settings/telephony",
             "/settings/team": "/settings/team",
             "/settings/webhooks": "/settings/webhooks",
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
@@ -140,6 +142,8 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/tickets": "/tickets",
             "/tickets/new": "/tickets/new",
             "/tickets/{ticket_id:int}": f"/tickets/{ticket}",
+            "/tickets/{ticket_id:int}/reply-box": f"/tickets/{ticket}/reply-box",  # the reply box without JavaScript
+            "/canned-replies": "/canned-replies",
             "/support/requests/{token:str}": f"/support/requests/{customer_page}",  # the requester's page
             "/knowledge-base": "/knowledge-base?q=password",
             "/knowledge-base/new": "/knowledge-base/new",

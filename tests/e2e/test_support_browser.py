@@ -3,6 +3,7 @@ public reply and an internal note by keyboard, and the customer's page shows onl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -54,10 +55,19 @@ def test_answer_a_ticket_with_a_public_reply_and_an_internal_note(tmp_path: Path
             reply = page.locator("textarea[name=content]")
             reply.focus()
             page.keyboard.type("We are sending a locksmith today between 2 and 4 pm.")
+            # A canned reply, by keyboard: pick it, Insert adds it filled in for this ticket, the message keeps focus.
+            page.locator("select[name=canned_reply_id]").focus()
+            page.keyboard.press("Home")  # "Locksmith booked", the first by title
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+            expect(page.locator("textarea[name=content]")).to_have_value(re.compile(r"between 2 and 4 pm\.\n\nHello Noor Saleh,"))
+            expect(page.locator("textarea[name=content]")).to_be_focused()
+            assert f"request #{ticket['id']}" in page.locator("textarea[name=content]").input_value()
             page.keyboard.press("Tab")  # then-status select
             page.keyboard.press("Tab")  # "Send public reply"
             page.keyboard.press("Enter")
             expect(page.locator(".flash")).to_have_text("Reply sent to the customer.")
+            expect(page.locator(".conversation .message.from-staff")).to_contain_text("we have booked a locksmith")
             settled(page)
             page.locator("textarea[name=content]").fill("Locksmith invoice goes to the landlord, not the tenant.")
             page.get_by_role("button", name="Add internal note").click()

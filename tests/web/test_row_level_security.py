@@ -48,6 +48,7 @@ TENANT_TABLES = [
     "sla_policy",
     "business_calendar",
     "kb_article",
+    "canned_reply",
     "call",
     "call_event",
     "telephony_provider",
