@@ -37,6 +37,8 @@ INSTALLED = [
     "app.support",
     "app.calls",
     "app.billing",
+    "app.activities",
+    "app.automation",
 ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, JSONB, BigInt, BigSerial, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, JSONB, Array, BigInt, BigSerial, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -44,6 +44,11 @@ class OutboxEvent(Table, tablename="outbox_event"):
     actor_user_id = BigInt(null=True, default=None)
     occurred_at = Timestamptz(default=TimestamptzNow())
     dispatched_at = Timestamptz(null=True, default=None)
+    # Automation rules (app.automation) take each event once: set when its rules have run.
+    automated_at = Timestamptz(null=True, default=None)
+    # The rules whose actions wrote this event (set by a trigger from the runner's transaction), so no rule runs on
+    # an event it caused, directly or through other rules.
+    workflow_chain = Array(base_column=BigInt(), default=list)
 
 
 class Notification(Table, tablename="notification"):

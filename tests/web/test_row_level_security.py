@@ -59,6 +59,9 @@ TENANT_TABLES = [
     "expense",
     "expense_receipt",
     "invoice_batch",
+    "task",
+    "workflow",
+    "workflow_run",
 ]
 
 

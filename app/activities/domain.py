@@ -1,0 +1,22 @@
+"""Activities: tasks and follow-ups (API), My day (the agent's start page) and the one-move call outcome."""
+
+from __future__ import annotations
+
+from app.activities import policy
+from app.activities.api import ActivityController
+from app.activities.views import MyDayController
+from app.domains import Domain, NavEntry
+
+DOMAIN = Domain(
+    name="activities",
+    controllers=[ActivityController, MyDayController],
+    nav=[NavEntry("my-day", "My day", "/my-day", order=-1, permission="activities.view")],
+    events={
+        "activity.created": "A task was planned (by hand, from a score recommendation or by a rule)",
+        "activity.updated": "A task changed (`changed_fields` says what)",
+        "activity.completed": "A task was done (its `outcome` says what came of it)",
+        "activity.deleted": "A task planned by mistake was deleted",
+    },
+    # An agent sees live events of their own and unowned tasks only; finance none.
+    live_visibility={"task": policy.VIEW},
+)
