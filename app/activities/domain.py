@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from app.activities import policy
 from app.activities.api import ActivityController
-from app.activities.views import MyDayController
+from app.activities.views import MyDayController, start_page
+from app.dashboard.views import provide_start_page
 from app.domains import Domain, NavEntry
+
+# Agents start on My day; the dashboard stays at /dashboard.
+provide_start_page(start_page)
 
 DOMAIN = Domain(
     name="activities",

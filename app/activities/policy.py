@@ -70,3 +70,8 @@ ASSIGN = permission(
     record_denied="Only admins and managers give tasks to someone else",
 )
 TEAM = permission("activities.team", {"admin", "manager", INTEGRATION}, "Only admins and managers see the team's queue")
+
+
+def starts_on_my_day(actor: Actor) -> bool:
+    """Agents start on My day (their tasks and call queue); the others on the dashboard, My day one click away."""
+    return actor.role == "agent"

@@ -43,6 +43,8 @@ class Activity(ResponseBody):
     owner_name: str | None
     lead_id: int | None
     lead_name: str | None
+    lead_phone: str | None
+    lead_email: str | None
     contact_id: int | None
     deal_id: int | None
     property_id: int | None

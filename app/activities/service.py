@@ -26,7 +26,8 @@ from app.events.service import Subject, emit
 SORTS = {"due_at": "t.due_at", "created_at": "t.created_at", "updated_at": "t.updated_at", "done_at": "t.done_at"}
 SELECT = """SELECT t.id, t.type, t.subject, t.due_at, t.duration_minutes, t.done, t.done_at,
        (NOT t.done AND t.due_at < now()) AS overdue, t.outcome, t.notes, t.owner_id, u.full_name AS owner_name,
-       t.lead_id, l.name AS lead_name, t.contact_id, t.deal_id, t.property_id, t.ticket_id, t.appointment_id, t.call_id,
+       t.lead_id, l.name AS lead_name, l.phone AS lead_phone, l.email AS lead_email,
+       t.contact_id, t.deal_id, t.property_id, t.ticket_id, t.appointment_id, t.call_id,
        t.source, t.created_by, t.created_at, t.updated_at
   FROM task t LEFT JOIN app_user u ON u.id = t.owner_id LEFT JOIN lead l ON l.id = t.lead_id"""
 # The linked records, the table each names, and the noun for errors.

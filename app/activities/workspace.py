@@ -12,7 +12,7 @@ from app.activities import policy, schemas
 from app.activities.service import SELECT, _locked, _read, create_in_transaction, update_in_transaction
 from app.calls import schemas as call_schemas
 from app.calls import service as calls
-from app.core.errors import ValidationFailed
+from app.core.errors import ResourceNotFound, ValidationFailed
 from app.db import TenantScope, fetch, fetch_as, tenant_transaction
 
 QUEUE_SIZE = 20
@@ -176,38 +176,66 @@ class Logged:
     next_task: schemas.Activity | None
 
 
-async def log_outcome(scope: TenantScope, task_id: int, data: schemas.LogOutcome) -> Logged:
-    """In one transaction: log the call (through the call log, so call analytics count it), complete the task with
-    its outcome and note, and plan the next step when one is given. Nothing is recorded when any part is refused."""
-    policy.MANAGE.require(scope)
+def _check_outcome(data: schemas.LogOutcome) -> None:
     if data.outcome == "":
         raise ValidationFailed(
             "Invalid outcome: say what came of it",
             details={"field": "outcome", "provided": "", "expected": "one of " + ", ".join(o for o in schemas.OUTCOMES if o)},
             human="Choose what came of it",
         )
+
+
+async def log_outcome(scope: TenantScope, task_id: int, data: schemas.LogOutcome) -> Logged:
+    """In one transaction: log the call (through the call log, so call analytics count it), complete the task with
+    its outcome and note, and plan the next step when one is given. Nothing is recorded when any part is refused."""
+    policy.MANAGE.require(scope)
+    _check_outcome(data)
     async with tenant_transaction(scope.tenant_id):
         task = await _locked(scope, task_id)
         policy.MANAGE.require(scope, task)
-        call_id = await _log_call(scope, task, data) if task.type == "call" else None
-        notes = "\n\n".join(n for n in (task.notes.strip(), data.notes.strip()) if n)
-        done = await update_in_transaction(
-            scope, task, {"done": True, "outcome": data.outcome, "notes": notes, "call_id": call_id or task.call_id}
+        return await _log(scope, task, data)
+
+
+async def log_lead_call(scope: TenantScope, lead_id: int, data: schemas.LogOutcome) -> Logged:
+    """A call to a lead of the call-next queue (no task planned yet), in the same one move: the call is logged, a done
+    call task records it on the caller's list, and the next step is planned."""
+    policy.MANAGE.require(scope)
+    _check_outcome(data)
+    async with tenant_transaction(scope.tenant_id):
+        lead = await fetch("SELECT name FROM lead WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL", lead_id, scope.tenant_id)
+        if not lead:
+            raise ResourceNotFound("Lead not found", details={"lead_id": lead_id})
+        values = {
+            "type": "call",
+            "subject": f"Call {lead[0]['name']}"[:200],
+            "due_at": datetime.now(UTC),
+            "owner_id": scope.user_id,
+            "lead_id": lead_id,
+        }
+        task = await create_in_transaction(scope, values)
+        return await _log(scope, task, data)
+
+
+async def _log(scope: TenantScope, task: schemas.Activity, data: schemas.LogOutcome) -> Logged:
+    call_id = await _log_call(scope, task, data) if task.type == "call" else None
+    notes = "\n\n".join(n for n in (task.notes.strip(), data.notes.strip()) if n)
+    done = await update_in_transaction(
+        scope, task, {"done": True, "outcome": data.outcome, "notes": notes, "call_id": call_id or task.call_id}
+    )
+    next_task = None
+    if data.next_subject.strip() or data.next_due_at is not None:
+        subject = data.next_subject.strip() or f"Follow up: {task.lead_name or task.subject}"
+        next_task = await create_in_transaction(
+            scope,
+            {
+                "type": data.next_type,
+                "subject": subject[:200],
+                "due_at": data.next_due_at,
+                "owner_id": task.owner_id,
+                **{name: getattr(task, name) for name in ("lead_id", "contact_id", "deal_id", "property_id", "ticket_id")},
+            },
         )
-        next_task = None
-        if data.next_subject.strip() or data.next_due_at is not None:
-            subject = data.next_subject.strip() or f"Follow up: {task.lead_name or task.subject}"
-            next_task = await create_in_transaction(
-                scope,
-                {
-                    "type": data.next_type,
-                    "subject": subject[:200],
-                    "due_at": data.next_due_at,
-                    "owner_id": task.owner_id,
-                    **{name: getattr(task, name) for name in ("lead_id", "contact_id", "deal_id", "property_id", "ticket_id")},
-                },
-            )
-        return Logged(await _read(scope, done.id), call_id, next_task)
+    return Logged(await _read(scope, done.id), call_id, next_task)
 
 
 async def _log_call(scope: TenantScope, task: schemas.Activity, data: schemas.LogOutcome) -> int | None:

@@ -103,6 +103,8 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         assert invitation.status_code == 201, invitation.text
         screens = {
             "/": "/",
+            "/dashboard": "/dashboard",
+            "/my-day": "/my-day",
             "/account": "/account",
             "/agenda": "/agenda?view=week",
             "/companies": "/companies",
