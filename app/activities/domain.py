@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.activities import policy
 from app.activities.api import ActivityController
-from app.activities.views import MyDayController, start_page
+from app.activities.views import LeadTasksController, MyDayController, start_page
 from app.dashboard.views import provide_start_page
 from app.domains import Domain, NavEntry
 
@@ -13,7 +13,7 @@ provide_start_page(start_page)
 
 DOMAIN = Domain(
     name="activities",
-    controllers=[ActivityController, MyDayController],
+    controllers=[ActivityController, MyDayController, LeadTasksController],
     nav=[NavEntry("my-day", "My day", "/my-day", order=-1, permission="activities.view")],
     events={
         "activity.created": "A task was planned (by hand, from a score recommendation or by a rule)",

@@ -127,15 +127,6 @@ class MyDayController(Controller):
             return await _page(request, tenant, errors=form_errors(exc), failed=f"lead-{lead_id}", form=form, status_code=422)
         return await _page(request, tenant, message=_said(logged))
 
-    @post("/recommendations", guards=[guard(policy.MANAGE)])
-    async def recommendation(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
-        """A lead's score recommendation made a task (the lead page's one-click buttons), then My day."""
-        form = clean_form(data)
-        lead_id = form.get("lead_id", "")
-        body = {"lead_id": int(lead_id) if lead_id.isdigit() and len(lead_id) < 16 else 0, "recommendation": form.get("recommendation", "")}
-        task = await service.from_recommendation(tenant, convert_input(body, schemas.FromRecommendation))
-        return await _page(request, tenant, message=f"Planned: {task.subject}")
-
 
 def _said(logged: workspace.Logged) -> str:
     """What the one move did, in a sentence for the status line."""
@@ -152,3 +143,28 @@ async def start_page(request: Request[Any, Any, Any], tenant: TenantScope) -> Te
     if not policy.starts_on_my_day(tenant) or not policy.VIEW.allows(tenant):
         return None
     return await _page(request, tenant)
+
+
+class LeadTasksController(Controller):
+    """A lead's open tasks on its page (loaded into it), and its score recommendations made tasks in one click."""
+
+    path = "/leads/{lead_id:int}/tasks"
+    include_in_schema = False
+    guards = [guard(policy.VIEW)]
+
+    async def _card(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int, message: str | None = None) -> Template:
+        tasks = await service.open_for_lead(tenant, lead_id)
+        return render(request, "activities/lead_tasks.html", {"lead_id": lead_id, "tasks": tasks, "message": message}, block="card")
+
+    @get("/")
+    async def tasks(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int) -> Template:
+        """The lead's open tasks, soonest first."""
+        return await self._card(request, tenant, lead_id)
+
+    @post("/", guards=[guard(policy.MANAGE)])
+    async def from_recommendation(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int, data: Form) -> Template:
+        """Make one of the lead's score recommendations a task (for the lead's agent), then show its open tasks."""
+        form = clean_form(data)
+        body = {"lead_id": lead_id, "recommendation": form.get("recommendation", "")}
+        task = await service.from_recommendation(tenant, convert_input(body, schemas.FromRecommendation))
+        return await self._card(request, tenant, lead_id, message=f"Planned: {task.subject}")

@@ -84,3 +84,28 @@ async def test_managers_see_the_team_and_roles_and_tenants_are_refused(client: h
         assert "Late call" in mine.text and 'id="team-load"' not in mine.text
         assert (await other.get("/dashboard")).status_code == 200
         assert overdue["id"]
+
+
+async def test_a_leads_page_makes_a_recommendation_a_task_in_one_click(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    finance = await tenants.add_user(admin, "finance")
+    lead = await make_lead(client, admin, name="No Phone Yet", agent_id=agent.user_id)
+    await browser_login(client, agent)
+    page = await client.get(f"/leads/{lead['id']}")
+    assert 'hx-get="/leads/{}/tasks"'.format(lead["id"]) in page.text and "Make it a task" in page.text
+    card = await client.get(f"/leads/{lead['id']}/tasks", headers={"HX-Request": "true"})
+    assert card.text.lstrip().startswith('<section class="card" id="lead-tasks"') and "no next step" in card.text
+    made = await client.post(
+        f"/leads/{lead['id']}/tasks",
+        data={"_csrf_token": csrf_of(page.text), "recommendation": "Capture a phone number"},
+        headers={"HX-Request": "true"},
+    )
+    assert made.status_code == 200 and "Planned: Capture a phone number: No Phone Yet" in made.text
+    assert await db.fetchval("SELECT type FROM task WHERE lead_id = $1", lead["id"]) == "whatsapp"
+    async with browser_client(client._transport.app) as books:  # type: ignore[attr-defined]
+        await browser_login(books, finance)
+        assert "Make it a task" not in (await books.get(f"/leads/{lead['id']}")).text
+        assert (await books.get(f"/leads/{lead['id']}/tasks")).status_code == 403
