@@ -27,6 +27,7 @@ INSTALLED = [
     "app.jobs",
     "app.system",
     "app.dashboard",
+    "app.savedviews",
     "app.leads",
     "app.contacts",
     "app.imports",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from app.activities import policy
 from app.activities.api import ActivityController
+from app.activities.service import lead_activity
 from app.activities.views import LeadTasksController, MyDayController, start_page
 from app.dashboard.views import provide_start_page
 from app.domains import Domain, NavEntry
+from app.leads.service import provide_lead_activity
 
 # Agents start on My day; the dashboard stays at /dashboard.
 provide_start_page(start_page)
+# The leads list shows each lead's next activity, overdue and last activity.
+provide_lead_activity(lead_activity)
 
 DOMAIN = Domain(
     name="activities",

@@ -334,3 +334,32 @@ async def open_for_lead(scope: TenantScope, lead_id: int, limit: int = 20) -> li
     where, args = _where(scope, ActivityFilters(lead_id=lead_id, done=False))
     async with tenant_transaction(scope.tenant_id):
         return await fetch_as(schemas.Activity, f"{SELECT} WHERE {where} ORDER BY t.due_at NULLS LAST, t.id LIMIT {int(limit)}", *args)
+
+
+async def lead_activity(scope: TenantScope, lead_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """For a page of leads: each one's next open task (soonest due) the caller may see, whether it is overdue, and when
+    a task on it was last done (the leads list's columns; app.leads asks through `provide_lead_activity`)."""
+    if not policy.VIEW.allows(scope):
+        return {}
+    mine = "" if policy.sees_every_task(scope) else "AND (t.owner_id = $3 OR t.owner_id IS NULL)"
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            f"""SELECT l.id, n.id AS task_id, n.type, n.subject, n.due_at, coalesce(n.due_at < now(), false) AS overdue, d.last_done
+                  FROM unnest($2::bigint[]) AS l(id)
+                  LEFT JOIN LATERAL (SELECT t.id, t.type, t.subject, t.due_at FROM task t
+                                      WHERE t.tenant_id = $1 AND t.lead_id = l.id AND NOT t.done {mine}
+                                      ORDER BY t.due_at NULLS LAST, t.id LIMIT 1) n ON true
+                  LEFT JOIN LATERAL (SELECT max(t.done_at) AS last_done FROM task t
+                                      WHERE t.tenant_id = $1 AND t.lead_id = l.id AND t.done {mine}) d ON true""",
+            scope.tenant_id,
+            lead_ids,
+            *([] if not mine else [scope.user_id or 0]),
+        )
+    return {
+        r["id"]: {
+            "next": {"id": r["task_id"], "type": r["type"], "subject": r["subject"], "due_at": r["due_at"]} if r["task_id"] else None,
+            "overdue": r["overdue"],
+            "last_done": r["last_done"],
+        }
+        for r in rows
+    }

@@ -134,6 +134,23 @@ def provide_next_appointment(find: NextAppointment) -> None:
     _next_appointment[:] = [find]
 
 
+# The leads list's next-activity, overdue and last-activity columns, given by the domain that keeps tasks (activities)
+# when it is installed: {lead id: {"next": task or None, "overdue": bool, "last_done": datetime or None}}, for the
+# caller (an agent sees only the tasks they may see). One query for a page of leads.
+LeadActivity = Callable[[TenantScope, list[int]], Awaitable[dict[int, dict[str, Any]]]]
+_lead_activity: list[LeadActivity] = []
+
+
+def provide_lead_activity(find: LeadActivity) -> None:
+    """Let the domain that keeps tasks say each listed lead's next and last activity (app/activities/domain.py)."""
+    _lead_activity[:] = [find]
+
+
+async def activity_of(scope: TenantScope, lead_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each lead's next task, whether it is overdue, and when a task was last done (empty without the activities domain)."""
+    return await _lead_activity[0](scope, lead_ids) if _lead_activity and lead_ids else {}
+
+
 async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
     _decode(row, "score_factors", "conversation_data", "custom_fields")
     agent_name = None

@@ -62,6 +62,7 @@ TENANT_TABLES = [
     "task",
     "workflow",
     "workflow_run",
+    "saved_view",
 ]
 
 
