@@ -39,6 +39,7 @@ INSTALLED = [
     "app.calls",
     "app.billing",
     "app.activities",
+    "app.campaigns",
     "app.automation",
 ]
 

@@ -19,6 +19,8 @@ from app.billing import billing_settings
 from app.billing import expenses as billing_expenses
 from app.billing import schemas as billing_schemas
 from app.billing import service as billing
+from app.campaigns import schemas as campaign_schemas
+from app.campaigns import service as campaigns
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, PROPERTIES, PROPERTY_TIMELINE, generate_args, property_args
 from app.leads.service import rescore_tenant
@@ -570,6 +572,11 @@ DEMO_TASKS = [
     (50, "meeting", "Meet at the office with the family"),
     (75, "viewing", "Second viewing with the spouse"),
 ]
+# (name, the lead source it stands for, channel, budget in AED, days it has run).
+DEMO_CAMPAIGNS = [
+    ("Portal listings Q4", "portal", "portal", "45000", 120),
+    ("Website: Palm villas", "website", "search", "18000", 60),
+]
 DEMO_RULE = automation_schemas.WorkflowCreate(
     name="Qualified and unassigned: assign round-robin and plan a call",
     trigger="lead.status_changed",
@@ -607,3 +614,21 @@ async def _demo_workspace(scope: TenantScope) -> None:
                 )  # fmt: skip
         await fetch("UPDATE outbox_event SET automated_at = now() WHERE tenant_id = $1 AND automated_at IS NULL", scope.tenant_id)
     await automation.create_workflow(scope, DEMO_RULE)
+    today = datetime.now(UTC).date()
+    for name, source, channel, budget, days in DEMO_CAMPAIGNS:
+        campaign = await campaigns.create_campaign(
+            scope,
+            campaign_schemas.CampaignCreate(
+                name=name, source=source, channel=channel, budget=Decimal(budget), starts_on=today - timedelta(days=days),
+                ends_on=today + timedelta(days=30),
+            ),
+        )  # fmt: skip
+        async with tenant_transaction(scope.tenant_id):
+            # Its leads: those of its source from its weeks (the demo's history, so no event is written for it).
+            await fetch(
+                "UPDATE lead SET campaign_id = $2 WHERE tenant_id = $1 AND source = $3 AND created_at >= now() - make_interval(days => $4)",
+                scope.tenant_id,
+                campaign.id,
+                source,
+                days,
+            )

@@ -80,6 +80,7 @@ class LeadFilters:
     ids: tuple[int, ...] = ()
     contact_id: int | None = None
     company_id: int | None = None
+    campaign_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -213,8 +214,8 @@ async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
 
 
 async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
-    """A lead may link only to a contact and a company of its own tenant (422 otherwise)."""
-    for name, table in (("contact_id", "contact"), ("company_id", "company")):
+    """A lead may link only to a contact, a company and a campaign of its own tenant (422 otherwise)."""
+    for name, table in (("contact_id", "contact"), ("company_id", "company"), ("campaign_id", "campaign")):
         value = values.get(name)
         if value is not None and not await fetch(f"SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2", value, scope.tenant_id):
             raise ValidationFailed(
@@ -586,7 +587,17 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("coalesce(budget_max, budget_min) >= ?", filters.budget_min)
     if filters.budget_max is not None:
         add("coalesce(budget_min, budget_max) <= ?", filters.budget_max)
-    for name in ("property_type", "transaction_type", "language", "temperature", "source", "agent_id", "contact_id", "company_id"):
+    for name in (
+        "property_type",
+        "transaction_type",
+        "language",
+        "temperature",
+        "source",
+        "agent_id",
+        "contact_id",
+        "company_id",
+        "campaign_id",
+    ):
         value = getattr(filters, name)
         if value is not None:
             add(f"{name} = ?", value)

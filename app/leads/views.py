@@ -58,14 +58,14 @@ REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
 
 
 LeadId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
-SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent", "deleted")
+SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent", "campaign", "deleted")
 # Columns a person may show or hide (name, status, budget, score and created always show), and those shown at first.
 COLUMNS = {"contact": "Contact", "property": "Property", "agent": "Agent", "next": "Next activity", "last": "Last activity",
            "source": "Source"}  # fmt: skip
 DEFAULT_COLUMNS = ("contact", "property", "agent", "next", "last")
 PAGE_SIZES = (25, 50, 100)
 FILTER_LABELS = {"q": "Search", "status": "Status", "temperature": "Temperature", "property_type": "Property", "agent": "Agent",
-                 "deleted": "Deleted"}  # fmt: skip
+                 "campaign": "Campaign", "deleted": "Deleted"}  # fmt: skip
 
 
 def _layout(cols: list[str] | None, per: str | None) -> dict[str, str]:
@@ -114,6 +114,7 @@ def _filters(state: dict[str, str]) -> service.LeadFilters:
         property_type=state["property_type"] if state.get("property_type") in CHOICES["property_type"] else None,
         agent_id=int(agent) if agent.isdigit() and len(agent) < 19 else None,
         unassigned=agent == "none",
+        campaign_id=int(campaign) if (campaign := state.get("campaign", "")).isdigit() and len(campaign) < 16 else None,
         deleted=state.get("deleted") == "1",  # admins only: the service refuses the others
     )
 
@@ -163,6 +164,7 @@ class LeadPagesController(Controller):
         temperature: str | None = None,
         property_type: str | None = None,
         agent: Annotated[str | None, Parameter(description="user id, 'none' or 'any'")] = None,
+        campaign: Annotated[str | None, Parameter(max_length=16, description="campaign id")] = None,
         deleted: Annotated[str | None, Parameter(max_length=1, description="1: the deleted leads (admins), to restore")] = None,
         sort: str = "-created_at",
         offset: Annotated[int, Parameter(ge=0)] = 0,
@@ -173,7 +175,9 @@ class LeadPagesController(Controller):
         agent's list starts on their own leads ("My leads"); `agent=any` shows everyone's."""
         if agent is None and policy.lists_own_first(tenant):
             agent = str(tenant.user_id)
-        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent, deleted=deleted)
+        state = _screen_state(
+            q=q, status=status, temperature=temperature, property_type=property_type, agent=agent, campaign=campaign, deleted=deleted
+        )
         return await self._list(request, tenant, settings, state, sort, offset, layout=_layout(cols, per))
 
     async def _list(

@@ -63,6 +63,7 @@ TENANT_TABLES = [
     "workflow",
     "workflow_run",
     "saved_view",
+    "campaign",
 ]
 
 
