@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from saq import CronJob
+
 from app.activities import policy
 from app.activities.api import ActivityController
+from app.activities.jobs import notify_due_tasks
 from app.activities.service import lead_activity
 from app.activities.views import LeadTasksController, MyDayController, start_page
 from app.dashboard.views import provide_start_page
@@ -18,6 +21,9 @@ provide_lead_activity(lead_activity)
 DOMAIN = Domain(
     name="activities",
     controllers=[ActivityController, MyDayController, LeadTasksController],
+    jobs=[notify_due_tasks],
+    # Owners hear of their tasks coming due (once each), every 5 minutes.
+    cron=[CronJob(notify_due_tasks.function, cron="*/5 * * * *", timeout=notify_due_tasks.timeout, retries=notify_due_tasks.retries)],
     nav=[NavEntry("my-day", "My day", "/my-day", order=-1, permission="activities.view")],
     events={
         "activity.created": "A task was planned (by hand, from a score recommendation or by a rule)",

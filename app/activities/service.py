@@ -21,6 +21,7 @@ from app.core.errors import ResourceNotFound, ValidationFailed, unknown_referenc
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.versions import require_current
 from app.db import TenantScope, bounded_total, fetch, fetch_as, tenant_transaction
+from app.events import notifications
 from app.events.service import Subject, emit
 
 SORTS = {"due_at": "t.due_at", "created_at": "t.created_at", "updated_at": "t.updated_at", "done_at": "t.done_at"}
@@ -207,7 +208,21 @@ async def create_in_transaction(scope: TenantScope, values: dict[str, Any], *, s
     await _record(
         scope, task, "task_planned", f"{_label(task)} planned for {task.owner_name or 'nobody'}", [("activity.created", payload(task))]
     )
+    await _tell(scope, task, None)
     return task
+
+
+async def _tell(scope: TenantScope, task: schemas.Activity, before: schemas.Activity | None) -> None:
+    """Its new owner hears of a task someone else gave them; people @mentioned in its notes hear of it."""
+    if task.owner_id is not None and task.owner_id != scope.user_id and (before is None or before.owner_id != task.owner_id):
+        await notifications.tell(scope.tenant_id, [task.owner_id], "/my-day", f"New task for you: {task.subject}", "task.assigned")
+    added = task.notes[len(before.notes) :] if before is not None and task.notes.startswith(before.notes) else task.notes
+    if added.strip():
+        people = await notifications.mentioned(scope.tenant_id, added, besides=scope.user_id)
+        link = f"/leads/{task.lead_id}" if task.lead_id else "/my-day"
+        await notifications.tell(
+            scope.tenant_id, people, link, f"{scope.actor or 'Someone'} mentioned you: {added.strip()[:300]}", "mention"
+        )
 
 
 async def create_activity(scope: TenantScope, data: schemas.ActivityCreate) -> schemas.Activity:
@@ -247,6 +262,7 @@ async def update_in_transaction(scope: TenantScope, before: schemas.Activity, va
         changed["done_at"] = now if changed["done"] else None
     await Task.update({**changed, "updated_at": now}).where(Task.id == before.id)  # type: ignore[arg-type,dict-item]
     task = await _read(scope, before.id)
+    await _tell(scope, task, before)
     events: list[tuple[str, dict[str, Any]]] = [("activity.updated", {**payload(task), "changed_fields": sorted(changed)})]
     if changed.get("done"):
         events.append(("activity.completed", payload(task)))
@@ -363,3 +379,19 @@ async def lead_activity(scope: TenantScope, lead_ids: list[int]) -> dict[int, di
         }
         for r in rows
     }
+
+
+async def tell_due(tenant_id: int) -> int:
+    """Tell owners of open tasks coming due within 15 minutes (or due in the last day) once each; how many were told."""
+    async with tenant_transaction(tenant_id):
+        due = await fetch(
+            """UPDATE task SET due_notified_at = now()
+                WHERE tenant_id = $1 AND NOT done AND owner_id IS NOT NULL AND due_notified_at IS NULL
+                  AND due_at <= now() + interval '15 minutes' AND due_at > now() - interval '1 day'
+            RETURNING id, owner_id, subject, lead_id""",
+            tenant_id,
+        )
+        for task in due:
+            link = f"/leads/{task['lead_id']}" if task["lead_id"] else "/my-day"
+            await notifications.tell(tenant_id, [task["owner_id"]], link, f"Due now: {task['subject']}", "task.due")
+    return len(due)

@@ -36,6 +36,7 @@ class Task(Table, tablename="task"):
     appointment_id = BigInt(null=True, default=None)
     call_id = BigInt(null=True, default=None)
     source = Varchar(length=20, default="manual")
+    due_notified_at = Timestamptz(null=True, default=None)  # its owner was told it is due
     created_by = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -23,6 +23,7 @@ from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import checked_money, normalise_phone, phone_search_term
 from app.core.versions import require_current
 from app.db import TenantScope, bounded_total, fetch, fetch_as, like_pattern, planner_estimate, scoped_source, tenant_transaction
+from app.events import notifications
 from app.events.schemas import TimelineEntry
 from app.events.service import Subject, emit, relink_contact
 from app.events.service import timeline as read_timeline
@@ -391,6 +392,9 @@ async def update_lead(
             await emit(scope, subject, "assigned", summary, {"agent_id": (current["agent_id"], changed["agent_id"])})
         if "notes" in changed:
             await emit(scope, subject, "note_added", changed["notes"])
+            people = await notifications.mentioned(scope.tenant_id, changed["notes"], besides=scope.user_id)
+            said = f"{scope.actor or 'Someone'} mentioned you on {after['name']}: {changed['notes'][:300]}"
+            await notifications.tell(scope.tenant_id, people, f"/leads/{lead_id}", said, "mention")
         other = {k: (current.get(k), v) for k, v in changed.items() if k not in ("status", "agent_id", "notes")}
         if other:
             await emit(scope, subject, "updated", "Changed " + ", ".join(sorted(other)), other)

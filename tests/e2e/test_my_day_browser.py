@@ -79,6 +79,17 @@ def test_an_agent_calls_the_top_lead_and_logs_the_outcome_and_next_step_in_one_m
             expect(desk.locator(f"#lead-{lead_id}")).to_have_count(0)  # live on the other screen too
             expect(desk.locator("#upcoming-list")).to_contain_text(f"Viewing with {name}")
 
+            # A mention in a note notifies live: the manager writes "@Omar" on the lead; the bell counts it at once.
+            before = desk.locator("#notifications-badge").inner_text()
+            manager = next(email for _, email, role in DEMO_TEAM if role == "manager")
+            boss = httpx.post(f"{base}/v2/auth/login", json={"email": manager, "password": DEMO_PASSWORD}).json()["token"]
+            noted = httpx.patch(f"{base}/v2/leads/{lead_id}", headers={"Authorization": f"Bearer {boss}"},
+                                json={"notes": "@Omar the family wants Saturday morning"})  # fmt: skip
+            assert noted.status_code == 200, noted.text
+            expect(desk.locator("#notifications-badge")).not_to_have_text(before)
+            desk.locator("#notifications-badge").click()
+            expect(desk.locator("#notifications")).to_contain_text("the family wants Saturday morning")
+
             calls = httpx.get(f"{base}/v2/calls", headers=auth, params={"lead_id": lead_id}).json()["data"]
             assert [(c["status"], c["disposition"]) for c in calls] == [("completed", "interested")]
             assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"] + 1

@@ -64,6 +64,7 @@ TENANT_TABLES = [
     "workflow_run",
     "saved_view",
     "campaign",
+    "notification_setting",
 ]
 
 
