@@ -6,6 +6,7 @@ from saq import CronJob
 
 from app.activities import policy
 from app.activities.api import ActivityController
+from app.activities.digest import send_digests
 from app.activities.jobs import notify_due_tasks
 from app.activities.service import lead_activity
 from app.activities.views import LeadTasksController, MyDayController, start_page
@@ -21,9 +22,13 @@ provide_lead_activity(lead_activity)
 DOMAIN = Domain(
     name="activities",
     controllers=[ActivityController, MyDayController, LeadTasksController],
-    jobs=[notify_due_tasks],
+    jobs=[notify_due_tasks, send_digests],
     # Owners hear of their tasks coming due (once each), every 5 minutes.
-    cron=[CronJob(notify_due_tasks.function, cron="*/5 * * * *", timeout=notify_due_tasks.timeout, retries=notify_due_tasks.retries)],
+    # and, hourly, those who chose it get their morning digest (from 07:00 where they are) when SMTP is configured.
+    cron=[
+        CronJob(notify_due_tasks.function, cron="*/5 * * * *", timeout=notify_due_tasks.timeout, retries=notify_due_tasks.retries),
+        CronJob(send_digests.function, cron="0 * * * *", timeout=send_digests.timeout, retries=send_digests.retries),
+    ],
     nav=[NavEntry("my-day", "My day", "/my-day", order=-1, permission="activities.view")],
     events={
         "activity.created": "A task was planned (by hand, from a score recommendation or by a rule)",

@@ -3,6 +3,9 @@ note, each linking to its record, a live event for the bell that only its person
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -10,8 +13,29 @@ import httpx
 
 from app.activities.jobs import notify_due_tasks
 from tests.activities.test_activities_api import iso, plan
+from tests.billing.test_invoice_batches_and_mail import Inbox
 from tests.factories import Tenants, make_lead
 from tests.helpers import browser_client, browser_login, csrf_of
+
+
+@contextlib.contextmanager
+def mail_server() -> Iterator[Inbox]:
+    """A local mail server the app sends through, from now until the block ends (people invited before it got links)."""
+    from aiosmtpd.controller import Controller
+
+    from app import settings as app_settings
+    from tests.e2e.browser import free_port
+
+    box = Inbox()
+    smtp = Controller(box, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    before = app_settings.current()
+    app_settings.install(replace(before, smtp_url=f"smtp://127.0.0.1:{smtp.port}"))
+    try:
+        yield box
+    finally:
+        app_settings.install(before)
+        smtp.stop()
 
 
 async def _notes(db: asyncpg.Connection, user_id: int) -> list[tuple[str, str, str]]:
@@ -83,3 +107,35 @@ async def test_people_choose_what_they_are_told(client: httpx.AsyncClient, tenan
     async with browser_client(client._transport.app) as other:  # type: ignore[attr-defined]
         await browser_login(other, stranger)
         assert "Muted kind" not in (await other.get("/notifications")).text
+
+
+async def test_the_daily_digest_is_mailed_once_in_the_morning_when_smtp_is_configured(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    from app.activities.digest import send_tenant_digests
+
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    await db.execute("UPDATE workflow SET active = false")
+    morning = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    await plan(client, agent, subject="Late call", type="call", due_at=iso(morning - timedelta(hours=2)))
+    await db.execute(
+        "INSERT INTO notification_setting (tenant_id, user_id, muted, digest) VALUES ($1, $2, '{}', true)", admin.tenant_id, agent.user_id
+    )
+    dawn = datetime.now(UTC).replace(hour=5, minute=0)  # before 07:00 in the agent's zone (the workspace's: UTC)
+    with mail_server() as inbox:
+        assert await send_tenant_digests(admin.tenant_id, dawn) == 0
+        assert await send_tenant_digests(admin.tenant_id, morning) == 1
+        assert await send_tenant_digests(admin.tenant_id, morning) == 0  # once a day
+        recipients, raw = inbox.messages[0]
+        assert recipients == [agent.email] and b"Overdue (1):" in raw and b"Late call" in raw and b"/my-day" in raw
+
+
+async def test_no_digest_without_smtp(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    from app.activities.digest import send_digests
+
+    admin = await tenants.create()
+    await db.execute(
+        "INSERT INTO notification_setting (tenant_id, user_id, muted, digest) VALUES ($1, $2, '{}', true)", admin.tenant_id, admin.user_id
+    )
+    assert await send_digests.function({}) == 0  # type: ignore[arg-type]
