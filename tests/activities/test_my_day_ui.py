@@ -109,3 +109,17 @@ async def test_a_leads_page_makes_a_recommendation_a_task_in_one_click(
         await browser_login(books, finance)
         assert "Make it a task" not in (await books.get(f"/leads/{lead['id']}")).text
         assert (await books.get(f"/leads/{lead['id']}/tasks")).status_code == 403
+
+
+async def test_my_day_speaks_the_readers_locale_and_zone(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    await plan(client, agent, subject="ملاحظة: اتصل بالعميل", due_at="2026-12-07T11:30:00Z")
+    await browser_login(client, agent)
+    account = await client.get("/account")
+    await client.post("/account", data={"_csrf_token": csrf_of(account.text), "time_zone": "Asia/Dubai"})
+    page = await client.get("/my-day", headers={"Accept-Language": "ar-AE,ar;q=0.9"})
+    assert "ديسمبر" in page.text and "UTC+04" in page.text and "Times in Asia/Dubai" in page.text
+    assert '<span class="item-title" dir="auto">ملاحظة: اتصل بالعميل</span>' in page.text
+    english = await client.get("/my-day")
+    assert "07 Dec 15:30 UTC+04" in english.text
