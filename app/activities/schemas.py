@@ -16,6 +16,8 @@ Source = Literal["manual", "recommendation", "rule"]
 # What came of a task (a call's outcome is also its disposition in the call log).
 Outcome = Literal["", "connected", "no_answer", "left_voicemail", "busy", "wrong_number", "interested", "not_interested", "done"]
 OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
+# What came of it, when one must be said (the one-move log).
+SaidOutcome = Literal["connected", "no_answer", "left_voicemail", "busy", "wrong_number", "interested", "not_interested", "done"]
 BIGINT_MAX = 2**63 - 1
 
 Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="What to do, e.g. Call about the villa")]
@@ -111,7 +113,7 @@ class LogOutcome(RequestBody, kw_only=True):
     """One move after a call: what came of it, a note, and the next step. The call is logged in the call log (completed,
     or failed when nobody answered), the task is done, and the next task is created when `next_subject` is given."""
 
-    outcome: Outcome
+    outcome: SaidOutcome
     notes: Notes = ""
     next_type: ActivityType = "call"
     next_subject: Annotated[str, msgspec.Meta(max_length=200)] = ""

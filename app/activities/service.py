@@ -26,7 +26,7 @@ from app.events.service import Subject, emit
 
 SORTS = {"due_at": "t.due_at", "created_at": "t.created_at", "updated_at": "t.updated_at", "done_at": "t.done_at"}
 SELECT = """SELECT t.id, t.type, t.subject, t.due_at, t.duration_minutes, t.done, t.done_at,
-       (NOT t.done AND t.due_at < now()) AS overdue, t.outcome, t.notes, t.owner_id, u.full_name AS owner_name,
+       coalesce(NOT t.done AND t.due_at < now(), false) AS overdue, t.outcome, t.notes, t.owner_id, u.full_name AS owner_name,
        t.lead_id, l.name AS lead_name, l.phone AS lead_phone, l.email AS lead_email,
        t.contact_id, t.deal_id, t.property_id, t.ticket_id, t.appointment_id, t.call_id,
        t.source, t.created_by, t.created_at, t.updated_at
@@ -144,6 +144,7 @@ async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
                         "field": "owner_id",
                         "provided": owner,
                         "expected": "the id of an active admin, manager, agent or support person",
+                        "reason": "unknown_reference",
                     },
                     human="Choose someone in your team who works tasks",
                 )

@@ -13,7 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Template
 
 from app.activities import policy, schemas, service, workspace
-from app.core.errors import DomainError
+from app.core.errors import DomainError, ValidationFailed
 from app.core.validation import convert_input
 from app.db import TenantScope
 from app.events.stream import latest_id
@@ -50,7 +50,13 @@ def tel_link(phone: str | None) -> str | None:
 
 def _outcome_input(form: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
     """The one form's fields as the LogOutcome schema reads them; the next step's date and time are the person's."""
-    values: dict[str, Any] = {"outcome": form.get("outcome", ""), "notes": form.get("notes", "").strip()}
+    if not form.get("outcome"):
+        raise ValidationFailed(
+            "Invalid outcome: say what came of it",
+            details={"field": "outcome", "provided": "", "expected": "one of " + ", ".join(o for o in schemas.OUTCOMES if o)},
+            human="Choose what came of it",
+        )
+    values: dict[str, Any] = {"outcome": form["outcome"], "notes": form.get("notes", "").strip()}
     values["next_type"] = form.get("next_type") or "call"
     values["next_subject"] = form.get("next_subject", "").strip()
     raw = form.get("next_due_at", "").strip()

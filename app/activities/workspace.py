@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 
 from app.activities import policy, schemas
 from app.activities.service import SELECT, _locked, _read, create_in_transaction, update_in_transaction
+from app.appointments import policy as appointment_policy
+from app.appointments import schemas as appointment_schemas
+from app.appointments import service as appointments
 from app.calls import schemas as call_schemas
 from app.calls import service as calls
-from app.core.errors import ResourceNotFound, ValidationFailed
+from app.core.errors import ResourceNotFound
 from app.db import TenantScope, fetch, fetch_as, tenant_transaction
 
 QUEUE_SIZE = 20
@@ -62,6 +65,8 @@ class Day:
     queue: list[QueuedLead]
     team: list[AgentLoad] | None
     day_ends: datetime
+    # Today's viewings, calls and meetings in the agenda (appointments are the calendar; tasks link to them).
+    agenda: list[appointment_schemas.Appointment]
 
 
 def end_of_day(now: datetime, zone: str) -> datetime:
@@ -138,7 +143,11 @@ async def my_day(scope: TenantScope, zone: str) -> Day:
     overdue = [t for t in mine if t.due_at is not None and t.due_at < now]
     today = [t for t in mine if t.due_at is not None and now <= t.due_at < day_ends]
     upcoming = [t for t in mine if t.due_at is None or t.due_at >= day_ends]
-    return Day(overdue, today, upcoming, queue, team, day_ends)
+    agenda: list[appointment_schemas.Appointment] = []
+    if appointment_policy.VIEW.allows(scope) and appointment_policy.can_hold(scope.role or ""):
+        booked = await appointments.agenda(scope, now, day_ends, agent_id=me)
+        agenda = [a for a in booked if a.status in appointment_schemas.ACTIVE_STATUSES]
+    return Day(overdue, today, upcoming, queue, team, day_ends, agenda)
 
 
 async def team_load(scope: TenantScope, day_ends: datetime) -> list[AgentLoad]:
@@ -176,20 +185,10 @@ class Logged:
     next_task: schemas.Activity | None
 
 
-def _check_outcome(data: schemas.LogOutcome) -> None:
-    if data.outcome == "":
-        raise ValidationFailed(
-            "Invalid outcome: say what came of it",
-            details={"field": "outcome", "provided": "", "expected": "one of " + ", ".join(o for o in schemas.OUTCOMES if o)},
-            human="Choose what came of it",
-        )
-
-
 async def log_outcome(scope: TenantScope, task_id: int, data: schemas.LogOutcome) -> Logged:
     """In one transaction: log the call (through the call log, so call analytics count it), complete the task with
     its outcome and note, and plan the next step when one is given. Nothing is recorded when any part is refused."""
     policy.MANAGE.require(scope)
-    _check_outcome(data)
     async with tenant_transaction(scope.tenant_id):
         task = await _locked(scope, task_id)
         policy.MANAGE.require(scope, task)
@@ -200,7 +199,6 @@ async def log_lead_call(scope: TenantScope, lead_id: int, data: schemas.LogOutco
     """A call to a lead of the call-next queue (no task planned yet), in the same one move: the call is logged, a done
     call task records it on the caller's list, and the next step is planned."""
     policy.MANAGE.require(scope)
-    _check_outcome(data)
     async with tenant_transaction(scope.tenant_id):
         lead = await fetch("SELECT name FROM lead WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL", lead_id, scope.tenant_id)
         if not lead:

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 from app.core.schemas import RecordId, RequestBody, ResponseBody
 
 Operator = Literal["eq", "ne", "in", "gte", "lte", "contains", "changed_to"]
-ActionType = Literal["assign", "create_task", "set_status", "add_tag", "webhook"]
+ActionType = Literal["assign", "create_task", "set_status", "add_tag"]
 TaskType = Literal["call", "meeting", "email", "whatsapp", "viewing", "todo"]
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -39,8 +39,10 @@ class Action(RequestBody, kw_only=True):
     - `assign`: `to: "round_robin"` among the active agents (each rule keeps its own turn) or `user_id`;
     - `create_task`: a `task_type` task `subject`, due in `due_in_minutes`, for `owner` (`lead_agent`, else `user_id`);
     - `set_status`: the lead's `status`;
-    - `add_tag`: a `tag` in the lead's custom field `tags`;
-    - `webhook`: not an action of its own — subscribe an endpoint to the event under Settings → Webhooks.
+    - `add_tag`: a `tag` in the lead's custom field `tags`.
+
+    A webhook is not an action of its own: subscribe an endpoint to the event (`POST /v2/webhooks`). What an action
+    needs besides its type (a status, a tag, a user) is checked by the server (422 `reason: incomplete_action`).
     """
 
     type: ActionType

@@ -108,17 +108,6 @@ async def _check_actions(scope: TenantScope, actions: list[schemas.Action]) -> N
                 details={"field": f"{field}.{needs[0]}", "expected": f"a {needs[0]}", "reason": "incomplete_action"},
                 human=f"Say which {needs[0]} the rule sets",
             )
-        if action.type == "webhook":
-            raise ValidationFailed(
-                f"Invalid {field}: subscribe a webhook endpoint to the event instead (Settings → Webhooks)",
-                details={
-                    "field": f"{field}.type",
-                    "provided": "webhook",
-                    "expected": "assign, create_task, set_status or add_tag",
-                    "reason": "use_webhooks",
-                },
-                human="Webhooks are sent for every event they subscribe to: add one under Settings → Webhooks",
-            )
         wants_user = (action.type == "assign" and action.to != "round_robin") or (action.type == "create_task" and action.owner == "user")
         if wants_user:
             if action.user_id is None:
