@@ -27,6 +27,7 @@ INSTALLED = [
     "app.jobs",
     "app.system",
     "app.dashboard",
+    "app.savedviews",
     "app.leads",
     "app.contacts",
     "app.imports",
@@ -37,6 +38,9 @@ INSTALLED = [
     "app.support",
     "app.calls",
     "app.billing",
+    "app.activities",
+    "app.campaigns",
+    "app.automation",
 ]
 
 

@@ -274,3 +274,14 @@ document.addEventListener("click", (event) => {
   const focus = next && next.querySelector("input");
   if (focus) focus.focus();
 });
+// The bell: every live stream also carries the person's own notifications; one arriving redraws the badge.
+const notifiedSources = new WeakSet();
+document.addEventListener("htmx:sseOpen", (event) => {
+  const source = event.detail && event.detail.source;
+  if (!source || notifiedSources.has(source)) return;
+  notifiedSources.add(source);
+  source.addEventListener("notification.created", () => {
+    const badge = document.getElementById("notifications-badge");
+    if (badge) htmx.trigger(badge, "refresh");
+  });
+});

@@ -95,13 +95,18 @@ async def record_failure(ctx: Context) -> None:
 
 
 async def start_relay(ctx: Context) -> None:
-    """startup hook: the webhook relay runs beside the worker (app.outbound.delivery.Relay)."""
+    """startup hook: the webhook relay (app.outbound.delivery.Relay) and the automation rules' runner
+    (app.automation.runner.Automation) run beside the worker."""
+    from app.automation.runner import Automation
     from app.outbound.delivery import Relay
     from app.piccolo_conf import DB
 
     relay = Relay(ctx["worker"].queue, DB.config["dsn"])
     await relay.start()
     ctx["relay"] = relay  # type: ignore[typeddict-unknown-key]
+    automation = Automation(DB.config["dsn"])
+    await automation.start()
+    ctx["automation"] = automation  # type: ignore[typeddict-unknown-key]
 
 
 async def stop_relay(ctx: Context) -> None:
@@ -111,6 +116,9 @@ async def stop_relay(ctx: Context) -> None:
     relay: Any = ctx.get("relay")
     if relay is not None:
         await relay.stop()
+    automation: Any = ctx.get("automation")
+    if automation is not None:
+        await automation.stop()
     await close_clients()
 
 

@@ -20,6 +20,7 @@ import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
 
+from app import settings as app_settings
 from app.accounts import security
 from app.asgi import create_app
 from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, migrate, start_embedded_postgres, with_user
@@ -95,6 +96,17 @@ def settings(data_dir: Path) -> Settings:
             "WORKER_CONCURRENCY": "16",
         }
     )
+
+
+@pytest.fixture(autouse=True)
+def _installed_settings_kept() -> Iterator[None]:
+    """A test that assembles another app in this process (create_app installs its own settings: the architecture and
+    screens tests) leaves the session app's settings installed, so later tests of the same worker (webhooks to loopback
+    receivers) see the test deployment's."""
+    before = app_settings._installed
+    yield
+    if before is not None and app_settings._installed is not before:
+        app_settings.install(before)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ DOMAIN = Domain(
     name="dashboard",
     controllers=[DashboardController],
     nav=[
-        NavEntry("dashboard", "Dashboard", "/", order=0),
+        NavEntry("dashboard", "Dashboard", "/dashboard", order=0),
         NavEntry("messages", "Messages", "/messages", order=65, placeholder="E-mail and SMS templates, memos and the replies to them."),
         NavEntry(
             "analytics", "Analytics", "/analytics", order=80, placeholder="The funnel, the agents' leaderboard, KPIs and the forecast."

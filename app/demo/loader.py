@@ -10,12 +10,17 @@ from zoneinfo import ZoneInfo
 from app.accounts import schemas
 from app.accounts import service as accounts
 from app.accounts.tables import User
+from app.activities import service as activities
 from app.appointments import schemas as appointment_schemas
 from app.appointments import service as appointments
+from app.automation import schemas as automation_schemas
+from app.automation import service as automation
 from app.billing import billing_settings, exchange_rates
 from app.billing import expenses as billing_expenses
 from app.billing import schemas as billing_schemas
 from app.billing import service as billing
+from app.campaigns import schemas as campaign_schemas
+from app.campaigns import service as campaigns
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, PROPERTIES, PROPERTY_TIMELINE, generate_args, property_args
 from app.leads.service import rescore_tenant
@@ -169,6 +174,7 @@ async def load_demo_tenant() -> DemoLogin:
     async with tenant_transaction(tenant.id):
         await fetch(DEMO_CALLS, tenant.id)
     await _demo_invoices(scope, datetime.now(dubai).date())
+    await _demo_workspace(scope)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 
@@ -608,3 +614,76 @@ async def _demo_invoices(scope: TenantScope, today: date) -> None:
             expense_date=today - timedelta(days=45), category="Travel", vendor="Cityscape Europe", amount=Decimal("1200.00"), currency="EUR"
         ),
     )
+
+
+# Each agent's tasks around now (hours from now, type, subject): two overdue, some today, the coming days.
+DEMO_TASKS = [
+    (-26, "call", "Call back about the payment plan"),
+    (-3, "whatsapp", "Send the floor plans"),
+    (1, "call", "Confirm the viewing"),
+    (3, "email", "Send the brochure and price list"),
+    (5, "todo", "Prepare the offer letter"),
+    (27, "call", "Follow up after the viewing"),
+    (50, "meeting", "Meet at the office with the family"),
+    (75, "viewing", "Second viewing with the spouse"),
+]
+# (name, the lead source it stands for, channel, budget in AED, days it has run).
+DEMO_CAMPAIGNS = [
+    ("Portal listings Q4", "portal", "portal", "45000", 120),
+    ("Website: Palm villas", "website", "search", "18000", 60),
+]
+DEMO_RULE = automation_schemas.WorkflowCreate(
+    name="Qualified and unassigned: assign round-robin and plan a call",
+    trigger="lead.status_changed",
+    conditions=[
+        automation_schemas.Condition(field="status", op="changed_to", value="QUALIFIED"),
+        automation_schemas.Condition(field="agent_id", op="eq", value=None),
+    ],
+    actions=[
+        automation_schemas.Action(type="assign", to="round_robin"),
+        automation_schemas.Action(type="create_task", task_type="call", subject="Call the newly qualified lead", due_in_minutes=60),
+    ],
+)
+
+
+async def _demo_workspace(scope: TenantScope) -> None:
+    """The agents' tasks (overdue, today, upcoming) on their warm leads, leaving their hottest leads in the call-next
+    queue, and a rule besides the built-in one. The events of loading the demo are history: no rule runs on them."""
+    async with tenant_transaction(scope.tenant_id):
+        await fetch("UPDATE outbox_event SET automated_at = now() WHERE tenant_id = $1 AND automated_at IS NULL", scope.tenant_id)
+        agents = await fetch("SELECT id FROM app_user WHERE tenant_id = $1 AND role = 'agent' ORDER BY id", scope.tenant_id)
+        now = datetime.now(UTC)
+        for agent in agents:
+            leads = await fetch(
+                "SELECT id, name FROM lead WHERE tenant_id = $1 AND agent_id = $2 AND temperature = 'warm' AND phone IS NOT NULL "
+                "AND status NOT IN ('WON', 'LOST') ORDER BY hotness_score DESC, id LIMIT $3",
+                scope.tenant_id,
+                agent["id"],
+                len(DEMO_TASKS),
+            )
+            for lead, (hours, kind, subject) in zip(leads, DEMO_TASKS, strict=False):
+                await activities.create_in_transaction(
+                    scope,
+                    {"type": kind, "subject": f"{subject}: {lead['name']}", "due_at": now + timedelta(hours=hours), "owner_id": agent["id"],
+                     "lead_id": lead["id"], "duration_minutes": 30},
+                )  # fmt: skip
+        await fetch("UPDATE outbox_event SET automated_at = now() WHERE tenant_id = $1 AND automated_at IS NULL", scope.tenant_id)
+    await automation.create_workflow(scope, DEMO_RULE)
+    today = datetime.now(UTC).date()
+    for name, source, channel, budget, days in DEMO_CAMPAIGNS:
+        campaign = await campaigns.create_campaign(
+            scope,
+            campaign_schemas.CampaignCreate(
+                name=name, source=source, channel=channel, budget=Decimal(budget), starts_on=today - timedelta(days=days),
+                ends_on=today + timedelta(days=30),
+            ),
+        )  # fmt: skip
+        async with tenant_transaction(scope.tenant_id):
+            # Its leads: those of its source from its weeks (the demo's history, so no event is written for it).
+            await fetch(
+                "UPDATE lead SET campaign_id = $2 WHERE tenant_id = $1 AND source = $3 AND created_at >= now() - make_interval(days => $4)",
+                scope.tenant_id,
+                campaign.id,
+                source,
+                days,
+            )

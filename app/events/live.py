@@ -25,7 +25,7 @@ def everything(_: LiveEvent) -> bool:
 
 
 # The API resource an event is about, from its subject's kind (its scope: `<resource>:read`).
-_RESOURCE_OF = {"company": "companies", "property": "properties", "portfolio": "portfolio"}
+_RESOURCE_OF = {"company": "companies", "property": "properties", "portfolio": "portfolio", "task": "activities", "workflow": "workflows"}
 
 
 def resource_of(event: LiveEvent) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, JSONB, BigInt, BigSerial, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, JSONB, Array, BigInt, BigSerial, Boolean, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -44,6 +44,11 @@ class OutboxEvent(Table, tablename="outbox_event"):
     actor_user_id = BigInt(null=True, default=None)
     occurred_at = Timestamptz(default=TimestamptzNow())
     dispatched_at = Timestamptz(null=True, default=None)
+    # Automation rules (app.automation) take each event once: set when its rules have run.
+    automated_at = Timestamptz(null=True, default=None)
+    # The rules whose actions wrote this event (set by a trigger from the runner's transaction), so no rule runs on
+    # an event it caused, directly or through other rules.
+    workflow_chain = Array(base_column=BigInt(), default=list)
 
 
 class Notification(Table, tablename="notification"):
@@ -57,3 +62,14 @@ class Notification(Table, tablename="notification"):
     link = Varchar(length=300, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     read_at = Timestamptz(null=True, default=None)
+
+
+class NotificationSetting(Table, tablename="notification_setting"):
+    """What a person chooses to be told: the kinds they muted, and whether they get a daily e-mail digest."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    user_id = BigInt()
+    muted = Array(base_column=Varchar(length=40), default=list)
+    digest = Boolean(default=False)
+    digest_sent_on = Date(null=True, default=None)

@@ -31,7 +31,9 @@ class LivePagesController(Controller):
     ) -> ServerSentEvent:
         """Live events for the screen that opened it, from `after` (the newest event when the page was drawn)."""
         resume = live.last_event_id(request.headers.get("last-event-id"), after)
-        return live.feed(tenant.tenant_id, resume, live.visible_to(tenant, live.matching(topic, subject)))
+        wanted = live.matching(topic, subject)
+        # Every screen's stream also carries the person's own notifications, so the bell redraws on any live page.
+        return live.feed(tenant.tenant_id, resume, live.visible_to(tenant, lambda e: e.type == "notification.created" or wanted(e)))
 
 
 class NotificationPagesController(Controller):
@@ -43,9 +45,20 @@ class NotificationPagesController(Controller):
 
     @get("/")
     async def index(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
-        """Latest notifications, unread first."""
+        """Latest notifications, unread first, and what the person chooses to be told."""
         items = await notifications.recent(tenant)
-        return render(request, "notifications.html", {"items": items, "unread": sum(1 for n in items if n.read_at is None)})
+        ctx = {"items": items, "unread": sum(1 for n in items if n.read_at is None), "kinds": notifications.KINDS,
+               "prefs": await notifications.preferences(tenant), "saved": False}  # fmt: skip
+        return render(request, "notifications.html", ctx)
+
+    @post("/preferences")
+    async def save_preferences(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """Keep which kinds the person gets (ticked) and whether a daily e-mail digest comes."""
+        form = await request.form()
+        wanted = {str(v) for v in form.getall("kinds")} if "kinds" in form else set()
+        prefs = await notifications.set_preferences(tenant, [k for k in notifications.KINDS if k not in wanted], form.get("digest") == "1")
+        ctx = {"kinds": notifications.KINDS, "prefs": prefs, "saved": True}
+        return render(request, "notifications.html", ctx, block="preferences")
 
     @get("/badge")
     async def badge(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:

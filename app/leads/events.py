@@ -80,6 +80,7 @@ def payload(lead: dict[str, Any]) -> dict[str, Any]:
         agent_id=lead.get("agent_id"),
         contact_id=lead.get("contact_id"),
         company_id=lead.get("company_id"),
+        campaign_id=lead.get("campaign_id"),
         created_at=lead.get("created_at"),
         updated_at=lead.get("updated_at"),
     )

@@ -71,3 +71,8 @@ VIEW_DELETED = permission("leads.view_deleted", {"admin"}, "Only admins can list
 EXPORT = permission("leads.export", {"admin", "manager", "agent", INTEGRATION, SYSTEM}, "Your role cannot export leads")
 # An export job's file is its requester's (admins see every one): its filters may show what others cannot list.
 SEE_ANY_EXPORT = permission("leads.see_any_export", {"admin", SYSTEM}, "Only an admin can see other people's exports")
+
+
+def lists_own_first(actor: Actor) -> bool:
+    """Agents open the leads list on their own leads ("My leads"); the others on every lead."""
+    return actor.role == "agent"

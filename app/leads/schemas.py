@@ -107,6 +107,7 @@ class Lead(ResponseBody):
     agent_id: int | None
     contact_id: int | None
     company_id: int | None
+    campaign_id: int | None
     agent_name: str | None
     created_at: datetime
     updated_at: datetime
@@ -165,6 +166,7 @@ class _LeadFields(RequestBody):
     agent_id: int | UnsetType | None = UNSET
     contact_id: int | UnsetType | None = UNSET
     company_id: int | UnsetType | None = UNSET
+    campaign_id: Annotated[int, msgspec.Meta(ge=1, le=2**53, description="The campaign the lead came from")] | UnsetType | None = UNSET
     last_interaction: Annotated[datetime, msgspec.Meta(tz=True)] | UnsetType | None = UNSET
 
 

@@ -23,6 +23,7 @@ from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.schemas import checked_money, normalise_phone, phone_search_term
 from app.core.versions import require_current
 from app.db import TenantScope, bounded_total, fetch, fetch_as, like_pattern, planner_estimate, scoped_source, tenant_transaction
+from app.events import notifications
 from app.events.schemas import TimelineEntry
 from app.events.service import Subject, emit, relink_contact
 from app.events.service import timeline as read_timeline
@@ -80,6 +81,7 @@ class LeadFilters:
     ids: tuple[int, ...] = ()
     contact_id: int | None = None
     company_id: int | None = None
+    campaign_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,6 +134,23 @@ _next_appointment: list[NextAppointment] = []
 def provide_next_appointment(find: NextAppointment) -> None:
     """Let the domain that keeps appointments fill a lead's `appointment` (app/appointments/domain.py calls this)."""
     _next_appointment[:] = [find]
+
+
+# The leads list's next-activity, overdue and last-activity columns, given by the domain that keeps tasks (activities)
+# when it is installed: {lead id: {"next": task or None, "overdue": bool, "last_done": datetime or None}}, for the
+# caller (an agent sees only the tasks they may see). One query for a page of leads.
+LeadActivity = Callable[[TenantScope, list[int]], Awaitable[dict[int, dict[str, Any]]]]
+_lead_activity: list[LeadActivity] = []
+
+
+def provide_lead_activity(find: LeadActivity) -> None:
+    """Let the domain that keeps tasks say each listed lead's next and last activity (app/activities/domain.py)."""
+    _lead_activity[:] = [find]
+
+
+async def activity_of(scope: TenantScope, lead_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each lead's next task, whether it is overdue, and when a task was last done (empty without the activities domain)."""
+    return await _lead_activity[0](scope, lead_ids) if _lead_activity and lead_ids else {}
 
 
 async def _detail(row: dict[str, Any], base_url: str) -> schemas.Lead:
@@ -196,8 +215,8 @@ async def _check_agent(scope: TenantScope, agent_id: int | None) -> str | None:
 
 
 async def _check_links(scope: TenantScope, values: dict[str, Any]) -> None:
-    """A lead may link only to a contact and a company of its own tenant (422 otherwise)."""
-    for name, table in (("contact_id", "contact"), ("company_id", "company")):
+    """A lead may link only to a contact, a company and a campaign of its own tenant (422 otherwise)."""
+    for name, table in (("contact_id", "contact"), ("company_id", "company"), ("campaign_id", "campaign")):
         value = values.get(name)
         if value is not None and not await fetch(f"SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2", value, scope.tenant_id):
             raise ValidationFailed(
@@ -373,6 +392,9 @@ async def update_lead(
             await emit(scope, subject, "assigned", summary, {"agent_id": (current["agent_id"], changed["agent_id"])})
         if "notes" in changed:
             await emit(scope, subject, "note_added", changed["notes"])
+            people = await notifications.mentioned(scope.tenant_id, changed["notes"], besides=scope.user_id)
+            said = f"{scope.actor or 'Someone'} mentioned you on {after['name']}: {changed['notes'][:300]}"
+            await notifications.tell(scope.tenant_id, people, f"/leads/{lead_id}", said, "mention")
         other = {k: (current.get(k), v) for k, v in changed.items() if k not in ("status", "agent_id", "notes")}
         if other:
             await emit(scope, subject, "updated", "Changed " + ", ".join(sorted(other)), other)
@@ -569,7 +591,17 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("coalesce(budget_max, budget_min) >= ?", filters.budget_min)
     if filters.budget_max is not None:
         add("coalesce(budget_min, budget_max) <= ?", filters.budget_max)
-    for name in ("property_type", "transaction_type", "language", "temperature", "source", "agent_id", "contact_id", "company_id"):
+    for name in (
+        "property_type",
+        "transaction_type",
+        "language",
+        "temperature",
+        "source",
+        "agent_id",
+        "contact_id",
+        "company_id",
+        "campaign_id",
+    ):
         value = getattr(filters, name)
         if value is not None:
             add(f"{name} = ?", value)

@@ -67,6 +67,7 @@ class Lead(Table, tablename="lead"):
     agent_id = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     contact_id = BigInt(null=True, default=None)  # contact.id (a foreign key in the migration)
     company_id = BigInt(null=True, default=None)  # company.id (a foreign key in the migration)
+    campaign_id = BigInt(null=True, default=None)  # campaign.id (a foreign key in the migration)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     last_interaction = Timestamptz(null=True, default=None)

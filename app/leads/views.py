@@ -23,6 +23,7 @@ from app.db import TenantScope
 from app.events.stream import latest_id
 from app.leads import export, policy, schemas, service
 from app.leads.scoring import score_lead
+from app.savedviews import service as saved_views
 from app.settings import Settings
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, is_fragment, refusal_stays_on_page, render, targets
@@ -57,7 +58,45 @@ REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
 
 
 LeadId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
-SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent", "deleted")
+SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent", "campaign", "deleted")
+# Columns a person may show or hide (name, status, budget, score and created always show), and those shown at first.
+COLUMNS = {"contact": "Contact", "property": "Property", "agent": "Agent", "next": "Next activity", "last": "Last activity",
+           "source": "Source"}  # fmt: skip
+DEFAULT_COLUMNS = ("contact", "property", "agent", "next", "last")
+PAGE_SIZES = (25, 50, 100)
+FILTER_LABELS = {"q": "Search", "status": "Status", "temperature": "Temperature", "property_type": "Property", "agent": "Agent",
+                 "campaign": "Campaign", "deleted": "Deleted"}  # fmt: skip
+
+
+def _layout(cols: list[str] | None, per: str | None) -> dict[str, str]:
+    """The list's chosen columns and page size, as they appear in its URL (empty: the defaults)."""
+    chosen = [c for raw in cols or [] for c in raw.split(",") if c in COLUMNS]
+    picked = ",".join(c for c in COLUMNS if c in chosen)
+    named = bool(cols)  # the form always sends `cols` (a hidden `name`), so "none chosen" differs from "never chosen"
+    return {
+        "cols": (picked or "none") if named and picked != ",".join(DEFAULT_COLUMNS) else "",
+        "per": per if per in {str(n) for n in PAGE_SIZES[1:]} else "",
+    }
+
+
+def _columns(layout: dict[str, str]) -> tuple[str, ...]:
+    if not layout["cols"]:
+        return DEFAULT_COLUMNS
+    return tuple(c for c in layout["cols"].split(",") if c in COLUMNS)
+
+
+def _chips(state: dict[str, str], layout: dict[str, str], sort: str, team: list[Any]) -> list[tuple[str, str]]:
+    """The active filters as removable chips: (what it says, the list's URL without it)."""
+    names = {str(u.id): u.full_name for u in team} | {"none": "Unassigned", "any": "Anyone"}
+    chips = []
+    for key, value in state.items():
+        if not value or (key == "agent" and value == "any"):
+            continue
+        shown = names.get(value, value) if key == "agent" else ("yes" if key == "deleted" else value.replace("_", " ").title())
+        rest = {k: v for k, v in state.items() if v and k != key} | ({"agent": "any"} if key == "agent" else {})
+        query = urlencode({**rest, **{k: v for k, v in layout.items() if v}, **({"sort": sort} if sort != "-created_at" else {})})
+        chips.append((f"{FILTER_LABELS[key]}: {shown}", f"/leads?{query}" if query else "/leads"))
+    return chips
 
 
 def _screen_state(**values: Any) -> dict[str, str]:
@@ -75,8 +114,22 @@ def _filters(state: dict[str, str]) -> service.LeadFilters:
         property_type=state["property_type"] if state.get("property_type") in CHOICES["property_type"] else None,
         agent_id=int(agent) if agent.isdigit() and len(agent) < 19 else None,
         unassigned=agent == "none",
+        campaign_id=int(campaign) if (campaign := state.get("campaign", "")).isdigit() and len(campaign) < 16 else None,
         deleted=state.get("deleted") == "1",  # admins only: the service refuses the others
     )
+
+
+def _page_numbers(offset: int, limit: int, total: int) -> list[int | None]:
+    """Page numbers to link (1-based), with None for a gap: the first, the last, and two either side of the current."""
+    count = max(1, -(-total // limit))
+    current = offset // limit + 1
+    wanted = sorted({1, count, *range(max(1, current - 2), min(count, current + 2) + 1)})
+    numbers: list[int | None] = []
+    for n in wanted:
+        if numbers and numbers[-1] is not None and n - numbers[-1] > 1:  # type: ignore[operator]
+            numbers.append(None)
+        numbers.append(n)
+    return numbers
 
 
 def _lead_form(form: dict[str, str]) -> dict[str, Any]:
@@ -110,14 +163,22 @@ class LeadPagesController(Controller):
         status: str | None = None,
         temperature: str | None = None,
         property_type: str | None = None,
-        agent: Annotated[str | None, Parameter(description="user id or 'none'")] = None,
+        agent: Annotated[str | None, Parameter(description="user id, 'none' or 'any'")] = None,
+        campaign: Annotated[str | None, Parameter(max_length=16, description="campaign id")] = None,
         deleted: Annotated[str | None, Parameter(max_length=1, description="1: the deleted leads (admins), to restore")] = None,
         sort: str = "-created_at",
         offset: Annotated[int, Parameter(ge=0)] = 0,
+        cols: Annotated[list[str] | None, Parameter(description="columns to show")] = None,
+        per: Annotated[str | None, Parameter(max_length=3)] = None,
     ) -> Template:
-        """Active search, filters, sortable columns and pagination, all kept in the URL."""
-        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent, deleted=deleted)
-        return await self._list(request, tenant, settings, state, sort, offset)
+        """Active search, filters, sortable columns, chosen columns, page size and pagination, all kept in the URL. An
+        agent's list starts on their own leads ("My leads"); `agent=any` shows everyone's."""
+        if agent is None and policy.lists_own_first(tenant):
+            agent = str(tenant.user_id)
+        state = _screen_state(
+            q=q, status=status, temperature=temperature, property_type=property_type, agent=agent, campaign=campaign, deleted=deleted
+        )
+        return await self._list(request, tenant, settings, state, sort, offset, layout=_layout(cols, per))
 
     async def _list(
         self,
@@ -128,12 +189,17 @@ class LeadPagesController(Controller):
         sort: str,
         offset: int,
         message: str | None = None,
+        layout: dict[str, str] | None = None,
     ) -> Template:
-        page = await service.list_leads(
-            tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort or None), settings.base_url
-        )
-        query = urlencode({k: v for k, v in {**state, "sort": sort}.items() if v and not (k == "sort" and v == "-created_at")})
+        layout = layout or _layout(None, None)
+        size = int(layout["per"] or PAGE_SIZE)
+        page = await service.list_leads(tenant, _filters(state), ListQuery(limit=size, offset=offset, sort=sort or None), settings.base_url)
+        activity = await service.activity_of(tenant, [lead.id for lead in page.data])
+        shown = {**state, **layout, "sort": sort}
+        query = urlencode({k: v for k, v in shown.items() if v and not (k == "sort" and v == "-created_at")})
         filters_query = urlencode({k: v for k, v in state.items() if v})
+        layout_query = urlencode({k: v for k, v in layout.items() if v})
+        team = await _team(tenant)
         view = "&".join(filter(None, (query, f"offset={offset}" if offset else "")))
         pushed = f"{request.url.path}?{view}" if view else str(request.url.path)
         return render(
@@ -146,7 +212,20 @@ class LeadPagesController(Controller):
                 "sort": sort,
                 "query": query,
                 "filters_query": filters_query,
-                "team": (team := await _team(tenant)),
+                "layout_query": layout_query,
+                "layout": layout,
+                "columns": _columns(layout),
+                "column_names": COLUMNS,
+                "page_sizes": PAGE_SIZES,
+                "activity": activity,
+                "pages": _page_numbers(page.offset, page.limit, page.total),
+                "saved_views": await saved_views.views_of(tenant, "leads"),
+                "view_query": saved_views.clean_query(query),
+                "view_screen": "leads",
+                "view_errors": {},
+                "view_name": "",
+                "chips": _chips(state, layout, sort, team),
+                "team": team,
                 "owners": _owners(team),
                 "choices": CHOICES,
                 "message": message,

@@ -49,11 +49,24 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         return principal is not None and REGISTRY[name].allows(principal, record)
 
     zone = principal.time_zone if principal else "UTC"
+    locale = times.pick_locale(request.headers.get("accept-language"))
 
     def when(value: datetime | None, style: str = "datetime", *, empty: str = "") -> Markup:
-        return times.when(value, style, zone, empty=empty)
+        return times.when(value, style, zone, empty=empty, locale=locale)
 
-    return {"principal": principal, "nav": request.app.state.nav, "path": request.url.path, "can": can, "when": when, "zone": zone}
+    def number(value: Any, places: int = 0, *, empty: str = "—") -> str:
+        return times.number(value, places, locale, empty=empty)
+
+    return {
+        "principal": principal,
+        "nav": request.app.state.nav,
+        "path": request.url.path,
+        "can": can,
+        "when": when,
+        "number": number,
+        "zone": zone,
+        "locale": locale,
+    }
 
 
 def render(

@@ -114,7 +114,9 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
 # stated exactly over binary floats, so the schema says "number" and the server refuses the third decimal. Billing adds
 # a payment or credit over what an invoice still owes (`exceeds_balance`: its payments are data), an invoice for a deal
 # that has neither a company nor a contact (`missing_customer`), and an uploaded logo or receipt that is not an image or
-# a PDF (`file_type`: what a file holds is beyond a schema).
+# a PDF (`file_type`: what a file holds is beyond a schema). Automation rules add a trigger that is no event type of the
+# installed domains (`unknown_event`: the installation's vocabulary, not the schema's) and an action without what its
+# type needs, a status to set or a person to assign (`incomplete_action`: a rule over an object's values together).
 STATE_OR_PLAN_REFUSALS = frozenset(
     {
         "target",
@@ -131,6 +133,8 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "file_type",
         "base_currency",
         "placeholder",
+        "unknown_event",
+        "incomplete_action",
     }
 )
 

@@ -36,20 +36,23 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.fill("input[name=password]", DEMO_PASSWORD)
             page.click("button[type=submit]")
             rows = page.locator("#leads-table tbody tr")
-            expect(rows).to_have_count(25)  # the demo tenant's leads, a page at a time
-            expect(page.locator(".pager")).to_contain_text("of 3,003")
+            expect(rows).to_have_count(25)
+            expect(page.locator(".filter-chips")).to_contain_text(f"Agent: {AGENT_NAME}")  # an agent starts on My leads
+            page.locator(".filter-chip").click()  # removing the chip shows everyone's
+            expect(page).to_have_url(f"{base}/leads?agent=any")
+            expect(page.locator(".pager")).to_contain_text("of 3,003")  # the demo tenant's leads, a page at a time
 
             page.click(".pager a:has-text('Next')")  # the page is in the URL: Back returns to the first
-            expect(page).to_have_url(f"{base}/leads?offset=25")
+            expect(page).to_have_url(f"{base}/leads?agent=any&offset=25")
             expect(page.locator(".pager")).to_contain_text("26\u201350")
             page.go_back()
             expect(page.locator(".pager")).to_contain_text("1\u201325")
             page.go_forward()
             expect(page.locator(".pager")).to_contain_text("26\u201350")
-            page.goto(f"{base}/leads")
+            page.goto(f"{base}/leads?agent=any")
             page.fill("input[name=q]", "zephyr")  # active search, debounced
             expect(rows).to_have_count(3)
-            expect(page).to_have_url(f"{base}/leads?q=zephyr")
+            expect(page).to_have_url(f"{base}/leads?q=zephyr&agent=any")
             page.fill("input[name=q]", "zephyrine")
             expect(rows).to_have_count(1)
             expect(rows.first).to_contain_text("Sarah Zephyrine")
@@ -64,6 +67,29 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             expect(page.locator("#lead-filters input[name=q]")).to_have_value("zephyr")
             page.reload()
             expect(rows).to_have_count(3)
+
+            # A saved view with its filter chips: it survives reload and Back.
+            page.select_option("#lead-filters select[name=status]", "NEW")
+            expect(rows).to_have_count(2)
+            page.locator("#saved-views summary").click()
+            page.fill("#saved-views input[name=name]", "New zephyrs")
+            page.click("#saved-views button:has-text('Save view')")
+            expect(page.locator("#saved-views .view-chip.current")).to_contain_text("New zephyrs")
+            page.goto(f"{base}/leads?agent=any")
+            page.click("#saved-views a:has-text('New zephyrs')")
+            expect(page).to_have_url(f"{base}/leads?q=zephyr&status=NEW&agent=any")
+            expect(rows).to_have_count(2)
+            expect(page.locator(".filter-chips")).to_contain_text("Status: New")
+            page.reload()
+            expect(rows).to_have_count(2)
+            expect(page.locator("#saved-views .view-chip.current")).to_contain_text("New zephyrs")
+            page.go_back()
+            expect(page).to_have_url(f"{base}/leads?agent=any")
+            page.go_forward()
+            expect(page.locator(".filter-chips")).to_contain_text("Status: New")
+            page.locator(".filter-chip:has-text('Status: New')").click()
+            expect(rows).to_have_count(3)
+            expect(page.locator("#lead-filters select[name=status]")).to_have_value("")
 
             # Bulk: select all three and take them.
             page.check("input[data-select-all]")

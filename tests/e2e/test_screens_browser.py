@@ -104,6 +104,8 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         assert invitation.status_code == 201, invitation.text
         screens = {
             "/": "/",
+            "/dashboard": "/dashboard",
+            "/my-day": "/my-day",
             "/account": "/account",
             "/agenda": "/agenda?view=week",
             "/companies": "/companies",
@@ -119,6 +121,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/leads/{lead_id:int}": f"/leads/{lead}",
             "/leads/{lead_id:int}/appointments": f"/leads/{lead}/appointments",
             "/leads/{subject_id:int}/roi": f"/leads/{lead}/roi",
+            "/leads/{lead_id:int}/tasks": f"/leads/{lead}/tasks",
             "/invoices": "/invoices?overdue=1",
             "/invoices/new": f"/invoices/new?deal={deal}",
             "/invoices/{invoice_id:int}": f"/invoices/{paid}",
@@ -134,6 +137,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/settings/jobs": "/settings/jobs",
             "/settings/sla": "/settings/sla?saved=targets",
             "/settings/telephony": "/settings/telephony",
+            "/settings/automation": "/settings/automation",
             "/settings/team": "/settings/team",
             "/settings/webhooks": "/settings/webhooks",
             "/settings/webhooks/{webhook_id:int}": f"/settings/webhooks/{hook}",
@@ -158,6 +162,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/calls": "/calls",
             "/calls/new": f"/calls/new?ticket_id={ticket}",
             "/calls/analytics": "/calls/analytics",
+            "/campaigns": "/campaigns",
             "/{section:str}": "/analytics",  # a section still to come
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"

@@ -61,6 +61,12 @@ TENANT_TABLES = [
     "exchange_rate",
     "expense_receipt",
     "invoice_batch",
+    "task",
+    "workflow",
+    "workflow_run",
+    "saved_view",
+    "campaign",
+    "notification_setting",
 ]
 
 

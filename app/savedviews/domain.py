@@ -1,0 +1,8 @@
+"""Saved views of list screens (the leads list's, for now)."""
+
+from __future__ import annotations
+
+from app.domains import Domain
+from app.savedviews.views import SavedViewController
+
+DOMAIN = Domain(name="savedviews", controllers=[SavedViewController])

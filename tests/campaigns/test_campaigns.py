@@ -1,0 +1,76 @@
+"""Campaigns through the API (GET, POST as the reference lists them) and the screen: leads carry `campaign_id`; cost per
+lead and won revenue are exact; bad input, roles and tenants are refused."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.factories import Tenants, make_lead
+from tests.helpers import browser_client, browser_login, csrf_of
+
+
+async def test_a_campaigns_leads_cost_and_won_revenue(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    stranger = await tenants.create()
+    created = await client.post(
+        "/v2/campaigns",
+        headers=admin.auth,
+        json={"name": "Summer villas", "source": "facebook_ads", "channel": "social", "budget": "30000.00", "currency": "AED",
+              "starts_on": "2026-06-01", "ends_on": "2026-08-31"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    campaign = created.json()
+    assert created.headers["location"] == f"/v2/campaigns/{campaign['id']}"
+    assert (campaign["leads"], campaign["cost_per_lead"], campaign["won_revenue"]) == (0, None, 0)
+    leads = [await make_lead(client, admin, name=f"Buyer {n}", campaign_id=campaign["id"]) for n in range(4)]
+    assert leads[0]["campaign_id"] == campaign["id"]
+    await make_lead(client, admin, name="Walk-in")
+    won = await client.post("/v2/deals", headers=admin.auth, json={"title": "Villa", "value": "2500000.50", "lead_id": leads[0]["id"]})
+    assert won.status_code == 201, won.text
+    closed = await client.patch(f"/v2/deals/{won.json()['id']}", headers=admin.auth, json={"status": "won"})
+    assert closed.status_code == 200, closed.text
+    await client.post("/v2/deals", headers=admin.auth, json={"title": "Open one", "value": "999", "lead_id": leads[1]["id"]})
+    await client.patch(f"/v2/leads/{leads[0]['id']}", headers=admin.auth, json={"status": "WON"})
+
+    listed = await client.get("/v2/campaigns", headers=admin.auth)
+    row = listed.json()["data"][0]
+    assert (row["leads"], row["cost_per_lead"], row["won_leads"], row["won_revenue"], row["conversion_rate"]) == (
+        4,
+        7500,
+        1,
+        2500000.5,
+        0.25,
+    )
+    assert (await client.get(f"/v2/leads?campaign_id={campaign['id']}", headers=admin.auth)).json()["total"] == 4
+
+    foreign = await client.post("/v2/leads", headers=stranger.auth, json={"name": "x", "campaign_id": campaign["id"]})
+    assert foreign.status_code == 422 and foreign.json()["error"]["details"]["field"] == "campaign_id"
+    assert (await client.get(f"/v2/campaigns/{campaign['id']}", headers=stranger.auth)).status_code == 404
+    assert (await client.get("/v2/campaigns", headers=stranger.auth)).json()["total"] == 0
+    bad = await client.post("/v2/campaigns", headers=admin.auth, json={"name": "x", "starts_on": "2026-06-01", "ends_on": "2026-05-01"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "ends_on"
+    cents = await client.post("/v2/campaigns", headers=admin.auth, json={"name": "x", "budget": "10.001"})
+    assert cents.status_code == 422
+
+
+async def test_campaign_roles_and_screen(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    support = await tenants.add_user(admin, "support")
+    assert (await client.post("/v2/campaigns", headers=agent.auth, json={"name": "Mine"})).status_code == 403
+    assert (await client.get("/v2/campaigns", headers=agent.auth)).status_code == 200
+    assert (await client.get("/v2/campaigns", headers=support.auth)).status_code == 403
+    await browser_login(client, admin)
+    page = await client.get("/campaigns")
+    assert page.status_code == 200 and "Add a campaign" in page.text
+    token = csrf_of(page.text)
+    bad = await client.post("/campaigns", data={"_csrf_token": token, "name": "Spring", "budget": "lots"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "has-error" in bad.text and 'value="Spring"' in bad.text
+    added = await client.post("/campaigns", data={"_csrf_token": token, "name": "Spring", "budget": "1200", "source": "portal"},
+                              headers={"HX-Request": "true"})  # fmt: skip
+    assert added.status_code == 200 and "Spring" in added.text and "AED 1,200.00" in added.text
+    async with browser_client(client._transport.app) as other:  # type: ignore[attr-defined]
+        await browser_login(other, agent)
+        seen = await other.get("/campaigns")
+        assert "Spring" in seen.text and "Add a campaign" not in seen.text
+        assert (await other.post("/campaigns", data={"_csrf_token": csrf_of(seen.text), "name": "x"})).status_code == 403
