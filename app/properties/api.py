@@ -15,6 +15,7 @@ from litestar.params import Parameter
 from app.core.pagination import SORTS_OPT, ListQuery
 from app.core.schemas import MONEY_PATTERN, ErrorEnvelope, checked_money
 from app.core.scopes import resource_opt
+from app.core.validation import list_pattern, parse_list
 from app.db import TenantScope
 from app.leads.schemas import PropertyType
 from app.properties import matching, policy, schemas, service
@@ -22,6 +23,8 @@ from app.web.auth import guard
 from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 from app.web.openapi import MINIMUM_ZERO
+
+STAGE_PATTERN = list_pattern(schemas.STAGES)
 
 PropertyId = Annotated[int, Parameter(description="Property id")]
 PortfolioId = Annotated[int, Parameter(description="Portfolio id")]
@@ -36,7 +39,10 @@ OTHER_TEAM = {404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: 
 
 async def provide_property_filters(
     team_id: Annotated[IdParam, Parameter(description="Your team (tenant) id; another team's is not found")] = None,
-    stage: Annotated[str | None, Parameter(description="A stage, or several separated by commas: `outreach,qualified`")] = None,
+    stage: Annotated[
+        str | None,
+        Parameter(description="A stage, or several separated by commas: `outreach,qualified`", pattern=STAGE_PATTERN),
+    ] = None,
     assigned_user_id: Annotated[IdParam, Parameter(description="Properties assigned to this user")] = None,
     unassigned: Annotated[bool, Parameter(description="Only properties assigned to nobody")] = False,
     bird_dog_score_gte: Annotated[
@@ -65,7 +71,7 @@ async def provide_property_filters(
     checked_money("price_max", price_max)
     text = (search or q or "").strip() or None
     return service.PropertyFilters(
-        stage=service.parse_stages(stage),
+        stage=parse_list(stage, schemas.STAGES, field="stage"),
         assigned_user_id=assigned_user_id,
         unassigned=unassigned,
         score_gte=bird_dog_score_gte,

@@ -69,21 +69,6 @@ class PropertyFilters:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_stages(raw: str | None) -> tuple[str, ...]:
-    """`outreach` or `outreach,qualified` → the stages; anything else is a 422 naming the known ones."""
-    if not raw:
-        return ()
-    stages = tuple(s.strip() for s in raw.split(",") if s.strip())
-    unknown = [s for s in stages if s not in schemas.STAGES]
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown stage {unknown[0]!r}",
-            details={"field": "stage", "provided": raw, "expected": f"one or more of: {', '.join(schemas.STAGES)}"},
-            human="Choose a known stage",
-        )
-    return stages
-
-
 def parse_tags(raw: list[str] | str | None) -> tuple[str, ...]:
     """`tags=a&tags=b` or `tags=a,b` → the tags (a property must carry all of them)."""
     if not raw:

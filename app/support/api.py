@@ -11,6 +11,7 @@ from saq import Queue
 
 from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.scopes import resource_opt
+from app.core.validation import list_pattern
 from app.db import TenantScope
 from app.support import canned, knowledge, policy, schemas, service
 from app.support.sentiment import analyze
@@ -21,25 +22,23 @@ from app.web.json import ApiResponse
 
 # No upper bound in the schema (JSON Schema readers compare it as a float); an id past bigint is simply not found.
 TicketId = Annotated[int, Parameter(description="Ticket id")]
+STATUS_PATTERN = list_pattern(schemas.STATUSES)
+PRIORITY_PATTERN = list_pattern(schemas.PRIORITIES)
 # An id in a filter: PostgreSQL's bigint range (no record has another).
 IdParam = Annotated[int | None, Parameter(ge=-(2**63), le=2**63 - 1)]
-
-
-def _pattern(values: tuple[str, ...]) -> str:
-    one = "(?:" + "|".join(values) + ")"
-    return f"^ *(?:{one} *(?:, *{one} *)*)?$"
 
 
 async def provide_ticket_filters(
     status: Annotated[
         str | None,
         Parameter(
-            description="open, in_progress, waiting, resolved or closed; several separated by commas", pattern=_pattern(schemas.STATUSES)
+            description="open, in_progress, waiting, resolved or closed; several separated by commas",
+            pattern=STATUS_PATTERN,
         ),
     ] = None,
     priority: Annotated[
         str | None,
-        Parameter(description="low, medium, high, urgent or critical; several separated by commas", pattern=_pattern(schemas.PRIORITIES)),
+        Parameter(description="low, medium, high, urgent or critical; several separated by commas", pattern=PRIORITY_PATTERN),
     ] = None,
     assigned_to: Annotated[IdParam, Parameter(description="Tickets given to this person (agent id)")] = None,
     unassigned: Annotated[bool | None, Parameter(description="Only tickets given to nobody")] = None,
