@@ -13,8 +13,6 @@ caused them (a trigger on outbox_event); a rule never runs on an event in whose 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -26,7 +24,7 @@ import asyncpg
 from app.activities import service as activities
 from app.core.errors import DomainError
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
-from app.events.stream import CHANNEL
+from app.events.consumer import OutboxLoop
 from app.leads import schemas as lead_schemas
 from app.leads import service as leads
 from app.settings import base_url
@@ -217,42 +215,11 @@ async def automate_once(batch: int = BATCH) -> int:
     return len(rows)
 
 
-class Automation:
+class Automation(OutboxLoop):
     """The worker's loop: woken by the outbox trigger's NOTIFY (or every 2 s), it runs rules on new events."""
 
-    def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-        self.connection: asyncpg.Connection | None = None
+    name = "automation runner"
 
-    async def start(self) -> None:
-        """Listen and start the loop."""
-        try:
-            self.connection = await asyncpg.connect(self.dsn)
-            await self.connection.add_listener(CHANNEL, lambda *_: self.wake.set())
-        except (OSError, asyncpg.PostgresError):
-            log.warning("the automation runner could not LISTEN; it polls every 2 s instead", exc_info=True)
-        self.task = asyncio.create_task(self._run(), name="atrium-automation")
-
-    async def stop(self) -> None:
-        """Stop the loop and close the listening connection."""
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        if self.connection is not None:
-            await self.connection.close()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                self.wake.clear()
-                while await automate_once() >= BATCH:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("automation pass failed; retrying")
-                await asyncio.sleep(1)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=2)
+    async def drain(self) -> None:
+        while await automate_once() >= BATCH:
+            pass

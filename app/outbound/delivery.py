@@ -15,7 +15,6 @@ when one of the tenant's 10 slots is free (at most 10 concurrent deliveries per 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -24,7 +23,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import msgspec
 from saq import Queue
 from saq.types import Context
@@ -34,9 +32,9 @@ from app.core.jobs import job
 from app.core.json import encode_json
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.events.catalog import live_only
+from app.events.consumer import OutboxLoop
 from app.events.notifications import tell_admins
 from app.events.service import Subject, emit
-from app.events.stream import CHANNEL
 from app.outbound import policy, schemas, sender, signing
 from app.outbound.service import _DELIVERY, _load, check_target
 from app.settings import current
@@ -105,50 +103,22 @@ async def sweep(queue: Queue) -> int:
     return len(due)
 
 
-class Relay:
+class Relay(OutboxLoop):
     """The worker's loop: woken by the outbox trigger's NOTIFY (or every 2 s), it dispatches, and sweeps every 5 s."""
 
+    name = "webhook relay"
+
     def __init__(self, queue: Queue, dsn: str) -> None:
+        super().__init__(dsn)
         self.queue = queue
-        self.dsn = dsn
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-        self.connection: asyncpg.Connection | None = None
+        self.last_sweep = 0.0
 
-    async def start(self) -> None:
-        """Listen and start the loop."""
-        try:
-            self.connection = await asyncpg.connect(self.dsn)
-            await self.connection.add_listener(CHANNEL, lambda *_: self.wake.set())
-        except (OSError, asyncpg.PostgresError):
-            log.warning("the webhook relay could not LISTEN; it polls every 2 s instead", exc_info=True)
-        self.task = asyncio.create_task(self._run(), name="atrium-webhook-relay")
-
-    async def stop(self) -> None:
-        """Stop the loop and close the listening connection."""
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        if self.connection is not None:
-            await self.connection.close()
-
-    async def _run(self) -> None:
-        last_sweep = 0.0
-        while True:
-            try:
-                self.wake.clear()
-                while await relay_once(self.queue) >= BATCH:
-                    pass
-                if time.monotonic() - last_sweep > 5:
-                    last_sweep = time.monotonic()
-                    await sweep(self.queue)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook relay pass failed; retrying")
-                await asyncio.sleep(1)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=2)
+    async def drain(self) -> None:
+        while await relay_once(self.queue) >= BATCH:
+            pass
+        if time.monotonic() - self.last_sweep > 5:
+            self.last_sweep = time.monotonic()
+            await sweep(self.queue)
 
 
 def _delay(endpoint: dict[str, Any], attempts: int, retry_after: float | None) -> float | None:
