@@ -37,6 +37,7 @@ INSTALLED = [
     "app.support",
     "app.calls",
     "app.billing",
+    "app.messages",
 ]
 
 

@@ -58,6 +58,11 @@ TENANT_TABLES = [
     "payment",
     "expense",
     "expense_receipt",
+    "message_template",
+    "communication",
+    "message_provider_event",
+    "message_provider_secret",
+    "message_opt_out",
     "invoice_batch",
 ]
 

@@ -1,0 +1,16 @@
+"""Messages: templates, generate-and-send, e-mail and SMS delivery with a local outbox, provider webhooks."""
+
+from __future__ import annotations
+
+from app.domains import Domain
+from app.messages.api import CommunicationController, QuickWinsController
+from app.messages.events import EVENTS
+from app.messages.service import send_communication, set_up_tenant
+
+DOMAIN = Domain(
+    name="messages",
+    controllers=[CommunicationController, QuickWinsController],
+    jobs=[send_communication],
+    events=EVENTS,
+    tenant_setup=set_up_tenant,
+)
