@@ -1,11 +1,13 @@
-"""JSON API: message templates with their performance, generate-and-send (Quick Start 3, Workflow 1) and the
-communications log (Real Estate OS guide: Communications)."""
+"""JSON API: message templates with their performance, generate-and-send (Quick Start 3, Workflow 1), the
+communications log (Real Estate OS guide: Communications), and the inbound provider webhooks (Real Estate OS guide:
+Webhooks; EnterpriseHub: Webhooks; NeuraCRM §8.4) with the admins' provider secrets. The receivers take no
+credentials: the signature is the credential (app.messages.inbound)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -15,7 +17,8 @@ from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.schemas import ErrorEnvelope
 from app.core.scopes import resource_opt
 from app.db import TenantScope
-from app.messages import policy, schemas, service
+from app.messages import inbound, policy, schemas, service
+from app.settings import base_url
 from app.web.auth import guard
 from app.web.json import ApiResponse
 
@@ -168,3 +171,112 @@ class QuickWinsController(Controller):
         the recipient has no address for `delivery_method`; `opted_out` when they opted out. 429 past the workspace's
         send limit. Publishes `memo_generated` once sent."""
         return await service.generate_and_send(tenant, data, queue)
+
+
+TenantParam = Annotated[
+    int | None, Parameter(query="tenant_id", ge=1, le=2**53, description="Your workspace's id (in the webhook address)")
+]
+Signature = Annotated[
+    str | None, Parameter(header="X-Webhook-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.' + body>")
+]
+
+
+class ProviderWebhookController(Controller):
+    """E-mail, SMS and GHL providers post their events here."""
+
+    path = "/v2/webhooks"
+    opt = resource_opt("communications")
+    tags = ["Provider webhooks"]
+
+    @post("/email-provider", operation_id="receiveEmailEvents", summary="E-mail provider events", status_code=200, security=[])
+    async def email_provider(
+        self, request: Request[Any, Any, Any], tenant_id: TenantParam = None, signature: Signature = None
+    ) -> schemas.WebhookResult:
+        """SendGrid-style events, one object or an array: `delivered`, `open`, `click`, `bounce`, `dropped`, `spam_report`
+        (and `reply` with `text`), matched by `communication_id` or `sg_message_id`. Signed with the workspace's e-mail
+        secret, within 5 minutes; each `sg_event_id` is applied once (`duplicates` counts the others). 401 when the
+        signature is wrong or stale."""
+        body = await request.body()
+        tenant = await inbound.verify_timestamped(tenant_id, "email", body, signature)
+        return await inbound.receive_email_events(tenant, body)
+
+    @post(
+        "/sms-provider", operation_id="receiveSmsEvents", summary="SMS provider status callbacks and replies", status_code=200, security=[]
+    )
+    async def sms_provider(
+        self,
+        request: Request[Any, Any, Any],
+        tenant_id: TenantParam = None,
+        signature: Annotated[str | None, Parameter(header="X-Twilio-Signature", description="Twilio's request signature")] = None,
+    ) -> schemas.WebhookResult:
+        """Twilio-style form posts (or JSON): a status callback (`MessageSid`, `MessageStatus`: sent, delivered, failed,
+        undelivered) or an incoming message (`From`, `Body`), which is a reply to the last message sent to that number;
+        `STOP` opts the number out. Each `MessageSid` and status is applied once."""
+        if request.headers.get("content-type", "").startswith("application/json"):
+            raw = await request.json()
+            form = {str(k): str(v) for k, v in (raw.items() if isinstance(raw, dict) else [])}
+        else:
+            form = {k: str(v) for k, v in (await request.form()).items()}
+        url = f"{base_url()}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+        tenant = await inbound.verify_twilio(tenant_id, url, form, signature)
+        return await inbound.receive_sms(tenant, form)
+
+    @post("/ghl", operation_id="receiveGhlEvents", summary="GHL contact and message events", status_code=200, security=[])
+    async def ghl(
+        self, request: Request[Any, Any, Any], tenant_id: TenantParam = None, signature: Signature = None
+    ) -> schemas.WebhookResult:
+        """`ContactCreate`/`ContactUpdate` create or update the lead with that e-mail or phone (`source: ghl`);
+        `InboundMessage` is a reply to the last message sent to it. Signed with the workspace's GHL secret; each
+        `webhookId` is applied once."""
+        body = await request.body()
+        tenant = await inbound.verify_timestamped(tenant_id, "ghl", body, signature)
+        return await inbound.receive_ghl(tenant, body)
+
+
+class ExternalWebhookController(Controller):
+    """Payment providers post their events here."""
+
+    path = "/v2/external-webhooks"
+    opt = resource_opt("communications")
+    tags = ["Provider webhooks"]
+
+    @post("/{provider:str}", operation_id="receivePaymentEvents", summary="Payment provider events", status_code=200, security=[])
+    async def payment_provider(
+        self,
+        request: Request[Any, Any, Any],
+        provider: Annotated[str, Parameter(max_length=20, pattern="^[a-z0-9_-]+$", description="e.g. stripe")],
+        tenant_id: TenantParam = None,
+        signature: Annotated[str | None, Parameter(header="Stripe-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")] = None,
+    ) -> schemas.WebhookResult:
+        """`invoice.payment_succeeded` (Stripe-style; `data.object.metadata.invoice_id` names the invoice, `amount_paid` in
+        cents) records a payment on the invoice, once per event `id`. Signed with the workspace's payments secret."""
+        body = await request.body()
+        tenant = await inbound.verify_timestamped(tenant_id, "payments", body, signature)
+        return await inbound.receive_payment(tenant, provider, body)
+
+
+class ProviderSecretController(Controller):
+    """Admins see where each provider posts and set its secret."""
+
+    path = "/v2/communications/providers"
+    opt = resource_opt("communications")
+    tags = ["Provider webhooks"]
+
+    @get("/", operation_id="listMessageProviders", summary="Provider webhook addresses", guards=[guard(policy.PROVIDERS)])
+    async def list_providers(self, tenant: TenantScope) -> list[schemas.ProviderWebhook]:
+        """Each provider's `webhook_url` (with your `tenant_id`) and whether its secret is set; never the secret."""
+        return await inbound.list_providers(tenant)
+
+    @post(
+        "/{provider:str}/secret",
+        operation_id="rotateProviderSecret",
+        summary="Make a provider's webhook secret",
+        guards=[guard(policy.PROVIDERS)],
+        status_code=201,
+    )
+    async def rotate(
+        self, tenant: TenantScope, provider: Annotated[schemas.Provider, Parameter(description="email, sms, ghl or payments")]
+    ) -> ApiResponse[schemas.ProviderSecretCreated]:
+        """A new secret, shown this once; the provider's previous one stops working."""
+        created = await inbound.rotate_secret(tenant, provider)
+        return ApiResponse(created, status_code=201)

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from app.domains import Domain
-from app.messages.api import CommunicationController, QuickWinsController
+from app.messages.api import (
+    CommunicationController,
+    ExternalWebhookController,
+    ProviderSecretController,
+    ProviderWebhookController,
+    QuickWinsController,
+)
 from app.messages.events import EVENTS
 from app.messages.service import send_communication, set_up_tenant
 
 DOMAIN = Domain(
     name="messages",
-    controllers=[CommunicationController, QuickWinsController],
+    controllers=[
+        CommunicationController,
+        QuickWinsController,
+        ProviderWebhookController,
+        ExternalWebhookController,
+        ProviderSecretController,
+    ],
     jobs=[send_communication],
     events=EVENTS,
     tenant_setup=set_up_tenant,

@@ -166,3 +166,32 @@ class Communication(ResponseBody):
     replied_at: datetime | None
     reply_text: str
     created_at: datetime
+
+
+Provider = Literal["email", "sms", "ghl", "payments"]
+
+
+class ProviderWebhook(ResponseBody):
+    """Where a provider posts its events for this workspace, and whether their secret is set."""
+
+    provider: str
+    webhook_url: str
+    has_secret: bool
+    secret_set_at: datetime | None
+
+
+class ProviderSecretCreated(ResponseBody):
+    """A new webhook secret, shown this once."""
+
+    provider: str
+    webhook_url: str
+    secret: str
+
+
+class WebhookResult(ResponseBody):
+    """What a delivery of provider events did: applied, already seen (`duplicates`), or not for anything here."""
+
+    received: int
+    applied: int
+    duplicates: int
+    ignored: int
