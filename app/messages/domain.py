@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domains import Domain
+from app.domains import Domain, NavEntry
 from app.messages.api import (
     CommunicationController,
     ExternalWebhookController,
@@ -12,6 +12,7 @@ from app.messages.api import (
 )
 from app.messages.events import EVENTS
 from app.messages.service import send_communication, set_up_tenant
+from app.messages.views import MessagePagesController, UnsubscribePagesController
 
 DOMAIN = Domain(
     name="messages",
@@ -21,7 +22,10 @@ DOMAIN = Domain(
         ProviderWebhookController,
         ExternalWebhookController,
         ProviderSecretController,
+        MessagePagesController,
+        UnsubscribePagesController,
     ],
+    nav=[NavEntry("messages", "Messages", "/messages", order=65, permission="messages.view")],
     jobs=[send_communication],
     events=EVENTS,
     tenant_setup=set_up_tenant,

@@ -598,28 +598,3 @@ async def list_communications(scope: TenantScope, query: ListQuery, filters: Com
         else:
             total = int((await fetch(f"SELECT count(*) AS n FROM communication WHERE {condition}", *args))[0]["n"])
     return page_of(schemas.Communication, rows, query, total)
-
-
-# Opt-outs.
-async def opt_out(tenant_id: int, channel: str, address: str, reason: str) -> bool:
-    """Record that `address` wants no more messages on `channel` (True when it is new). Stops nothing already sent."""
-    scope = TenantScope.system(tenant_id, "system:opt-out")
-    async with tenant_transaction(tenant_id):
-        rows = await fetch(
-            """INSERT INTO message_opt_out (tenant_id, channel, address, reason, created_at) VALUES ($1, $2, $3, $4, now())
-               ON CONFLICT (tenant_id, channel, lower(address)) DO NOTHING RETURNING id""",
-            tenant_id,
-            channel,
-            address[:254],
-            reason[:60],
-        )
-        if rows:
-            await fetch(
-                """UPDATE communication SET status = 'opted_out', error = 'The recipient opted out', updated_at = now()
-                    WHERE tenant_id = $1 AND channel = $2 AND lower(recipient) = lower($3) AND status IN ('queued', 'draft')""",
-                tenant_id,
-                channel,
-                address,
-            )
-            await emit(scope, Subject("message_opt_out", rows[0]["id"]), "message.opted_out", audit={"channel": channel, "reason": reason})
-    return bool(rows)
