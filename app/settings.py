@@ -43,6 +43,7 @@ class Settings:
     sms_from: str = ""
     sms_status_callback: bool = True  # ask the provider to post delivery statuses to /v2/webhooks/sms-provider
     messages_per_minute: int = 60  # MESSAGES_PER_MINUTE: what one workspace may send in a minute (0: no limit)
+    nurture_day_seconds: int = 86400  # NURTURE_DAY_SECONDS: how long a "day" of a nurture sequence's cadence lasts (tests shorten it)
     environment: str = "production"
     rate_limiting: bool = True  # RATE_LIMITS=off: nothing is limited (a private deployment, a benchmark)
     database_owner_url: str | None = None  # migrations only (the schema owner); default: DATABASE_URL
@@ -216,6 +217,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sms_from=env.get("SMS_FROM", ""),
         sms_status_callback=env.get("SMS_STATUS_CALLBACK", "1").strip().lower() not in ("0", "false", "no", "off"),
         messages_per_minute=_int(env, "MESSAGES_PER_MINUTE", 60, minimum=0),
+        nurture_day_seconds=_int(env, "NURTURE_DAY_SECONDS", 86400, minimum=1),
         database_owner_url=_url(env, "DATABASE_OWNER_URL", ("postgres", "postgresql")),
         database_system_url=_url(env, "DATABASE_SYSTEM_URL", ("postgres", "postgresql")),
         job_heartbeat=_int(env, "JOB_HEARTBEAT", 0, minimum=0),

@@ -17,7 +17,7 @@ from app.core.pagination import SORTS_OPT, ListQuery, Page
 from app.core.schemas import ErrorEnvelope
 from app.core.scopes import resource_opt
 from app.db import TenantScope
-from app.messages import inbound, policy, schemas, service
+from app.messages import inbound, journey, policy, schemas, sequences, service
 from app.settings import base_url
 from app.web.auth import guard
 from app.web.json import ApiResponse
@@ -26,6 +26,8 @@ TemplateId = Annotated[int, Parameter(description="Template id")]
 CommunicationId = Annotated[int, Parameter(description="Communication id")]
 IdFilter = Annotated[int | None, Parameter(ge=1, le=2**53)]
 UNKNOWN_TEMPLATE = {404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: no such template of yours", generate_examples=False)}
+UNKNOWN_SEQUENCE = {404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: no such sequence of yours", generate_examples=False)}
+UNKNOWN_LEAD = {404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: no such lead of yours", generate_examples=False)}
 UNKNOWN_COMMUNICATION = {
     404: ResponseSpec(ErrorEnvelope, description="RESOURCE_NOT_FOUND: no such communication of yours", generate_examples=False)
 }
@@ -223,7 +225,10 @@ class ProviderWebhookController(Controller):
 
     @post("/ghl", operation_id="receiveGhlEvents", summary="GHL contact and message events", status_code=200, security=[])
     async def ghl(
-        self, request: Request[Any, Any, Any], tenant_id: TenantParam = None, signature: Signature = None
+        self,
+        request: Request[Any, Any, Any],
+        tenant_id: TenantParam = None,
+        signature: Annotated[str | None, Parameter(header="X-GHL-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")] = None,
     ) -> schemas.WebhookResult:
         """`ContactCreate`/`ContactUpdate` create or update the lead with that e-mail or phone (`source: ghl`);
         `InboundMessage` is a reply to the last message sent to it. Signed with the workspace's GHL secret; each
@@ -280,3 +285,60 @@ class ProviderSecretController(Controller):
         """A new secret, shown this once; the provider's previous one stops working."""
         created = await inbound.rotate_secret(tenant, provider)
         return ApiResponse(created, status_code=201)
+
+
+class LeadBotController(Controller):
+    """Nurture sequences (EnterpriseHub: Lead Bot Management)."""
+
+    path = "/v2/lead-bot/sequences"
+    opt = resource_opt("communications")
+    tags = ["Sequences"]
+
+    @post(
+        "/start", operation_id="startSequence", summary="Start a 3-7-30 day nurture sequence", guards=[guard(policy.SEND)], status_code=201
+    )
+    async def start(self, tenant: TenantScope, queue: Queue, data: schemas.SequenceStart) -> ApiResponse[schemas.Sequence]:
+        """Touchpoints on days 3, 7 and 30, each rendered from a template (`template_ids`, else the channel's active
+        templates) and sent as a communication. Stops by itself on a reply, an opt-out or the lead's conversion. 409
+        (`reason: already_active`) when the lead has an active sequence of this type."""
+        sequence = await sequences.start(tenant, data, queue)
+        return ApiResponse(sequence, status_code=201, headers={"Location": f"/v2/lead-bot/sequences?lead_id={sequence.lead_id}"})
+
+    @post(
+        "/stop",
+        operation_id="stopSequence",
+        summary="Stop a sequence",
+        guards=[guard(policy.SEND)],
+        status_code=200,
+        responses=UNKNOWN_SEQUENCE,
+    )
+    async def stop(self, tenant: TenantScope, data: schemas.SequenceStop) -> schemas.Sequence:
+        """No further touchpoint is sent; a sequence already over is answered as it is."""
+        return await sequences.stop(tenant, data)
+
+    @get("/", operation_id="listSequences", summary="A lead's sequences", guards=[guard(policy.VIEW)])
+    async def list_sequences(
+        self, tenant: TenantScope, lead_id: Annotated[int, Parameter(ge=1, le=2**53, description="The lead")]
+    ) -> list[schemas.Sequence]:
+        """Newest first."""
+        return await sequences.list_for_lead(tenant, lead_id)
+
+
+class CustomerJourneyController(Controller):
+    """A lead's customer journey (EnterpriseHub: Customer Journey)."""
+
+    path = "/v2/customer-journey"
+    opt = resource_opt("leads")
+    tags = ["Sequences"]
+
+    @get(
+        "/{lead_id:int}",
+        operation_id="getCustomerJourney",
+        summary="A lead's customer journey",
+        guards=[guard(policy.VIEW)],
+        responses=UNKNOWN_LEAD,
+    )
+    async def journey(self, tenant: TenantScope, lead_id: Annotated[int, Parameter(description="Lead id")]) -> schemas.CustomerJourney:
+        """`journey_stage` (from the lead's status), `touchpoints` from its timeline (timestamp, channel, action), and a
+        `next_recommended_action` from plain rules, with its `reason`."""
+        return await journey.customer_journey(tenant, lead_id)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from app.domains import Domain, NavEntry
 from app.messages.api import (
     CommunicationController,
+    CustomerJourneyController,
     ExternalWebhookController,
+    LeadBotController,
     ProviderSecretController,
     ProviderWebhookController,
     QuickWinsController,
 )
 from app.messages.events import EVENTS
+from app.messages.sequences import send_touchpoint
 from app.messages.service import send_communication, set_up_tenant
-from app.messages.views import MessagePagesController, UnsubscribePagesController
+from app.messages.views import LeadSequencesController, MessagePagesController, UnsubscribePagesController
 
 DOMAIN = Domain(
     name="messages",
@@ -22,11 +25,14 @@ DOMAIN = Domain(
         ProviderWebhookController,
         ExternalWebhookController,
         ProviderSecretController,
+        LeadBotController,
+        CustomerJourneyController,
         MessagePagesController,
+        LeadSequencesController,
         UnsubscribePagesController,
     ],
     nav=[NavEntry("messages", "Messages", "/messages", order=65, permission="messages.view")],
-    jobs=[send_communication],
+    jobs=[send_communication, send_touchpoint],
     events=EVENTS,
     tenant_setup=set_up_tenant,
 )

@@ -7,7 +7,7 @@ The rows are also the log of what each provider sent.
 
 Signatures:
 * e-mail, GHL and payments: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw body>` (Stripe's scheme; in
-  `X-Webhook-Signature`, or `Stripe-Signature` for payments), refused when `t` is more than TOLERANCE seconds away;
+  `X-Webhook-Signature`, `X-GHL-Signature` for GHL, `Stripe-Signature` for payments), refused when `t` is more than TOLERANCE seconds away;
 * SMS: Twilio's `X-Twilio-Signature`, base64 HMAC-SHA1 of the full URL followed by the sorted form fields' names and
   values (Twilio sends no timestamp: its `MessageSid` + status de-duplicates).
 """
@@ -34,6 +34,7 @@ from app.core.json import encode_json
 from app.db import TenantScope, fetch, tenant_transaction
 from app.events.service import Subject, emit
 from app.messages import policy, schemas
+from app.messages.sequences import stop_for_lead
 from app.settings import base_url
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,7 @@ async def _move(scope: TenantScope, row: dict[str, Any], status: str, event: str
             )
         )
         summary = f"{row['recipient_name'] or row['recipient']} replied: {reply_text[:120]}"
-        await stop_sequences_hook(scope, row["lead_id"], "reply")
+        await stop_for_lead(scope, row["lead_id"], "reply")
     elif status in _FINAL:
         summary = f"Message to {row['recipient']}: {schemas.STATUS_LABELS[status].lower()}"
     if row["property_id"] or row["lead_id"]:
@@ -282,14 +283,6 @@ async def _move(scope: TenantScope, row: dict[str, Any], status: str, event: str
         await emit(scope, subject, "reply_received" if status == "replied" else "delivery_" + status, summary, events=events)
     else:
         await emit(scope, Subject("communication", row["id"]), "delivery_" + status, None, events=events)
-
-
-async def _no_sequences(scope: TenantScope, lead_id: int | None, reason: str) -> None:
-    return None
-
-
-# Filled by the sequences (app.messages.sequences) so a reply stops a lead's nurture sequences.
-stop_sequences_hook = _no_sequences
 
 
 def _when(value: Any) -> datetime:
@@ -361,7 +354,7 @@ async def _opt_out_in(scope: TenantScope, channel: str, address: str, reason: st
             address,
         )
         for lead in leads:
-            await stop_sequences_hook(scope, lead["id"], "opt_out")
+            await stop_for_lead(scope, lead["id"], "opt_out")
         await emit(scope, Subject("message_opt_out", rows[0]["id"]), "message.opted_out", audit={"channel": channel, "reason": reason})
 
 
@@ -442,8 +435,10 @@ async def receive_ghl(tenant_id: int, body: bytes) -> schemas.WebhookResult:
         email = str(event.get("email") or "").strip() or None
         phone = str(event.get("phone") or "").strip() or None
         name = " ".join(str(event.get(k) or "").strip() for k in ("firstName", "lastName")).strip() or str(event.get("name") or "").strip()
-        if kind in ("ContactCreate", "ContactUpdate") and (email or phone):
-            lead_id, outcome = await _upsert_lead(scope, name or email or phone or "GHL contact", email, phone, str(event.get("id") or ""))
+        if kind in ("ContactCreate", "ContactUpdate", "FormSubmission") and (email or phone):
+            lead_id, outcome = await _upsert_lead(
+                scope, name or email or phone or "GHL contact", email, phone, str(event.get("contactId") or event.get("id") or "")
+            )
             await _note(claimed, None, f"{outcome} lead {lead_id}")
             tally.applied += 1
         elif kind == "InboundMessage" and (email or phone):

@@ -195,3 +195,59 @@ class WebhookResult(ResponseBody):
     applied: int
     duplicates: int
     ignored: int
+
+
+SequenceType = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern="^[a-z][a-z0-9_]*$", description="e.g. buyer_nurture")]
+SequenceStatus = Literal["active", "stopped", "completed"]
+
+
+class SequenceStart(RequestBody):
+    """Start a lead's 3-7-30 day nurture sequence (EnterpriseHub: Lead Bot Management)."""
+
+    lead_id: RecordId
+    sequence_type: SequenceType = "nurture"
+    channel: Channel = "email"
+    template_ids: Annotated[list[RecordId], msgspec.Meta(max_length=3)] | None = None  # default: the channel's active templates
+
+
+class SequenceStop(RequestBody):
+    """Stop a sequence, with why."""
+
+    sequence_id: RecordId
+    reason: Annotated[str, msgspec.Meta(max_length=60)] = "stopped"
+
+
+class Sequence(ResponseBody):
+    """A nurture sequence and how far it has got."""
+
+    sequence_id: int
+    lead_id: int
+    sequence_type: str
+    channel: Channel
+    status: SequenceStatus
+    stop_reason: str
+    next_touchpoint: datetime | None
+    touchpoints_sent: int
+    touchpoints_remaining: int
+    started_at: datetime
+    stopped_at: datetime | None
+
+
+class JourneyTouchpoint(ResponseBody):
+    """One touch in a lead's journey, from its timeline."""
+
+    timestamp: datetime
+    channel: str
+    action: str
+    summary: str
+    bot: str | None
+
+
+class CustomerJourney(ResponseBody):
+    """A lead's journey (EnterpriseHub: Customer Journey): where it stands, its touches, and what to do next."""
+
+    lead_id: int
+    journey_stage: str
+    touchpoints: list[JourneyTouchpoint]
+    next_recommended_action: str
+    reason: str

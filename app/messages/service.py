@@ -334,93 +334,114 @@ async def generate_and_send(scope: TenantScope, data: schemas.GenerateAndSend, q
 
     The answer's `status` is `queued` (the job sends it: `sent` soon after), `draft` when `send_immediately` is false,
     `failed` when there is no address for the channel, `opted_out` when the recipient opted out."""
-    today = datetime.now(UTC).date().isoformat()
-    key = memo_key(data, today)
+    key = memo_key(data, datetime.now(UTC).date().isoformat())
     async with tenant_transaction(scope.tenant_id):
-        existing = await fetch(
+        row, new = await compose(
+            scope,
+            template_id=data.template_id,
+            property_id=data.property_id,
+            lead_id=data.lead_id,
+            channel=data.delivery_method,
+            key=key,
+            send_now=data.send_immediately,
+        )
+    if new and row["status"] == "queued" and queue is not None:
+        await send_communication.enqueue(queue, tenant_id=scope.tenant_id, communication_id=row["id"])
+    return _memo_result(row)
+
+
+async def compose(
+    scope: TenantScope,
+    *,
+    template_id: int,
+    property_id: int | None,
+    lead_id: int | None,
+    channel: str | None,
+    key: str,
+    send_now: bool,
+    sequence_id: int | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Render a template for a recipient and keep it as a communication under `key` (inside the caller's tenant
+    transaction): (the row, whether it is new). The row made earlier under the same key is answered as it is. The
+    caller queues `send_communication` for a new `queued` row once its transaction commits."""
+    existing = await fetch(
+        f"SELECT {_COMMUNICATION}, task_id FROM communication WHERE tenant_id = $1 AND idempotency_key = $2", scope.tenant_id, key
+    )
+    if existing:
+        return existing[0], False
+    templates = await fetch(
+        "SELECT id, type, subject_template, body_template, is_active FROM message_template WHERE tenant_id = $1 AND id = $2",
+        scope.tenant_id,
+        template_id,
+    )
+    if not templates:
+        raise unknown_reference("template_id", template_id, "template")
+    template = templates[0]
+    recipient = await _recipient(scope, property_id, lead_id)
+    policy.SEND.require(scope, recipient.record)
+    channel = channel or template["type"]
+    if not template["is_active"]:
+        raise Conflict(
+            "The template is inactive",
+            details={"template_id": template_id, "reason": "inactive_template"},
+            human="This template is switched off.",
+        )
+    await _check_rate(scope)
+    address = recipient.email if channel == "email" else recipient.phone
+    subject = render.render_text(template["subject_template"], recipient.values) if channel == "email" else ""
+    body = render.render_text(template["body_template"], recipient.values)
+    status, error = ("queued" if send_now else "draft"), ""
+    if not address:
+        status, error = (
+            "failed",
+            ("No e-mail address" if channel == "email" else "No phone number") + f" for {recipient.name or 'the recipient'}",
+        )
+    elif await _opted_out(scope, channel, address):
+        status, error = "opted_out", f"{address} opted out of {'e-mails' if channel == 'email' else 'text messages'}"
+    rows = await fetch(
+        f"""INSERT INTO communication (tenant_id, template_id, property_id, lead_id, channel, recipient, recipient_name, subject, body,
+                                      status, error, idempotency_key, sequence_id, created_by, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now())
+            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING {_COMMUNICATION}, task_id""",
+        scope.tenant_id,
+        template_id,
+        property_id,
+        lead_id,
+        channel,
+        address or "",
+        recipient.name[:200],
+        subject[:2000],
+        body,
+        status,
+        error,
+        key,
+        sequence_id,
+        scope.user_id,
+    )
+    if not rows:  # the same key at the same moment: the other request made it
+        rows = await fetch(
             f"SELECT {_COMMUNICATION}, task_id FROM communication WHERE tenant_id = $1 AND idempotency_key = $2", scope.tenant_id, key
         )
-        if existing:
-            return _memo_result(existing[0])
-        templates = await fetch(
-            "SELECT id, type, subject_template, body_template, is_active FROM message_template WHERE tenant_id = $1 AND id = $2",
-            scope.tenant_id,
-            data.template_id,
+        return rows[0], False
+    communication = rows[0]
+    if status == "queued":
+        task_id = send_communication.key_for(tenant_id=scope.tenant_id, communication_id=communication["id"])
+        await fetch("UPDATE communication SET task_id = $3 WHERE tenant_id = $1 AND id = $2", scope.tenant_id, communication["id"], task_id)
+        communication["task_id"] = task_id
+    if property_id is not None:
+        await fetch(
+            "UPDATE property SET has_memo = true, updated_at = now() WHERE tenant_id = $1 AND id = $2", scope.tenant_id, property_id
         )
-        if not templates:
-            raise unknown_reference("template_id", data.template_id, "template")
-        template = templates[0]
-        recipient = await _recipient(scope, data.property_id, data.lead_id)
-        policy.SEND.require(scope, recipient.record)
-        channel = data.delivery_method or template["type"]
-        if not template["is_active"]:
-            raise Conflict(
-                "The template is inactive",
-                details={"template_id": data.template_id, "reason": "inactive_template"},
-                human="This template is switched off.",
-            )
-        await _check_rate(scope)
-        address = recipient.email if channel == "email" else recipient.phone
-        subject = render.render_text(template["subject_template"], recipient.values) if channel == "email" else ""
-        body = render.render_text(template["body_template"], recipient.values)
-        status, error = ("queued" if data.send_immediately else "draft"), ""
-        if not address:
-            status, error = (
-                "failed",
-                ("No e-mail address" if channel == "email" else "No phone number") + f" for {recipient.name or 'the recipient'}",
-            )
-        elif await _opted_out(scope, channel, address):
-            status, error = "opted_out", f"{address} opted out of {'e-mails' if channel == 'email' else 'text messages'}"
-        rows = await fetch(
-            f"""INSERT INTO communication (tenant_id, template_id, property_id, lead_id, channel, recipient, recipient_name, subject, body,
-                                          status, error, idempotency_key, created_by, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now())
-                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING {_COMMUNICATION}, task_id""",
-            scope.tenant_id,
-            data.template_id,
-            data.property_id,
-            data.lead_id,
-            channel,
-            address or "",
-            recipient.name[:200],
-            subject[:2000],
-            body,
-            status,
-            error,
-            key,
-            scope.user_id,
-        )
-        if not rows:  # the same memo asked at the same moment: the other request made it
-            rows = await fetch(
-                f"SELECT {_COMMUNICATION}, task_id FROM communication WHERE tenant_id = $1 AND idempotency_key = $2", scope.tenant_id, key
-            )
-            return _memo_result(rows[0])
-        communication = rows[0]
-        task_id = ""
-        if status == "queued":
-            task_id = send_communication.key_for(tenant_id=scope.tenant_id, communication_id=communication["id"])
-            await fetch(
-                "UPDATE communication SET task_id = $3 WHERE tenant_id = $1 AND id = $2", scope.tenant_id, communication["id"], task_id
-            )
-            communication["task_id"] = task_id
-        if recipient.subject.type == "property":
-            await fetch(
-                "UPDATE property SET has_memo = true, updated_at = now() WHERE tenant_id = $1 AND id = $2",
-                scope.tenant_id,
-                data.property_id,
-            )
-        what = "E-mail" if channel == "email" else "Text message"
-        summary = {
-            "queued": f"{what} “{subject or body[:60]}” queued for {address}",
-            "draft": f"{what} “{subject or body[:60]}” drafted",
-            "failed": f"{what} not sent: {error}",
-            "opted_out": f"{what} not sent: {error}",
-        }[status]
-        await emit(scope, recipient.subject, "memo_generated", summary, {"communication_id": (None, communication["id"])})
-    if status == "queued" and queue is not None:
-        await send_communication.enqueue(queue, tenant_id=scope.tenant_id, communication_id=communication["id"])
-    return _memo_result(communication)
+    what = "E-mail" if channel == "email" else "Text message"
+    summary = {
+        "queued": f"{what} “{subject or body[:60]}” queued for {address}",
+        "draft": f"{what} “{subject or body[:60]}” drafted",
+        "failed": f"{what} not sent: {error}",
+        "opted_out": f"{what} not sent: {error}",
+    }[status]
+    await emit(scope, recipient.subject, "memo_generated", summary, {"communication_id": (None, communication["id"])})
+    return communication, True
 
 
 @job(key="send-communication:{tenant_id}:{communication_id}", timeout=60, retries=4, retry_delay=30.0)
@@ -462,6 +483,8 @@ async def send_communication(ctx: Any, *, tenant_id: int, communication_id: int)
         )
         if not updated:
             return "not queued"
+        # A sequence's touchpoint is the sequence's doing (the customer journey names it), a memo the sender's.
+        scope = TenantScope.system(tenant_id, "system:nurture" if row["sequence_id"] else "system:messages", on_behalf_of=row["created_by"])
         subject = await _subject_of(scope, row)
         if row["property_id"] is not None:
             await fetch(

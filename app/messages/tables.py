@@ -3,7 +3,7 @@ moved them on, the tenant's provider webhook secrets and the addresses that opte
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Array, BigInt, BigSerial, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -56,6 +56,7 @@ class Communication(Table, tablename="communication"):
     clicked_at = Timestamptz(null=True, default=None)
     replied_at = Timestamptz(null=True, default=None)
     reply_text = Text(default="")
+    sequence_id = BigInt(null=True, default=None)  # the nurture sequence it is a touchpoint of
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -96,3 +97,25 @@ class OptOut(Table, tablename="message_opt_out"):
     address = Varchar(length=254)
     reason = Varchar(length=60, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class NurtureSequence(Table, tablename="nurture_sequence"):
+    """A lead's follow-up sequence: touchpoints on days 3, 7 and 30 after its start (NURTURE_DAY_SECONDS shortens a day
+    in tests), each rendered from a template and sent as a communication by a scheduled SAQ job; stopped by hand, by a
+    reply, an opt-out or the lead's conversion."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    lead_id = ForeignKey(references=Lead, on_delete=OnDelete.cascade, null=False)
+    sequence_type = Varchar(length=40, default="nurture")
+    channel = Varchar(length=5, default="email")
+    template_ids = Array(base_column=BigInt(), default=list)
+    status = Varchar(length=10, default="active")
+    stop_reason = Varchar(length=60, default="")
+    touchpoints_total = Integer(default=3)
+    touchpoints_sent = Integer(default=0)
+    next_touchpoint_at = Timestamptz(null=True, default=None)
+    started_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
+    started_at = Timestamptz(default=TimestamptzNow())
+    stopped_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -15,7 +15,7 @@ from app.core.errors import DomainError, ResourceNotFound
 from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
-from app.messages import delivery, inbound, policy, render, schemas, service
+from app.messages import delivery, inbound, policy, render, schemas, sequences, service
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, form_number, refusal_stays_on_page, targets
 from app.web.ui import render as page
@@ -257,3 +257,46 @@ class UnsubscribePagesController(Controller):
         tenant_id, channel, address = found
         await inbound.opt_out(tenant_id, channel, address, "unsubscribe link")
         return page(request, "messages/unsubscribe.html", {"address": address, "token": token, "done": True})
+
+
+class LeadSequencesController(Controller):
+    """A lead's nurture sequences (its page's card): start one, stop one."""
+
+    path = "/leads"
+    include_in_schema = False
+    guards = [guard(policy.VIEW)]
+
+    async def _card(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int, message: str | None = None, status_code: int = 200
+    ) -> Template:
+        ctx = {
+            "lead_id": lead_id,
+            "sequences": await sequences.list_for_lead(tenant, lead_id),
+            "lead": await sequences.lead_owner(tenant, lead_id),
+            "message": message,
+        }
+        return page(request, "messages/_sequences.html", ctx, block="sequences", status_code=status_code)
+
+    @get("/{lead_id:int}/sequences")
+    async def card(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int) -> Template:
+        """The lead's sequences and a form to start one."""
+        return await self._card(request, tenant, lead_id)
+
+    @post("/{lead_id:int}/sequences", guards=[guard(policy.SEND)])
+    async def start(self, request: Request[Any, Any, Any], tenant: TenantScope, queue: Queue, lead_id: int, data: Form) -> Template:
+        """Start a sequence; a refusal (one already running, no template) is said on the card."""
+        form = clean_form(data)
+        values = {"lead_id": lead_id, "sequence_type": form.get("sequence_type") or "nurture", "channel": form.get("channel") or "email"}
+        try:
+            await sequences.start(tenant, convert_input(values, schemas.SequenceStart), queue)
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._card(request, tenant, lead_id, exc.human, status_code=422)
+        return await self._card(request, tenant, lead_id, "Sequence started: the first message goes out on day 3.")
+
+    @post("/{lead_id:int}/sequences/{sequence_id:int}/stop", guards=[guard(policy.SEND)])
+    async def stop(self, request: Request[Any, Any, Any], tenant: TenantScope, lead_id: int, sequence_id: int) -> Template:
+        """Stop it by hand."""
+        await sequences.stop(tenant, schemas.SequenceStop(sequence_id=sequence_id, reason="stopped by hand"))
+        return await self._card(request, tenant, lead_id, "Sequence stopped.")

@@ -41,8 +41,8 @@ async def test_a_memo_is_e_mailed_with_an_unsubscribe_link(client: httpx.AsyncCl
     assert "To stop receiving these e-mails: http://testserver/unsubscribe/" in message.get_content()  # type: ignore[attr-defined]
 
 
-async def _arrived(inbox: Inbox) -> bool:
-    return bool(inbox.messages)
+async def _arrived(box: Inbox) -> bool:
+    return bool(box.messages)
 
 
 @pytest.fixture

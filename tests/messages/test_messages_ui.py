@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from tests.factories import Tenants
+from tests.factories import Tenants, make_lead
 from tests.helpers import browser_login
 from tests.messages.test_messages_api import new_property, sent
 
@@ -101,3 +101,31 @@ async def test_roles_and_tenants_on_the_screens(client: httpx.AsyncClient, tenan
     assert (await client.get("/messages/templates/new")).status_code == 403
     await browser_login(client, support)
     assert (await client.get("/messages")).status_code == 403
+
+
+async def test_the_lead_page_shows_and_starts_and_stops_sequences(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    lead = await make_lead(client, admin, name="Rana", email="rana@example.com", agent_id=admin.user_id)
+    await browser_login(client, admin)
+    page = await client.get(f"/leads/{lead['id']}")
+    assert f'hx-get="/leads/{lead["id"]}/sequences"' in page.text and f'href="/messages/send?lead_id={lead["id"]}"' in page.text
+    token = csrf(page.text)
+    hx = {"HX-Request": "true"}
+    card = await client.get(f"/leads/{lead['id']}/sequences", headers=hx)
+    assert "No sequence yet" in card.text and "<html" not in card.text
+    started = await client.post(
+        f"/leads/{lead['id']}/sequences", data={"_csrf_token": token, "sequence_type": "buyer_nurture", "channel": "email"}, headers=hx
+    )
+    assert "Sequence started" in started.text and "Buyer nurture" in started.text
+    again = await client.post(
+        f"/leads/{lead['id']}/sequences", data={"_csrf_token": token, "sequence_type": "buyer_nurture", "channel": "email"}, headers=hx
+    )
+    assert again.status_code == 422 and "already has that sequence running" in again.text
+    [sequence] = (await client.get(f"/v2/lead-bot/sequences?lead_id={lead['id']}", headers=admin.auth)).json()
+    stopped = await client.post(f"/leads/{lead['id']}/sequences/{sequence['sequence_id']}/stop", data={"_csrf_token": token}, headers=hx)
+    assert "Sequence stopped." in stopped.text and "stopped by hand" in stopped.text
+    # An agent sees a colleague's lead's sequences but cannot start one there.
+    await browser_login(client, agent)
+    card = await client.get(f"/leads/{lead['id']}/sequences", headers=hx)
+    assert card.status_code == 200 and "Start a sequence" not in card.text

@@ -169,8 +169,8 @@ async def test_ghl_contacts_become_leads_once(client: httpx.AsyncClient, tenants
     }
     body = json.dumps(event).encode()
     url = f"/v2/webhooks/ghl?tenant_id={admin.tenant_id}"
-    headers = {"Content-Type": "application/json", "X-Webhook-Signature": sign(key, body)}
-    assert (await client.post(url, content=body, headers={**headers, "X-Webhook-Signature": sign("nope", body)})).status_code == 401
+    headers = {"Content-Type": "application/json", "X-GHL-Signature": sign(key, body)}
+    assert (await client.post(url, content=body, headers={**headers, "X-GHL-Signature": sign("nope", body)})).status_code == 401
     assert (await client.post(url, content=body, headers=headers)).json()["applied"] == 1
     assert (await client.post(url, content=body, headers=headers)).json()["duplicates"] == 1
     leads = (await client.get("/v2/leads?search=Lina", headers=admin.auth)).json()

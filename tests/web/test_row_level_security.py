@@ -63,6 +63,7 @@ TENANT_TABLES = [
     "message_provider_event",
     "message_provider_secret",
     "message_opt_out",
+    "nurture_sequence",
     "invoice_batch",
 ]
 
