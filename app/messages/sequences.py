@@ -14,7 +14,7 @@ from saq import Queue
 
 from app.core.errors import Conflict, ResourceNotFound, unknown_reference
 from app.core.jobs import job
-from app.db import TenantScope, fetch, tenant_transaction
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.events.service import Subject, emit
 from app.messages import policy, schemas, service
 from app.settings import current
@@ -222,3 +222,18 @@ async def send_touchpoint(ctx: Any, *, tenant_id: int, sequence_id: int, touchpo
                 touchpoint=touchpoint + 1,
             )
     return f"touchpoint {touchpoint} {row['status']}"
+
+
+@job(key="nurture-resume", timeout=300, retries=1)
+async def resume_sequences(ctx: Any) -> int:
+    """Every minute: queue again the touchpoints of active sequences that are more than a minute overdue (a job lost with
+    its worker's queue, or a sequence made without a queue, such as the demo's). A touchpoint's key keeps it single."""
+    queue: Queue = ctx["worker"].queue
+    async with system_transaction():
+        due = await fetch(
+            """SELECT id, tenant_id, touchpoints_sent FROM nurture_sequence
+                WHERE status = 'active' AND next_touchpoint_at < now() - interval '1 minute' ORDER BY next_touchpoint_at LIMIT 500"""
+        )
+    for row in due:
+        await send_touchpoint.enqueue(queue, tenant_id=row["tenant_id"], sequence_id=row["id"], touchpoint=row["touchpoints_sent"] + 1)
+    return len(due)

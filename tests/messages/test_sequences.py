@@ -8,11 +8,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from app import settings as app_settings
+from app.messages.sequences import resume_sequences
 from tests.factories import Tenants, make_lead
 from tests.helpers import eventually
 from tests.messages.test_provider_webhooks import post_email, secret
@@ -101,3 +105,20 @@ async def test_stopping_by_hand_tenancy_and_roles(client: httpx.AsyncClient, ten
     assert stopped.status_code == 200 and (stopped.json()["status"], stopped.json()["stop_reason"]) == ("stopped", "lead_converted")
     journey = (await client.get(f"/v2/customer-journey/{lead['id']}", headers=admin.auth)).json()
     assert journey["next_recommended_action"] == "Send an introduction message"
+
+
+async def test_an_overdue_touchpoint_whose_job_was_lost_is_queued_again(
+    client: httpx.AsyncClient, tenants: Tenants, app: Any, db: asyncpg.Connection
+) -> None:
+    admin = await tenants.create()
+    lead = await make_lead(client, admin, name="Lost Job", email="lost@example.com")
+    started = (await client.post("/v2/lead-bot/sequences/start", headers=admin.auth, json={"lead_id": lead["id"]})).json()
+    # Its job is lost (a queue emptied by hand) and its time has passed.
+    await db.execute("DELETE FROM saq_jobs WHERE key LIKE 'nurture:%'")
+    await db.execute("UPDATE nurture_sequence SET next_touchpoint_at = now() - interval '2 minutes' WHERE id = $1", started["sequence_id"])
+    assert await resume_sequences.function({"worker": SimpleNamespace(queue=app.state.queue)}) == 1
+
+    async def touched() -> bool:
+        return bool((await client.get(f"/v2/communications?lead_id={lead['id']}&status=sent", headers=admin.auth)).json()["total"] == 1)
+
+    await eventually(touched)
