@@ -206,7 +206,7 @@ def _money(value: Decimal | None) -> str:
     return f"{value:,.0f}" if value is not None else ""
 
 
-async def _recipient(scope: TenantScope, property_id: int | None, lead_id: int | None) -> Recipient:
+async def recipient_of(scope: TenantScope, property_id: int | None, lead_id: int | None) -> Recipient:
     """The property's owner or the lead, with the placeholders' values (call inside the tenant transaction)."""
     people = await fetch(
         """SELECT coalesce(nullif(u.full_name, ''), u.email) AS agent_name, u.email AS agent_email, t.name AS company_name
@@ -270,7 +270,7 @@ async def preview(scope: TenantScope, data: schemas.PreviewRequest) -> schemas.P
     values = render.SAMPLE
     if data.property_id is not None or data.lead_id is not None:
         async with tenant_transaction(scope.tenant_id):
-            values = (await _recipient(scope, data.property_id, data.lead_id)).values
+            values = (await recipient_of(scope, data.property_id, data.lead_id)).values
     return schemas.Preview(subject=render.render_text(data.subject_template, values), body=render.render_text(data.body_template, values))
 
 
@@ -377,7 +377,7 @@ async def compose(
     if not templates:
         raise unknown_reference("template_id", template_id, "template")
     template = templates[0]
-    recipient = await _recipient(scope, property_id, lead_id)
+    recipient = await recipient_of(scope, property_id, lead_id)
     policy.SEND.require(scope, recipient.record)
     channel = channel or template["type"]
     if not template["is_active"]:
