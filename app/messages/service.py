@@ -119,7 +119,12 @@ def _check_texts(channel: str, subject: str, body: str) -> None:
     if channel == "email" and not subject.strip():
         raise ValidationFailed(
             "Invalid subject_template: an e-mail template needs a subject",
-            details={"field": "subject_template", "provided": subject, "expected": "a subject (with placeholders if you like)"},
+            details={
+                "field": "subject_template",
+                "provided": subject,
+                "expected": "a subject (with placeholders if you like)",
+                "reason": "missing_subject",
+            },
             human="An e-mail template needs a subject.",
         )
 

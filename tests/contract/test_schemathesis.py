@@ -129,6 +129,8 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "exceeds_balance",
         "missing_customer",
         "file_type",
+        "bad_placeholder",  # a message template's text: what its placeholders may name is the sandbox's rule
+        "missing_subject",  # an e-mail template (or one becoming one) needs a subject
     }
 )
 
