@@ -434,7 +434,7 @@ async def compose(
         task_id = send_communication.key_for(tenant_id=scope.tenant_id, communication_id=communication["id"])
         await fetch("UPDATE communication SET task_id = $3 WHERE tenant_id = $1 AND id = $2", scope.tenant_id, communication["id"], task_id)
         communication["task_id"] = task_id
-    if property_id is not None:
+    if property_id is not None and status in ("queued", "draft"):
         await fetch(
             "UPDATE property SET has_memo = true, updated_at = now() WHERE tenant_id = $1 AND id = $2", scope.tenant_id, property_id
         )

@@ -4,8 +4,10 @@ and roles."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.factories import Account, Tenants, make_lead
@@ -32,7 +34,9 @@ async def sent(client: httpx.AsyncClient, who: Account, communication_id: int) -
     return await communication(client, who, communication_id)
 
 
-async def test_quick_start_3_and_workflow_1_send_a_memo_once_a_day(client: httpx.AsyncClient, tenants: Tenants) -> None:
+async def test_quick_start_3_and_workflow_1_send_a_memo_once_a_day(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
     registered = await client.post(
         "/v2/auth/register",
         json={"full_name": "John Doe", "email": "john@example.com", "password": "SecurePassword123!", "team_name": "Acme Real Estate"},
@@ -86,6 +90,21 @@ async def test_quick_start_3_and_workflow_1_send_a_memo_once_a_day(client: httpx
     bare = await new_property(client, admin, owner_name="Jane Smith")
     failed = await client.post("/v2/quick-wins/generate-and-send", headers=headers, json={**memo, "property_id": bare["id"]})
     assert failed.status_code == 200 and failed.json()["status"] == "failed" and "No e-mail address" in failed.json()["error"]
+    assert (await client.get(f"/v2/properties/{bare['id']}", headers=headers)).json()["has_memo"] is False
+    # memo_generated went out through the outbox (webhooks and the live stream) with the guide's fields.
+    events = await db.fetch("SELECT data FROM outbox_event WHERE tenant_id = $1 AND event_type = 'memo_generated'", team_id)
+    assert [json.loads(e["data"]) for e in events] == [
+        {"communication_id": body["communication_id"], "property_id": property_id, "lead_id": None, "team_id": team_id, "status": "sent",
+         "delivery_method": "email"}
+    ]  # fmt: skip
+    # The Idempotency-Key header replays the first answer, as on every POST.
+    other = await new_property(client, admin, owner_email="carol@example.com")
+    keyed = {**headers, "Idempotency-Key": "memo-carol-1"}
+    first = await client.post("/v2/quick-wins/generate-and-send", headers=keyed, json={**memo, "property_id": other["id"]})
+    replay = await client.post("/v2/quick-wins/generate-and-send", headers=keyed, json={**memo, "property_id": other["id"]})
+    assert first.json() == replay.json()
+    reused = await client.post("/v2/quick-wins/generate-and-send", headers=keyed, json={**memo, "property_id": bare["id"]})
+    assert reused.status_code == 422  # the same key with another body
 
 
 async def test_a_placeholder_cannot_reach_outside_its_variables(client: httpx.AsyncClient, tenants: Tenants) -> None:
