@@ -157,6 +157,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/calls/analytics": "/calls/analytics",
             "/messages": "/messages?status=replied",
             "/messages/outbox": "/messages/outbox",
+            "/messages/providers": "/messages/providers",
             "/messages/templates": "/messages/templates",
             "/messages/templates/new": "/messages/templates/new",
             "/messages/templates/{template_id:int}": f"/messages/templates/{template}",

@@ -129,3 +129,18 @@ async def test_the_lead_page_shows_and_starts_and_stops_sequences(client: httpx.
     await browser_login(client, agent)
     card = await client.get(f"/leads/{lead['id']}/sequences", headers=hx)
     assert card.status_code == 200 and "Start a sequence" not in card.text
+
+
+async def test_admins_make_provider_secrets_on_the_providers_screen(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    manager = await tenants.add_user(admin, "manager")
+    await browser_login(client, admin)
+    page = await client.get("/messages/providers")
+    assert page.status_code == 200 and f"/v2/webhooks/email-provider?tenant_id={admin.tenant_id}" in page.text and "Not set" in page.text
+    made = await client.post("/messages/providers/email/secret", data={"_csrf_token": csrf(page.text)})
+    found = re.search(r"<code>(whsec_[^<]+)</code>", made.text)
+    assert made.status_code == 200 and found is not None
+    assert (await client.get("/v2/communications/providers", headers=admin.auth)).json()[0]["has_secret"] is True
+    assert found.group(1) not in (await client.get("/messages/providers")).text  # shown once
+    await browser_login(client, manager)
+    assert (await client.get("/messages/providers")).status_code == 403
