@@ -272,6 +272,13 @@ class ProviderSecretController(Controller):
         """Each provider's `webhook_url` (with your `tenant_id`) and whether its secret is set; never the secret."""
         return await inbound.list_providers(tenant)
 
+    @get("/events", operation_id="listProviderEvents", summary="The provider webhooks' log", guards=[guard(policy.PROVIDERS)])
+    async def events(
+        self, tenant: TenantScope, limit: Annotated[int, Parameter(ge=1, le=100, description="How many, newest first")] = 50
+    ) -> list[schemas.ProviderEventLog]:
+        """Each event applied once, with what it did (`outcome`) and the communication it was about."""
+        return await inbound.provider_events(tenant, limit)
+
     @post(
         "/{provider:str}/secret",
         operation_id="rotateProviderSecret",

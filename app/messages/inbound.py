@@ -102,6 +102,19 @@ async def rotate_secret(scope: TenantScope, provider: str) -> schemas.ProviderSe
     return schemas.ProviderSecretCreated(provider=provider, webhook_url=webhook_url(scope.tenant_id, provider), secret=secret)
 
 
+async def provider_events(scope: TenantScope, limit: int = 50) -> list[schemas.ProviderEventLog]:
+    """The latest events providers posted (applied, duplicates not included: a duplicate is not recorded twice)."""
+    policy.PROVIDERS.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        rows = await fetch(
+            """SELECT id, provider, event_id, event_type, communication_id, outcome, received_at FROM message_provider_event
+                WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2""",
+            scope.tenant_id,
+            limit,
+        )
+    return [schemas.ProviderEventLog(**row) for row in rows]
+
+
 async def _secret(tenant_id: int, provider: str) -> str:
     async with tenant_transaction(tenant_id):
         rows = await fetch(

@@ -251,3 +251,15 @@ class CustomerJourney(ResponseBody):
     touchpoints: list[JourneyTouchpoint]
     next_recommended_action: str
     reason: str
+
+
+class ProviderEventLog(ResponseBody):
+    """One event a provider posted (the log of the provider webhooks): what it was and what it did."""
+
+    id: int
+    provider: str
+    event_id: str
+    event_type: str
+    communication_id: int | None
+    outcome: str
+    received_at: datetime

@@ -167,14 +167,16 @@ class MessagePagesController(Controller):
     @get("/providers", guards=[guard(policy.PROVIDERS)])
     async def providers(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
         """Where each provider posts its events, and its webhook secret (made here, shown once)."""
-        ctx = {"active": "messages", "tab": "providers", "providers": await inbound.list_providers(tenant), "created": None}
+        ctx = {"active": "messages", "tab": "providers", "providers": await inbound.list_providers(tenant), "created": None,
+               "events": await inbound.provider_events(tenant, 20)}  # fmt: skip
         return page(request, "messages/providers.html", ctx)
 
     @post("/providers/{provider:str}/secret", guards=[guard(policy.PROVIDERS)])
     async def rotate_secret(self, request: Request[Any, Any, Any], tenant: TenantScope, provider: str) -> Template:
         """A new secret for the provider, shown this once."""
         created = await inbound.rotate_secret(tenant, provider)
-        ctx = {"active": "messages", "tab": "providers", "providers": await inbound.list_providers(tenant), "created": created}
+        ctx = {"active": "messages", "tab": "providers", "providers": await inbound.list_providers(tenant), "created": created,
+               "events": await inbound.provider_events(tenant, 20)}  # fmt: skip
         return page(request, "messages/providers.html", ctx)
 
     @get("/send", guards=[guard(policy.SEND)])

@@ -94,6 +94,8 @@ async def test_a_signed_open_raises_the_open_rate_and_a_forged_or_replayed_one_c
     assert again.status_code == 200 and again.json()["duplicates"] == 1 and again.json()["applied"] == 0
     got = (await client.get(f"/v2/communications/{done['id']}", headers=admin.auth)).json()
     assert got["status"] == "opened" and got["opened_at"] is not None
+    [logged] = (await client.get("/v2/communications/providers/events", headers=admin.auth)).json()
+    assert (logged["provider"], logged["event_id"], logged["event_type"], logged["outcome"]) == ("email", "ev-1", "open", "opened")
     # A second tenant cannot see the provider log or secrets.
     assert (await client.get("/v2/communications/providers", headers=other.auth)).json()[0]["has_secret"] is True
     agent = await tenants.add_user(admin, "agent")
