@@ -18,7 +18,7 @@ from saq import Queue
 from app.core.errors import Conflict, RateLimited, ResourceNotFound, ValidationFailed, unknown_reference
 from app.core.jobs import job
 from app.core.pagination import ListQuery, Page, page_of, sort_order
-from app.db import TenantScope, fetch, tenant_transaction
+from app.db import TenantScope, bounded_total, fetch, tenant_transaction
 from app.events.service import Subject, emit
 from app.messages import delivery, policy, render, schemas
 from app.settings import current
@@ -617,12 +617,9 @@ async def list_communications(scope: TenantScope, query: ListQuery, filters: Com
     condition = " AND ".join(where)
     async with tenant_transaction(scope.tenant_id):
         rows = await fetch(
-            f"SELECT {_COMMUNICATION} FROM communication WHERE {condition} ORDER BY {order.sql(nulls_last=True)} "
+            f"SELECT {_COMMUNICATION} FROM communication WHERE {condition} ORDER BY {order.sql(nulls_last=order.field == 'sent_at')} "
             f"LIMIT {query.limit} OFFSET {query.offset}",
             *args,
         )
-        if 0 < len(rows) < query.limit or (not rows and query.offset == 0):
-            total = query.offset + len(rows)
-        else:
-            total = int((await fetch(f"SELECT count(*) AS n FROM communication WHERE {condition}", *args))[0]["n"])
-    return page_of(schemas.Communication, rows, query, total)
+        total, estimate = await bounded_total("communication", condition, args, query.offset, query.limit, len(rows))
+    return page_of(schemas.Communication, rows, query, total, estimate=estimate)
