@@ -15,6 +15,7 @@ from app.core.errors import DomainError, ResourceNotFound
 from app.core.pagination import ListQuery
 from app.core.validation import convert_input
 from app.db import TenantScope
+from app.events.stream import latest_id
 from app.messages import delivery, inbound, policy, render, schemas, sequences, service
 from app.web.auth import guard
 from app.web.ui import Form, clean_form, form_errors, form_number, refusal_stays_on_page, targets
@@ -51,8 +52,16 @@ class MessagePagesController(Controller):
             "base": base,
             "statuses": schemas.STATUS_LABELS,
             "self_url": url,
+            "live_after": await latest_id(tenant.tenant_id),
         }
-        return page(request, "messages/log.html", ctx, block="results" if targets(request, "message-results") else "content", push_url=url)
+        redraw = request.headers.get("hx-trigger") == "message-results"  # a live redraw keeps the address as it is
+        return page(
+            request,
+            "messages/log.html",
+            ctx,
+            block="results" if targets(request, "message-results") else "content",
+            push_url=None if redraw else url,
+        )
 
     @get("/")
     async def log(

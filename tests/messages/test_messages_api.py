@@ -202,3 +202,17 @@ async def test_a_second_tenant_and_the_wrong_role_are_refused(client: httpx.Asyn
         "/v2/quick-wins/generate-and-send", headers=agent.auth, json={"property_id": own["id"], "template_id": template["id"]}
     )
     assert allowed.status_code == 200, allowed.text
+
+
+async def test_a_draft_is_sent_later(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    prop = await new_property(client, admin, owner_email="later@example.com")
+    template = (await client.get("/v2/communications/templates", headers=admin.auth)).json()[0]
+    body = {"property_id": prop["id"], "template_id": template["id"], "send_immediately": False}
+    draft = (await client.post("/v2/quick-wins/generate-and-send", headers=admin.auth, json=body)).json()
+    assert draft["status"] == "draft" and draft["task_id"] == ""
+    sent_later = await client.post(f"/v2/communications/{draft['communication_id']}/send", headers=admin.auth)
+    assert sent_later.status_code == 200 and sent_later.json()["status"] == "queued"
+    assert (await sent(client, admin, draft["communication_id"]))["transport"] == "outbox"
+    again = await client.post(f"/v2/communications/{draft['communication_id']}/send", headers=admin.auth)
+    assert again.status_code == 409 and again.json()["error"]["details"]["reason"] == "not_draft"

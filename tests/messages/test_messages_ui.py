@@ -72,7 +72,10 @@ async def test_templates_the_preview_sending_the_outbox_and_unsubscribing(client
     message = await sent(client, admin, log["data"][0]["id"])
     outbox = await client.get("/messages/outbox")
     assert "Hello about 9 Elm St" in outbox.text and "jane@example.com" in outbox.text
-    assert "Sent" in (await client.get("/messages")).text
+    log_page = await client.get("/messages")
+    assert "Sent" in log_page.text and "sse:communication.status_changed" in log_page.text and "data-live" in log_page.text
+    redraw = await client.get("/messages", headers={"HX-Request": "true", "HX-Target": "message-results", "HX-Trigger": "message-results"})
+    assert "Hello about 9 Elm St" in redraw.text and "<html" not in redraw.text and "hx-push-url" not in redraw.headers
     # The e-mail's unsubscribe link works without a login, and only on a POST.
     link = re.search(r"http://testserver(/unsubscribe/\S+)", message["body"])
     assert link is not None
