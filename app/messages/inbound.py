@@ -33,6 +33,8 @@ from app.core.errors import AuthenticationError, ResourceNotFound, ValidationFai
 from app.core.json import encode_json
 from app.db import TenantScope, fetch, tenant_transaction
 from app.events.service import Subject, emit
+from app.leads import schemas as lead_schemas
+from app.leads import service as leads
 from app.messages import policy, schemas
 from app.messages.sequences import stop_for_lead
 from app.settings import base_url
@@ -478,7 +480,8 @@ async def receive_ghl(tenant_id: int, body: bytes) -> schemas.WebhookResult:
     return tally.result()
 
 
-async def _upsert_lead(scope: TenantScope, name: str, email: str | None, phone: str | None, ghl_id: str) -> tuple[int, str]:
+async def _upsert_lead(scope: TenantScope, name: str, email: str | None, phone: str | None, ghl_id: str, note: str = "") -> tuple[int, str]:
+    """The lead with this e-mail or phone, updated, or a new one made through the leads service (scored, announced)."""
     found = await fetch(
         "SELECT id, name, email, phone FROM lead WHERE tenant_id = $1 AND (lower(email) = lower($2) OR phone = $3) "
         "ORDER BY id LIMIT 1 FOR UPDATE",
@@ -499,20 +502,19 @@ async def _upsert_lead(scope: TenantScope, name: str, email: str | None, phone: 
         )
         await emit(scope, Subject("lead", lead["id"]), "updated", "Updated from GHL", {"name": (lead["name"], name)})
         return int(lead["id"]), "updated"
-    rows = await fetch(
-        """INSERT INTO lead (tenant_id, name, email, phone, source, language, status, budget_currency, preferred_locations, hotness_score,
-                             temperature, score_factors, score_confidence, message_count, voice_messages_sent, images_uploaded,
-                             conversation_data, custom_fields, notes, created_at, updated_at, ghost_reminder_sent)
-           VALUES ($1, $2, $3, $4, 'ghl', 'en', 'NEW', 'AED', '{}', 0, 'cold', '{}', 0, 0, 0, 0, '{}', $5::jsonb, '', now(), now(), false)
-           RETURNING id""",
-        scope.tenant_id,
-        name[:200],
-        email,
-        phone,
-        encode_json({"ghl_contact_id": ghl_id} if ghl_id else {}).decode(),
-    )
-    await emit(scope, Subject("lead", rows[0]["id"]), "created", "Created from GHL")
-    return int(rows[0]["id"]), "created"
+    fields: dict[str, Any] = {"name": name[:200], "email": email, "phone": phone, "source": "ghl"}
+    if ghl_id:
+        fields["custom_fields"] = {"ghl_contact_id": ghl_id}
+    if note:
+        fields["notes"] = note[:10_000]
+    try:  # the contact's fields are checked as any new lead's (a malformed phone is a 422 naming it)
+        checked = msgspec.convert(fields, lead_schemas.LeadCreate)
+    except msgspec.ValidationError as exc:
+        from app.core.validation import invalid_input
+
+        raise invalid_input(exc) from None
+    created = await leads.create_lead(scope, checked, base_url())
+    return created.id, "created"
 
 
 # Payment providers.

@@ -177,6 +177,15 @@ async def test_ghl_contacts_become_leads_once(client: httpx.AsyncClient, tenants
     assert (await client.post(url, content=body, headers=headers)).json()["duplicates"] == 1
     leads = (await client.get("/v2/leads?search=Lina", headers=admin.auth)).json()
     assert [(lead["name"], lead["source"]) for lead in leads["data"]] == [("Lina Haddad", "ghl")]
+    # The guide's own payload: a phone and a message, no name.
+    guide = {"type": "ContactCreate", "locationId": "loc-001", "contactId": "contact-001", "body": "I'm interested in buying a home",
+             "phone": "+1-555-0100"}  # fmt: skip
+    body = json.dumps(guide).encode()
+    made = await client.post(url, content=body, headers={"Content-Type": "application/json", "X-GHL-Signature": sign(key, body)})
+    assert made.status_code == 200 and made.json()["applied"] == 1, made.text
+    found = (await client.get("/v2/leads?search=555", headers=admin.auth)).json()["data"][0]
+    lead = (await client.get(f"/v2/leads/{found['id']}", headers=admin.auth)).json()
+    assert lead["source"] == "ghl" and lead["custom_fields"]["ghl_contact_id"] == "contact-001"
 
 
 async def test_a_payment_providers_event_pays_the_invoice_once(client: httpx.AsyncClient, tenants: Tenants) -> None:
