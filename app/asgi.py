@@ -137,7 +137,8 @@ def create_app(
             cookie_secure=settings.cookie_secure,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["^/v2(/|$)", "^/static/"],
+            # An e-mail's one-click unsubscribe (RFC 8058) is posted by the mail client: its signed link is the proof.
+            exclude=["^/v2(/|$)", "^/static/", "^/unsubscribe/"],
         ),
         openapi_config=OpenAPIConfig(
             title="Atrium API",

@@ -41,6 +41,7 @@ INSTALLED = [
     "app.activities",
     "app.campaigns",
     "app.automation",
+    "app.messages",
 ]
 
 

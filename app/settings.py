@@ -37,6 +37,13 @@ class Settings:
     webhook_allow_private_targets: bool = False
     smtp_url: str | None = None
     mail_from: str = "atrium@localhost"
+    sms_api_url: str | None = None  # a Twilio-style Messages endpoint (form POST To, From, Body; JSON answer with `sid`)
+    sms_account_sid: str = ""
+    sms_auth_token: str = ""
+    sms_from: str = ""
+    sms_status_callback: bool = True  # ask the provider to post delivery statuses to /v2/webhooks/sms-provider
+    messages_per_minute: int = 60  # MESSAGES_PER_MINUTE: what one workspace may send in a minute (0: no limit)
+    nurture_day_seconds: int = 86400  # NURTURE_DAY_SECONDS: how long a "day" of a nurture sequence's cadence lasts (tests shorten it)
     environment: str = "production"
     rate_limiting: bool = True  # RATE_LIMITS=off: nothing is limited (a private deployment, a benchmark)
     database_owner_url: str | None = None  # migrations only (the schema owner); default: DATABASE_URL
@@ -204,6 +211,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("MAIL_FROM", "atrium@localhost"),
+        sms_api_url=_url(env, "SMS_API_URL", ("http", "https")),
+        sms_account_sid=env.get("SMS_ACCOUNT_SID", ""),
+        sms_auth_token=env.get("SMS_AUTH_TOKEN", ""),
+        sms_from=env.get("SMS_FROM", ""),
+        sms_status_callback=env.get("SMS_STATUS_CALLBACK", "1").strip().lower() not in ("0", "false", "no", "off"),
+        messages_per_minute=_int(env, "MESSAGES_PER_MINUTE", 60, minimum=0),
+        nurture_day_seconds=_int(env, "NURTURE_DAY_SECONDS", 86400, minimum=1),
         database_owner_url=_url(env, "DATABASE_OWNER_URL", ("postgres", "postgresql")),
         database_system_url=_url(env, "DATABASE_SYSTEM_URL", ("postgres", "postgresql")),
         job_heartbeat=_int(env, "JOB_HEARTBEAT", 0, minimum=0),

@@ -25,6 +25,7 @@ from app.accounts import security
 from app.asgi import create_app
 from app.db import LOGIN_ROLE, SYSTEM_LOGIN, DatabaseUrls, migrate, start_embedded_postgres, with_user
 from app.settings import Settings, load_settings
+from app.settings import install as install_settings
 from app.web import ratelimit
 from tests.factories import Tenants
 from tests.helpers import create_database
@@ -157,8 +158,10 @@ async def app(migrated: str, urls: DatabaseUrls, settings: Settings) -> AsyncIte
 
 
 @pytest.fixture
-async def clean(migrated: str, app: Litestar) -> None:
-    """Empty every tenant table (cascading from tenant) and the shared counters."""
+async def clean(migrated: str, app: Litestar, settings: Settings) -> None:
+    """Empty every tenant table (cascading from tenant) and the shared counters; the app's settings are the session's
+    again (a test that assembles another app, such as the architecture's or the screens' route list, installs its own)."""
+    install_settings(settings)
     conn = await asyncpg.connect(migrated)
     try:
         # Ids restart at 1, so job keys repeat (export:1): let the previous test's running jobs finish first,
@@ -170,6 +173,9 @@ async def clean(migrated: str, app: Litestar) -> None:
             await asyncio.sleep(0.05)
         # …and forget finished ones: SAQ queues a key again only with a later `scheduled` second.
         await conn.execute("DELETE FROM saq_jobs WHERE status IN ('complete', 'failed', 'aborted') AND key NOT LIKE 'cron:%'")
+        # …and the ones still waiting for their time (a nurture sequence's next touchpoint): their rows are about to go,
+        # and a new one with the same key would be taken for them and never run.
+        await conn.execute("DELETE FROM saq_jobs WHERE status = 'queued' AND key NOT LIKE 'cron:%'")
         # A job the previous test started may still be finishing; its locks can deadlock with TRUNCATE.
         for attempt in range(5):
             try:

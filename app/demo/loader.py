@@ -23,7 +23,13 @@ from app.campaigns import schemas as campaign_schemas
 from app.campaigns import service as campaigns
 from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.demo.dataset import GENERATE, PROPERTIES, PROPERTY_TIMELINE, generate_args, property_args
+from app.events.service import emit
 from app.leads.service import rescore_tenant
+from app.messages import delivery as message_delivery
+from app.messages import render as message_render
+from app.messages import schemas as message_schemas
+from app.messages import sequences
+from app.messages import service as messages_service
 from app.pipeline import schemas as deals_schemas
 from app.pipeline import service as deals
 from app.properties import schemas as property_schemas
@@ -141,6 +147,7 @@ async def load_demo_tenant() -> DemoLogin:
     if existing is not None:
         scope = TenantScope(tenant_id=existing["tenant_id"], user_id=existing["id"], role="admin", actor=DEMO_EMAIL)
         await _demo_properties_once(scope)  # a demo loaded before properties existed gets them (once)
+        await _demo_messages_once(scope)  # …and messages
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, existing["tenant_id"], created=False)
     tenant, admin = await accounts.register_tenant(
         schemas.RegisterRequest(email=DEMO_EMAIL, password=DEMO_PASSWORD, full_name="Alex Demo", tenant_name="Demo Realty"),
@@ -175,6 +182,7 @@ async def load_demo_tenant() -> DemoLogin:
         await fetch(DEMO_CALLS, tenant.id)
     await _demo_invoices(scope, datetime.now(dubai).date())
     await _demo_workspace(scope)
+    await _demo_messages(scope)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
 
 
@@ -614,6 +622,125 @@ async def _demo_invoices(scope: TenantScope, today: date) -> None:
             expense_date=today - timedelta(days=45), category="Travel", vendor="Cityscape Europe", amount=Decimal("1200.00"), currency="EUR"
         ),
     )
+
+
+DEMO_MEMOS = 40
+# How the demo's memos fared, in turn: replied, opened twice over, delivered, only sent.
+DEMO_OUTCOMES = ("replied", "opened", "opened", "delivered", "sent")
+DEMO_REPLIES = ("Yes, happy to talk. Call me after 6.", "What kind of offer are you thinking of?", "Not selling right now, thanks.")
+
+
+async def _demo_messages_once(scope: TenantScope) -> None:
+    """The demo's messages, unless the tenant has sent any."""
+    async with tenant_transaction(scope.tenant_id):
+        if await fetch("SELECT 1 FROM communication WHERE tenant_id = $1 LIMIT 1", scope.tenant_id):
+            return
+    await _demo_messages(scope)
+
+
+async def _demo_messages(scope: TenantScope) -> None:
+    """Two more templates next to the defaults, forty memos to property owners over the last weeks (kept in the local
+    outbox) that were delivered, opened and replied to in turn, a few texts to leads, and an active nurture sequence."""
+    await messages_service.create_template(
+        scope,
+        message_schemas.TemplateCreate(
+            name="Price update",
+            subject_template="{{address}}: what it could fetch today",
+            body_template="Hi {{first_name}},\n\nHomes like {{address}} in {{city}} have been selling for around AED {{estimated_value}}."
+            " Would a no-obligation valuation help?\n\n{{agent_name}}, {{company_name}}",
+            stage="qualified",
+        ),
+    )
+    await messages_service.create_template(
+        scope,
+        message_schemas.TemplateCreate(
+            name="Viewing reminder",
+            type="sms",
+            body_template="Hi {{first_name}}, a reminder of your viewing with {{agent_name}}.",
+            stage="viewing",
+        ),
+    )
+    templates = {t.name: t for t in await messages_service.list_templates(scope)}
+    now = datetime.now(UTC)
+    async with tenant_transaction(scope.tenant_id):
+        owners = await fetch(
+            """SELECT id FROM property
+                WHERE tenant_id = $1 AND owner_email IS NOT NULL AND current_stage IN ('outreach', 'qualified', 'negotiation')
+                ORDER BY id LIMIT $2""",
+            scope.tenant_id,
+            DEMO_MEMOS,
+        )
+        for n, owner in enumerate(owners):
+            template = templates["Initial Outreach" if n % 3 else "Price update"]
+            await _demo_memo(
+                scope, template, owner["id"], None, DEMO_OUTCOMES[n % len(DEMO_OUTCOMES)], now - timedelta(days=1 + n % 20, hours=n), n
+            )
+        texted = await fetch(
+            "SELECT id FROM lead WHERE tenant_id = $1 AND phone IS NOT NULL AND agent_id IS NOT NULL ORDER BY id LIMIT 6", scope.tenant_id
+        )
+        for n, lead in enumerate(texted):
+            await _demo_memo(
+                scope, templates["Text check-in"], None, lead["id"], ("delivered", "replied")[n % 2], now - timedelta(days=2 + n), n
+            )
+        nurtured = await fetch(
+            "SELECT id FROM lead WHERE tenant_id = $1 AND email IS NOT NULL AND status = 'NEW' ORDER BY id LIMIT 1", scope.tenant_id
+        )
+    if nurtured:
+        await sequences.start(scope, message_schemas.SequenceStart(lead_id=nurtured[0]["id"], sequence_type="buyer_nurture"), None)
+
+
+async def _demo_memo(
+    scope: TenantScope,
+    template: message_schemas.Template,
+    property_id: int | None,
+    lead_id: int | None,
+    outcome: str,
+    sent_at: datetime,
+    n: int,
+) -> None:
+    recipient = await messages_service.recipient_of(scope, property_id, lead_id)
+    address = (recipient.email if template.type == "email" else recipient.phone) or ""
+    subject = message_render.render_text(template.subject_template, recipient.values) if template.type == "email" else ""
+    body = message_render.render_text(template.body_template, recipient.values)
+    reached = outcome in ("delivered", "opened", "replied")
+    rows = await fetch(
+        """INSERT INTO communication (tenant_id, template_id, property_id, lead_id, channel, recipient, recipient_name, subject, body,
+                                      status, transport, sent_at, delivered_at, opened_at, replied_at, reply_text, created_by,
+                                      created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'outbox', $11, $12, $13, $14, $15, $16, $11, $11) RETURNING id""",
+        scope.tenant_id,
+        template.id,
+        property_id,
+        lead_id,
+        template.type,
+        address,
+        recipient.name,
+        subject,
+        message_delivery.with_opt_out(message_delivery.Outgoing(0, scope.tenant_id, template.type, address, subject, body)),
+        outcome,
+        sent_at,
+        sent_at + timedelta(minutes=1) if reached else None,
+        sent_at + timedelta(hours=2) if outcome in ("opened", "replied") else None,
+        sent_at + timedelta(hours=5) if outcome == "replied" else None,
+        DEMO_REPLIES[n % len(DEMO_REPLIES)] if outcome == "replied" else "",
+        scope.user_id,
+    )
+    what = "E-mail" if template.type == "email" else "Text message"
+    await emit(scope, recipient.subject, "memo_sent", f"{what} sent to {address} into the local outbox")
+    if outcome == "replied":
+        await emit(
+            scope, recipient.subject, "reply_received", f"{recipient.name or address} replied: {DEMO_REPLIES[n % len(DEMO_REPLIES)]}"
+        )
+    if property_id is not None:
+        await fetch(
+            "UPDATE property SET has_memo = true, has_reply = has_reply OR $3, last_contact_at = greatest(last_contact_at, $4) "
+            "WHERE tenant_id = $1 AND id = $2",
+            scope.tenant_id,
+            property_id,
+            outcome == "replied",
+            sent_at,
+        )
+    assert rows
 
 
 # Each agent's tasks around now (hours from now, type, subject): two overdue, some today, the coming days.

@@ -1,60 +1,85 @@
-"""E-mail to people of a tenant and to invited addresses, when the operator configured `SMTP_URL`
-(smtp://user:password@host:port, smtps:// for TLS)."""
+"""E-mail to people of a tenant, to invited addresses, to invoice customers and to the recipients of messages, when
+the operator configured `SMTP_URL` (smtp://user:password@host:port, STARTTLS when the server offers it; smtps:// for
+TLS from the start). One async SMTP client (aiosmtplib) for all of them, so sending never blocks the event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import smtplib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
+
+import aiosmtplib
 
 from app.db import fetch, tenant_transaction
 from app.settings import current
 
 log = logging.getLogger(__name__)
 
+# What a mail server or the way to it can fail with (the caller's job is retried, or the failure is logged).
+MailError = (OSError, aiosmtplib.SMTPException)
 
 # A file sent with a message: (file name, content, MIME type such as "application/pdf").
 Attachment = tuple[str, bytes, str]
 
 
-def _send(url: str, sender: str, recipients: list[str], subject: str, text: str, attachments: Sequence[Attachment] = ()) -> None:
-    parts = urlparse(url)
+def compose(
+    recipients: Sequence[str],
+    subject: str,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    headers: Mapping[str, str] | None = None,
+    html: str | None = None,
+) -> EmailMessage:
+    """A message from MAIL_FROM, with its extra `headers` (List-Unsubscribe, Message-ID…) and an HTML part when given."""
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, ", ".join(recipients), subject
+    message["From"], message["To"], message["Subject"] = current().mail_from, ", ".join(recipients), subject
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     for filename, content, media_type in attachments:
         maintype, _, subtype = media_type.partition("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_class(parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 25), timeout=10) as smtp:
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
+    return message
+
+
+async def send_message(url: str, message: EmailMessage) -> None:
+    """Hand `message` to the SMTP server of `url`; its failure is raised."""
+    parts = urlparse(url)
+    tls = parts.scheme == "smtps"
+    await aiosmtplib.send(
+        message,
+        hostname=parts.hostname or "localhost",
+        port=parts.port or (465 if tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password or "") if parts.username else None,
+        use_tls=tls,
+        timeout=10,
+    )
 
 
 async def send_to_address(address: str, subject: str, text: str) -> None:
-    """Mail one address that is not (yet) a user, such as an invitation's (off the event loop); failures are logged."""
+    """Mail one address that is not (yet) a user, such as an invitation's; failures are logged."""
     try:
         await deliver(address, subject, text)
-    except (OSError, smtplib.SMTPException):
+    except MailError:
         log.warning("could not send e-mail to %s", address, exc_info=True)
 
 
 async def deliver(address: str, subject: str, text: str, attachments: Sequence[Attachment] = ()) -> bool:
-    """Mail one address with attachments (off the event loop); False without SMTP_URL. A mail server's failure is
-    raised, so the job sending it is retried."""
+    """Mail one address with attachments; False without SMTP_URL. A mail server's failure is raised, so the job sending
+    it is retried."""
     settings = current()
     if not settings.smtp_url:
         return False
-    await asyncio.to_thread(_send, settings.smtp_url, settings.mail_from, [address], subject, text, attachments)
+    await send_message(settings.smtp_url, compose([address], subject, text, attachments))
     return True
 
 
 async def send_to_users(tenant_id: int, user_ids: list[int], subject: str, text: str) -> None:
-    """Mail these users (off the event loop); a mail server's failure is logged, never raised."""
+    """Mail these users; a mail server's failure is logged, never raised."""
     settings = current()
     if not settings.smtp_url or not user_ids:
         return
@@ -64,6 +89,6 @@ async def send_to_users(tenant_id: int, user_ids: list[int], subject: str, text:
     if not recipients:
         return
     try:
-        await asyncio.to_thread(_send, settings.smtp_url, settings.mail_from, recipients, subject, text)
-    except (OSError, smtplib.SMTPException):
+        await send_message(settings.smtp_url, compose(recipients, subject, text))
+    except MailError:
         log.warning("could not send e-mail to %s", recipients, exc_info=True)

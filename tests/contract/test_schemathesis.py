@@ -135,6 +135,8 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "placeholder",
         "unknown_event",
         "incomplete_action",
+        "bad_placeholder",  # a message template's text: what its placeholders may name is the sandbox's rule
+        "missing_subject",  # an e-mail template (or one becoming one) needs a subject
     }
 )
 

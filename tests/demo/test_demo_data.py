@@ -20,7 +20,8 @@ async def counts(db: asyncpg.Connection, tenant_id: int) -> dict[str, Any]:
                   (SELECT count(*) FROM portfolio WHERE tenant_id = $1) AS portfolios,
                   (SELECT count(*) FROM portfolio_reconciliation WHERE tenant_id = $1) AS reconciliations,
                   (SELECT count(*) FROM lead WHERE tenant_id = $1) AS leads,
-                  (SELECT count(*) FROM deal WHERE tenant_id = $1) AS deals""",
+                  (SELECT count(*) FROM deal WHERE tenant_id = $1) AS deals,
+                  (SELECT count(*) FROM communication WHERE tenant_id = $1) AS communications""",
         tenant_id,
     )
     assert row is not None
@@ -107,6 +108,17 @@ async def test_the_demo_has_properties_in_every_stage_portfolios_and_matches_for
         best = (await client.post("/v2/properties/match", headers=api, json={"lead_id": lead["id"], "limit": 1})).json()["matches"][0]
         assert best["match_score"] == 1 and best["neighborhood"] == lead["preferred_location"], best
         assert best["explanation"].startswith("Perfect match: AED ") and f"in {lead['preferred_location']}" in best["explanation"]
+
+    # Messages: templates with opens and replies, memos in the local outbox, an active nurture sequence.
+    templates = (await client.get("/v2/communications/templates", headers=api)).json()
+    outreach = next(t for t in templates if t["name"] == "Initial Outreach")["performance"]
+    assert outreach["total_sent"] > 10 and 0 < outreach["reply_rate"] < outreach["open_rate"] < 1, outreach
+    outbox = (await client.get("/v2/communications", headers=api, params={"transport": "outbox", "status": "replied"})).json()
+    assert outbox["total"] > 5 and all(c["reply_text"] for c in outbox["data"])
+    replied = (await client.get("/v2/properties", headers=api, params={"has_reply": "true", "has_memo": "true"})).json()
+    assert replied
+    active = await db.fetchval("SELECT count(*) FROM nurture_sequence WHERE tenant_id = $1 AND status = 'active'", login.tenant_id)
+    assert active == 1
 
     # Loading again changes nothing.
     before = await counts(db, login.tenant_id)

@@ -100,6 +100,9 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         listed = api.get("/v2/properties", params={"limit": 1, "stage": "negotiation"}).json()[0]["id"]
         article = api.get("/v2/knowledge-base/articles", params={"limit": 1}).json()["data"][0]["id"]
         customer_page = api.get(f"/v2/support/tickets/{ticket}").json()["customer_url"].split("/support/requests/")[1]
+        template = api.get("/v2/communications/templates").json()[0]["id"]
+        memo = api.get("/v2/communications", params={"transport": "outbox", "channel": "email", "limit": 1}).json()["data"][0]
+        unsubscribe = "/unsubscribe/" + memo["body"].split("/unsubscribe/")[1].split()[0]
         invitation = api.post("/v2/users", json={"email": "screen-check@example.com", "role": "agent"})
         assert invitation.status_code == 201, invitation.text
         screens = {
@@ -163,6 +166,15 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/calls/new": f"/calls/new?ticket_id={ticket}",
             "/calls/analytics": "/calls/analytics",
             "/campaigns": "/campaigns",
+            "/messages": "/messages?status=replied",
+            "/messages/outbox": "/messages/outbox",
+            "/messages/providers": "/messages/providers",
+            "/messages/templates": "/messages/templates",
+            "/messages/templates/new": "/messages/templates/new",
+            "/messages/templates/{template_id:int}": f"/messages/templates/{template}",
+            "/messages/send": f"/messages/send?lead_id={lead}",
+            "/leads/{lead_id:int}/sequences": f"/leads/{lead}/sequences",
+            "/unsubscribe/{token:str}": unsubscribe,  # a recipient's page (no login needed)
             "/{section:str}": "/analytics",  # a section still to come
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"

@@ -178,7 +178,7 @@ async def test_invite_form_shows_inline_errors_and_creates_nothing(client: httpx
 async def test_coming_soon_screens_and_unknown_pages(client: httpx.AsyncClient, tenants: Tenants) -> None:
     admin = await tenants.create()
     await browser_login(client, admin)
-    for path in ("/messages", "/analytics"):
+    for path in ("/analytics",):
         page = await client.get(path)
         assert page.status_code == 200 and "Coming soon" in page.text
     assert (await client.get("/definitely-not-here")).status_code == 404
