@@ -31,7 +31,7 @@ from app.core.jobs import TaskFunction, use_heartbeat
 from app.core.scopes import valid_scopes
 from app.db import close_pool, configure_engine, open_pool, resolve_database
 from app.domains import api_resources, domains, navigation
-from app.events.live import stamp_live_position
+from app.events.live import stamp_own_events
 from app.events.stream import BROKER
 from app.settings import Settings, install
 from app.web.bodies import refuse_lax_json
@@ -125,7 +125,7 @@ def create_app(
         middleware=[MediaTypeMiddleware, AuthenticationMiddleware, RateLimitMiddleware, IdempotencyMiddleware, ETagMiddleware],  # type: ignore[list-item]
         exception_handlers={Exception: exception_handler},
         before_request=refuse_lax_json,
-        before_send=[stamp_response_headers, stamp_live_position],  # type: ignore[list-item]
+        before_send=[stamp_response_headers, stamp_own_events],  # type: ignore[list-item]
         lifespan=[lifespan],
         state=State({"settings": settings, "started_at": time.monotonic(), "nav": navigation()}),
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),

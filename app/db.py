@@ -296,6 +296,9 @@ async def close_pool_within(pool: asyncpg.Pool, seconds: float) -> None:
 
 # The tenant of the transaction open in this task, so a nested scope can never switch tenants.
 _active_tenant: ContextVar[int | None] = ContextVar("atrium_active_tenant", default=None)
+# The outbox events a web request wrote itself (app.events.service.emit adds them; a request starts with an empty
+# list, app.web.context): its answer names them, so the screen that asked does not redraw for its own change.
+own_events: ContextVar[list[int] | None] = ContextVar("atrium_own_events", default=None)
 
 
 @asynccontextmanager

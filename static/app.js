@@ -48,24 +48,23 @@ function sayChanged(region) {
 document.addEventListener("htmx:beforeRequest", (event) => {
   const region = event.detail.elt;
   if (!region.matches("[data-live]") || !liveTrigger(event)) return;
-  // The region was drawn by the person's own change after this event happened (X-Live-After, below): it shows it
-  // already, and redrawing it would only wipe what the answer said ("Saved", "Paid in full").
+  // An event of the person's own change, whose answer drew this region (X-Live-Own, below): it shows it already,
+  // and redrawing it would only wipe what the answer said ("Saved", "Paid in full").
   const message = event.detail.requestConfig.triggeringEvent.detail;
-  const id = Number(message && message.lastEventId);
-  if (id && id <= Number(region.dataset.liveSeen || 0)) { event.preventDefault(); return; }
+  const id = message && message.lastEventId;
+  if (id && (region.dataset.liveOwn || "").split(",").includes(id)) { event.preventDefault(); return; }
   if (!busyIn(region)) return;
   event.preventDefault();
   sayChanged(region);
 });
-// An answer to the person's own change says the newest event id once it was made (X-Live-After): the live
-// regions it drew are up to date to there.
+// An answer to the person's own change names the events it wrote (X-Live-Own): the live regions it drew show them.
 document.addEventListener("htmx:afterSwap", (event) => {
   if (liveTrigger(event) || !event.detail.xhr) return;
-  const seen = event.detail.xhr.getResponseHeader("X-Live-After");
+  const own = event.detail.xhr.getResponseHeader("X-Live-Own");
   const root = event.target;
-  if (!seen || !root.querySelectorAll) return;
+  if (!own || !root.querySelectorAll) return;
   for (const region of [root, ...root.querySelectorAll("[data-live]")]) {
-    if (region.matches && region.matches("[data-live]")) region.dataset.liveSeen = seen;
+    if (region.matches && region.matches("[data-live]")) region.dataset.liveOwn = own;
   }
 });
 // The person may have started something while the redraw was on its way: then it is not swapped in.

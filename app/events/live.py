@@ -10,8 +10,9 @@ from typing import Any
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from app.db import own_events
 from app.domains import live_visibility
-from app.events.stream import BROKER, LiveEvent, latest_id, since, still_valid
+from app.events.stream import BROKER, LiveEvent, since, still_valid
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +69,21 @@ def visible_to(actor: Any, wanted: Wanted) -> Wanted:
     return allowed
 
 
-async def stamp_live_position(message: MutableMapping[str, Any], scope: MutableMapping[str, Any]) -> None:
-    """before_send hook: a screen's change made with htmx (POST, PATCH, DELETE) answers with `X-Live-After`, the newest
-    event id once it is done, so the page knows its own change's live events are already drawn (static/app.js drops
-    a live redraw of a region for an event it has seen: it would only wipe what the answer said, such as "Saved")."""
+OWN_EVENTS_SHOWN = 50  # an answer names at most this many of its own events (a bulk change: the newest)
+
+
+async def stamp_own_events(message: MutableMapping[str, Any], scope: MutableMapping[str, Any]) -> None:
+    """before_send hook: a screen's change made with htmx answers with `X-Live-Own`, the ids of the events it wrote
+    itself, so that page knows the regions the answer drew show them already (static/app.js does not redraw a region
+    for its own change's events: it would only wipe what the answer said, such as "Paid in full"). Exact: an event
+    anyone else wrote is never skipped."""
     if message.get("type") != "http.response.start" or scope.get("method") in ("GET", "HEAD"):
         return
-    headers = dict(scope.get("headers") or [])
-    principal = scope.get("state", {}).get("principal")
-    if b"hx-request" not in headers or principal is None or str(scope.get("path", "")).startswith("/v2"):
+    mine = own_events.get()
+    if not mine or b"hx-request" not in dict(scope.get("headers") or []):
         return
-    try:
-        position = await latest_id(principal.tenant_id)
-    except Exception:  # the answer goes out without it: the page then redraws once more, nothing is lost
-        log.warning("could not read the live position for the answer", exc_info=True)
-        return
-    message["headers"] = [*list(message.get("headers") or []), (b"x-live-after", str(position).encode())]
+    shown = ",".join(str(i) for i in sorted(mine)[-OWN_EVENTS_SHOWN:])
+    message["headers"] = [*list(message.get("headers") or []), (b"x-live-own", shown.encode())]
 
 
 def _message(event: LiveEvent) -> ServerSentEventMessage:

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.core.json import encode_json
 from app.core.pagination import ListQuery, Page, page_of
-from app.db import TenantScope, fetch, tenant_transaction
+from app.db import TenantScope, fetch, own_events, tenant_transaction
 from app.events.catalog import declared
 from app.events.schemas import TimelineEntry
 from app.piccolo_conf import DB
@@ -100,9 +100,9 @@ async def emit(
             if not declared(event_type):
                 raise ValueError(f"{event_type!r} is not a declared event type (declare it in its domain's events)")
         subject_id = int(subject.id) if isinstance(subject.id, int) or str(subject.id).isdigit() else None
-        await fetch(
+        written = await fetch(
             """INSERT INTO outbox_event (tenant_id, event_type, subject_type, subject_id, data, actor_user_id)
-               SELECT $1, e.type, $2, $3, e.data::json, $4 FROM unnest($5::text[], $6::text[]) AS e(type, data)""",
+               SELECT $1, e.type, $2, $3, e.data::json, $4 FROM unnest($5::text[], $6::text[]) AS e(type, data) RETURNING id""",
             scope.tenant_id,
             subject.type,
             subject_id,
@@ -110,6 +110,9 @@ async def emit(
             [event_type for event_type, _ in published],
             [encode_json(data).decode() for _, data in published],
         )
+        mine = own_events.get()
+        if mine is not None:
+            mine.extend(int(r["id"]) for r in written)
 
 
 async def audit(scope: TenantScope, subject: Subject, action: str, details: Mapping[str, Any] | None = None) -> None:

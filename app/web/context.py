@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from app.core.principal import Principal
-from app.db import TenantScope
+from app.db import TenantScope, own_events
 
 # Plain ASGI types for our middlewares (Litestar's TypedDict unions are too narrow to build messages with).
 Scope = MutableMapping[str, Any]
@@ -75,6 +75,7 @@ def with_request_context(inner: ASGIApp) -> ASGIApp:
             incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
             state["request_id"] = incoming if _REQUEST_ID.match(incoming) else new_request_id()
             state["started_at"] = time.perf_counter()
+            own_events.set([])
         await inner(scope, receive, send)
 
     return handler
