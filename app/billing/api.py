@@ -25,6 +25,7 @@ from app.web.auth import guard
 from app.web.etag import IfMatch
 from app.web.json import ApiResponse
 from app.web.openapi import success_media_types
+from app.web.ui import download
 
 # No bounds in the schema (JSON Schema readers compare them as floats): an id past bigint names no invoice (404).
 InvoiceId = Annotated[int, Parameter(description="Invoice id")]
@@ -194,8 +195,7 @@ class InvoiceController(Controller):
         """The seller (name, logo, address from the billing settings), the customer as billed, the lines (their header
         repeated on every page), totals, tax summary, payment status and payments, terms, "Page x of y"."""
         document = await documents.invoice_pdf(tenant, invoice_id)
-        headers = {"Content-Disposition": f'attachment; filename="{document.filename}"', "Cache-Control": "private, no-store"}
-        return Response(document.content, media_type=PDF_MEDIA_TYPE, headers=headers)
+        return download(document.content, document.filename, PDF_MEDIA_TYPE)
 
 
 class LogoUpload(RequestBody):
@@ -329,8 +329,7 @@ class ExpenseController(Controller):
     async def receipt(self, tenant: TenantScope, expense_id: ExpenseId) -> Response[bytes]:
         """The file as it was uploaded; 404 when there is none."""
         filename, media_type, content = await expenses.receipt(tenant, expense_id)
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
-        return Response(content, media_type=media_type, headers=headers)
+        return download(content, filename, media_type)
 
 
 class ExchangeRateController(Controller):
@@ -370,9 +369,6 @@ class ExchangeRateController(Controller):
         await exchange_rates.delete_rate(tenant, rate_id)
 
 
-REPORT_FILE_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
 class ReportController(Controller):
     """Financial reports (NeuraCRM guide §7.2)."""
 
@@ -408,7 +404,7 @@ class ReportController(Controller):
         guards=[guard(policy.REPORTS)],
         media_type="text/csv",
         operation_class=success_media_types(
-            200, {kind: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY) for kind in REPORT_FILE_TYPES.values()}
+            200, {kind: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY) for kind in reports.FILE_TYPES.values()}
         ),
     )
     async def export_profit_loss(
@@ -427,10 +423,8 @@ class ReportController(Controller):
     ) -> Response[bytes]:
         """The same report, one row per period and a totals row, a column per expense category."""
         report = await reports.profit_loss(tenant, start_date, end_date, group_by, currency, convert)
-        content = reports.to_csv(report) if format == "csv" else reports.to_xlsx(report)
-        filename = f"profit-loss_{report.start_date}_{report.end_date}.{format}"
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
-        return Response(content, media_type=REPORT_FILE_TYPES[format], headers=headers)
+        filename, media_type, content = reports.file_of(report, format)
+        return download(content, filename, media_type)
 
 
 MoneyQuery = Annotated[Decimal | None, Parameter(schema_extra={"pattern": MONEY_PATTERN})]
@@ -468,11 +462,6 @@ async def provide_roi_overrides(
     )
 
 
-def _pdf_answer(filename: str, content: bytes) -> Response[bytes]:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"}
-    return Response(content, media_type=PDF_MEDIA_TYPE, headers=headers)
-
-
 ROI_PDF_RESPONSE = success_media_types(200, {PDF_MEDIA_TYPE: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)})
 
 
@@ -506,7 +495,8 @@ class RoiReportController(Controller):
         self, tenant: TenantScope, lead_id: Annotated[int, Parameter(description="Lead id")], overrides: roi_reports.RoiOverrides
     ) -> Response[bytes]:
         """The same case as a report to hand to the investor, with a cash-flow chart (the lead's `roi_report_url`)."""
-        return _pdf_answer(*await roi_reports.roi_pdf(tenant, "lead", lead_id, overrides))
+        filename, content = await roi_reports.roi_pdf(tenant, "lead", lead_id, overrides)
+        return download(content, filename, PDF_MEDIA_TYPE)
 
     @get(
         "/properties/{property_id:int}/roi",
@@ -541,4 +531,5 @@ class RoiReportController(Controller):
         overrides: roi_reports.RoiOverrides,
     ) -> Response[bytes]:
         """The property's case as a report to hand to an investor, with a cash-flow chart."""
-        return _pdf_answer(*await roi_reports.roi_pdf(tenant, "property", property_id, overrides))
+        filename, content = await roi_reports.roi_pdf(tenant, "property", property_id, overrides)
+        return download(content, filename, PDF_MEDIA_TYPE)

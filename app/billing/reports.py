@@ -263,6 +263,14 @@ def _line(period: Period, cell: dict[str, Any]) -> schemas.ProfitLossPeriod:
 
 # --------------------------------------------------------------------------- files
 
+FILE_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def file_of(report: schemas.ProfitLoss, kind: str) -> tuple[str, str, bytes]:
+    """The report as a CSV or Excel file: (file name, media type, content)."""
+    content = to_csv(report) if kind == "csv" else to_xlsx(report)
+    return f"profit-loss_{report.start_date}_{report.end_date}.{kind}", FILE_TYPES[kind], content
+
 
 def _table(report: schemas.ProfitLoss) -> tuple[list[str], list[list[Any]]]:
     """The report as a header and rows (one per period, then the totals): the same in CSV and Excel."""

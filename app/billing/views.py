@@ -43,7 +43,7 @@ from app.events.service import timeline as read_timeline
 from app.events.stream import latest_id
 from app.pipeline import service as deals
 from app.web.auth import guard
-from app.web.ui import Form, clean_form, form_errors, refusal_stays_on_page, render, targets
+from app.web.ui import Form, clean_form, download, form_errors, refusal_stays_on_page, render, targets
 
 Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 25
@@ -552,8 +552,7 @@ class InvoicePagesController(Controller):
     async def pdf(self, tenant: TenantScope, invoice_id: Id) -> Response[bytes]:
         """The invoice's PDF, to download."""
         document = await documents.invoice_pdf(tenant, invoice_id)
-        headers = {"Content-Disposition": f'attachment; filename="{document.filename}"', "Cache-Control": "private, no-store"}
-        return Response(document.content, media_type=PDF_MEDIA_TYPE, headers=headers)
+        return download(document.content, document.filename, PDF_MEDIA_TYPE)
 
 
 # ============================================================================ expenses, the P&L, billing settings
@@ -670,8 +669,7 @@ class FinancePagesController(Controller):
     async def expense_receipt(self, tenant: TenantScope, expense_id: Id) -> Response[bytes]:
         """The receipt as it was uploaded."""
         filename, media_type, content = await expenses.receipt(tenant, expense_id)
-        headers = {"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"}
-        return Response(content, media_type=media_type, headers=headers)
+        return download(content, filename, media_type, inline=True)
 
     # ------------------------------------------------------------------ the P&L
 
@@ -727,11 +725,8 @@ class FinancePagesController(Controller):
         grouping = group_by if group_by in ("month", "quarter", "year") else "month"
         converting = convert in ("1", "true", "on")
         report = await reports.profit_loss(tenant, _day(start_date), _day(end_date), grouping, None, converting)
-        kind = "xlsx" if format == "xlsx" else "csv"
-        content = reports.to_xlsx(report) if kind == "xlsx" else reports.to_csv(report)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if kind == "xlsx" else "text/csv"
-        headers = {"Content-Disposition": f'attachment; filename="profit-loss_{report.start_date}_{report.end_date}.{kind}"'}
-        return Response(content, media_type=media, headers=headers)
+        filename, media_type, content = reports.file_of(report, "xlsx" if format == "xlsx" else "csv")
+        return download(content, filename, media_type)
 
     # ------------------------------------------------------------------ billing settings
 
@@ -995,7 +990,7 @@ class RoiPagesController(Controller):
             field, problem = next(iter(errors.items()))
             raise ValidationFailed(f"Invalid {field}", details={"field": field}, human=problem)
         filename, content = await roi_reports.roi_pdf(tenant, _roi_kind(request), subject_id, overrides)
-        return Response(content, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return download(content, filename, PDF_MEDIA_TYPE)
 
 
 def _roi_kind(request: Request[Any, Any, Any]) -> str:

@@ -16,7 +16,7 @@ from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
+from litestar.response import Response, Template
 from markupsafe import Markup
 
 from app.core.errors import DomainError, PermissionDenied, ResourceNotFound
@@ -121,3 +121,9 @@ def refusal_stays_on_page(exc: DomainError) -> bool:
 def form_number(raw: str | None) -> int | None:
     """An id or a count from a form or a query string, or None (ASCII digits only: "²" is a digit to Python)."""
     return int(raw) if raw and re.fullmatch(r"[0-9]{1,18}", raw) else None
+
+
+def download(content: bytes, filename: str, media_type: str, *, inline: bool = False) -> Response[bytes]:
+    """A file to save (or, `inline`, to show in the browser), never kept by a browser or a proxy."""
+    disposition = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})
