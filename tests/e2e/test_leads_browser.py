@@ -114,8 +114,11 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             # The edit rescoring the lead (a job) redraws the page live; type once it has, as a person would
             # see it happen: a redraw landing between Playwright's focus and its typing would eat the text.
             expect(page.locator("#timeline")).to_contain_text("Score 10 → 18")
-            page.fill("#lead textarea[name=notes]", "Prefers a call after 6pm")
-            page.click("#lead button:has-text('Add note')")
+            # The redrawn lead reloads its cards (appointments, sequences, matches, ROI) above the note form: once
+            # they are in, the booking form's own "notes" field is there too, so the note form is named.
+            expect(page.locator("#lead section[hx-trigger=load]")).to_have_count(0)
+            page.locator("#add-note textarea[name=notes]").fill("Prefers a call after 6pm")
+            page.locator("#add-note button:has-text('Add note')").click()
             expect(page.locator("#timeline")).to_contain_text("Prefers a call after 6pm")
             assert not errors, errors
             browser.close()
