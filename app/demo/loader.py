@@ -700,8 +700,8 @@ async def _demo_memo(
 ) -> None:
     recipient = await messages_service.recipient_of(scope, property_id, lead_id)
     address = (recipient.email if template.type == "email" else recipient.phone) or ""
-    subject = message_render.render_text(template.subject_template, recipient.values) if template.type == "email" else ""
-    body = message_render.render_text(template.body_template, recipient.values)
+    subject = message_render.TEXT.render(template.subject_template, recipient.values) if template.type == "email" else ""
+    body = message_render.TEXT.render(template.body_template, recipient.values)
     reached = outcome in ("delivered", "opened", "replied")
     rows = await fetch(
         """INSERT INTO communication (tenant_id, template_id, property_id, lead_id, channel, recipient, recipient_name, subject, body,

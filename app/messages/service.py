@@ -114,8 +114,8 @@ async def get_template(scope: TenantScope, template_id: int) -> schemas.Template
 
 
 def _check_texts(channel: str, subject: str, body: str) -> None:
-    render.check("subject_template", subject)
-    render.check("body_template", body)
+    render.TEXT.check("subject_template", subject)
+    render.TEXT.check("body_template", body)
     if channel == "email" and not subject.strip():
         raise ValidationFailed(
             "Invalid subject_template: an e-mail template needs a subject",
@@ -270,13 +270,13 @@ async def recipient_of(scope: TenantScope, property_id: int | None, lead_id: int
 async def preview(scope: TenantScope, data: schemas.PreviewRequest) -> schemas.Preview:
     """A template's texts rendered with sample values (or a property's or lead's); a bad placeholder is a 422."""
     policy.VIEW.require(scope)
-    render.check("subject_template", data.subject_template)
-    render.check("body_template", data.body_template)
-    values = render.SAMPLE
+    render.TEXT.check("subject_template", data.subject_template)
+    render.TEXT.check("body_template", data.body_template)
+    values = render.TEXT.sample
     if data.property_id is not None or data.lead_id is not None:
         async with tenant_transaction(scope.tenant_id):
             values = (await recipient_of(scope, data.property_id, data.lead_id)).values
-    return schemas.Preview(subject=render.render_text(data.subject_template, values), body=render.render_text(data.body_template, values))
+    return schemas.Preview(subject=render.TEXT.render(data.subject_template, values), body=render.TEXT.render(data.body_template, values))
 
 
 # Generate and send.
@@ -393,8 +393,8 @@ async def compose(
         )
     await _check_rate(scope)
     address = recipient.email if channel == "email" else recipient.phone
-    subject = render.render_text(template["subject_template"], recipient.values) if channel == "email" else ""
-    body = render.render_text(template["body_template"], recipient.values)
+    subject = render.TEXT.render(template["subject_template"], recipient.values) if channel == "email" else ""
+    body = render.TEXT.render(template["body_template"], recipient.values)
     status, error = ("queued" if send_now else "draft"), ""
     if not address:
         status, error = (

@@ -245,7 +245,7 @@ def _editor(
     request: Request[Any, Any, Any], template: schemas.Template | None, form: dict[str, str], errors: dict[str, str], status_code: int = 200
 ) -> Template:
     ctx = {"active": "messages", "tab": "templates", "template": template, "form": form, "errors": errors, "variables": render.VARIABLES,
-           "filters": sorted(render.FILTERS)}  # fmt: skip
+           "filters": sorted(render.TEXT.filters)}  # fmt: skip
     return page(request, "messages/editor.html", ctx, status_code=status_code)
 
 

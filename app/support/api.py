@@ -221,7 +221,7 @@ class CannedReplyController(Controller):
     @post("/", operation_id="createCannedReply", summary="Save a canned reply", guards=[guard(policy.CANNED_MANAGE)], status_code=201)
     async def create_reply(self, tenant: TenantScope, data: schemas.CannedReplyCreate) -> ApiResponse[schemas.CannedReply]:
         """`body` may name `{{ customer_name }}`, `{{ customer_email }}`, `{{ ticket_id }}`, `{{ ticket_title }}` and
-        `{{ agent_name }}`; any other placeholder, or a broken one, is refused (422, `details.reason: placeholder`)."""
+        `{{ agent_name }}`; any other placeholder, or a broken one, is refused (422, `details.reason: bad_placeholder`)."""
         reply = await canned.create_reply(tenant, data)
         return ApiResponse(reply, status_code=201, headers={"Location": f"/v2/support/canned-replies/{reply.id}"})
 

@@ -1,19 +1,17 @@
-"""Canned replies: the tenant's shared reply snippets, with placeholders filled in for a ticket by a Jinja2 sandbox.
+"""Canned replies: the tenant's shared reply snippets, with placeholders filled in for a ticket.
 
 A body may name only the documented placeholders (`PLACEHOLDERS`); anything else, a broken one, or one the sandbox
-refuses is refused when the reply is saved, so inserting it into a ticket's answer cannot fail later.
+refuses is refused when the reply is saved (422 `reason: bad_placeholder`), so inserting it cannot fail later.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 from msgspec import UNSET
 
-from app.core.errors import ResourceNotFound, ValidationFailed
+from app.core.errors import ResourceNotFound
+from app.core.text_templates import TextTemplates
 from app.db import TenantScope, fetch, fetch_as, tenant_transaction
 from app.events.service import Subject, emit
 from app.support import policy, schemas, service
@@ -27,62 +25,15 @@ PLACEHOLDERS = {
     "ticket_title": "the ticket's title",
     "agent_name": "the name of whoever inserts it",
 }
-_SAMPLE = {"customer_name": "Noor Saleh", "customer_email": "noor@example.com", "ticket_id": 1, "ticket_title": "A", "agent_name": "Sam"}
-MAX_RENDERED = 40_000
-# Autoescape off: the result is plain text in a textarea (escaped there by the page), never HTML.
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-# A body is text and placeholders, optionally through a few text filters: no loop, condition, call or attribute, so
-# filling one in is cheap and cannot reach anything (the sandbox stays as the second line).
-_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Filter)
-FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default"})
+# Filled in by the one sandbox for such texts (app/core/text_templates): placeholders and a few text filters, no `if`.
+TEXT = TextTemplates(
+    PLACEHOLDERS,
+    {"customer_name": "Noor Saleh", "customer_email": "noor@example.com", "ticket_id": "1", "ticket_title": "A", "agent_name": "Sam"},
+    filters=frozenset({"upper", "lower", "title", "capitalize", "trim", "default"}),
+    conditions=False,
+    max_output=40_000,
+)
 _COLUMNS = "id, title, body, category, created_by, created_at, updated_at"
-
-
-def _refuse(message: str, provided: str, human: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid body: {message}",
-        details={
-            "field": "body",
-            "provided": provided[:200],
-            "expected": "text with placeholders among: " + ", ".join("{{ " + p + " }}" for p in PLACEHOLDERS),
-            "reason": "placeholder",
-        },
-        human=human,
-    )
-
-
-def check_body(body: str) -> None:
-    """Refuse a body whose placeholders are broken, unknown or refused by the sandbox (422, `reason: placeholder`)."""
-    try:
-        parsed = _ENV.parse(body)
-    except TemplateError as exc:
-        raise _refuse(
-            f"a placeholder is broken ({exc})", body, f"A placeholder is broken: {exc}. Write them like {{{{ customer_name }}}}."
-        ) from None
-    for node in parsed.find_all(nodes.Node):
-        if not isinstance(node, _NODES) or (isinstance(node, nodes.Filter) and node.name not in FILTERS):
-            what = f"the filter {node.name}" if isinstance(node, nodes.Filter) else f"a {type(node).__name__.lower()}"
-            raise _refuse(f"{what} is not allowed", body, f"Only placeholders like {{{{ customer_name }}}} are allowed here, not {what}.")
-    unknown = sorted(meta.find_undeclared_variables(parsed) - set(PLACEHOLDERS))
-    if unknown:
-        names = ", ".join(unknown)
-        raise _refuse(
-            f"unknown placeholder {names}",
-            body,
-            f"Unknown placeholder: {names}. Use " + ", ".join("{{ " + p + " }}" for p in PLACEHOLDERS) + ".",
-        )
-    try:
-        fill(body, _SAMPLE)
-    except (TemplateError, ValueError) as exc:
-        raise _refuse(f"the placeholders cannot be filled in ({exc})", body, f"The placeholders cannot be filled in: {exc}.") from None
-
-
-def fill(body: str, values: dict[str, Any]) -> str:
-    """The body with its placeholders filled in (in the sandbox: no attribute of Python objects, no file, no import)."""
-    text = _ENV.from_string(body).render(**values)
-    if len(text) > MAX_RENDERED:
-        raise ValueError(f"the filled-in reply is longer than {MAX_RENDERED:,} characters")
-    return text
 
 
 def _not_found(reply_id: int) -> ResourceNotFound:
@@ -123,7 +74,7 @@ async def get_reply(scope: TenantScope, reply_id: int) -> schemas.CannedReply:
 async def create_reply(scope: TenantScope, data: schemas.CannedReplyCreate) -> schemas.CannedReply:
     """Save a canned reply for the whole team (its placeholders checked). Audited."""
     policy.CANNED_MANAGE.require(scope)
-    check_body(data.body)
+    TEXT.check("body", data.body)
     now = datetime.now(UTC)
     async with tenant_transaction(scope.tenant_id):
         rows = await CannedReply.insert(
@@ -147,7 +98,7 @@ async def update_reply(scope: TenantScope, reply_id: int, data: schemas.CannedRe
     policy.CANNED_MANAGE.require(scope)
     values = {name: value for name in data.__struct_fields__ if (value := getattr(data, name)) is not UNSET}
     if "body" in values:
-        check_body(values["body"])
+        TEXT.check("body", values["body"])
     if "title" in values:
         values["title"] = values["title"].strip()
     if values.get("category") is not None:
@@ -191,8 +142,6 @@ async def render_for_ticket(scope: TenantScope, reply_id: int, ticket_id: int) -
         "ticket_title": ticket.title,
         "agent_name": agent[0]["full_name"] if agent else "The support team",
     }
-    try:
-        body = fill(reply.body, values)
-    except (TemplateError, ValueError) as exc:  # saved before a rule tightened: say so rather than insert half of it
-        raise _refuse(str(exc), reply.body, f"This canned reply cannot be filled in: {exc}. Edit it under Canned replies.") from None
+    TEXT.check("body", reply.body)  # saved before a rule tightened: say so (422) rather than insert half of it
+    body = TEXT.render(reply.body, values)
     return schemas.CannedReplyRendered(id=reply.id, ticket_id=ticket.id, body=body)

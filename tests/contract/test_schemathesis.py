@@ -132,10 +132,9 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "missing_customer",
         "file_type",
         "base_currency",
-        "placeholder",
         "unknown_event",
         "incomplete_action",
-        "bad_placeholder",  # a message template's text: what its placeholders may name is the sandbox's rule
+        "bad_placeholder",  # a message template's or canned reply's text: what it may hold is the sandbox's rule
         "missing_subject",  # an e-mail template (or one becoming one) needs a subject
     }
 )
