@@ -172,6 +172,29 @@ document.addEventListener("htmx:afterSwap", () => {
   if (!place.matches("a[href], button, " + FIELDS) && !place.hasAttribute("tabindex")) place.setAttribute("tabindex", "-1");
   place.focus({ preventScroll: !opened });
 });
+// A region that is redrawn comes back with its lazy cards (hx-trigger="load") as placeholders that load again: each
+// keeps showing what it showed, dimmed and inert, until its fresh content replaces it. The page does not flash its
+// placeholders at every redraw, nor move what is below them under the person's pointer.
+let shownCards = null;  // id → the content of each card in the region about to be swapped
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  if (!target || !target.querySelectorAll) { shownCards = null; return; }
+  const cards = target.querySelectorAll("section.card[id]:not([hx-trigger='load'])");
+  shownCards = new Map([...cards].map((card) => [card.id, card.innerHTML]));
+});
+document.addEventListener("htmx:afterSwap", () => {
+  const shown = shownCards;
+  shownCards = null;
+  if (!shown || !shown.size) return;
+  for (const [id, html] of shown) {
+    const card = document.getElementById(id);
+    if (!card || card.getAttribute("hx-trigger") !== "load") continue;
+    card.innerHTML = html;
+    card.inert = true;
+    card.classList.add("reloading");
+    card.setAttribute("aria-busy", "true");
+  }
+});
 // A board (the deals' pipeline, the properties' stages): cards are dragged (SortableJS) between and within columns,
 // or moved from the keyboard (Alt + arrows on a card's link). Every move is asked of the server, whose answer (the
 // whole board) replaces the board: a refused move comes back as the board as it was, with the reason above it.

@@ -108,8 +108,19 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             expect(page.locator("form#details .error")).to_contain_text("Enter the phone in international format")
             page.fill("form#details input[name=phone]", "+44 7700 900 124")
             page.fill("form#details input[name=budget_max]", "750000")
+            # The lead redrawn by the save reloads its cards; each keeps showing its content meanwhile (never the bare
+            # placeholder, which would flash and move the page under the pointer).
+            page.evaluate(
+                """() => { window.cardGaps = []; new MutationObserver(() => {
+                     const roi = document.getElementById("roi");
+                     if (roi && !roi.querySelector("input")) window.cardGaps.push(roi.outerHTML.slice(0, 200));
+                   }).observe(document.body, {subtree: true, childList: true}); }"""
+            )
             page.click("form#details button:has-text('Save')")
             expect(page.locator("#details")).to_contain_text("+447700900124")
+            expect(page.locator("#lead section[hx-trigger=load]")).to_have_count(0)
+            assert page.evaluate("window.cardGaps") == [], "the ROI card showed its placeholder while it reloaded"
+            expect(page.locator("#roi.reloading")).to_have_count(0)
             expect(page.locator("#timeline")).to_contain_text("Changed budget_max, phone")
             # The edit rescoring the lead (a job) redraws the page live; type once it has, as a person would
             # see it happen: a redraw landing between Playwright's focus and its typing would eat the text.
