@@ -32,7 +32,7 @@ def test_book_a_viewing_refuse_a_clash_and_see_the_week(tmp_path: Path) -> None:
         day -= timedelta(days=day.weekday())
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = browser.new_page(strict_selectors=True)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{base}/leads/{first['id']}")

@@ -77,8 +77,8 @@ def test_cards_move_by_drag_and_keyboard_persist_and_show_live_elsewhere(tmp_pat
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 mine, theirs = (
-                    browser.new_page(viewport={"width": 1400, "height": 900}),
-                    browser.new_page(viewport={"width": 1280, "height": 900}),
+                    browser.new_page(strict_selectors=True, viewport={"width": 1400, "height": 900}),
+                    browser.new_page(strict_selectors=True, viewport={"width": 1280, "height": 900}),
                 )
                 errors: list[str] = []
                 for page in (mine, theirs):

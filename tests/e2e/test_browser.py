@@ -38,7 +38,7 @@ def test_fresh_start_then_browser_creates_lists_and_revokes_an_api_key(tmp_path:
         assert httpx.get(f"{base}/login").status_code == 200
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = browser.new_page(strict_selectors=True)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             login(page, base)

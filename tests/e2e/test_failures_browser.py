@@ -24,7 +24,7 @@ def test_failed_changes_are_shown_and_undone_and_error_pages_keep_the_layout(tmp
         lead = api.post("/v2/leads", json={"name": "Fragile Farah", "phone": "+971501119999"}).json()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = browser.new_page(strict_selectors=True)
             page.goto(f"{base}/login")
             page.fill("input[name=email]", DEMO_EMAIL)
             page.fill("input[name=password]", DEMO_PASSWORD)
@@ -53,7 +53,7 @@ def test_failed_changes_are_shown_and_undone_and_error_pages_keep_the_layout(tmp
 
             # A page someone may not open: inside the app, with its navigation and a way out.
             page.goto(f"{base}/logout")
-            context = browser.new_context()
+            context = browser.new_context(strict_selectors=True)
             support = context.new_page()
             support.goto(f"{base}/login")
             support.fill("input[name=email]", SUPPORT_EMAIL)

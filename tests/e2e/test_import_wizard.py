@@ -22,7 +22,7 @@ def test_import_wizard_with_bad_rows(tmp_path: Path) -> None:
     with atrium_serve(tmp_path / "data", free_port()) as (base, _, _):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = browser.new_page(strict_selectors=True)
             page.goto(f"{base}/imports/new")
             page.fill("input[name=email]", DEMO_EMAIL)
             page.fill("input[name=password]", DEMO_PASSWORD)

@@ -23,7 +23,7 @@ def test_finance_issues_an_invoice_takes_payment_and_downloads_the_pdf(tmp_path:
     expect.set_options(timeout=15_000)
     with atrium_serve(tmp_path / "data", free_port()) as (base, _, _), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True)
+        context = browser.new_context(strict_selectors=True, accept_downloads=True)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

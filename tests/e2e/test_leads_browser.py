@@ -28,7 +28,7 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             assert httpx.post(f"{base}/v2/leads", headers=auth, json={"name": name, "phone": phone, "status": status}).status_code == 201
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = browser.new_page(strict_selectors=True)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{base}/leads")

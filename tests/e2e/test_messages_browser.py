@@ -29,7 +29,7 @@ def test_write_preview_send_and_read_in_the_outbox(tmp_path: Path) -> None:
         lead = api.post("/v2/leads", json={"name": "Wanda Wren", "email": "wanda@example.com"}).json()["id"]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(strict_selectors=True, viewport={"width": 1280, "height": 900})
             log_in(page, base)
             page.goto(f"{base}/messages/templates/new")
             page.fill("input[name=name]", "Quince hello")

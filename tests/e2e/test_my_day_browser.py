@@ -27,7 +27,7 @@ def test_an_agent_calls_the_top_lead_and_logs_the_outcome_and_next_step_in_one_m
         auth = {"Authorization": f"Bearer {token}"}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+            context = browser.new_context(strict_selectors=True, viewport=PHONE, has_touch=True, is_mobile=True)
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -51,7 +51,7 @@ def test_an_agent_calls_the_top_lead_and_logs_the_outcome_and_next_step_in_one_m
             assert box is not None and box["height"] >= 44 and box["width"] >= 44, box  # a thumb-sized target
 
             # The agent's second screen (a desktop tab) shows the same day and redraws live.
-            other = context.browser.new_context(viewport={"width": 1280, "height": 900}) if context.browser else None
+            other = context.browser.new_context(strict_selectors=True, viewport={"width": 1280, "height": 900}) if context.browser else None
             assert other is not None
             desk = other.new_page()
             desk.goto(f"{base}/login")

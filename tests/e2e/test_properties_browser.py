@@ -63,7 +63,7 @@ def test_board_list_page_and_matches_in_the_browser(tmp_path: Path) -> None:
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(strict_selectors=True, viewport={"width": 1400, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             log_in(page, base)
@@ -130,7 +130,7 @@ def test_board_list_page_and_matches_in_the_browser(tmp_path: Path) -> None:
             page.goto(f"{base}/properties/portfolio")
             expect(page.locator("#stats")).to_contain_text("Properties")
             assert serious_axe_violations(page) == []
-            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone = browser.new_page(strict_selectors=True, viewport={"width": 390, "height": 844})
             log_in(phone, base)
             for path in ("/properties", "/properties/board", f"/properties/{keyed}", "/properties/portfolio"):
                 phone.goto(f"{base}{path}")

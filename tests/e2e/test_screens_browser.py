@@ -182,7 +182,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for width, height in ((1280, 900), (390, 844)):
-                page = browser.new_page(viewport={"width": width, "height": height})
+                page = browser.new_page(strict_selectors=True, viewport={"width": width, "height": height})
                 errors: list[str] = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
                 # Nothing of Atrium's own is refused by its Content-Security-Policy (no inline script or style).
@@ -199,7 +199,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
                 assert errors == [], errors
                 page.close()
 
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(strict_selectors=True, viewport={"width": 1280, "height": 900})
             page.goto(f"{base}/login")
             page.fill("input[name=email]", DEMO_EMAIL)
             page.fill("input[name=password]", DEMO_PASSWORD)

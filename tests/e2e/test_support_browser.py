@@ -25,7 +25,7 @@ def test_answer_a_ticket_with_a_public_reply_and_an_internal_note(tmp_path: Path
         auth = {"Authorization": f"Bearer {admin['access_token']}"}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(strict_selectors=True, viewport={"width": 1280, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{base}/tickets?view=all")
@@ -90,7 +90,7 @@ def test_answer_a_ticket_with_a_public_reply_and_an_internal_note(tmp_path: Path
 
             customer_url = page.get_by_role("link", name="What the customer sees").get_attribute("href")
             assert customer_url is not None
-            customer = browser.new_context().new_page()  # another browser: no session
+            customer = browser.new_context(strict_selectors=True).new_page()  # another browser: no session
             customer.goto(customer_url.replace("http://127.0.0.1:8000", base))
             expect(customer.locator(".conversation")).to_contain_text("We are sending a locksmith today")
             expect(customer.locator(".conversation")).not_to_contain_text("landlord")

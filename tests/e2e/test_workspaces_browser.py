@@ -40,7 +40,7 @@ def _invite(page: Page, email: str, role: str) -> str:
 
 
 def _fresh_page(browser: Browser) -> Page:
-    return browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    return browser.new_context(strict_selectors=True, viewport={"width": 1280, "height": 900}).new_page()
 
 
 def test_invite_accept_pick_and_switch_workspaces(tmp_path: Path) -> None:
