@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from litestar import Controller, get
@@ -13,13 +14,14 @@ from app.core.scopes import resource_opt
 from app.db import TenantScope
 from app.web.auth import guard
 
-DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$"
-StartDate = Annotated[
-    str | None, Parameter(pattern=DAY_PATTERN, max_length=40, description="Custom start (ISO 8601 date or date-time; its UTC day)")
-]
-EndDate = Annotated[
-    str | None, Parameter(pattern=DAY_PATTERN, max_length=40, description="Custom end, included (ISO 8601; with start_date)")
-]
+StartDate = Annotated[date | None, Parameter(description="Custom start day (ISO 8601 date, UTC), with end_date")]
+EndDate = Annotated[date | None, Parameter(description="Custom end day, included (ISO 8601 date, UTC), with start_date")]
+AgentSort = Literal[
+    "closed_deals", "-closed_deals", "total_value", "-total_value", "average_deal_value", "-average_deal_value",
+    "leads_assigned", "-leads_assigned", "conversion_rate", "-conversion_rate", "average_response_time",
+    "-average_response_time", "performance_score", "-performance_score", "agent_name", "-agent_name",
+]  # fmt: skip
+METRICS_PATTERN = r"^( *(leads|revenue) *(, *(leads|revenue) *)*)?$"
 Period = Annotated[
     Literal["7d", "30d", "90d", "365d"] | None,
     Parameter(description="Time period ending today (default 30d); ignored with start_date/end_date"),
@@ -53,14 +55,7 @@ class AnalyticsController(Controller):
         period: Period = None,
         start_date: StartDate = None,
         end_date: EndDate = None,
-        sort: Annotated[
-            str | None,
-            Parameter(
-                pattern=r"^[-+]?[a-z_]{1,40}$",
-                description="closed_deals, total_value, average_deal_value, leads_assigned, conversion_rate, "
-                "average_response_time, performance_score or agent_name; `-` for descending (default -closed_deals)",
-            ),
-        ] = None,
+        sort: Annotated[AgentSort | None, Parameter(description="A field; `-` first for descending (default -closed_deals)")] = None,
     ) -> schemas.AgentsReport:
         """§3.2: per agent, deals won in the period (their number, total and average value in the workspace's currency:
         the `_aed` fields are named as in the reference, `currency` says which), the leads assigned to them created in
@@ -79,7 +74,9 @@ class AnalyticsController(Controller):
         ] = None,
         start_date: StartDate = None,
         end_date: EndDate = None,
-        metrics: Annotated[str | None, Parameter(max_length=200, description="Comma-separated: leads, revenue (default both)")] = None,
+        metrics: Annotated[
+            str, Parameter(max_length=200, pattern=METRICS_PATTERN, description="Comma-separated: leads, revenue (default both)")
+        ] = "",
     ) -> schemas.Dashboard:
         """EnterpriseHub: `leads` (created in the period, qualified, `conversion_rate` as a fraction of 1) and `revenue`
         (`attributed`: the P&L's revenue of the period's invoices for deals that came from a lead; `invoiced`: the P&L's

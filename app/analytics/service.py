@@ -81,9 +81,11 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _day_of(field: str, raw: str) -> date:
-    """An ISO 8601 date or date-time (its UTC day)."""
+def day_of(field: str, raw: str) -> date | None:
+    """An ISO 8601 date or date-time typed on the screen (its UTC day); None when blank."""
     text = raw.strip()
+    if not text:
+        return None
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
@@ -98,7 +100,7 @@ def _day_of(field: str, raw: str) -> date:
 
 
 def resolve_range(
-    period: str | None, start_date: str | None, end_date: str | None, *, allowed: Sequence[str], default: str, today: date | None = None
+    period: str | None, start_date: date | None, end_date: date | None, *, allowed: Sequence[str], default: str, today: date | None = None
 ) -> Range:
     """The period asked for: `start_date` and `end_date` (both, whole days, at most three years), else a preset."""
     today = today or datetime.now(UTC).date()
@@ -107,14 +109,20 @@ def resolve_range(
             missing = "end_date" if start_date else "start_date"
             raise ValidationFailed(
                 f"Invalid {missing}: a custom period needs start_date and end_date",
-                details={"field": missing, "provided": None, "expected": "an ISO 8601 date, with the other end of the period"},
+                # `range`: a rule over two values together, which the schema states one by one.
+                details={
+                    "field": missing,
+                    "provided": None,
+                    "expected": "an ISO 8601 date, with the other end of the period",
+                    "reason": "range",
+                },
                 human="Choose both a start and an end date",
             )
-        first, last = _day_of("start_date", start_date), _day_of("end_date", end_date)
+        first, last = start_date, end_date
         if last < first:
             raise ValidationFailed(
                 "Invalid end_date: on or after start_date",
-                details={"field": "end_date", "provided": end_date, "expected": "a date on or after start_date", "reason": "range"},
+                details={"field": "end_date", "provided": last.isoformat(), "expected": "a date on or after start_date", "reason": "range"},
                 human="The end date cannot be before the start date",
             )
         if (last - first).days >= MAX_DAYS or first.year < 1900 or last.year > 2999:
@@ -122,8 +130,8 @@ def resolve_range(
                 f"Invalid start_date: a period of at most {MAX_DAYS} days, from 1900 to 2999",
                 details={
                     "field": "start_date",
-                    "provided": start_date,
-                    "expected": f"at most {MAX_DAYS} days before end_date",
+                    "provided": first.isoformat(),
+                    "expected": f"at most {MAX_DAYS} days before end_date, from 1900 to 2999",
                     "reason": "range",
                 },
                 human="Choose a period of at most three years",
@@ -216,7 +224,7 @@ async def funnel(scope: TenantScope, rng: Range) -> schemas.Funnel:
 
 # --------------------------------------------------------------------------- agents
 
-AGENT_SORTS = {
+AGENT_SORTS: dict[str, str] = {
     "closed_deals": "closed_deals",
     "total_value": "total_value_aed",
     "total_value_aed": "total_value_aed",

@@ -35,7 +35,8 @@ async def _overview(tenant: TenantScope, state: dict[str, str]) -> tuple[service
     sort = state.get("sort") or None
     try:
         if state["period"] == "custom":
-            rng = service.resolve_range(None, state["start_date"] or None, state["end_date"] or None, allowed=PRESETS, default="30d")
+            first, last = service.day_of("start_date", state["start_date"]), service.day_of("end_date", state["end_date"])
+            rng = service.resolve_range(None, first, last, allowed=PRESETS, default="30d")
         else:
             rng = service.resolve_range(state["period"], None, None, allowed=PRESETS, default="30d")
         return await service.overview(tenant, rng, sort), ""

@@ -128,6 +128,22 @@ async def _book_demo_appointments(scope: TenantScope, zone: ZoneInfo, today: dat
         )
 
 
+# The demo leads are made in one statement, so their stages were all reached the moment they were created: give them the
+# history the service would have recorded (app.analytics: lead_milestone): a first answer minutes to hours after a lead
+# came in, qualification hours to days later, a viewing a few days after that, the close a couple of weeks on; never
+# later than now.
+DEMO_MILESTONES = """
+UPDATE lead_milestone m
+   SET responded_at = CASE WHEN l.status <> 'NEW' THEN least(now(), m.started_at + ((l.id * 37) % 360 + 4) * interval '1 minute') END,
+       qualified_at = least(now(), m.qualified_at + ((l.id * 53) % 96 + 2) * interval '1 hour'),
+       viewing_at = least(now(), m.viewing_at + ((l.id * 53) % 96 + 2) * interval '1 hour' + (1 + l.id % 6) * interval '1 day'),
+       won_at = least(now(), m.won_at + ((l.id * 53) % 96 + 2) * interval '1 hour' + (8 + l.id % 15) * interval '1 day'),
+       lost_at = least(now(), m.lost_at + (2 + l.id % 20) * interval '1 day')
+  FROM lead l
+ WHERE l.tenant_id = $1 AND m.tenant_id = $1 AND m.lead_id = l.id
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
     """What to print so a person can log in."""
@@ -169,6 +185,7 @@ async def load_demo_tenant() -> DemoLogin:
             tenant.id,
             agents,
         )
+        await fetch(DEMO_MILESTONES, tenant.id)
     await rescore_tenant(scope)
     async with tenant_transaction(tenant.id):
         for statement in DEMO_CONTACTS:

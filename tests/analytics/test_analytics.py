@@ -5,7 +5,7 @@ an agent sees only their own figures, support none, another tenant nothing; the 
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,8 +17,9 @@ from tests.billing.test_invoices_api import company, new_invoice, sent_invoice
 from tests.factories import Account, Tenants, make_lead
 from tests.helpers import browser_client, browser_login
 
-TODAY = datetime.now(UTC).date().isoformat()
-RANGE = {"start_date": TODAY, "end_date": TODAY}
+TODAY = datetime.now(UTC).date()
+# Yesterday to tomorrow: the set made now, and its history set ten minutes ahead, are inside even around midnight UTC.
+RANGE = {"start_date": (TODAY - timedelta(days=1)).isoformat(), "end_date": (TODAY + timedelta(days=1)).isoformat()}
 
 
 async def status(client: httpx.AsyncClient, who: Account, lead: dict[str, Any], *steps: str) -> None:
@@ -108,7 +109,7 @@ async def test_the_figures_of_a_known_set_match_hand_computation(
     # Agents: one has 5 leads, 1 won (20 %), deals won 1,000,000.00 + 250,000.50; answered in 600 s.
     # Score: 50 x min(20/25, 1) + 30 x 1 (the top value) + 20 x (1 - 600/86400) = 40 + 30 + 19.86 = 90.
     # Two: 2 leads, none won, no deal; L6 answered at once: 20 x 1 = 20.
-    agents = (await client.get("/v2/analytics/agents", headers=admin.auth, params={"period": "30d", "sort": "-closed_deals"})).json()
+    agents = (await client.get("/v2/analytics/agents", headers=admin.auth, params={**RANGE, "sort": "-closed_deals"})).json()
     assert agents["currency"] == "AED" and "50 x min(conversion rate" in agents["score_formula"]
     rows = {r["agent_id"]: r for r in agents["data"]}
     assert [r["agent_id"] for r in agents["data"]][:2] == [one.user_id, two.user_id]
@@ -118,20 +119,20 @@ async def test_the_figures_of_a_known_set_match_hand_computation(
     assert (first["average_response_time_seconds"], first["performance_score"]) == (600, 90)
     second = rows[two.user_id]
     assert (second["closed_deals"], second["leads_assigned"], second["conversion_rate"], second["performance_score"]) == (0, 2, 0.0, 20)
-    by_score = (await client.get("/v2/analytics/agents", headers=admin.auth, params={"sort": "performance_score"})).json()["data"]
+    by_score = (await client.get("/v2/analytics/agents", headers=admin.auth, params={**RANGE, "sort": "performance_score"})).json()["data"]
     assert [r["performance_score"] for r in by_score] == sorted(r["performance_score"] for r in by_score)
-    only_mine = (await client.get("/v2/analytics/agents", headers=two.auth)).json()["data"]
+    only_mine = (await client.get("/v2/analytics/agents", headers=two.auth, params=RANGE)).json()["data"]
     assert [r["agent_id"] for r in only_mine] == [two.user_id] and only_mine[0]["performance_score"] == 20
 
     # Revenue is the P&L's: 1,000.00 + 200.00 + 300.00 invoiced before tax (the draft left out); from leads 1,000.00.
     pnl = (await client.get("/v2/financial/reports/profit-loss", headers=admin.auth, params=RANGE)).json()
     assert pnl["totals"]["invoiced"] == 1500.00
-    dashboard = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params={"period": "week"})).json()
+    dashboard = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params=RANGE)).json()
     assert dashboard["leads"] == {"total": 8, "qualified": 4, "conversion_rate": 0.5}
     assert dashboard["revenue"] == {"attributed": 1000.00, "pipeline": 500000.00, "invoiced": pnl["totals"]["invoiced"], "currency": "AED"}
-    only_leads = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params={"metrics": "leads"})).json()
+    only_leads = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params={**RANGE, "metrics": "leads"})).json()
     assert "revenue" not in only_leads and only_leads["leads"]["total"] == 8
-    theirs = (await client.get("/v2/analytics/dashboard", headers=one.auth, params={"period": "today"})).json()
+    theirs = (await client.get("/v2/analytics/dashboard", headers=one.auth, params=RANGE)).json()
     assert theirs["leads"]["total"] == 5 and theirs["revenue"]["invoiced"] == 1200.00 and theirs["revenue"]["pipeline"] == 0
 
     kpis = (await client.get("/v2/business-intelligence/kpis", headers=admin.auth, params=RANGE)).json()
@@ -198,9 +199,9 @@ async def test_roles_tenants_and_bad_input(client: httpx.AsyncClient, tenants: T
     assert (await client.get("/v2/analytics/funnel", headers={"X-API-Key": key})).json()["funnel"][0]["count"] == 8
     for params, field in (
         ({"period": "2w"}, "period"),
-        ({"start_date": TODAY}, "end_date"),
-        ({"start_date": "2026-02-30", "end_date": TODAY}, "start_date"),
-        ({"start_date": TODAY, "end_date": "2020-01-01"}, "end_date"),
+        ({"start_date": RANGE["start_date"]}, "end_date"),
+        ({"start_date": "2026-02-30", "end_date": RANGE["end_date"]}, "start_date"),
+        ({"start_date": RANGE["start_date"], "end_date": "2020-01-01"}, "end_date"),
         ({"start_date": "2000-01-01", "end_date": "2026-01-01"}, "start_date"),
     ):
         bad = await client.get("/v2/analytics/funnel", headers=admin.auth, params=params)
@@ -232,10 +233,10 @@ async def test_the_screen_and_its_files_show_the_callers_figures(
         names[one.user_id],
     ):
         assert text in page.text, text  # fmt: skip
-    assert f'href="/analytics/export.pdf?period=custom&amp;start_date={TODAY}&amp;end_date={TODAY}"' in page.text
+    assert f'href="/analytics/export.pdf?period=custom&amp;start_date={RANGE["start_date"]}&amp;end_date={RANGE["end_date"]}"' in page.text
     fragment = await client.get("/analytics", params={"period": "7d"}, headers={"HX-Request": "true", "HX-Target": "analytics-report"})
     assert fragment.status_code == 200 and "<html" not in fragment.text and fragment.headers["hx-push-url"] == "/analytics?period=7d"
-    wrong = await client.get("/analytics", params={"period": "custom", "start_date": TODAY, "end_date": "2001-01-01"})
+    wrong = await client.get("/analytics", params={"period": "custom", "start_date": RANGE["start_date"], "end_date": "2001-01-01"})
     assert wrong.status_code == 422 and "cannot be before the start date" in wrong.text and "last 30 days are shown" in wrong.text
 
     xlsx = await client.get("/analytics/export.xlsx", params=RANGE)
