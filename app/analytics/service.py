@@ -28,6 +28,7 @@ from app.analytics import policy, schemas
 from app.billing.service import read_settings
 from app.core.errors import ValidationFailed
 from app.db import TenantScope, fetch, tenant_transaction
+from app.events.service import Subject, audit
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -721,3 +722,9 @@ async def overview(scope: TenantScope, rng: Range, sort: str | None = None) -> O
         sources=sources,
         read_at=read_at,
     )
+
+
+async def record_export(scope: TenantScope, overview: Overview, kind: str) -> None:
+    """An export of the dashboard goes in the audit log (who took which figures, when)."""
+    details = {"format": kind, "start_date": overview.range.first_day.isoformat(), "end_date": overview.range.last_day.isoformat()}
+    await audit(scope, Subject("analytics", ""), "analytics.exported", {**details, "whole_team": overview.team})

@@ -94,7 +94,9 @@ class AnalyticsPagesController(Controller):
         """The dashboard of the range as a PDF."""
         overview, _ = await _overview(tenant, _state(period, start_date, end_date, sort))
         org = await accounts.get_tenant(tenant)
-        return download(await export.to_pdf(overview, org.name), export.filename(overview, "pdf"), "application/pdf")
+        content = await export.to_pdf(overview, org.name)
+        await service.record_export(tenant, overview, "pdf")
+        return download(content, export.filename(overview, "pdf"), "application/pdf")
 
     @get("/export.xlsx")
     async def export_xlsx(
@@ -102,4 +104,6 @@ class AnalyticsPagesController(Controller):
     ) -> Response[bytes]:
         """The dashboard of the range as an Excel workbook."""
         overview, _ = await _overview(tenant, _state(period, start_date, end_date, sort))
-        return download(export.to_xlsx(overview), export.filename(overview, "xlsx"), export.XLSX)
+        content = export.to_xlsx(overview)
+        await service.record_export(tenant, overview, "xlsx")
+        return download(content, export.filename(overview, "xlsx"), export.XLSX)

@@ -5,6 +5,7 @@ an agent sees only their own figures, support none, another tenant nothing; the 
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -259,6 +260,11 @@ async def test_the_screen_and_its_files_show_the_callers_figures(
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).lower()
     for expected in ("Sales funnel", "Agent leaderboard", names[one.user_id], "1,250,000", "Performance score", "Closed won", "1,500.00"):
         assert expected.lower() in text, expected
+
+    exported = await db.fetch(
+        "SELECT action, details FROM audit_log WHERE tenant_id = $1 AND action = 'analytics.exported' ORDER BY id", admin.tenant_id
+    )
+    assert [json.loads(r["details"])["format"] for r in exported] == ["xlsx", "pdf"]
 
     async with browser_client(client._transport.app) as other:  # type: ignore[attr-defined]
         await browser_login(other, one)
