@@ -40,6 +40,7 @@ INSTALLED = [
     "app.billing",
     "app.activities",
     "app.campaigns",
+    "app.analytics",
     "app.automation",
     "app.messages",
 ]

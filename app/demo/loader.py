@@ -128,6 +128,26 @@ async def _book_demo_appointments(scope: TenantScope, zone: ZoneInfo, today: dat
         )
 
 
+# The demo leads are made in one statement, so their stages were all reached the moment they were created: give them the
+# history the service would have recorded (app.analytics: lead_milestone): a first answer minutes to hours after a lead
+# came in, qualification hours to days later, a viewing a few days after that, the close a couple of weeks on; never
+# later than now.
+DEMO_MILESTONES = """
+UPDATE lead_milestone m
+   SET responded_at = CASE WHEN l.status <> 'NEW' THEN least(now(), m.started_at + ((l.id * 37) % 360 + 4) * interval '1 minute') END,
+       qualified_at = CASE WHEN m.qualified_at IS NOT NULL
+                           THEN least(now(), m.qualified_at + ((l.id * 53) % 96 + 2) * interval '1 hour') END,
+       viewing_at = CASE WHEN m.viewing_at IS NOT NULL
+                         THEN least(now(), m.viewing_at + ((l.id * 53) % 96 + 2) * interval '1 hour'
+                                              + (1 + l.id % 6) * interval '1 day') END,
+       won_at = CASE WHEN m.won_at IS NOT NULL
+                     THEN least(now(), m.won_at + ((l.id * 53) % 96 + 2) * interval '1 hour' + (8 + l.id % 15) * interval '1 day') END,
+       lost_at = CASE WHEN m.lost_at IS NOT NULL THEN least(now(), m.lost_at + (2 + l.id % 20) * interval '1 day') END
+  FROM lead l
+ WHERE l.tenant_id = $1 AND m.tenant_id = $1 AND m.lead_id = l.id
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
     """What to print so a person can log in."""
@@ -169,6 +189,7 @@ async def load_demo_tenant() -> DemoLogin:
             tenant.id,
             agents,
         )
+        await fetch(DEMO_MILESTONES, tenant.id)
     await rescore_tenant(scope)
     async with tenant_transaction(tenant.id):
         for statement in DEMO_CONTACTS:
@@ -181,6 +202,7 @@ async def load_demo_tenant() -> DemoLogin:
     async with tenant_transaction(tenant.id):
         await fetch(DEMO_CALLS, tenant.id)
     await _demo_invoices(scope, datetime.now(dubai).date())
+    await _demo_commissions(scope, datetime.now(dubai).date())
     await _demo_workspace(scope)
     await _demo_messages(scope)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, tenant.id, created=True)
@@ -517,6 +539,23 @@ SELECT $1, d.direction, d.status, d.from_number, d.to_number, d.agent_id, d.queu
                NULL::bigint AS contact_id
           FROM generate_series(1, 400) g) d
 """
+
+
+async def _demo_commissions(scope: TenantScope, today: date) -> None:
+    """The commission invoices of the won deals (2 % of the price, sent): revenue the dashboard attributes to leads."""
+    async with tenant_transaction(scope.tenant_id):
+        won = await fetch("SELECT id, title, value FROM deal WHERE tenant_id = $1 AND status = 'won' ORDER BY id", scope.tenant_id)
+        companies = [r["id"] for r in await fetch("SELECT id FROM company WHERE tenant_id = $1 ORDER BY id LIMIT 5", scope.tenant_id)]
+    for n, deal in enumerate(won):
+        commission = (deal["value"] * Decimal("0.02")).quantize(Decimal("0.01"))
+        line = billing_schemas.InvoiceLineInput(description=f"Sales commission, {deal['title']}", unit_price=commission)
+        invoice = await billing.create_invoice(
+            scope,
+            billing_schemas.InvoiceCreate(
+                customer_account_id=companies[n % len(companies)], deal_id=deal["id"], issue_date=today, lines=[line]
+            ),
+        )
+        await billing.send_invoice(scope, invoice.id, billing_schemas.InvoiceSend(), None)
 
 
 async def _demo_invoices(scope: TenantScope, today: date) -> None:

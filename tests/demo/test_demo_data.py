@@ -120,6 +120,17 @@ async def test_the_demo_has_properties_in_every_stage_portfolios_and_matches_for
     active = await db.fetchval("SELECT count(*) FROM nurture_sequence WHERE tenant_id = $1 AND status = 'active'", login.tenant_id)
     assert active == 1
 
+    # Analytics: a funnel that narrows from stage to stage, qualification taking hours to days, commission revenue
+    # attributed to the leads' won deals, and a leaderboard whose agents score differently.
+    funnel = (await client.get("/v2/analytics/funnel", headers=api, params={"period": "365d"})).json()
+    counts_by_stage = [f["count"] for f in funnel["funnel"]]
+    assert counts_by_stage == sorted(counts_by_stage, reverse=True) and counts_by_stage[-1] > 0 and counts_by_stage[0] > counts_by_stage[1]
+    assert 3600 < funnel["average_qualification_time_seconds"] < 5 * 86400
+    dashboard = (await client.get("/v2/analytics/dashboard", headers=api, params={"period": "month"})).json()
+    assert dashboard["revenue"]["attributed"] > 0 and dashboard["revenue"]["pipeline"] > 0
+    board = (await client.get("/v2/analytics/agents", headers=api, params={"period": "30d"})).json()["data"]
+    assert len(board) >= 3 and len({a["performance_score"] for a in board}) > 1 and any(a["closed_deals"] for a in board)
+
     # Loading again changes nothing.
     before = await counts(db, login.tenant_id)
     assert (await load_demo_tenant()).created is False

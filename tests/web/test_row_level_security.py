@@ -73,6 +73,7 @@ TENANT_TABLES = [
     "saved_view",
     "campaign",
     "notification_setting",
+    "lead_milestone",
 ]
 
 

@@ -1,0 +1,281 @@
+"""Analytics (issue #17) on a known dataset whose figures are worked out by hand below: the funnel from the leads'
+recorded history, the agents' conversion and score, revenue equal to the P&L's, attribution by source and campaign;
+an agent sees only their own figures, support none, another tenant nothing; the screen, its PDF and Excel file."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import openpyxl
+from pypdf import PdfReader
+
+from tests.billing.test_invoices_api import company, new_invoice, sent_invoice
+from tests.factories import Account, Tenants, make_lead
+from tests.helpers import browser_client, browser_login
+
+TODAY = datetime.now(UTC).date()
+# Yesterday to tomorrow: the set made now, and its history set ten minutes ahead, are inside even around midnight UTC.
+RANGE = {"start_date": (TODAY - timedelta(days=1)).isoformat(), "end_date": (TODAY + timedelta(days=1)).isoformat()}
+
+
+async def status(client: httpx.AsyncClient, who: Account, lead: dict[str, Any], *steps: str) -> None:
+    for step in steps:
+        moved = await client.patch(f"/v2/leads/{lead['id']}", headers=who.auth, json={"status": step})
+        assert moved.status_code == 200, moved.text
+
+
+async def deal(client: httpx.AsyncClient, who: Account, value: str, owner: int, lead: Any = None, won: bool = False) -> int:
+    body: dict[str, Any] = {"title": f"Deal {value}", "value": value, "owner_id": owner}
+    if lead is not None:
+        body["lead_id"] = lead["id"]
+    made = await client.post("/v2/deals", headers=who.auth, json=body)
+    assert made.status_code == 201, made.text
+    if won:
+        closed = await client.patch(f"/v2/deals/{made.json()['id']}", headers=who.auth, json={"status": "won"})
+        assert closed.status_code == 200, closed.text
+    return int(made.json()["id"])
+
+
+async def known_set(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> dict[str, Any]:
+    """Eight leads today, two agents, three deals, invoices; the figures of each test are worked out from it."""
+    admin = await tenants.create()
+    one = await tenants.add_user(admin, "agent")
+    two = await tenants.add_user(admin, "agent")
+    summer = await client.post("/v2/campaigns", headers=admin.auth, json={"name": "Summer villas", "source": "website"})
+    assert summer.status_code == 201, summer.text
+    lead = {}
+    lead[1] = await make_lead(client, admin, name="L1", phone="+971500000001", agent_id=one.user_id, source="website",
+                              campaign_id=summer.json()["id"])  # fmt: skip
+    lead[2] = await make_lead(client, admin, name="L2", phone="+971500000002", agent_id=one.user_id, source="website",
+                              custom_fields={"utm_campaign": "spring_promo"})  # fmt: skip
+    lead[3] = await make_lead(client, admin, name="L3", email="l3@example.com", agent_id=one.user_id, source="portal")
+    lead[4] = await make_lead(client, admin, name="L4", phone="+971500000004", agent_id=one.user_id, source="portal")
+    lead[5] = await make_lead(client, admin, name="L5", phone="+971500000005", agent_id=one.user_id, source="portal")
+    lead[6] = await make_lead(client, admin, name="L6", phone="+971500000006", agent_id=two.user_id, source="portal")
+    lead[7] = await make_lead(client, admin, name="L7", email="l7@example.com", agent_id=two.user_id, source="portal")
+    lead[8] = await make_lead(client, admin, name="L8", phone="+971500000008", source="portal")
+    await status(client, admin, lead[1], "QUALIFIED", "VIEWING_SCHEDULED", "WON")
+    await status(client, admin, lead[2], "QUALIFIED", "LOST")  # qualified once: still counts as qualified
+    await status(client, admin, lead[3], "QUALIFIED")  # no phone: stops before phone_captured
+    await status(client, admin, lead[5], "CONTACTED")
+    await status(client, admin, lead[6], "QUALIFIED", "VIEWING_SCHEDULED")
+    # Agent one's leads that moved were first answered ten minutes after they came in (the history set back).
+    await db.execute(
+        "UPDATE lead_milestone SET responded_at = started_at + interval '600 seconds' WHERE lead_id = ANY($1::bigint[])",
+        [lead[n]["id"] for n in (1, 2, 3, 5)],
+    )
+    d1 = await deal(client, admin, "1000000.00", one.user_id, lead[1], won=True)
+    await deal(client, admin, "500000.00", two.user_id, lead[6])  # open: the pipeline
+    d3 = await deal(client, admin, "250000.50", one.user_id, won=True)  # no lead
+    acme = await company(client, admin)
+    await sent_invoice(client, admin, customer_account_id=acme, deal_id=d1, subtotal="1000.00", tax_rate="0.05")
+    await sent_invoice(client, admin, customer_account_id=acme, deal_id=d3, subtotal="200.00")
+    await sent_invoice(client, admin, customer_account_id=acme, subtotal="300.00")
+    await new_invoice(client, admin, customer_account_id=acme, deal_id=d1, subtotal="999.00")  # a draft: no revenue
+    return {"admin": admin, "one": one, "two": two, "lead": lead, "campaign": summer.json()["id"]}
+
+
+async def test_the_figures_of_a_known_set_match_hand_computation(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    s = await known_set(client, tenants, db)
+    admin, one, two = s["admin"], s["one"], s["two"]
+
+    # Funnel: started 8; qualified L1 L2 L3 L6 = 4; with a phone L1 L2 L6 = 3; viewing L1 L6 = 2; won L1 = 1.
+    answer = await client.get("/v2/analytics/funnel", headers=admin.auth, params={"period": "7d"})
+    assert answer.status_code == 200, answer.text
+    funnel = answer.json()
+    assert funnel["period"] == "7d" and funnel["end_date"].endswith("T23:59:59Z") and funnel["start_date"].endswith("T00:00:00Z")
+    steps = [(f["stage"], f["count"], f["percentage"], f["drop_off_from_previous"]) for f in funnel["funnel"]]
+    assert steps == [
+        ("started", 8, 100, 0),
+        ("qualified", 4, 50, 50),  # 4 of 8 lost
+        ("phone_captured", 3, 37.5, 25),  # 1 of 4
+        ("viewing_scheduled", 2, 25, 33.3),  # 1 of 3
+        ("closed_won", 1, 12.5, 50),  # 1 of 2
+    ]
+    assert funnel["conversion_rate"] == 12.5
+    assert 0 <= funnel["average_qualification_time_seconds"] <= 5  # qualified within the test's seconds
+    custom = await client.get("/v2/analytics/funnel", headers=admin.auth, params=RANGE)
+    assert custom.json()["period"] == "custom" and custom.json()["funnel"][0]["count"] == 8
+    # Agent one sees their five: qualified L1 L2 L3, phone L1 L2, viewing L1, won L1.
+    mine = (await client.get("/v2/analytics/funnel", headers=one.auth, params=RANGE)).json()
+    assert [f["count"] for f in mine["funnel"]] == [5, 3, 2, 1, 1]
+
+    # Agents: one has 5 leads, 1 won (20 %), deals won 1,000,000.00 + 250,000.50; answered in 600 s.
+    # Score: 50 x min(20/25, 1) + 30 x 1 (the top value) + 20 x (1 - 600/86400) = 40 + 30 + 19.86 = 90.
+    # Two: 2 leads, none won, no deal; L6 answered at once: 20 x 1 = 20.
+    agents = (await client.get("/v2/analytics/agents", headers=admin.auth, params={**RANGE, "sort": "-closed_deals"})).json()
+    assert agents["currency"] == "AED" and "50 x min(conversion rate" in agents["score_formula"]
+    rows = {r["agent_id"]: r for r in agents["data"]}
+    assert [r["agent_id"] for r in agents["data"]][:2] == [one.user_id, two.user_id]
+    first = rows[one.user_id]
+    assert (first["closed_deals"], first["total_value_aed"], first["average_deal_value_aed"]) == (2, 1250000.5, 625000.25)
+    assert (first["leads_assigned"], first["won_leads"], first["conversion_rate"]) == (5, 1, 20.0)
+    assert (first["average_response_time_seconds"], first["performance_score"]) == (600, 90)
+    second = rows[two.user_id]
+    assert (second["closed_deals"], second["leads_assigned"], second["conversion_rate"], second["performance_score"]) == (0, 2, 0.0, 20)
+    by_score = (await client.get("/v2/analytics/agents", headers=admin.auth, params={**RANGE, "sort": "performance_score"})).json()["data"]
+    assert [r["performance_score"] for r in by_score] == sorted(r["performance_score"] for r in by_score)
+    only_mine = (await client.get("/v2/analytics/agents", headers=two.auth, params=RANGE)).json()["data"]
+    assert [r["agent_id"] for r in only_mine] == [two.user_id] and only_mine[0]["performance_score"] == 20
+
+    # Revenue is the P&L's: 1,000.00 + 200.00 + 300.00 invoiced before tax (the draft left out); from leads 1,000.00.
+    pnl = (await client.get("/v2/financial/reports/profit-loss", headers=admin.auth, params=RANGE)).json()
+    assert pnl["totals"]["invoiced"] == 1500.00
+    dashboard = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params=RANGE)).json()
+    assert dashboard["leads"] == {"total": 8, "qualified": 4, "conversion_rate": 0.5}
+    assert dashboard["revenue"] == {"attributed": 1000.00, "pipeline": 500000.00, "invoiced": pnl["totals"]["invoiced"], "currency": "AED"}
+    only_leads = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params={**RANGE, "metrics": "leads"})).json()
+    assert "revenue" not in only_leads and only_leads["leads"]["total"] == 8
+    theirs = (await client.get("/v2/analytics/dashboard", headers=one.auth, params=RANGE)).json()
+    assert theirs["leads"]["total"] == 5 and theirs["revenue"]["invoiced"] == 1200.00 and theirs["revenue"]["pipeline"] == 0
+
+    kpis = (await client.get("/v2/business-intelligence/kpis", headers=admin.auth, params=RANGE)).json()
+    k = {x["key"]: x for x in kpis["kpis"]}
+    assert (k["new_leads"]["value"], k["won_deals"]["value"], k["won_value"]["value"], k["revenue"]["value"]) == (8, 2, 1250000.5, 1500)
+    assert (k["qualification_rate"]["value"], k["lead_conversion_rate"]["value"], k["pipeline_value"]["value"]) == (50, 12.5, 500000)
+    assert k["new_leads"]["previous_value"] == 0 and k["new_leads"]["change_percent"] is None
+
+    # Attribution: website has L1 (won, Summer villas) and L2; deals without a lead and invoices without a deal: (no lead).
+    report = (await client.get("/v2/attribution-reports", headers=admin.auth, params=RANGE)).json()
+    sources = {r["key"]: r for r in report["by_source"]}
+    web = sources["website"]
+    assert (web["leads"], web["won_leads"], web["won_deals"], web["won_value"], web["revenue"], web["conversion_rate"]) == (
+        2, 1, 1, 1000000, 1000, 50.0,
+    )  # fmt: skip
+    assert (sources["portal"]["leads"], sources["portal"]["won_deals"]) == (6, 0)
+    assert (sources["(no lead)"]["won_value"], sources["(no lead)"]["revenue"]) == (250000.5, 500)
+    campaigns = {r["key"]: r for r in report["by_campaign"]}
+    assert campaigns["Summer villas"]["campaign_id"] == s["campaign"] and campaigns["Summer villas"]["revenue"] == 1000
+    assert campaigns["spring_promo"]["leads"] == 1 and campaigns["(none)"]["leads"] == 6
+    assert (report["totals"]["leads"], report["totals"]["revenue"], report["totals"]["won_value"]) == (8, 1500, 1250000.5)
+
+
+async def test_roles_tenants_and_bad_input(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    s = await known_set(client, tenants, db)
+    admin = s["admin"]
+    stranger = await tenants.create()
+    support = await tenants.add_user(admin, "support")
+    paths = [
+        "/v2/analytics/funnel",
+        "/v2/analytics/agents",
+        "/v2/analytics/dashboard",
+        "/v2/business-intelligence/kpis",
+        "/v2/attribution-reports",
+    ]
+    for path in paths:
+        assert (await client.get(path, headers=support.auth)).status_code == 403, path
+        theirs = await client.get(path, headers=stranger.auth)
+        assert theirs.status_code == 200, path
+        assert not any(f"L{n}" in theirs.text for n in range(1, 9)) and "Summer" not in theirs.text and "1250000" not in theirs.text
+    other = {
+        "funnel": (await client.get("/v2/analytics/funnel", headers=stranger.auth)).json()["funnel"][0]["count"],
+        "agents": [r["agent_id"] for r in (await client.get("/v2/analytics/agents", headers=stranger.auth)).json()["data"]],
+        "dashboard": (await client.get("/v2/analytics/dashboard", headers=stranger.auth)).json()["revenue"],
+        "sources": (await client.get("/v2/attribution-reports", headers=stranger.auth)).json()["by_source"],
+    }
+    assert other == {
+        "funnel": 0,
+        "agents": [],
+        "dashboard": {"attributed": 0, "pipeline": 0, "invoiced": 0, "currency": "AED"},
+        "sources": [],
+    }
+    # Row-level security alone: the milestones of the first tenant are not visible with the second tenant set.
+    async with db.transaction():
+        await db.execute("SET LOCAL ROLE atrium_app")
+        await db.execute("SELECT set_config('app.tenant_id', $1, true)", str(stranger.tenant_id))
+        assert await db.fetchval("SELECT count(*) FROM lead_milestone") == 0
+        await db.execute("SELECT set_config('app.tenant_id', $1, true)", str(admin.tenant_id))
+        assert await db.fetchval("SELECT count(*) FROM lead_milestone") == 8
+    # A read key without the analytics scope is refused; with it, read.
+    _, key = await tenants.api_key(admin, "read", resources=["leads"])
+    assert (await client.get("/v2/analytics/funnel", headers={"X-API-Key": key})).status_code == 403
+    _, key = await tenants.api_key(admin, "read", resources=["analytics"])
+    assert (await client.get("/v2/analytics/funnel", headers={"X-API-Key": key})).json()["funnel"][0]["count"] == 8
+    for params, field in (
+        ({"period": "2w"}, "period"),
+        ({"start_date": RANGE["start_date"]}, "end_date"),
+        ({"start_date": "2026-02-30", "end_date": RANGE["end_date"]}, "start_date"),
+        ({"start_date": RANGE["start_date"], "end_date": "2020-01-01"}, "end_date"),
+        ({"start_date": "2000-01-01", "end_date": "2026-01-01"}, "start_date"),
+    ):
+        bad = await client.get("/v2/analytics/funnel", headers=admin.auth, params=params)
+        assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == field, (params, bad.text)
+    assert (await client.get("/v2/analytics/agents", headers=admin.auth, params={"sort": "-email"})).status_code == 422
+    assert (await client.get("/v2/analytics/dashboard", headers=admin.auth, params={"metrics": "leads,bots"})).status_code == 422
+
+
+async def test_the_screen_and_its_files_show_the_callers_figures(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    s = await known_set(client, tenants, db)
+    admin, one = s["admin"], s["one"]
+    names = {r["agent_id"]: r["agent_name"] for r in (await client.get("/v2/analytics/agents", headers=admin.auth)).json()["data"]}
+    await browser_login(client, admin)
+    page = await client.get("/analytics", params={"period": "custom", **RANGE})
+    assert page.status_code == 200
+    for text in (
+        "Sales funnel",
+        "Agent leaderboard",
+        "Revenue over time",
+        "Pipeline by stage",
+        "Lead sources",
+        'id="forecast"',
+        "<svg",
+        "<desc",
+        "The whole team",
+        "Performance score = 50 x min",
+        names[one.user_id],
+    ):
+        assert text in page.text, text  # fmt: skip
+    assert f'href="/analytics/export.pdf?period=custom&amp;start_date={RANGE["start_date"]}&amp;end_date={RANGE["end_date"]}"' in page.text
+    fragment = await client.get("/analytics", params={"period": "7d"}, headers={"HX-Request": "true", "HX-Target": "analytics-report"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and fragment.headers["hx-push-url"] == "/analytics?period=7d"
+    wrong = await client.get("/analytics", params={"period": "custom", "start_date": RANGE["start_date"], "end_date": "2001-01-01"})
+    assert wrong.status_code == 422 and "cannot be before the start date" in wrong.text and "last 30 days are shown" in wrong.text
+
+    xlsx = await client.get("/analytics/export.xlsx", params=RANGE)
+    assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    funnel = [[c.value for c in row] for row in book["Funnel"].iter_rows(min_row=2)]
+    assert [(r[0], r[1]) for r in funnel] == [
+        ("started", 8),
+        ("qualified", 4),
+        ("phone_captured", 3),
+        ("viewing_scheduled", 2),
+        ("closed_won", 1),
+    ]
+    agents = {row[0].value: row[2].value for row in book["Agents"].iter_rows(min_row=2)}
+    assert agents[names[one.user_id]] == 2
+    assert sum(row[2].value for row in book["Revenue"].iter_rows(min_row=2)) == 1500
+
+    pdf = await client.get("/analytics/export.pdf", params={"period": "custom", **RANGE})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).lower()
+    for expected in ("Sales funnel", "Agent leaderboard", names[one.user_id], "1,250,000", "Performance score", "Closed won", "1,500.00"):
+        assert expected.lower() in text, expected
+
+    exported = await db.fetch(
+        "SELECT action, details FROM audit_log WHERE tenant_id = $1 AND action = 'analytics.exported' ORDER BY id", admin.tenant_id
+    )
+    assert [json.loads(r["details"])["format"] for r in exported] == ["xlsx", "pdf"]
+
+    async with browser_client(client._transport.app) as other:  # type: ignore[attr-defined]
+        await browser_login(other, one)
+        own = await other.get("/analytics")
+        assert own.status_code == 200 and "Your own figures" in own.text and names[s["two"].user_id] not in own.text
+        stranger = await tenants.create()
+        await browser_login(other, stranger)
+        theirs = await other.get("/analytics")
+        assert theirs.status_code == 200 and names[one.user_id] not in theirs.text and "Summer" not in theirs.text
+        support = await tenants.add_user(admin, "support")
+        await browser_login(other, support)
+        assert (await other.get("/analytics")).status_code == 403
+        assert (await other.get("/analytics/export.pdf")).status_code == 403
+        assert (await other.get("/analytics/export.xlsx")).status_code == 403
