@@ -42,6 +42,7 @@ INSTALLED = [
     "app.campaigns",
     "app.automation",
     "app.messages",
+    "app.forecasting",
 ]
 
 
