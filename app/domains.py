@@ -43,6 +43,7 @@ INSTALLED = [
     "app.automation",
     "app.messages",
     "app.forecasting",
+    "app.assistant",
 ]
 
 
