@@ -120,6 +120,12 @@ async def test_the_demo_has_properties_in_every_stage_portfolios_and_matches_for
     active = await db.fetchval("SELECT count(*) FROM nurture_sequence WHERE tenant_id = $1 AND status = 'active'", login.tenant_id)
     assert active == 1
 
+    # Three years of won deals: the forecast is seasonal (Holt-Winters), back-tested, with the open pipeline beside it.
+    forecast = (await client.get("/v2/forecasting-models", headers=api)).json()["data"]
+    assert forecast["method"] == "holt_winters" and len(forecast["history"]) == 36, forecast["method"]
+    assert forecast["accuracy_metrics"]["points"] > 20 and forecast["accuracy_metrics"]["mape"] < forecast["baseline_metrics"]["mape"]
+    assert forecast["weighted_pipeline_total"] > 0 and len(forecast["insights"]) >= 3
+
     # Loading again changes nothing.
     before = await counts(db, login.tenant_id)
     assert (await load_demo_tenant()).created is False

@@ -175,6 +175,9 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/messages/send": f"/messages/send?lead_id={lead}",
             "/leads/{lead_id:int}/sequences": f"/leads/{lead}/sequences",
             "/unsubscribe/{token:str}": unsubscribe,  # a recipient's page (no login needed)
+            "/analytics/forecast": "/analytics/forecast?months=12",
+            "/analytics/segments": "/analytics/segments",
+            "/leads/{lead_id:int}/assistant": f"/leads/{lead}/assistant",  # the assistant card without JavaScript
             "/{section:str}": "/analytics",  # a section still to come
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"
