@@ -40,13 +40,13 @@ AGENTS = 8
 
 # $1 tenant, $2 first, $3 last, $4 agents' ids, $5 how many leads the tenant has (deals link to them).
 DEALS = """
-INSERT INTO deal (tenant_id, pipeline_id, stage_id, rank, title, value, currency, owner_id, lead_id, status, expected_close_date,
-                  notes, closed_at, last_activity_at, created_at, updated_at)
+INSERT INTO deal (tenant_id, pipeline_id, stage_id, rank, title, value, currency, owner_id, lead_id, status, lost_reason,
+                  expected_close_date, notes, closed_at, last_activity_at, created_at, updated_at)
 SELECT $1, p.id, st.id, CASE WHEN kind = 'open' THEN g END, 'Deal ' || g,
        round((800000 + (g * 7919) % 4000000) * (ARRAY[1.25, 1.2, 1.15, 1.0, 0.9, 0.7, 0.6, 0.65, 0.9, 1.1, 1.2, 1.25])
              [extract(month FROM closed)::int], -3),
        'AED', ($4::bigint[])[1 + g % array_length($4::bigint[], 1)],
-       (SELECT min(id) FROM lead WHERE tenant_id = $1) + (g * 104729) % $5, kind,
+       (SELECT min(id) FROM lead WHERE tenant_id = $1) + (g * 104729) % $5, kind, CASE WHEN kind = 'lost' THEN 'Bench' END,
        CASE WHEN kind = 'open' AND g % 3 > 0 THEN (now() + (g % 300) * interval '1 day')::date END,
        '', CASE WHEN kind <> 'open' THEN closed END, closed, closed - interval '45 days', closed
   FROM (SELECT g, CASE WHEN g % 10 < 7 THEN 'won' WHEN g % 10 < 9 THEN 'open' ELSE 'lost' END AS kind,

@@ -92,23 +92,26 @@ RULES: tuple[Rule, ...] = (
 
 
 def _query() -> str:
-    columns = ["count(*) AS all_count", "count(*) FILTER (WHERE l.status = 'WON') AS all_won", "coalesce(sum(d.won_value), 0) AS all_value"]
-    for n, rule in enumerate(RULES):
-        match = f"coalesce(({rule.sql}), false)"
+    """One pass: each lead's match of every rule computed once (m0…), then counted and summed per rule."""
+    matches = ", ".join(f"coalesce(({rule.sql}), false) AS m{n}" for n, rule in enumerate(RULES))
+    columns = ["count(*) AS all_count", "count(*) FILTER (WHERE won) AS all_won", "coalesce(sum(won_value), 0) AS all_value"]
+    for n in range(len(RULES)):
         columns += [
-            f"count(*) FILTER (WHERE {match}) AS c{n}",
-            f"count(*) FILTER (WHERE {match} AND l.status = 'WON') AS w{n}",
-            f"coalesce(sum(d.won_value) FILTER (WHERE {match}), 0) AS v{n}",
-            f"coalesce(sum(d.open_value) FILTER (WHERE {match}), 0) AS o{n}",
+            f"count(*) FILTER (WHERE m{n}) AS c{n}",
+            f"count(*) FILTER (WHERE m{n} AND won) AS w{n}",
+            f"coalesce(sum(won_value) FILTER (WHERE m{n}), 0) AS v{n}",
+            f"coalesce(sum(open_value) FILTER (WHERE m{n}), 0) AS o{n}",
         ]
     return f"""WITH d AS (
                    SELECT lead_id, sum(value) FILTER (WHERE status = 'won') AS won_value,
                           sum(value) FILTER (WHERE status = 'open') AS open_value, max(value) AS max_value
                      FROM deal WHERE tenant_id = $1 AND lead_id IS NOT NULL AND currency = $2 AND ($3::bigint IS NULL OR owner_id = $3)
-                    GROUP BY lead_id)
-               SELECT {", ".join(columns)}
-                 FROM lead l LEFT JOIN d ON d.lead_id = l.id
-                WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND ($3::bigint IS NULL OR l.agent_id = $3)"""
+                    GROUP BY lead_id),
+               matched AS (
+                   SELECT l.status = 'WON' AS won, d.won_value, d.open_value, {matches}
+                     FROM lead l LEFT JOIN d ON d.lead_id = l.id
+                    WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND ($3::bigint IS NULL OR l.agent_id = $3))
+               SELECT {", ".join(columns)} FROM matched"""
 
 
 QUERY = _query()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from anyio import CapacityLimiter, to_thread
 
@@ -63,13 +64,13 @@ async def forecast(scope: TenantScope, months: int = 12) -> schemas.Forecast:
         this_month = (await fetch(f"SELECT date_trunc('month', now() AT TIME ZONE {ZONE})::date AS m", scope.tenant_id))[0]["m"]
         since = add_months(this_month, -HISTORY_MONTHS)
         won = await fetch(
-            f"""SELECT date_trunc('month', {WON_DAY})::date AS month, sum(round(d.value * r.rate, 2)) AS revenue, count(*) AS deals,
-                       array_agg(DISTINCT d.currency) FILTER (WHERE r.rate IS NULL) AS unrated
+            f"""SELECT date_trunc('month', {WON_DAY})::date AS month, d.currency, sum(round(d.value * r.rate, 2)) AS revenue,
+                       count(r.rate) AS deals, count(*) - count(r.rate) AS unrated
                   FROM deal d CROSS JOIN LATERAL (SELECT {RATE.format(day=WON_DAY)} AS rate) r
                  WHERE d.tenant_id = $1 AND d.status = 'won' AND d.closed_at IS NOT NULL
                    AND d.closed_at >= ($3::date::timestamp AT TIME ZONE {ZONE}) AND d.closed_at < ($4::date::timestamp AT TIME ZONE {ZONE})
                    AND ($5::bigint IS NULL OR d.owner_id = $5)
-                 GROUP BY 1 ORDER BY 1""",
+                 GROUP BY 1, 2""",
             scope.tenant_id,
             currency,
             since,
@@ -86,19 +87,19 @@ async def forecast(scope: TenantScope, months: int = 12) -> schemas.Forecast:
                        AND closed_at >= now() - interval '2 years')
                 SELECT greatest($3::date, date_trunc('month', coalesce(d.expected_close_date,
                                   ((d.created_at + (SELECT median FROM cycle)) AT TIME ZONE {ZONE})::date))::date) AS month,
-                       sum(round(d.value * r.rate * coalesce(d.probability, s.probability) / 100.0, 2)) AS weighted,
-                       count(*) FILTER (WHERE r.rate IS NOT NULL) AS deals,
-                       array_agg(DISTINCT d.currency) FILTER (WHERE r.rate IS NULL) AS unrated
+                       d.currency, sum(round(d.value * r.rate * coalesce(d.probability, s.probability) / 100.0, 2)) AS weighted,
+                       count(r.rate) AS deals, count(*) - count(r.rate) AS unrated
                   FROM deal d JOIN stage s ON s.id = d.stage_id
                        CROSS JOIN LATERAL (SELECT {RATE.format(day="current_date")} AS rate) r
                  WHERE d.tenant_id = $1 AND d.status = 'open' AND ($4::bigint IS NULL OR d.owner_id = $4)
-                 GROUP BY 1""",
+                 GROUP BY 1, 2""",
             scope.tenant_id,
             currency,
             this_month,
             owner,
         )
-    unrated = sorted({c for row in (*won, *pipeline) for c in (row["unrated"] or [])})
+    unrated = sorted({row["currency"] for row in (*won, *pipeline) if row["unrated"]})
+    won, pipeline = _by_month(won, "revenue"), _by_month(pipeline, "weighted")
     history = _history(won, this_month)
     series = tuple(float(h.revenue) for h in history)
     fit, test = await to_thread.run_sync(_compute, series, months, limiter=FITS)
@@ -152,6 +153,16 @@ async def forecast(scope: TenantScope, months: int = 12) -> schemas.Forecast:
         weighted_pipeline_total=pipeline_total,
         generated_at=datetime.now(UTC),
     )
+
+
+def _by_month(rows: list[dict[str, Any]], amount: str) -> list[dict[str, Any]]:
+    """Rows per (month, currency) summed per month (a currency without a rate adds nothing)."""
+    months: dict[date, dict[str, Any]] = {}
+    for row in rows:
+        into = months.setdefault(row["month"], {"month": row["month"], amount: Decimal(0), "deals": 0})
+        into[amount] += row[amount] or 0
+        into["deals"] += row["deals"]
+    return [months[m] for m in sorted(months)]
 
 
 def _compute(series: tuple[float, ...], months: int) -> tuple[methods.Fit, methods.Backtest]:
