@@ -43,6 +43,8 @@ INSTALLED = [
     "app.analytics",
     "app.automation",
     "app.messages",
+    "app.forecasting",
+    "app.assistant",
 ]
 
 

@@ -168,6 +168,7 @@ async def load_demo_tenant() -> DemoLogin:
         scope = TenantScope(tenant_id=existing["tenant_id"], user_id=existing["id"], role="admin", actor=DEMO_EMAIL)
         await _demo_properties_once(scope)  # a demo loaded before properties existed gets them (once)
         await _demo_messages_once(scope)  # …and messages
+        await _demo_won_history_once(scope)  # …and three years of won deals for the forecast
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, existing["tenant_id"], created=False)
     tenant, admin = await accounts.register_tenant(
         schemas.RegisterRequest(email=DEMO_EMAIL, password=DEMO_PASSWORD, full_name="Alex Demo", tenant_name="Demo Realty"),
@@ -195,6 +196,7 @@ async def load_demo_tenant() -> DemoLogin:
         for statement in DEMO_CONTACTS:
             await fetch(statement, tenant.id)
     await _demo_deals(scope, agents)
+    await _demo_won_history(scope, agents)
     await _demo_properties(scope, agents)
     dubai = ZoneInfo("Asia/Dubai")
     await _book_demo_appointments(scope, dubai, datetime.now(dubai).date())
@@ -245,6 +247,48 @@ async def _demo_deals(scope: TenantScope, agents: list[int]) -> None:
             "UPDATE deal SET last_activity_at = now() - interval '20 days' WHERE tenant_id = $1 AND status = 'open' AND id % 6 = 0",
             scope.tenant_id,
         )
+
+
+# Three years of won sales for the forecast: three a month, a Dubai year (strong winter, slow summer) growing about
+# 1 % a month, by the team's agents. History, so written as it stands (closed deals, no events).
+DEMO_WON_HISTORY = """
+INSERT INTO deal (tenant_id, pipeline_id, stage_id, rank, title, value, currency, owner_id, status, expected_close_date, notes,
+                  closed_at, last_activity_at, created_at, updated_at)
+SELECT $1, p.id, s.id, NULL, 'Sale closed ' || to_char(h.m, 'Mon YYYY') || ' #' || k,
+       round(2400000 * (ARRAY[1.25, 1.2, 1.15, 1.0, 0.9, 0.7, 0.6, 0.65, 0.9, 1.1, 1.2, 1.25])[extract(month FROM h.m)::int]
+             * (1 + 0.01 * (36 - i)) * (0.85 + ((i * 7 + k * 13) % 10) / 30.0), -3),
+       'AED', ($2::bigint[])[1 + (i + k) % array_length($2::bigint[], 1)], 'won', (h.m + interval '14 days')::date, '',
+       h.closed, h.closed, h.closed - interval '50 days', h.closed
+  FROM generate_series(1, 36) i CROSS JOIN generate_series(1, 3) k
+       CROSS JOIN LATERAL (SELECT date_trunc('month', now() AT TIME ZONE 'Asia/Dubai') - i * interval '1 month' AS m) mm
+       CROSS JOIN LATERAL (SELECT mm.m AS m,
+                (mm.m + ((k * 9 + i) % 26) * interval '1 day' + interval '11 hours') AT TIME ZONE 'Asia/Dubai' AS closed) h
+       CROSS JOIN LATERAL (SELECT id FROM pipeline WHERE tenant_id = $1 AND is_default) p
+       CROSS JOIN LATERAL (SELECT id FROM stage WHERE pipeline_id = p.id ORDER BY position DESC LIMIT 1) s
+"""
+
+
+async def _demo_won_history(scope: TenantScope, agents: list[int]) -> None:
+    """Three years of won deals (the forecast's history)."""
+    async with tenant_transaction(scope.tenant_id):
+        await fetch(DEMO_WON_HISTORY, scope.tenant_id, agents or [scope.user_id])
+
+
+async def _demo_won_history_once(scope: TenantScope) -> None:
+    """The won history, unless the tenant has deals won more than three months ago."""
+    async with tenant_transaction(scope.tenant_id):
+        if await fetch(
+            "SELECT 1 FROM deal WHERE tenant_id = $1 AND status = 'won' AND closed_at < now() - interval '3 months' LIMIT 1",
+            scope.tenant_id,
+        ):
+            return
+        agents = [
+            r["id"]
+            for r in await fetch(
+                "SELECT id FROM app_user WHERE tenant_id = $1 AND role IN ('agent', 'manager') ORDER BY id", scope.tenant_id
+            )
+        ]
+    await _demo_won_history(scope, agents)
 
 
 # Two portfolios with the values recorded for their members (a valuation the team made earlier):

@@ -130,6 +130,11 @@ async def test_the_demo_has_properties_in_every_stage_portfolios_and_matches_for
     assert dashboard["revenue"]["attributed"] > 0 and dashboard["revenue"]["pipeline"] > 0
     board = (await client.get("/v2/analytics/agents", headers=api, params={"period": "30d"})).json()["data"]
     assert len(board) >= 3 and len({a["performance_score"] for a in board}) > 1 and any(a["closed_deals"] for a in board)
+    # Three years of won deals: the forecast is seasonal (Holt-Winters), back-tested, with the open pipeline beside it.
+    forecast = (await client.get("/v2/forecasting-models", headers=api)).json()["data"]
+    assert forecast["method"] == "holt_winters" and len(forecast["history"]) == 36, forecast["method"]
+    assert forecast["accuracy_metrics"]["points"] > 20 and forecast["accuracy_metrics"]["mape"] < forecast["baseline_metrics"]["mape"]
+    assert forecast["weighted_pipeline_total"] > 0 and len(forecast["insights"]) >= 3
 
     # Loading again changes nothing.
     before = await counts(db, login.tenant_id)

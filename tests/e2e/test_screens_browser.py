@@ -179,6 +179,9 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/leads/{lead_id:int}/sequences": f"/leads/{lead}/sequences",
             "/unsubscribe/{token:str}": unsubscribe,  # a recipient's page (no login needed)
             "/analytics": "/analytics?period=90d",
+            "/analytics/forecast": "/analytics/forecast?months=12",
+            "/analytics/segments": "/analytics/segments",
+            "/leads/{lead_id:int}/assistant": f"/leads/{lead}/assistant",  # the assistant card without JavaScript
         }
         assert screen_routes() - NOT_SCREENS == set(screens), "a new screen is added to this test (or NOT_SCREENS)"
 
