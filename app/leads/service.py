@@ -532,31 +532,13 @@ async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | N
         raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
     async with tenant_transaction(scope.tenant_id):
         await _check_agent(scope, agent_id)
-        rows = (
-            await Lead.select()
-            .where(Lead.id.is_in(lead_ids) & (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null())
-            .lock_rows("UPDATE")
-        )
+        rows = await _locked_live(scope, lead_ids)
         if len(rows) != len(set(lead_ids)):
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
         refused = [r["id"] for r in rows if not policy.EDIT.allows(scope, r)]
         if refused:
             raise PermissionDenied("You can assign only leads assigned to you or to nobody", details={"lead_ids": refused})
-        changed = [r for r in rows if r["agent_id"] != agent_id]
-        if changed:
-            await Lead.update({Lead.agent_id: agent_id, Lead.updated_at: datetime.now(UTC)}).where(
-                Lead.id.is_in([r["id"] for r in changed])
-            )
-        for row in changed:
-            await emit(
-                scope,
-                lead_subject(row),
-                "assigned",
-                "Assigned" if agent_id else "Unassigned",
-                {"agent_id": (row["agent_id"], agent_id)},
-                events=lead_events.of_change(row, {**row, "agent_id": agent_id}),
-            )
-    return len(changed)
+        return await assign_rows(scope, rows, agent_id)
 
 
 async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
@@ -565,14 +547,46 @@ async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
     if not lead_ids or len(lead_ids) > MAX_BULK:
         raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
     async with tenant_transaction(scope.tenant_id):
-        live = (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null() & Lead.id.is_in(lead_ids)
-        rows = await Lead.select(Lead.id, Lead.contact_id).where(live).lock_rows("UPDATE")
+        rows = await _locked_live(scope, lead_ids)
         if len(rows) != len(set(lead_ids)):
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
-        await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(live)
-        for row in rows:
-            await emit(scope, lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})])
-        await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(r["id"] for r in rows)})
+        return await delete_rows(scope, rows)
+
+
+async def _locked_live(scope: TenantScope, lead_ids: list[int]) -> list[dict[str, Any]]:
+    """The tenant's live leads among these ids, locked for the change (in id order, so two bulk changes never deadlock)."""
+    query = Lead.select().where(Lead.id.is_in(lead_ids) & (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null())
+    return [dict(r) for r in await query.order_by(Lead.id).lock_rows("UPDATE")]
+
+
+async def assign_rows(scope: TenantScope, rows: list[dict[str, Any]], agent_id: int | None) -> int:
+    """Assign these locked leads (already checked: the agent, and that the caller may edit them), each change with its
+    timeline entry and events in the caller's transaction. Returns how many changed (the others already were)."""
+    changed = [r for r in rows if r["agent_id"] != agent_id]
+    if changed:
+        await Lead.update({Lead.agent_id: agent_id, Lead.updated_at: datetime.now(UTC)}).where(Lead.id.is_in([r["id"] for r in changed]))
+    for row in changed:
+        await emit(
+            scope,
+            lead_subject(row),
+            "assigned",
+            "Assigned" if agent_id else "Unassigned",
+            {"agent_id": (row["agent_id"], agent_id)},
+            events=lead_events.of_change(row, {**row, "agent_id": agent_id}),
+        )
+    return len(changed)
+
+
+async def delete_rows(scope: TenantScope, rows: list[dict[str, Any]]) -> int:
+    """Soft-delete these locked live leads (already checked: the caller may delete), each with its event, and one audit
+    entry naming them all, in the caller's transaction."""
+    if not rows:
+        return 0
+    ids = [r["id"] for r in rows]
+    await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id.is_in(ids))
+    for row in rows:
+        await emit(scope, lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})])
+    await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(ids)})
     return len(rows)
 
 

@@ -21,7 +21,7 @@ from app.core.validation import convert_input
 from app.core.versions import etag_of_resource
 from app.db import TenantScope
 from app.events.stream import latest_id
-from app.leads import export, policy, schemas, service
+from app.leads import bulk, export, policy, schemas, service
 from app.leads.scoring import score_lead
 from app.savedviews import service as saved_views
 from app.settings import Settings
@@ -117,6 +117,17 @@ def _filters(state: dict[str, str]) -> service.LeadFilters:
         campaign_id=int(campaign) if (campaign := state.get("campaign", "")).isdigit() and len(campaign) < 16 else None,
         deleted=state.get("deleted") == "1",  # admins only: the service refuses the others
     )
+
+
+def _bulk_message(action: str, changed: int, skipped: int, agent_name: str | None) -> str:
+    """What a bulk change over matching leads did, in words."""
+    leads = f"{changed:,} lead{'s' if changed != 1 else ''}"
+    if action == "delete":
+        done = f"Deleted {leads}. An admin can restore them."
+    else:
+        done = f"Assigned {leads} to {agent_name}." if agent_name else f"Unassigned {leads}."
+    left = f" {skipped:,} left as they were (already so, or not yours to change)." if skipped else ""
+    return done + left
 
 
 def _page_numbers(offset: int, limit: int, total: int) -> list[int | None]:
@@ -239,23 +250,32 @@ class LeadPagesController(Controller):
             push_url=None if request.method == "POST" or request.headers.get("hx-trigger") == "lead-results" else pushed,
         )
 
-    @post("/bulk")
-    async def bulk(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings) -> Template:
-        """Assign or delete the selected leads (all or nothing), then show the list again."""
+    @post("/bulk", status_code=200)
+    async def bulk(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, queue: Queue
+    ) -> Template | Redirect | ClientRedirect:
+        """Assign or delete the ticked leads (all or nothing), or with `all_matching` every lead the list's filters match
+        (a job with a progress page beyond bulk.BACKGROUND_FROM leads), then show the list again."""
         form = await request.form()
         ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()]
-        action = form.get("action")
+        action = str(form.get("action") or "")
         state = _screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})
+        sort = str(form.get("sort") or "-created_at")
+        agent = str(form.get("bulk_agent") or "")
+        agent_id = int(agent) if agent.isdigit() and len(agent) < 19 else None
+        name = next((u.full_name for u in await _team(tenant) if u.id == agent_id), None)
+        if form.get("all_matching") == "1":
+            outcome = await bulk.bulk_matching(tenant, _filters(state), action, agent_id, queue)
+            if outcome.operation is not None:
+                where = f"/leads/bulk/{outcome.operation.id}"
+                return ClientRedirect(redirect_to=where) if is_fragment(request) else Redirect(path=where, status_code=303)
+            message = _bulk_message(action, outcome.changed, outcome.skipped, name)
+            return await self._list(request, tenant, settings, state, sort, 0, message=message)
         if not ids:
-            return await self._list(
-                request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message="Select at least one lead first."
-            )
+            return await self._list(request, tenant, settings, state, sort, 0, message="Select at least one lead first.")
         if action == "assign":
-            agent = str(form.get("bulk_agent") or "")
-            agent_id = int(agent) if agent.isdigit() and len(agent) < 19 else None
             done = await service.bulk_assign(tenant, ids, agent_id)
             leads = f"{done} lead{'s' if done != 1 else ''}"
-            name = next((u.full_name for u in await _team(tenant) if u.id == agent_id), None)
             already = len(set(ids)) - done
             message = (f"Assigned {leads} to {name}." if name else f"Unassigned {leads}.") + (
                 f" {already} already were." if already and done else ""
@@ -267,7 +287,21 @@ class LeadPagesController(Controller):
             message = f"Deleted {done} lead{'s' if done != 1 else ''}. An admin can restore them."
         else:
             raise ValidationFailed("Choose an action", details={"field": "action", "expected": "assign or delete"})
-        return await self._list(request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
+        return await self._list(request, tenant, settings, state, sort, 0, message=message)
+
+    @get("/bulk/{operation_id:int}")
+    async def bulk_operation(self, request: Request[Any, Any, Any], tenant: TenantScope, operation_id: int, queue: Queue) -> Template:
+        """A large bulk change's progress bar, pushed (SSE task_progress / task_completed) until it is done."""
+        operation = await bulk.get_operation(tenant, operation_id, queue)
+        names = {u.id: u.full_name for u in await _team(tenant)}
+        ctx = {
+            "active": "leads",
+            "operation": operation,
+            "agent_name": names.get(operation.agent_id) if operation.agent_id else None,
+            "summary": _bulk_message(operation.action, operation.changed, operation.skipped, names.get(operation.agent_id or 0)),
+            "live_after": await latest_id(tenant.tenant_id),
+        }
+        return render(request, "leads/bulk_job.html", ctx, block="progress" if targets(request, "bulk-progress") else "content")
 
     @post("/{lead_id:int}/restore", guards=[guard(policy.RESTORE)])
     async def restore(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId) -> Template:
