@@ -82,6 +82,18 @@ class LeadFilters:
     contact_id: int | None = None
     company_id: int | None = None
     campaign_id: int | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    last_interaction_after: datetime | None = None
+    last_interaction_before: datetime | None = None
+    has_phone: bool | None = None
+    has_email: bool | None = None
+    has_overdue_task: bool = False
+    no_next_step: bool = False
+    purpose: str | None = None
+    bedrooms: int | None = None
+    location: str | None = None
+    tag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -631,13 +643,59 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("hotness_score >= ?", filters.score_min)
     if filters.score_max is not None:
         add("hotness_score <= ?", filters.score_max)
+    for column in ("updated", "last_interaction"):
+        name = "updated_at" if column == "updated" else column
+        if (after := getattr(filters, f"{column}_after")) is not None:
+            add(f"{name} >= ?", after)
+        if (before := getattr(filters, f"{column}_before")) is not None:
+            add(f"{name} < ?", before)
+    for name in ("phone", "email"):
+        wanted = getattr(filters, f"has_{name}")
+        if wanted is not None:
+            clauses.append(f"{name} IS {'NOT ' if wanted else ''}NULL")
+    if filters.purpose is not None:
+        add("purpose = ?", filters.purpose)
+    if filters.bedrooms is not None:  # the lead's wanted range holds this many bedrooms (an open end is open)
+        add("coalesce(bedrooms_min, 0) <= ? AND coalesce(bedrooms_max, 1000) >= ? AND num_nonnulls(bedrooms_min, bedrooms_max) > 0",
+            filters.bedrooms)  # fmt: skip
+    if filters.location:  # every ? of a condition is the same argument
+        anywhere = "(preferred_location ILIKE ? OR EXISTS (SELECT 1 FROM unnest(preferred_locations) l WHERE l ILIKE ?))"
+        add(anywhere, like_pattern(filters.location))
+    if filters.tag:
+        add("custom_fields -> 'tags' @> jsonb_build_array(?::text)", filters.tag)
+    for name in ("has_overdue_task", "no_next_step"):
+        if getattr(filters, name):
+            clauses.append(_task_condition(name))
     return " AND ".join(clauses), args
+
+
+# Conditions on a lead's tasks ("has an overdue task", "no next step"), given by the domain that keeps tasks
+# (app/activities/domain.py): SQL on the listed lead's `id`, with $1 the tenant.
+_task_conditions: dict[str, str] = {}
+
+
+def provide_task_conditions(conditions: dict[str, str]) -> None:
+    """Let the domain that keeps tasks say how a lead's tasks are filtered on (has_overdue_task, no_next_step)."""
+    _task_conditions.update(conditions)
+
+
+def _task_condition(name: str) -> str:
+    if name not in _task_conditions:
+        raise ValidationFailed(f"Invalid {name}: tasks are not kept here", details={"field": name, "expected": "false"})
+    return _task_conditions[name]
 
 
 async def lead_source(filters: LeadFilters) -> str:
     """What lists, searches and exports read in the current tenant transaction: the tenant's leads, or those
     matching `q` when there is one (app.db.scoped_source); `_where` adds the other filters."""
     return await scoped_source("lead", like_pattern(phone_search_term(filters.q)) if filters.q else None)
+
+
+async def campaign_choices(scope: TenantScope) -> list[dict[str, Any]]:
+    """The tenant's campaigns a lead can belong to, by name ({id, name}; the pickers and filters list them)."""
+    policy.VIEW.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        return await fetch("SELECT id, name FROM campaign WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT 500", scope.tenant_id)
 
 
 async def status_counts(scope: TenantScope) -> dict[str, int]:
