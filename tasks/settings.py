@@ -104,7 +104,7 @@ async def start_relay(ctx: Context) -> None:
     relay = Relay(ctx["worker"].queue, DB.config["dsn"])
     await relay.start()
     ctx["relay"] = relay  # type: ignore[typeddict-unknown-key]
-    automation = Automation(DB.config["dsn"])
+    automation = Automation(ctx["worker"].queue, DB.config["dsn"])
     await automation.start()
     ctx["automation"] = automation  # type: ignore[typeddict-unknown-key]
 

@@ -36,6 +36,7 @@ class User(ResponseBody):
     created_at: datetime
     last_login_at: datetime | None = None
     time_zone: str | None = None  # their own zone for screens; None: the tenant's
+    locale: str | None = None  # their language for dates and numbers on screens; None: their browser's
     team_id: int = 0  # the tenant, as the Real Estate OS guide names it
 
     def __post_init__(self) -> None:

@@ -42,6 +42,7 @@ from app.core.errors import (
     ResourceNotFound,
     ValidationFailed,
 )
+from app.core.locales import checked_locale
 from app.core.pagination import ListQuery, Page, page_of, sort_order
 from app.core.policy import INTEGRATION
 from app.core.principal import Principal
@@ -169,6 +170,18 @@ async def set_own_time_zone(scope: TenantScope, zone: str | None) -> schemas.Use
     async with tenant_transaction(scope.tenant_id):
         await User.update({User.time_zone: zone}).where((User.id == scope.user_id) & (User.tenant_id == scope.tenant_id))
         await audit(scope, Subject("user", scope.user_id), "user.updated", {"time_zone": zone or "tenant's"})
+    return await get_user(scope, scope.user_id)
+
+
+async def set_own_locale(scope: TenantScope, locale: str | None) -> schemas.User:
+    """A person's own language for dates and numbers on their screens (None: their browser's); right to left for
+    Arabic, Hebrew, Persian and Urdu."""
+    policy.SELF_SERVICE.require(scope)
+    assert scope.user_id is not None
+    locale = checked_locale(locale) if locale else None
+    async with tenant_transaction(scope.tenant_id):
+        await User.update({User.locale: locale}).where((User.id == scope.user_id) & (User.tenant_id == scope.tenant_id))
+        await audit(scope, Subject("user", scope.user_id), "user.updated", {"locale": locale or "browser's"})
     return await get_user(scope, scope.user_id)
 
 
@@ -584,7 +597,7 @@ async def principal_for_session(token: str) -> Principal | None:
         rows = await fetch(
             """
             SELECT s.id AS session_id, u.id, u.email, u.role, u.is_active, u.tenant_id, u.account_id, t.plan, t.name AS tenant_name,
-                   COALESCE(u.time_zone, t.time_zone) AS time_zone
+                   COALESCE(u.time_zone, t.time_zone) AS time_zone, u.locale
             FROM user_session s JOIN app_user u ON u.id = s.user_id JOIN tenant t ON t.id = s.tenant_id
             WHERE s.token_hash = $1 AND s.expires_at > now()
             """,
@@ -603,6 +616,7 @@ async def principal_for_session(token: str) -> Principal | None:
         email=row["email"],
         scopes=EVERYTHING,
         time_zone=row["time_zone"],
+        locale=row["locale"],
         account_id=row["account_id"],
         tenant_name=row["tenant_name"],
     )

@@ -46,6 +46,7 @@ class User(Table, tablename="app_user"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
     time_zone = Varchar(length=64, null=True, default=None)  # an IANA zone; None: the tenant's
+    locale = Varchar(length=20, null=True, default=None)  # dates and numbers on screens (app.core.locales); None: the browser's
     # Tokens issued before this are dead for good (set on deactivation, so reactivating revives none of them).
     tokens_valid_after = Timestamptz(null=True, default=None)
 

@@ -15,6 +15,7 @@ from app.accounts import policy, schemas
 from app.accounts import service as accounts
 from app.accounts.authentication import session_token_of
 from app.core.errors import AuthenticationError, DomainError, RateLimited, ResourceNotFound
+from app.core.locales import LOCALES
 from app.core.pagination import ListQuery
 from app.core.policy import USER_ROLES
 from app.core.principal import Principal
@@ -24,6 +25,7 @@ from app.db import TenantScope
 from app.domains import api_resources
 from app.events.service import Subject, audit
 from app.settings import Settings
+from app.web import times
 from app.web.auth import guard
 from app.web.context import principal_of, scope_for
 from app.web.ratelimit import client_ip
@@ -232,6 +234,8 @@ class AccountPagesController(Controller):
             "me": await accounts.get_user(tenant, tenant.user_id),
             "workspace_zone": (await accounts.get_tenant(tenant)).time_zone,
             "zones": zone_names(),
+            "locales": LOCALES,
+            "browser_locale": times.pick_locale(request.headers.get("accept-language")),
             "errors": {},
             "message": None,
             **extra,
@@ -255,6 +259,21 @@ class AccountPagesController(Controller):
         zone = me.time_zone or (await accounts.get_tenant(tenant)).time_zone
         _show_times_in(request, zone)
         return await self._page(request, tenant, message=f"Times now show in {zone.replace('_', ' ')}.")
+
+    @post("/locale")
+    async def save_locale(self, request: Request[Any, Any, Any], tenant: TenantScope, data: Form) -> Template:
+        """Keep the person's language for dates and numbers (empty: their browser's); the page answers in it at once."""
+        try:
+            me = await accounts.set_own_locale(tenant, clean_form(data).get("locale", "").strip() or None)
+        except DomainError as exc:
+            if not refusal_stays_on_page(exc):
+                raise
+            return await self._page(request, tenant, errors=form_errors(exc))
+        principal = principal_of(request.scope)  # type: ignore[arg-type]
+        if principal is not None:  # the answer already speaks the new language (the principal was read before the change)
+            request.scope["state"]["principal"] = replace(principal, locale=me.locale)
+        said = LOCALES.get(me.locale or "", "your browser's language")
+        return await self._page(request, tenant, locale_message=f"Dates and numbers now follow {said}.")
 
 
 class TeamPagesController(Controller):

@@ -12,12 +12,19 @@ from app.activities.service import lead_activity
 from app.activities.views import LeadTasksController, MyDayController, start_page
 from app.dashboard.views import provide_start_page
 from app.domains import Domain, NavEntry
-from app.leads.service import provide_lead_activity
+from app.leads.service import provide_lead_activity, provide_task_conditions
 
 # Agents start on My day; the dashboard stays at /dashboard.
 provide_start_page(start_page)
 # The leads list shows each lead's next activity, overdue and last activity.
 provide_lead_activity(lead_activity)
+# The leads list filters on a lead's tasks (indexed by task_lead): an overdue one, or no open one (no next step).
+provide_task_conditions(
+    {
+        "has_overdue_task": "id IN (SELECT t.lead_id FROM task t WHERE t.tenant_id = $1 AND NOT t.done AND t.due_at < now())",
+        "no_next_step": "id NOT IN (SELECT t.lead_id FROM task t WHERE t.tenant_id = $1 AND NOT t.done AND t.lead_id IS NOT NULL)",
+    }
+)
 
 DOMAIN = Domain(
     name="activities",

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import asyncpg
+from saq import Queue
 
 from app.activities import service as activities
 from app.core.errors import DomainError
@@ -27,6 +29,8 @@ from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.events.consumer import OutboxLoop
 from app.leads import schemas as lead_schemas
 from app.leads import service as leads
+from app.messages import service as messages
+from app.outbound import delivery as outbound
 from app.settings import base_url
 
 log = logging.getLogger(__name__)
@@ -90,14 +94,53 @@ def _lead_id(event: dict[str, Any], data: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+@dataclass
+class FollowUps:
+    """What a rule's actions leave to do once their transaction commits: messages to send, webhooks to deliver."""
+
+    communications: list[int] = field(default_factory=list)
+    deliveries: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def extend(self, other: FollowUps) -> None:
+        """Keep another rule's follow-ups too (its actions were kept)."""
+        self.communications += other.communications
+        self.deliveries += other.deliveries
+
+
 async def _act(
-    scope: TenantScope, rule: dict[str, Any], run_id: int, action: dict[str, Any], event: dict[str, Any], data: dict[str, Any]
+    scope: TenantScope,
+    rule: dict[str, Any],
+    run_id: int,
+    action: dict[str, Any],
+    event: dict[str, Any],
+    data: dict[str, Any],
+    follow_ups: FollowUps,
 ) -> str:
     """Do one action; a few words of what it did, for the run log."""
     lead_id = _lead_id(event, data)
     kind = action["type"]
-    if kind in ("assign", "set_status", "add_tag") and lead_id is None:
+    if kind in ("assign", "set_status", "add_tag", "send_template") and lead_id is None:
         return f"{kind}: the event is not about a lead"
+    if kind == "send_template":
+        # Once per event: the rule and the event are the message's idempotency key (a rerun answers the first one).
+        message, new = await messages.compose(
+            scope,
+            template_id=int(action["template_id"]),
+            property_id=None,
+            lead_id=lead_id,
+            channel=action.get("channel"),
+            key=f"rule_{rule['id']}_event_{event['id']}",
+            send_now=True,
+        )
+        if new and message["status"] == "queued":
+            follow_ups.communications.append(int(message["id"]))
+        return f"message {message['id']} to lead {lead_id}: {message['status']}" + (f" ({message['error']})" if message["error"] else "")
+    if kind == "call_webhook":
+        delivery = await outbound.deliver_event(scope.tenant_id, int(action["webhook_id"]), int(event["id"]))
+        if delivery is None:
+            return f"call_webhook: webhook {action['webhook_id']} is gone or switched off"
+        follow_ups.deliveries.append(delivery)
+        return f"webhook {action['webhook_id']}: delivery {delivery[0]} queued"
     if kind == "assign":
         agent = await _round_robin(scope, rule["id"], run_id) if action.get("to") == "round_robin" else action.get("user_id")
         if agent is None:
@@ -143,8 +186,20 @@ async def _act(
     return f"{kind}: not an action this release does"
 
 
-async def run_event(tenant_id: int, event_id: int) -> int:
-    """Run the tenant's active rules listening to this event, once; returns how many rules acted."""
+async def run_event(tenant_id: int, event_id: int, queue: Queue | None = None) -> int:
+    """Run the tenant's active rules listening to this event, once; returns how many rules acted. With `queue`, the
+    messages and webhook deliveries the actions made are queued once they are committed (else the webhook sweeper
+    finds the deliveries)."""
+    follow_ups = FollowUps()
+    acted = await _run_event(tenant_id, event_id, follow_ups)
+    if queue is not None:
+        for communication_id in follow_ups.communications:
+            await messages.send_communication.enqueue(queue, tenant_id=tenant_id, communication_id=communication_id)
+        await outbound.enqueue(queue, follow_ups.deliveries, via="rule")
+    return acted
+
+
+async def _run_event(tenant_id: int, event_id: int, follow_ups: FollowUps) -> int:
     async with tenant_transaction(tenant_id):
         rows = await fetch(
             "SELECT id, event_type, subject_type, subject_id, data, workflow_chain FROM outbox_event "
@@ -186,13 +241,15 @@ async def run_event(tenant_id: int, event_id: int) -> int:
             scope = TenantScope.system(tenant_id, f"rule {rule['id']}: {rule['name']}"[:254])
             await fetch("SAVEPOINT workflow_rule")
             await fetch("SELECT set_config('atrium.workflow_chain', $1, true)", ",".join(str(i) for i in [*chain, rule["id"]]))
+            mine = FollowUps()
             try:
-                done = [await _act(scope, rule, claimed[0]["id"], action, event, data) for action in actions]
+                done = [await _act(scope, rule, claimed[0]["id"], action, event, data, mine) for action in actions]
             except (DomainError, asyncpg.PostgresError) as exc:
                 await fetch("ROLLBACK TO SAVEPOINT workflow_rule")
                 await fetch("UPDATE workflow_run SET status = 'failed', detail = $2 WHERE id = $1", claimed[0]["id"], str(exc)[:500])
             else:
                 await fetch("RELEASE SAVEPOINT workflow_rule")
+                follow_ups.extend(mine)
                 await fetch("UPDATE workflow_run SET detail = $2 WHERE id = $1", claimed[0]["id"], "; ".join(done)[:2000])
                 acted += 1
             await fetch("SELECT set_config('atrium.workflow_chain', '', true)")
@@ -200,14 +257,14 @@ async def run_event(tenant_id: int, event_id: int) -> int:
         return acted
 
 
-async def automate_once(batch: int = BATCH) -> int:
+async def automate_once(batch: int = BATCH, queue: Queue | None = None) -> int:
     """Take up to `batch` events no rule has seen; returns how many were taken."""
     async with system_transaction():
         rows = await fetch(_TAKE, batch)
     for row in rows:
         if row["wanted"]:
             try:
-                await run_event(row["tenant_id"], row["id"])
+                await run_event(row["tenant_id"], row["id"], queue)
             except Exception:  # one event that cannot be run must not hold up the others: logged and set aside
                 log.exception("automation rules could not run on event %s; it is set aside", row["id"])
                 async with system_transaction():
@@ -220,6 +277,10 @@ class Automation(OutboxLoop):
 
     name = "automation runner"
 
+    def __init__(self, queue: Queue, dsn: str) -> None:
+        super().__init__(dsn)
+        self.queue = queue
+
     async def drain(self) -> None:
-        while await automate_once() >= BATCH:
+        while await automate_once(queue=self.queue) >= BATCH:
             pass

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 from app.core.schemas import RecordId, RequestBody, ResponseBody
 
 Operator = Literal["eq", "ne", "in", "gte", "lte", "contains", "changed_to"]
-ActionType = Literal["assign", "create_task", "set_status", "add_tag"]
+ActionType = Literal["assign", "create_task", "set_status", "add_tag", "send_template", "call_webhook"]
 TaskType = Literal["call", "meeting", "email", "whatsapp", "viewing", "todo"]
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING", "WON", "LOST"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -39,10 +39,14 @@ class Action(RequestBody, kw_only=True):
     - `assign`: `to: "round_robin"` among the active agents (each rule keeps its own turn) or `user_id`;
     - `create_task`: a `task_type` task `subject`, due in `due_in_minutes`, for `owner` (`lead_agent`, else `user_id`);
     - `set_status`: the lead's `status`;
-    - `add_tag`: a `tag` in the lead's custom field `tags`.
+    - `add_tag`: a `tag` in the lead's custom field `tags`;
+    - `send_template`: the message template `template_id` to the lead (by e-mail or SMS: `channel`, else the template's
+      own), through generate-and-send, once per event;
+    - `call_webhook`: the event to the registered webhook `webhook_id` (`POST /v2/webhooks`), signed, retried and
+      logged like a subscription's deliveries, once per event.
 
-    A webhook is not an action of its own: subscribe an endpoint to the event (`POST /v2/webhooks`). What an action
-    needs besides its type (a status, a tag, a user) is checked by the server (422 `reason: incomplete_action`).
+    What an action needs besides its type (a status, a tag, a user, a template, a webhook) is checked by the server
+    (422 `reason: incomplete_action`, or `unknown_reference` for an id that is not the tenant's).
     """
 
     type: ActionType
@@ -54,6 +58,9 @@ class Action(RequestBody, kw_only=True):
     owner: Literal["lead_agent", "user"] = "lead_agent"
     status: LeadStatus | None = None
     tag: Annotated[str, msgspec.Meta(max_length=60)] | None = None
+    template_id: RecordId | None = None
+    channel: Literal["email", "sms"] | None = None
+    webhook_id: RecordId | None = None
 
 
 class Workflow(ResponseBody):

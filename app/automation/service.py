@@ -101,13 +101,31 @@ async def _check_actions(scope: TenantScope, actions: list[schemas.Action]) -> N
     """Each action says what it needs (a status to set, a tag, a user who is an active member of this team)."""
     for index, action in enumerate(actions):
         field = f"actions[{index}]"
-        needs = {"set_status": ("status", action.status), "add_tag": ("tag", action.tag)}.get(action.type)
+        needs = {
+            "set_status": ("status", action.status),
+            "add_tag": ("tag", action.tag),
+            "send_template": ("template_id", action.template_id),
+            "call_webhook": ("webhook_id", action.webhook_id),
+        }.get(action.type)
         if needs is not None and not needs[1]:
             raise ValidationFailed(
                 f"Invalid {field}: {action.type} needs {needs[0]}",
                 details={"field": f"{field}.{needs[0]}", "expected": f"a {needs[0]}", "reason": "incomplete_action"},
-                human=f"Say which {needs[0]} the rule sets",
+                human=f"Say which {needs[0].removesuffix('_id')} the rule {'uses' if needs[0].endswith('_id') else 'sets'}",
             )
+        for name, table, what in (("template_id", "message_template", "template"), ("webhook_id", "webhook_endpoint", "webhook")):
+            value = getattr(action, name) if action.type in ("send_template", "call_webhook") else None
+            if value is not None and not await fetch(f"SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2", value, scope.tenant_id):
+                raise ValidationFailed(
+                    f"Invalid {field}.{name}: no such {what} in your tenant",
+                    details={
+                        "field": f"{field}.{name}",
+                        "provided": value,
+                        "expected": f"the id of one of your {what}s",
+                        "reason": "unknown_reference",
+                    },
+                    human=f"Choose one of your {what}s",
+                )
         wants_user = (action.type == "assign" and action.to != "round_robin") or (action.type == "create_task" and action.owner == "user")
         if wants_user:
             if action.user_id is None:
@@ -132,6 +150,21 @@ async def _check_actions(scope: TenantScope, actions: list[schemas.Action]) -> N
                     },
                     human="Choose someone in your team",
                 )
+
+
+async def action_choices(scope: TenantScope) -> dict[str, list[dict[str, Any]]]:
+    """What the rule form offers to send and call: the tenant's active message templates and webhook endpoints."""
+    policy.VIEW.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        return {
+            "templates": await fetch(
+                "SELECT id, name, type FROM message_template WHERE tenant_id = $1 AND is_active ORDER BY lower(name), id LIMIT 200",
+                scope.tenant_id,
+            ),
+            "webhooks": await fetch(
+                "SELECT id, url FROM webhook_endpoint WHERE tenant_id = $1 AND active ORDER BY id LIMIT 200", scope.tenant_id
+            ),
+        }
 
 
 def _builtins(values: list[Any]) -> list[dict[str, Any]]:

@@ -48,6 +48,12 @@ def _rule_input(form: dict[str, str], ticked: list[str]) -> dict[str, Any]:
         actions.append({"type": "set_status", "status": form.get("status") or None})
     if "add_tag" in ticked:
         actions.append({"type": "add_tag", "tag": form.get("tag", "").strip() or None})
+    if "send_template" in ticked:
+        template = form.get("template_id", "")
+        actions.append({"type": "send_template", "template_id": int(template) if template.isdigit() and len(template) < 16 else None})
+    if "call_webhook" in ticked:
+        webhook = form.get("webhook_id", "")
+        actions.append({"type": "call_webhook", "webhook_id": int(webhook) if webhook.isdigit() and len(webhook) < 16 else None})
     return {"name": form.get("name", "").strip(), "trigger": form.get("trigger", ""), "conditions": conditions, "actions": actions}
 
 
@@ -65,6 +71,10 @@ def describe(rule: schemas.Workflow) -> tuple[str, str]:
             words.append(f"set status {a.get('status')}")
         elif a["type"] == "add_tag":
             words.append(f"tag {a.get('tag')}")
+        elif a["type"] == "send_template":
+            words.append(f"send template {a.get('template_id')}" + (f" by {a['channel']}" if a.get("channel") else ""))
+        elif a["type"] == "call_webhook":
+            words.append(f"call webhook {a.get('webhook_id')}")
     return when or "always", ", then ".join(words)
 
 
@@ -98,6 +108,7 @@ class WorkflowPagesController(Controller):
             "operators": OPERATORS,
             "statuses": STATUSES,
             "task_types": ("call", "whatsapp", "email", "meeting", "viewing", "todo"),
+            **await service.action_choices(tenant),
             "errors": errors or {},
             "values": values or {},
             "message": message,

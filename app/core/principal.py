@@ -21,6 +21,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)  # canonical (app.core.scopes): `leads:read`, `*:write`
     token_jti: str | None = None
     time_zone: str = "UTC"  # where a person's screens show times: their own zone, else the tenant's
+    locale: str | None = None  # a person's chosen language for dates and numbers (None: their browser's)
     rate_limit: int | None = None  # the tenant's own API limit per minute (None: its plan's; 0: none)
     account_id: int | None = None  # a browser session's person (their login, across workspaces)
     tenant_name: str = ""  # a browser session's workspace, for the top bar

@@ -60,6 +60,24 @@ async def provide_lead_filters(
     score_max: Annotated[int | None, Parameter(ge=0, le=100, description="Maximum hotness score", schema_extra=MINIMUM_ZERO)] = None,
     q: Annotated[str | None, Parameter(max_length=100, description="Search in name, e-mail and phone")] = None,
     deleted: Annotated[bool, Parameter(description="Soft-deleted leads instead (admins)")] = False,
+    updated_after: Annotated[str | None, Parameter(description="Changed at or after (RFC 3339)", schema_extra=INSTANT)] = None,
+    updated_before: Annotated[str | None, Parameter(description="Changed before (RFC 3339)", schema_extra=INSTANT)] = None,
+    last_interaction_after: Annotated[
+        str | None, Parameter(description="Last interaction at or after (RFC 3339)", schema_extra=INSTANT)
+    ] = None,
+    last_interaction_before: Annotated[
+        str | None, Parameter(description="Last interaction before (RFC 3339); leads never touched are left out", schema_extra=INSTANT)
+    ] = None,
+    has_phone: Annotated[bool | None, Parameter(description="true: with a phone number; false: without")] = None,
+    has_email: Annotated[bool | None, Parameter(description="true: with an e-mail address; false: without")] = None,
+    has_overdue_task: Annotated[bool, Parameter(description="Only leads with an open task past its due time")] = False,
+    no_next_step: Annotated[bool, Parameter(description="Only leads with no open task (no next step planned)")] = False,
+    purpose: Annotated[schemas.Purpose | None, Parameter(description="INVESTMENT, LIVING or RESIDENCY")] = None,
+    bedrooms: Annotated[
+        int | None, Parameter(ge=0, le=50, description="Leads whose wanted bedrooms range holds this many", schema_extra=MINIMUM_ZERO)
+    ] = None,
+    location: Annotated[str | None, Parameter(max_length=100, description="Part of a preferred location, e.g. marina")] = None,
+    tag: Annotated[str | None, Parameter(max_length=60, description="Leads carrying this tag (custom_fields.tags)")] = None,
 ) -> service.LeadFilters:
     """The lead filters shared by the list and the export (names of the reference guides)."""
     after, before = parse_instant("created_after", created_after), parse_instant("created_before", created_before)
@@ -83,6 +101,18 @@ async def provide_lead_filters(
         score_max=score_max,
         q=q,
         deleted=deleted,
+        updated_after=parse_instant("updated_after", updated_after),
+        updated_before=parse_instant("updated_before", updated_before),
+        last_interaction_after=parse_instant("last_interaction_after", last_interaction_after),
+        last_interaction_before=parse_instant("last_interaction_before", last_interaction_before),
+        has_phone=has_phone,
+        has_email=has_email,
+        has_overdue_task=has_overdue_task,
+        no_next_step=no_next_step,
+        purpose=purpose,
+        bedrooms=bedrooms,
+        location=location.strip() or None if location else None,
+        tag=tag.strip() or None if tag else None,
     )
 
 

@@ -76,3 +76,7 @@ SEE_ANY_EXPORT = permission("leads.see_any_export", {"admin", SYSTEM}, "Only an 
 def lists_own_first(actor: Actor) -> bool:
     """Agents open the leads list on their own leads ("My leads"); the others on every lead."""
     return actor.role == "agent"
+
+
+# A bulk operation over matching leads is its requester's (admins see every one): its filters may name what others cannot list.
+SEE_ANY_BULK = permission("leads.see_any_bulk", {"admin", SYSTEM}, "Only an admin can see other people's bulk changes")

@@ -82,6 +82,18 @@ class LeadFilters:
     contact_id: int | None = None
     company_id: int | None = None
     campaign_id: int | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    last_interaction_after: datetime | None = None
+    last_interaction_before: datetime | None = None
+    has_phone: bool | None = None
+    has_email: bool | None = None
+    has_overdue_task: bool = False
+    no_next_step: bool = False
+    purpose: str | None = None
+    bedrooms: int | None = None
+    location: str | None = None
+    tag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -532,31 +544,13 @@ async def bulk_assign(scope: TenantScope, lead_ids: list[int], agent_id: int | N
         raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
     async with tenant_transaction(scope.tenant_id):
         await _check_agent(scope, agent_id)
-        rows = (
-            await Lead.select()
-            .where(Lead.id.is_in(lead_ids) & (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null())
-            .lock_rows("UPDATE")
-        )
+        rows = await _locked_live(scope, lead_ids)
         if len(rows) != len(set(lead_ids)):
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
         refused = [r["id"] for r in rows if not policy.EDIT.allows(scope, r)]
         if refused:
             raise PermissionDenied("You can assign only leads assigned to you or to nobody", details={"lead_ids": refused})
-        changed = [r for r in rows if r["agent_id"] != agent_id]
-        if changed:
-            await Lead.update({Lead.agent_id: agent_id, Lead.updated_at: datetime.now(UTC)}).where(
-                Lead.id.is_in([r["id"] for r in changed])
-            )
-        for row in changed:
-            await emit(
-                scope,
-                lead_subject(row),
-                "assigned",
-                "Assigned" if agent_id else "Unassigned",
-                {"agent_id": (row["agent_id"], agent_id)},
-                events=lead_events.of_change(row, {**row, "agent_id": agent_id}),
-            )
-    return len(changed)
+        return await assign_rows(scope, rows, agent_id)
 
 
 async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
@@ -565,14 +559,46 @@ async def bulk_delete(scope: TenantScope, lead_ids: list[int]) -> int:
     if not lead_ids or len(lead_ids) > MAX_BULK:
         raise ValidationFailed("Select between 1 and 500 leads", details={"field": "ids", "expected": f"1 to {MAX_BULK} lead ids"})
     async with tenant_transaction(scope.tenant_id):
-        live = (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null() & Lead.id.is_in(lead_ids)
-        rows = await Lead.select(Lead.id, Lead.contact_id).where(live).lock_rows("UPDATE")
+        rows = await _locked_live(scope, lead_ids)
         if len(rows) != len(set(lead_ids)):
             raise ResourceNotFound("Some of the selected leads do not exist", details={"field": "ids"})
-        await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(live)
-        for row in rows:
-            await emit(scope, lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})])
-        await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(r["id"] for r in rows)})
+        return await delete_rows(scope, rows)
+
+
+async def _locked_live(scope: TenantScope, lead_ids: list[int]) -> list[dict[str, Any]]:
+    """The tenant's live leads among these ids, locked for the change (in id order, so two bulk changes never deadlock)."""
+    query = Lead.select().where(Lead.id.is_in(lead_ids) & (Lead.tenant_id == scope.tenant_id) & Lead.deleted_at.is_null())
+    return [dict(r) for r in await query.order_by(Lead.id).lock_rows("UPDATE")]
+
+
+async def assign_rows(scope: TenantScope, rows: list[dict[str, Any]], agent_id: int | None) -> int:
+    """Assign these locked leads (already checked: the agent, and that the caller may edit them), each change with its
+    timeline entry and events in the caller's transaction. Returns how many changed (the others already were)."""
+    changed = [r for r in rows if r["agent_id"] != agent_id]
+    if changed:
+        await Lead.update({Lead.agent_id: agent_id, Lead.updated_at: datetime.now(UTC)}).where(Lead.id.is_in([r["id"] for r in changed]))
+    for row in changed:
+        await emit(
+            scope,
+            lead_subject(row),
+            "assigned",
+            "Assigned" if agent_id else "Unassigned",
+            {"agent_id": (row["agent_id"], agent_id)},
+            events=lead_events.of_change(row, {**row, "agent_id": agent_id}),
+        )
+    return len(changed)
+
+
+async def delete_rows(scope: TenantScope, rows: list[dict[str, Any]]) -> int:
+    """Soft-delete these locked live leads (already checked: the caller may delete), each with its event, and one audit
+    entry naming them all, in the caller's transaction."""
+    if not rows:
+        return 0
+    ids = [r["id"] for r in rows]
+    await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id.is_in(ids))
+    for row in rows:
+        await emit(scope, lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})])
+    await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(ids)})
     return len(rows)
 
 
@@ -617,13 +643,59 @@ def _where(scope: TenantScope, filters: LeadFilters) -> tuple[str, list[Any]]:
         add("hotness_score >= ?", filters.score_min)
     if filters.score_max is not None:
         add("hotness_score <= ?", filters.score_max)
+    for column in ("updated", "last_interaction"):
+        name = "updated_at" if column == "updated" else column
+        if (after := getattr(filters, f"{column}_after")) is not None:
+            add(f"{name} >= ?", after)
+        if (before := getattr(filters, f"{column}_before")) is not None:
+            add(f"{name} < ?", before)
+    for name in ("phone", "email"):
+        wanted = getattr(filters, f"has_{name}")
+        if wanted is not None:
+            clauses.append(f"{name} IS {'NOT ' if wanted else ''}NULL")
+    if filters.purpose is not None:
+        add("purpose = ?", filters.purpose)
+    if filters.bedrooms is not None:  # the lead's wanted range holds this many bedrooms (an open end is open)
+        add("coalesce(bedrooms_min, 0) <= ? AND coalesce(bedrooms_max, 1000) >= ? AND num_nonnulls(bedrooms_min, bedrooms_max) > 0",
+            filters.bedrooms)  # fmt: skip
+    if filters.location:  # every ? of a condition is the same argument
+        anywhere = "(preferred_location ILIKE ? OR EXISTS (SELECT 1 FROM unnest(preferred_locations) l WHERE l ILIKE ?))"
+        add(anywhere, like_pattern(filters.location))
+    if filters.tag:
+        add("custom_fields -> 'tags' @> jsonb_build_array(?::text)", filters.tag)
+    for name in ("has_overdue_task", "no_next_step"):
+        if getattr(filters, name):
+            clauses.append(_task_condition(name))
     return " AND ".join(clauses), args
+
+
+# Conditions on a lead's tasks ("has an overdue task", "no next step"), given by the domain that keeps tasks
+# (app/activities/domain.py): SQL on the listed lead's `id`, with $1 the tenant.
+_task_conditions: dict[str, str] = {}
+
+
+def provide_task_conditions(conditions: dict[str, str]) -> None:
+    """Let the domain that keeps tasks say how a lead's tasks are filtered on (has_overdue_task, no_next_step)."""
+    _task_conditions.update(conditions)
+
+
+def _task_condition(name: str) -> str:
+    if name not in _task_conditions:
+        raise ValidationFailed(f"Invalid {name}: tasks are not kept here", details={"field": name, "expected": "false"})
+    return _task_conditions[name]
 
 
 async def lead_source(filters: LeadFilters) -> str:
     """What lists, searches and exports read in the current tenant transaction: the tenant's leads, or those
     matching `q` when there is one (app.db.scoped_source); `_where` adds the other filters."""
     return await scoped_source("lead", like_pattern(phone_search_term(filters.q)) if filters.q else None)
+
+
+async def campaign_choices(scope: TenantScope) -> list[dict[str, Any]]:
+    """The tenant's campaigns a lead can belong to, by name ({id, name}; the pickers and filters list them)."""
+    policy.VIEW.require(scope)
+    async with tenant_transaction(scope.tenant_id):
+        return await fetch("SELECT id, name FROM campaign WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT 500", scope.tenant_id)
 
 
 async def status_counts(scope: TenantScope) -> dict[str, int]:

@@ -98,3 +98,24 @@ class ExportJob(Table, tablename="export_job"):
     content = Bytea(null=True, default=None)
     created_by = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class LeadBulkOperation(Table, tablename="lead_bulk_operation"):
+    """A bulk action over every lead matching a list's filters ("select all N matching"), run in the background.
+
+    The selection is frozen when it is asked for: the filters, and leads up to `upto_id` (leads created later are
+    not swept in). `last_id` is how far the job got (each batch commits it with its changes), so a retry resumes.
+    Its status and progress are the job's (app.jobs.progress, kind "lead_bulk")."""
+
+    id = BigSerial(primary_key=True)
+    tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    action = Varchar(length=20)  # assign | delete
+    agent_id = BigInt(null=True, default=None)  # assign: to whom (null: unassign)
+    filters = JSONB(default={})
+    upto_id = BigInt(default=0)
+    last_id = BigInt(default=0)
+    changed = Integer(default=0)
+    skipped = Integer(default=0)  # already so, or not the requester's to change
+    created_by = BigInt(null=True, default=None)
+    actor = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow())

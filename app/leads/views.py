@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
@@ -21,11 +24,12 @@ from app.core.validation import convert_input
 from app.core.versions import etag_of_resource
 from app.db import TenantScope
 from app.events.stream import latest_id
-from app.leads import export, policy, schemas, service
+from app.leads import bulk, export, policy, schemas, service
 from app.leads.scoring import score_lead
 from app.savedviews import service as saved_views
 from app.settings import Settings
 from app.web.auth import guard
+from app.web.context import principal_of
 from app.web.ui import Form, clean_form, form_errors, is_fragment, refusal_stays_on_page, render, targets
 
 PAGE_SIZE = 25
@@ -58,14 +62,26 @@ REQUIRED_TEXT = ("name", "source", "language", "budget_currency")
 
 
 LeadId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
-SCREEN_FILTERS = ("q", "status", "temperature", "property_type", "agent", "campaign", "deleted")
+BASIC_FILTERS = ("q", "status", "temperature", "property_type", "agent", "campaign", "deleted")
+# The "More filters" of the list (ArtinSmartRealty §4.2's advanced filters), read leniently from the URL like the others.
+MORE_FILTERS = ("transaction_type", "purpose", "source", "language", "budget_min", "budget_max", "score_min", "score_max", "bedrooms",
+                "location", "tag", "created_from", "created_to", "updated_from", "updated_to", "touched_from", "touched_to",
+                "has_phone", "has_email", "overdue", "no_next_step")  # fmt: skip
+SCREEN_FILTERS = BASIC_FILTERS + MORE_FILTERS
 # Columns a person may show or hide (name, status, budget, score and created always show), and those shown at first.
 COLUMNS = {"contact": "Contact", "property": "Property", "agent": "Agent", "next": "Next activity", "last": "Last activity",
            "source": "Source"}  # fmt: skip
 DEFAULT_COLUMNS = ("contact", "property", "agent", "next", "last")
 PAGE_SIZES = (25, 50, 100)
 FILTER_LABELS = {"q": "Search", "status": "Status", "temperature": "Temperature", "property_type": "Property", "agent": "Agent",
-                 "campaign": "Campaign", "deleted": "Deleted"}  # fmt: skip
+                 "campaign": "Campaign", "deleted": "Deleted", "transaction_type": "Transaction", "purpose": "Purpose",
+                 "source": "Source", "language": "Language", "budget_min": "Budget from", "budget_max": "Budget to",
+                 "score_min": "Score from", "score_max": "Score to", "bedrooms": "Bedrooms", "location": "Location", "tag": "Tag",
+                 "created_from": "Created from", "created_to": "Created to", "updated_from": "Changed from", "updated_to": "Changed to",
+                 "touched_from": "Last touch from", "touched_to": "Last touch to", "has_phone": "Phone", "has_email": "E-mail",
+                 "overdue": "Overdue task", "no_next_step": "No next step"}  # fmt: skip
+YES_NO = {"yes": True, "no": False}
+MONEY = re.compile(r"\d{1,13}(\.\d{1,2})?")
 
 
 def _layout(cols: list[str] | None, per: str | None) -> dict[str, str]:
@@ -85,14 +101,24 @@ def _columns(layout: dict[str, str]) -> tuple[str, ...]:
     return tuple(c for c in layout["cols"].split(",") if c in COLUMNS)
 
 
-def _chips(state: dict[str, str], layout: dict[str, str], sort: str, team: list[Any]) -> list[tuple[str, str]]:
+def _chips(
+    state: dict[str, str], layout: dict[str, str], sort: str, team: list[Any], campaigns: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
     """The active filters as removable chips: (what it says, the list's URL without it)."""
     names = {str(u.id): u.full_name for u in team} | {"none": "Unassigned", "any": "Anyone"}
+    campaign_names = {str(c["id"]): c["name"] for c in campaigns}
     chips = []
     for key, value in state.items():
         if not value or (key == "agent" and value == "any"):
             continue
-        shown = names.get(value, value) if key == "agent" else ("yes" if key == "deleted" else value.replace("_", " ").title())
+        if key == "agent":
+            shown = names.get(value, value)
+        elif key == "campaign":
+            shown = campaign_names.get(value, value)
+        elif key in ("deleted", "overdue", "no_next_step"):
+            shown = "yes"
+        else:
+            shown = value.replace("_", " ").title() if key in CHOICES or key == "has_phone" or key == "has_email" else value
         rest = {k: v for k, v in state.items() if v and k != key} | ({"agent": "any"} if key == "agent" else {})
         query = urlencode({**rest, **{k: v for k, v in layout.items() if v}, **({"sort": sort} if sort != "-created_at" else {})})
         chips.append((f"{FILTER_LABELS[key]}: {shown}", f"/leads?{query}" if query else "/leads"))
@@ -104,10 +130,60 @@ def _screen_state(**values: Any) -> dict[str, str]:
     return {k: str(values.get(k) or "") for k in SCREEN_FILTERS}
 
 
-def _filters(state: dict[str, str]) -> service.LeadFilters:
-    """The list filters of the leads screen (lenient: unknown values are ignored, not errors)."""
+def _state_of(values: Any) -> dict[str, str]:
+    """The screen's filters from a query string or a form (anything with `.get`)."""
+    return _screen_state(**{k: values.get(k) for k in SCREEN_FILTERS})
+
+
+def _zone(request: Request[Any, Any, Any]) -> str:
+    """The viewer's time zone (the days of the date filters are theirs)."""
+    principal = principal_of(request.scope)  # type: ignore[arg-type]
+    return principal.time_zone if principal else "UTC"
+
+
+def _number(raw: str, low: int, high: int) -> int | None:
+    return int(raw) if raw.isdigit() and len(raw) < 6 and low <= int(raw) <= high else None
+
+
+def _day_start(raw: str, zone: str, *, after: bool = False) -> datetime | None:
+    """The start of a `YYYY-MM-DD` day in the viewer's zone (`after`: of the next day, for an inclusive end), in UTC."""
+    try:
+        day = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    if day is None:
+        return None
+    start = datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
+    return (start + timedelta(days=1) if after else start).astimezone(UTC)
+
+
+def _filters(state: dict[str, str], zone: str = "UTC") -> service.LeadFilters:
+    """The list filters of the leads screen (lenient: unknown values are ignored, not errors); dates are days in `zone`."""
     agent = state.get("agent", "")
+    money = {k: Decimal(v) if MONEY.fullmatch(v := state.get(k, "")) else None for k in ("budget_min", "budget_max")}
+    text = {k: (state.get(k) or "").strip()[:100] or None for k in ("source", "language", "location", "tag")}
     return service.LeadFilters(
+        transaction_type=state["transaction_type"] if state.get("transaction_type") in CHOICES["transaction_type"] else None,
+        purpose=state["purpose"] if state.get("purpose") in CHOICES["purpose"] else None,
+        budget_min=money["budget_min"],
+        budget_max=money["budget_max"],
+        score_min=_number(state.get("score_min", ""), 0, 100),
+        score_max=_number(state.get("score_max", ""), 0, 100),
+        bedrooms=_number(state.get("bedrooms", ""), 0, 50),
+        source=text["source"],
+        language=text["language"],
+        location=text["location"],
+        tag=text["tag"],
+        created_after=_day_start(state.get("created_from", ""), zone),
+        created_before=_day_start(state.get("created_to", ""), zone, after=True),
+        updated_after=_day_start(state.get("updated_from", ""), zone),
+        updated_before=_day_start(state.get("updated_to", ""), zone, after=True),
+        last_interaction_after=_day_start(state.get("touched_from", ""), zone),
+        last_interaction_before=_day_start(state.get("touched_to", ""), zone, after=True),
+        has_phone=YES_NO.get(state.get("has_phone", "")),
+        has_email=YES_NO.get(state.get("has_email", "")),
+        has_overdue_task=state.get("overdue") == "1",
+        no_next_step=state.get("no_next_step") == "1",
         q=state.get("q") or None,
         status=service.parse_statuses(state.get("status")),
         temperature=state["temperature"] if state.get("temperature") in CHOICES["temperature"] else None,
@@ -117,6 +193,17 @@ def _filters(state: dict[str, str]) -> service.LeadFilters:
         campaign_id=int(campaign) if (campaign := state.get("campaign", "")).isdigit() and len(campaign) < 16 else None,
         deleted=state.get("deleted") == "1",  # admins only: the service refuses the others
     )
+
+
+def _bulk_message(action: str, changed: int, skipped: int, agent_name: str | None) -> str:
+    """What a bulk change over matching leads did, in words."""
+    leads = f"{changed:,} lead{'s' if changed != 1 else ''}"
+    if action == "delete":
+        done = f"Deleted {leads}. An admin can restore them."
+    else:
+        done = f"Assigned {leads} to {agent_name}." if agent_name else f"Unassigned {leads}."
+    left = f" {skipped:,} left as they were (already so, or not yours to change)." if skipped else ""
+    return done + left
 
 
 def _page_numbers(offset: int, limit: int, total: int) -> list[int | None]:
@@ -175,9 +262,9 @@ class LeadPagesController(Controller):
         agent's list starts on their own leads ("My leads"); `agent=any` shows everyone's."""
         if agent is None and policy.lists_own_first(tenant):
             agent = str(tenant.user_id)
-        state = _screen_state(
-            q=q, status=status, temperature=temperature, property_type=property_type, agent=agent, campaign=campaign, deleted=deleted
-        )
+        basic = {"q": q, "status": status, "temperature": temperature, "property_type": property_type, "agent": agent}
+        more = {k: request.query_params.get(k) for k in MORE_FILTERS}
+        state = _screen_state(**basic, campaign=campaign, deleted=deleted, **more)
         return await self._list(request, tenant, settings, state, sort, offset, layout=_layout(cols, per))
 
     async def _list(
@@ -193,13 +280,15 @@ class LeadPagesController(Controller):
     ) -> Template:
         layout = layout or _layout(None, None)
         size = int(layout["per"] or PAGE_SIZE)
-        page = await service.list_leads(tenant, _filters(state), ListQuery(limit=size, offset=offset, sort=sort or None), settings.base_url)
+        listed = ListQuery(limit=size, offset=offset, sort=sort or None)
+        page = await service.list_leads(tenant, _filters(state, _zone(request)), listed, settings.base_url)
         activity = await service.activity_of(tenant, [lead.id for lead in page.data])
         shown = {**state, **layout, "sort": sort}
         query = urlencode({k: v for k, v in shown.items() if v and not (k == "sort" and v == "-created_at")})
         filters_query = urlencode({k: v for k, v in state.items() if v})
         layout_query = urlencode({k: v for k, v in layout.items() if v})
         team = await _team(tenant)
+        campaigns = await service.campaign_choices(tenant)
         view = "&".join(filter(None, (query, f"offset={offset}" if offset else "")))
         pushed = f"{request.url.path}?{view}" if view else str(request.url.path)
         return render(
@@ -224,7 +313,9 @@ class LeadPagesController(Controller):
                 "view_screen": "leads",
                 "view_errors": {},
                 "view_name": "",
-                "chips": _chips(state, layout, sort, team),
+                "chips": _chips(state, layout, sort, team, campaigns),
+                "more_in_use": sum(1 for k in (*MORE_FILTERS, "campaign") if state.get(k)),
+                "campaigns": campaigns,
                 "team": team,
                 "owners": _owners(team),
                 "choices": CHOICES,
@@ -239,23 +330,32 @@ class LeadPagesController(Controller):
             push_url=None if request.method == "POST" or request.headers.get("hx-trigger") == "lead-results" else pushed,
         )
 
-    @post("/bulk")
-    async def bulk(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings) -> Template:
-        """Assign or delete the selected leads (all or nothing), then show the list again."""
+    @post("/bulk", status_code=200)
+    async def bulk(
+        self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, queue: Queue
+    ) -> Template | Redirect | ClientRedirect:
+        """Assign or delete the ticked leads (all or nothing), or with `all_matching` every lead the list's filters match
+        (a job with a progress page beyond bulk.BACKGROUND_FROM leads), then show the list again."""
         form = await request.form()
         ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()]
-        action = form.get("action")
-        state = _screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})
+        action = str(form.get("action") or "")
+        state = _state_of(form)
+        sort = str(form.get("sort") or "-created_at")
+        agent = str(form.get("bulk_agent") or "")
+        agent_id = int(agent) if agent.isdigit() and len(agent) < 19 else None
+        name = next((u.full_name for u in await _team(tenant) if u.id == agent_id), None)
+        if form.get("all_matching") == "1":
+            outcome = await bulk.bulk_matching(tenant, _filters(state, _zone(request)), action, agent_id, queue)
+            if outcome.operation is not None:
+                where = f"/leads/bulk/{outcome.operation.id}"
+                return ClientRedirect(redirect_to=where) if is_fragment(request) else Redirect(path=where, status_code=303)
+            message = _bulk_message(action, outcome.changed, outcome.skipped, name)
+            return await self._list(request, tenant, settings, state, sort, 0, message=message)
         if not ids:
-            return await self._list(
-                request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message="Select at least one lead first."
-            )
+            return await self._list(request, tenant, settings, state, sort, 0, message="Select at least one lead first.")
         if action == "assign":
-            agent = str(form.get("bulk_agent") or "")
-            agent_id = int(agent) if agent.isdigit() and len(agent) < 19 else None
             done = await service.bulk_assign(tenant, ids, agent_id)
             leads = f"{done} lead{'s' if done != 1 else ''}"
-            name = next((u.full_name for u in await _team(tenant) if u.id == agent_id), None)
             already = len(set(ids)) - done
             message = (f"Assigned {leads} to {name}." if name else f"Unassigned {leads}.") + (
                 f" {already} already were." if already and done else ""
@@ -267,13 +367,27 @@ class LeadPagesController(Controller):
             message = f"Deleted {done} lead{'s' if done != 1 else ''}. An admin can restore them."
         else:
             raise ValidationFailed("Choose an action", details={"field": "action", "expected": "assign or delete"})
-        return await self._list(request, tenant, settings, state, str(form.get("sort") or "-created_at"), 0, message=message)
+        return await self._list(request, tenant, settings, state, sort, 0, message=message)
+
+    @get("/bulk/{operation_id:int}")
+    async def bulk_operation(self, request: Request[Any, Any, Any], tenant: TenantScope, operation_id: int, queue: Queue) -> Template:
+        """A large bulk change's progress bar, pushed (SSE task_progress / task_completed) until it is done."""
+        operation = await bulk.get_operation(tenant, operation_id, queue)
+        names = {u.id: u.full_name for u in await _team(tenant)}
+        ctx = {
+            "active": "leads",
+            "operation": operation,
+            "agent_name": names.get(operation.agent_id) if operation.agent_id else None,
+            "summary": _bulk_message(operation.action, operation.changed, operation.skipped, names.get(operation.agent_id or 0)),
+            "live_after": await latest_id(tenant.tenant_id),
+        }
+        return render(request, "leads/bulk_job.html", ctx, block="progress" if targets(request, "bulk-progress") else "content")
 
     @post("/{lead_id:int}/restore", guards=[guard(policy.RESTORE)])
     async def restore(self, request: Request[Any, Any, Any], tenant: TenantScope, settings: Settings, lead_id: LeadId) -> Template:
         """Bring a deleted lead back, from the deleted leads' list (a phone or e-mail taken meanwhile: 409, said inline)."""
         form = await request.form()
-        state = _screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})
+        state = _state_of(form)
         lead = await service.restore_lead(tenant, lead_id, settings.base_url)
         sort = str(form.get("sort") or "-created_at")
         return await self._list(request, tenant, settings, state, sort, 0, message=f"Restored {lead.name}: it is back in the leads list.")
@@ -284,7 +398,7 @@ class LeadPagesController(Controller):
         form = await request.form()
         job = await export.start_export_job(
             tenant,
-            _filters(_screen_state(**{k: form.get(k) for k in SCREEN_FILTERS})),
+            _filters(_state_of(form), _zone(request)),
             export.pick_columns(None, "xlsx"),
             queue,
         )
@@ -311,15 +425,10 @@ class LeadPagesController(Controller):
         tenant: TenantScope,
         format: Literal["csv", "xlsx"] = "csv",
         ids: list[int] | None = None,
-        q: Annotated[str | None, Parameter(max_length=100)] = None,
-        status: str | None = None,
-        temperature: str | None = None,
-        property_type: str | None = None,
-        agent: str | None = None,
     ) -> Stream:
         """Download the current view (or the selected leads) as CSV or Excel, like the API's export."""
-        state = _screen_state(q=q, status=status, temperature=temperature, property_type=property_type, agent=agent)
-        filters = _filters(state)
+        state = _state_of(request.query_params)  # the whole view, as its "Export view" link carries it
+        filters = _filters(state, _zone(request))
         if ids:
             filters = replace(filters, ids=tuple(ids))
         columns = export.pick_columns(None, format)

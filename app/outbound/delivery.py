@@ -43,20 +43,24 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=sender.TIMEOUT + 5)  # longer than a send, with room for the bookkeeping
 BATCH = 500
 
+# What a delivery of outbox event `e` sends (the reference payload's envelope) and how it is ordered; to endpoint `w`.
+_DELIVERY_OF_EVENT = """e.tenant_id, w.id, 'evt_' || substr(md5(random()::text || clock_timestamp()::text || w.id::text), 1, 20), e.id,
+           e.event_type, CASE WHEN e.subject_id IS NULL THEN '' ELSE e.subject_type || ':' || e.subject_id END,
+           format('{"event":%s,"timestamp":%s,"tenant_id":%s,"data":%s}', to_json(e.event_type::text),
+                  to_json(to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), e.tenant_id, e.data::text),
+           'pending', now()"""
+_DELIVERY_COLUMNS = "tenant_id, endpoint_id, delivery_key, event_id, event_type, ordering_key, body, status, next_attempt_at"
+
 # Outbox events → deliveries, in one statement: one row per (event, subscribed active endpoint).
-_FAN_OUT = """
+_FAN_OUT = f"""
 WITH events AS (
     SELECT id, tenant_id, event_type, subject_type, subject_id, data, occurred_at FROM outbox_event
      WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 ), marked AS (
     UPDATE outbox_event o SET dispatched_at = now() FROM events e WHERE o.id = e.id RETURNING o.id
 ), created AS (
-    INSERT INTO webhook_delivery (tenant_id, endpoint_id, delivery_key, event_id, event_type, ordering_key, body, status, next_attempt_at)
-    SELECT e.tenant_id, w.id, 'evt_' || substr(md5(random()::text || clock_timestamp()::text || w.id::text), 1, 20), e.id, e.event_type,
-           CASE WHEN e.subject_id IS NULL THEN '' ELSE e.subject_type || ':' || e.subject_id END,
-           format('{"event":%s,"timestamp":%s,"tenant_id":%s,"data":%s}', to_json(e.event_type::text),
-                  to_json(to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), e.tenant_id, e.data::text),
-           'pending', now()
+    INSERT INTO webhook_delivery ({_DELIVERY_COLUMNS})
+    SELECT {_DELIVERY_OF_EVENT}
       FROM events e JOIN webhook_endpoint w ON w.tenant_id = e.tenant_id AND w.active
                                              AND e.event_type <> ALL($2::text[])  -- live-only types are never delivered
                                              AND (w.events @> ARRAY['*']::varchar[] OR w.events @> ARRAY[e.event_type]::varchar[])
@@ -80,6 +84,23 @@ async def enqueue(queue: Queue, deliveries: Sequence[tuple[int, int, int]], *, a
                 for delivery_id, tenant_id, attempt in deliveries[start : start + 20]
             )
         )
+
+
+async def deliver_event(tenant_id: int, endpoint_id: int, event_id: int) -> tuple[int, int, int] | None:
+    """A delivery of one outbox event to one of the tenant's active endpoints (an automation rule's "call a webhook"),
+    written in the caller's tenant transaction: the same body, signing, SSRF check at send time and retries as a
+    subscription's. (delivery id, tenant id, attempt) for `enqueue` once the caller commits; None when the endpoint
+    is gone or off. A delivery the caller does not queue is queued by the sweeper."""
+    rows = await fetch(
+        f"""INSERT INTO webhook_delivery ({_DELIVERY_COLUMNS})
+            SELECT {_DELIVERY_OF_EVENT} FROM outbox_event e JOIN webhook_endpoint w ON w.tenant_id = e.tenant_id AND w.active
+             WHERE e.tenant_id = $1 AND e.id = $2 AND w.id = $3
+            RETURNING id, tenant_id, attempts""",
+        tenant_id,
+        event_id,
+        endpoint_id,
+    )
+    return (rows[0]["id"], rows[0]["tenant_id"], rows[0]["attempts"]) if rows else None
 
 
 async def relay_once(queue: Queue, batch: int = BATCH) -> int:

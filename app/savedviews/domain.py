@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.domains import Domain
-from app.savedviews.views import SavedViewController
+from app.savedviews.api import SavedViewController
+from app.savedviews.views import SavedViewPagesController
 
-DOMAIN = Domain(name="savedviews", controllers=[SavedViewController])
+DOMAIN = Domain(name="savedviews", controllers=[SavedViewController, SavedViewPagesController])

@@ -17,6 +17,7 @@ def _removes(actor: Actor, view: Any) -> bool:
     return owner == actor.user_id or (bool(shared) and actor.role in SHARERS)
 
 
+READ = permission("views.read", EVERYONE, "Your role cannot see saved views")
 SAVE = permission("views.save", EVERYONE - {"integration"}, "Only people save views")
 SHARE = permission("views.share", SHARERS, "Only admins and managers share views with the team")
 REMOVE = permission(

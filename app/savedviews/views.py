@@ -32,7 +32,7 @@ async def _bar(
     return render(request, "savedviews/bar.html", ctx, block="bar", status_code=422 if errors else 200)
 
 
-class SavedViewController(Controller):
+class SavedViewPagesController(Controller):
     """Saved views of list screens."""
 
     path = "/saved-views"

@@ -20,6 +20,7 @@ from litestar.response import Response, Template
 from markupsafe import Markup
 
 from app.core.errors import DomainError, PermissionDenied, ResourceNotFound
+from app.core.locales import is_rtl
 from app.core.policy import REGISTRY
 from app.core.validation import problems_of
 from app.web import times
@@ -49,7 +50,7 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         return principal is not None and REGISTRY[name].allows(principal, record)
 
     zone = principal.time_zone if principal else "UTC"
-    locale = times.pick_locale(request.headers.get("accept-language"))
+    locale = (principal.locale if principal else None) or times.pick_locale(request.headers.get("accept-language"))
 
     def when(value: datetime | None, style: str = "datetime", *, empty: str = "") -> Markup:
         return times.when(value, style, zone, empty=empty, locale=locale)
@@ -66,6 +67,8 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "number": number,
         "zone": zone,
         "locale": locale,
+        "lang": locale.replace("_", "-"),
+        "text_dir": "rtl" if is_rtl(locale) else "ltr",
     }
 
 

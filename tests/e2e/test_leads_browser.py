@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TEAM
+from app.leads import bulk
+from app.leads.schemas import STATUSES
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +140,34 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
         agent_id = next(u["id"] for u in httpx.get(f"{base}/v2/users", headers=auth).json()["data"] if u["email"] == AGENT_EMAIL)
         assert lead["agent_id"] == agent_id
         assert lead["status"] == "CONTACTED" and lead["phone"] == "+447700900124" and lead["budget_max"] == 750000
+
+
+def test_select_all_matching_runs_a_large_bulk_change_with_live_progress(tmp_path: Path) -> None:
+    with atrium_serve(tmp_path / "data", free_port()) as (base, _, _):
+        token = httpx.post(f"{base}/v2/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        # A status of the demo tenant with more leads than the bulk change makes at once (its count is exact).
+        totals = {s: httpx.get(f"{base}/v2/leads?status={s}&limit=1", headers=auth).json()["total"] for s in STATUSES}
+        status, total = next((s, n) for s, n in sorted(totals.items(), key=lambda kv: kv[1]) if n > bulk.BACKGROUND_FROM)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base}/leads")
+            page.fill("input[name=email]", DEMO_EMAIL)
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"{base}/leads?status={status}&agent=any")
+            expect(page.locator(".pager")).to_contain_text(f"of {total:,}")
+            page.check("#all-matching")  # every lead of the view, not only the 25 on this page
+            page.select_option("#bulk select[name=bulk_agent]", label=AGENT_NAME)
+            page.click("#bulk button[value=assign]")
+            expect(page).to_have_url(re.compile(rf"{base}/leads/bulk/\d+$"))
+            expect(page.locator("#bulk-progress")).to_contain_text(re.compile(rf"Assigned [\d,]+ leads? to {AGENT_NAME}\."), timeout=90_000)
+            expect(page.locator("#bulk-progress")).to_contain_text(f"{total:,} of {total:,} leads")
+            assert not errors, errors
+            browser.close()
+        agent_id = next(u["id"] for u in httpx.get(f"{base}/v2/users", headers=auth).json()["data"] if u["email"] == AGENT_EMAIL)
+        mine = httpx.get(f"{base}/v2/leads?status={status}&agent_id={agent_id}&limit=1", headers=auth).json()
+        assert mine["total"] == total, "every lead of the view, on every page, is the agent's"

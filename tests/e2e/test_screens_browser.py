@@ -13,8 +13,10 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from app.asgi import create_app
 from app.demo.loader import DEMO_EMAIL, DEMO_PASSWORD
+from app.leads import bulk
 from app.settings import load_settings
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, atrium_serve, free_port, serious_axe_violations, settled
+from tests.helpers import csrf_of
 from tests.webhooks.receiver import receiving
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +82,21 @@ def _checked(page: Page, url: str, width: int) -> None:
     assert overflow <= width + 1, f"{url} is {overflow} px wide on a {width} px screen"
 
 
+def _no_op_bulk_operation(base: str, api: httpx.Client) -> str:
+    """A background bulk change's page: "all matching" of an agent's leads (more than a synchronous change takes),
+    assigned to that same agent, so nothing else on the demo changes."""
+    owners = [u["id"] for u in api.get("/v2/users").json()["data"]]
+    agent = next(u for u in owners if api.get("/v2/leads", params={"agent_id": u, "limit": 1}).json()["total"] > bulk.BACKGROUND_FROM)
+    with httpx.Client(base_url=base, timeout=10) as web:
+        token = csrf_of(web.get("/login").text)
+        web.post("/login", data={"_csrf_token": token, "email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        token = csrf_of(web.get("/leads").text)
+        form = {"_csrf_token": token, "all_matching": "1", "agent": str(agent), "action": "assign", "bulk_agent": str(agent)}
+        started = web.post("/leads/bulk", data=form)
+    assert started.status_code == 303, started.text[:300]
+    return started.headers["location"]
+
+
 def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(tmp_path: Path) -> None:
     expect.set_options(timeout=15_000)  # the suite shares two cores with a second Atrium: swaps may take seconds
     with atrium_serve(tmp_path / "data", free_port(), WEBHOOK_ALLOW_PRIVATE_TARGETS="1") as (base, _, _), receiving() as receiver:
@@ -108,6 +125,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
         unsubscribe = "/unsubscribe/" + memo["body"].split("/unsubscribe/")[1].split()[0]
         invitation = api.post("/v2/users", json={"email": "screen-check@example.com", "role": "agent"})
         assert invitation.status_code == 201, invitation.text
+        bulk_operation = _no_op_bulk_operation(base, api)
         screens = {
             "/": "/",
             "/dashboard": "/dashboard",
@@ -123,6 +141,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/imports/{import_id:int}": f"/imports/{imported.json()['id']}",
             "/leads": "/leads",
             "/leads/exports/{export_id:int}": f"/leads/exports/{exported.json()['id']}",
+            "/leads/bulk/{operation_id:int}": bulk_operation,
             "/leads/new": "/leads/new",
             "/leads/{lead_id:int}": f"/leads/{lead}",
             "/leads/{lead_id:int}/appointments": f"/leads/{lead}/appointments",

@@ -35,6 +35,7 @@ TENANT_TABLES = [
     "import_job",
     "import_row",
     "export_job",
+    "lead_bulk_operation",
     "job_progress",
     "pipeline",
     "stage",
