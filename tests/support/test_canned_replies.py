@@ -113,7 +113,11 @@ async def test_the_screen_saves_shows_a_bad_placeholder_and_the_ticket_page_inse
     screen = await client.get("/canned-replies")
     token = csrf_of(screen.text)
     bad = await client.post("/canned-replies", data={"_csrf_token": token, "title": "Hi", "body": "Dear {{ customer }}"})
-    assert bad.status_code == 422 and 'id="err-body"' in bad.text and "{{ customer }} is not one of the placeholders" in html.unescape(bad.text)
+    assert (
+        bad.status_code == 422
+        and 'id="err-body"' in bad.text
+        and "{{ customer }} is not one of the placeholders" in html.unescape(bad.text)
+    )
     assert "Dear {{ customer }}" in html.unescape(bad.text), "what was typed is kept"
     saved = await client.post("/canned-replies", data={"_csrf_token": token, "title": "Hi", "body": "Dear {{ customer_name }}, done."})
     assert saved.status_code == 303
