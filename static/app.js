@@ -298,12 +298,29 @@ document.addEventListener("click", (event) => {
 });
 // The bell: every live stream also carries the person's own notifications; one arriving redraws the badge.
 const notifiedSources = new WeakSet();
-document.addEventListener("htmx:sseOpen", (event) => {
-  const source = event.detail && event.detail.source;
+function ringOn(source) {
   if (!source || notifiedSources.has(source)) return;
   notifiedSources.add(source);
   source.addEventListener("notification.created", () => {
     const badge = document.getElementById("notifications-badge");
-    if (badge) htmx.trigger(badge, "refresh");
+    if (badge && window.htmx) htmx.trigger(badge, "refresh");
   });
-});
+}
+document.addEventListener("htmx:sseOpen", (event) => ringOn(event.detail && event.detail.source));
+// A page with no live region of its own (a form, settings, an account page) opens a stream for the bell alone, so
+// the bell rings on every page; one is enough: a page with live regions already hears notifications on theirs.
+let bellSource = null;
+function bellOnly() {
+  const badge = document.getElementById("notifications-badge");
+  if (!badge || bellSource || document.querySelector("[sse-connect]") || typeof EventSource === "undefined") return;
+  bellSource = new EventSource("/events/stream?topic=notification");
+  ringOn(bellSource);
+  bellSource.addEventListener("open", () => {  // what came while it was away (the badge redraws itself: find it anew)
+    const current = document.getElementById("notifications-badge");
+    if (current && window.htmx) htmx.trigger(current, "refresh");
+  });
+}
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bellOnly);
+else bellOnly();
+window.addEventListener("pagehide", () => { if (bellSource) { bellSource.close(); bellSource = null; } });
+window.addEventListener("pageshow", (event) => { if (event.persisted) bellOnly(); });  // back from the page cache

@@ -19,7 +19,7 @@ from app.core.errors import ResourceNotFound
 from app.db import TenantScope, fetch, fetch_as, tenant_transaction
 
 QUEUE_SIZE = 20
-HIGH_SCORE = 60
+HIGH_SCORE = 60  # written into call_next's SQL, as the lead_call_next index's predicate says it (keep them the same)
 UPCOMING_DAYS = 7
 # Outcomes of a call nobody took: the call log records it as failed (no talk time).
 UNANSWERED = frozenset({"no_answer", "busy", "wrong_number"})
@@ -107,15 +107,14 @@ async def call_next(scope: TenantScope, owner_id: int | None, limit: int = QUEUE
                    l.last_interaction, l.created_at
               FROM lead l
              WHERE l.tenant_id = $1 AND l.deleted_at IS NULL AND l.status NOT IN ('WON', 'LOST')
-               AND (l.temperature = 'hot' OR l.hotness_score >= $2)
-               AND (l.agent_id = $3 OR l.agent_id IS NULL)
+               AND (l.temperature = 'hot' OR l.hotness_score >= {HIGH_SCORE})
+               AND (l.agent_id = $2 OR l.agent_id IS NULL)
                AND NOT EXISTS (SELECT 1 FROM task t WHERE t.tenant_id = $1 AND t.lead_id = l.id AND NOT t.done)
                AND NOT EXISTS (SELECT 1 FROM appointment a WHERE a.tenant_id = $1 AND a.lead_id = l.id
                                 AND a.status IN ('scheduled', 'confirmed') AND a.ends_at > now())
              ORDER BY (l.temperature = 'hot') DESC, coalesce(l.last_interaction, l.created_at) DESC, l.id DESC
              LIMIT {int(limit)}""",
         scope.tenant_id,
-        HIGH_SCORE,
         owner_id or 0,
     )
     return [QueuedLead(**row, reason=_reason(row, now)) for row in rows]

@@ -33,7 +33,10 @@ class Campaign(ResponseBody):
     leads: int
     won_leads: int
     cost_per_lead: Amount | None
-    won_revenue: Amount
+    won_revenue: Amount  # its leads' won deals in the campaign's own currency
+    won_revenue_converted: Amount  # all its won deals in the workspace's currency, each at the rate of the day it was won
+    tenant_currency: str  # the workspace's (billing) currency
+    won_deals_without_rate: int  # won deals left out of the converted sum: their currency has no exchange rate yet
     conversion_rate: float
     created_at: datetime
     updated_at: datetime

@@ -49,6 +49,7 @@ EDITABLE = (
     "bedrooms_max",
     "preferred_location",
     "urgency_score",
+    "campaign_id",
 )
 CHOICES = {
     "status": schemas.STATUSES,
@@ -455,7 +456,13 @@ class LeadPagesController(Controller):
 
     async def _form_choices(self, tenant: TenantScope) -> dict[str, Any]:
         team = await _team(tenant)
-        return {"choices": CHOICES, "team": team, "owners": _owners(team), "assignee_default": policy.default_assignee(tenant)}
+        return {
+            "choices": CHOICES,
+            "team": team,
+            "owners": _owners(team),
+            "assignee_default": policy.default_assignee(tenant),
+            "campaigns": await service.campaign_choices(tenant),
+        }
 
     async def _detail_context(self, tenant: TenantScope, settings: Settings, lead_id: int) -> dict[str, Any]:
         lead = await service.get_lead(tenant, lead_id, settings.base_url)
@@ -468,6 +475,7 @@ class LeadPagesController(Controller):
             "team": (team := await _team(tenant)),
             "owners": _owners(team),
             "choices": CHOICES,
+            "campaigns": await service.campaign_choices(tenant),
             "editable": EDITABLE,
             "errors": {},
             "form": {},

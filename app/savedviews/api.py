@@ -15,7 +15,7 @@ from app.savedviews import policy, schemas, service
 from app.web.auth import guard
 from app.web.json import ApiResponse
 
-ViewId = Annotated[int, Parameter(ge=1, le=2**63 - 1, description="Saved view id")]
+ViewId = Annotated[int, Parameter(description="Saved view id")]
 
 
 class SavedViewController(Controller):

@@ -56,7 +56,7 @@ async def _visible(scope: TenantScope, view_id: int, *, lock: bool = False) -> d
     rows = await fetch(
         f"SELECT {COLUMNS} FROM saved_view WHERE tenant_id = $1 AND id = $2 AND (user_id = $3 OR shared)" + (" FOR UPDATE" if lock else ""),
         scope.tenant_id,
-        min(view_id, 2**63 - 1),
+        max(0, min(view_id, 2**63 - 1)),
         scope.user_id or 0,
     )
     if not rows:

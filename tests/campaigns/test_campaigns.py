@@ -74,3 +74,47 @@ async def test_campaign_roles_and_screen(client: httpx.AsyncClient, tenants: Ten
         seen = await other.get("/campaigns")
         assert "Spring" in seen.text and "Add a campaign" not in seen.text
         assert (await other.post("/campaigns", data={"_csrf_token": csrf_of(seen.text), "name": "x"})).status_code == 403
+
+
+async def test_won_revenue_in_the_workspace_currency_at_each_days_rate(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    campaign = (await client.post("/v2/campaigns", headers=admin.auth, json={"name": "Expats", "currency": "AED"})).json()
+    lead = await make_lead(client, admin, name="Expat", campaign_id=campaign["id"])
+    for title, value, currency in (("Flat", "1000000", "AED"), ("US buyer", "100000", "USD"), ("Euro buyer", "50000", "EUR")):
+        deal = await client.post(
+            "/v2/deals", headers=admin.auth, json={"title": title, "value": value, "currency": currency, "lead_id": lead["id"]}
+        )
+        assert deal.status_code == 201, deal.text
+        assert (await client.patch(f"/v2/deals/{deal.json()['id']}", headers=admin.auth, json={"status": "won"})).status_code == 200
+    before = (await client.get(f"/v2/campaigns/{campaign['id']}", headers=admin.auth)).json()
+    assert before["won_revenue"] == 1000000 and before["won_revenue_converted"] == 1000000 and before["tenant_currency"] == "AED"
+    assert before["won_deals_without_rate"] == 2, "deals in a currency without a rate are left out, and said so"
+    rate = {"currency": "USD", "rate": "3.6725", "effective_on": "2020-01-01"}
+    assert (await client.post("/v2/billing/exchange-rates", headers=admin.auth, json=rate)).status_code == 201
+    after = (await client.get(f"/v2/campaigns/{campaign['id']}", headers=admin.auth)).json()
+    assert after["won_revenue_converted"] == 1367250 and after["won_deals_without_rate"] == 1 and after["won_revenue"] == 1000000
+    await browser_login(client, admin)
+    page = await client.get("/campaigns")
+    assert "AED 1,367,250.00 in all" in page.text and "1 deal without an exchange rate" in page.text
+
+
+async def test_the_lead_form_picks_a_campaign(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    admin = await tenants.create()
+    stranger = await tenants.create()
+    campaign = (await client.post("/v2/campaigns", headers=admin.auth, json={"name": "Open house"})).json()
+    theirs = (await client.post("/v2/campaigns", headers=stranger.auth, json={"name": "Not yours"})).json()
+    await browser_login(client, admin)
+    form = await client.get("/leads/new")
+    assert f'<option value="{campaign["id"]}" >Open house</option>' in form.text and "Not yours" not in form.text
+    token = csrf_of(form.text)
+    refused = await client.post("/leads", data={"_csrf_token": token, "name": "Wrong", "campaign_id": str(theirs["id"])})
+    assert refused.status_code == 422, "another tenant's campaign"
+    made = await client.post("/leads", data={"_csrf_token": token, "name": "Visitor", "campaign_id": str(campaign["id"])})
+    assert made.status_code == 303, made.text
+    lead_id = int(made.headers["location"].rsplit("/", 1)[1])
+    assert (await client.get(f"/v2/leads/{lead_id}", headers=admin.auth)).json()["campaign_id"] == campaign["id"]
+    page = await client.get(f"/leads/{lead_id}")
+    assert "Open house</a>" in page.text
+    cleared = await client.post(f"/leads/{lead_id}", data={"_csrf_token": token, "_form": "details", "name": "Visitor", "campaign_id": ""})
+    assert cleared.status_code == 303
+    assert (await client.get(f"/v2/leads/{lead_id}", headers=admin.auth)).json()["campaign_id"] is None

@@ -136,6 +136,7 @@ STATE_OR_PLAN_REFUSALS = frozenset(
         "incomplete_action",
         "bad_placeholder",  # a message template's or canned reply's text: what it may hold is the sandbox's rule
         "missing_subject",  # an e-mail template (or one becoming one) needs a subject
+        "duplicate",  # a saved view's name the person already uses: their other views are data
     }
 )
 
