@@ -65,7 +65,7 @@ class AssistantController(Controller):
     )
     async def score_all(self, tenant: TenantScope, queue: Queue) -> ApiResponse[schemas.ScoreAllResponse]:
         """Runs the leads' rescore job (the one `POST /v2/leads/score-all` queues; asking while it runs joins it) and
-        waits up to 25 s: 200 with processed, successful, failed, average_score and high_priority_count (hot leads);
+        waits up to 8 s: 200 with processed, successful, failed, average_score and high_priority_count (hot leads);
         202 with the job's status when it is still running."""
         finished, summary = await service.score_all(tenant, queue)
         return ApiResponse(schemas.ScoreAllResponse(success=True, data=summary), status_code=200 if finished else 202)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from app.core.schemas import RecordId, RequestBody, ResponseBody
 
@@ -21,12 +22,14 @@ class AssistantRequest(RequestBody):
 
     question: Question
     context: Annotated[str, msgspec.Meta(max_length=60)] = "general"
-    lead_id: RecordId | None = None
-    deal_id: RecordId | None = None
+    lead_id: RecordId | UnsetType = UNSET
+    deal_id: RecordId | UnsetType = UNSET
 
 
 class ChatContext(RequestBody):
-    """What the chat message is about: a deal or a lead of yours, and hints when there is no record."""
+    """What the chat message is about: a deal or a lead of yours (not both), and hints when there is no record."""
+
+    not_both = ("deal_id", "lead_id")
 
     deal_id: RecordId | None = None
     lead_id: RecordId | None = None

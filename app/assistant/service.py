@@ -10,6 +10,7 @@ docs/forecasting.md has the rules.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -226,13 +227,15 @@ def _one_record(lead_id: int | None, deal_id: int | None) -> None:
 async def assist(scope: TenantScope, data: schemas.AssistantRequest) -> schemas.AssistantAnswer:
     """§4.1's insights about one lead or one deal."""
     policy.ASK.require(scope)
-    _one_record(data.lead_id, data.deal_id)
+    lead_id = data.lead_id if isinstance(data.lead_id, int) else None
+    deal_id = data.deal_id if isinstance(data.deal_id, int) else None
+    _one_record(lead_id, deal_id)
     intent = intent_of(data.question, data.context)
     found = _Facts()
-    if data.lead_id is not None:
-        confidence = await _lead_facts(scope, data.lead_id, intent, found)
+    if lead_id is not None:
+        confidence = await _lead_facts(scope, lead_id, intent, found)
     else:
-        confidence = await _deal_facts(scope, data.deal_id or 0, intent, found)
+        confidence = await _deal_facts(scope, deal_id or 0, intent, found)
     return _answer(found, intent, confidence)
 
 
@@ -272,14 +275,15 @@ async def chat(scope: TenantScope, data: schemas.ChatRequest) -> schemas.Assista
     return _answer(found, intent, 0.3)
 
 
-async def score_all(scope: TenantScope, queue: Queue, wait_seconds: float = 25.0) -> tuple[bool, schemas.ScoreAllSummary]:
+async def score_all(scope: TenantScope, queue: Queue, wait_seconds: float = 8.0) -> tuple[bool, schemas.ScoreAllSummary]:
     """§4.2: run the leads domain's rescore job (joining one already queued or running) and wait up to
     `wait_seconds` for it; (finished, summary). Unfinished, the counts are the leads' as they stand."""
     key, status = await lead_jobs.request_rescore(scope, queue)
     status = status.removeprefix("Status.").lower()
     job = await queue.job(key)
     if job is not None:
-        await job.refresh(until_complete=wait_seconds)
+        with contextlib.suppress(TimeoutError):  # still running: answered as it stands (202)
+            await job.refresh(until_complete=wait_seconds)
         status = str(getattr(job.status, "value", job.status))
     finished = status == "complete"
     result: dict[str, Any] = (job.result if job is not None and finished and isinstance(job.result, dict) else None) or {}
