@@ -12,6 +12,7 @@ import xlsxwriter
 
 from app.analytics.service import SCORE_FORMULA, Overview
 from app.billing import pdf
+from app.forecasting.schemas import Forecast
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,9 +31,10 @@ def context(overview: Overview, workspace: str) -> dict[str, Any]:
     }
 
 
-async def to_pdf(overview: Overview, workspace: str) -> bytes:
-    """The dashboard printed: KPI figures, the charts as SVG and their tables (real text, read back by tests)."""
-    return await pdf.render_pdf("analytics/print.html", context(overview, workspace))
+async def to_pdf(overview: Overview, workspace: str, forecast: Forecast | None = None) -> bytes:
+    """The dashboard printed: KPI figures, the charts as SVG and their tables (real text, read back by tests), and the
+    revenue forecast when the caller may see it."""
+    return await pdf.render_pdf("analytics/print.html", {**context(overview, workspace), "forecast": forecast})
 
 
 def to_xlsx(overview: Overview) -> bytes:

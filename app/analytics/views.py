@@ -14,6 +14,8 @@ from app.accounts import service as accounts
 from app.analytics import export, policy, service
 from app.core.errors import ValidationFailed
 from app.db import TenantScope
+from app.forecasting import policy as forecasting_policy
+from app.forecasting import service as forecasting
 from app.web.auth import guard
 from app.web.ui import download, render, targets
 
@@ -94,9 +96,16 @@ class AnalyticsPagesController(Controller):
         """The dashboard of the range as a PDF."""
         overview, _ = await _overview(tenant, _state(period, start_date, end_date, sort))
         org = await accounts.get_tenant(tenant)
-        content = await export.to_pdf(overview, org.name)
+        forecast = await forecasting.forecast(tenant) if forecasting_policy.VIEW.allows(tenant) else None
+        content = await export.to_pdf(overview, org.name, forecast)
         await service.record_export(tenant, overview, "pdf")
         return download(content, export.filename(overview, "pdf"), "application/pdf")
+
+    @get("/forecast-card")
+    async def forecast_card(self, request: Request[Any, Any, Any], tenant: TenantScope) -> Template:
+        """The dashboard's revenue forecast card (the next twelve months), loaded after the page."""
+        forecasting_policy.VIEW.require(tenant)
+        return render(request, "analytics/index.html", {"forecast": await forecasting.forecast(tenant)}, block="forecast_card")
 
     @get("/export.xlsx")
     async def export_xlsx(

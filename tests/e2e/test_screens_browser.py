@@ -199,6 +199,7 @@ def test_every_screen_is_accessible_fits_a_phone_and_keeps_its_state_in_the_url(
             "/unsubscribe/{token:str}": unsubscribe,  # a recipient's page (no login needed)
             "/analytics": "/analytics?period=90d",
             "/analytics/forecast": "/analytics/forecast?months=12",
+            "/analytics/forecast-card": "/analytics/forecast-card",  # the dashboard's forecast card on its own
             "/analytics/segments": "/analytics/segments",
             "/leads/{lead_id:int}/assistant": f"/leads/{lead}/assistant",  # the assistant card without JavaScript
         }
