@@ -41,7 +41,7 @@ AGENTS = 20
 
 AGENTS_SQL = """
 WITH a AS (INSERT INTO account (email, full_name, password_hash)
-           SELECT 'agent' || g || '@bench.example.com', 'Agent ' || g, 'not-a-hash' FROM generate_series(1, $1::int) g
+           SELECT 'agent' || g || '@bench.example.com', 'Agent ' || g, 'not-a-hash' FROM generate_series(1, $1::bigint) g
            RETURNING id, email, full_name)
 INSERT INTO app_user (tenant_id, account_id, email, full_name, role, is_active) SELECT 1, id, email, full_name, 'agent', true FROM a
 """
@@ -53,24 +53,24 @@ DEALS_SQL = """
 INSERT INTO deal (tenant_id, pipeline_id, stage_id, rank, title, value, currency, owner_id, lead_id, status, lost_reason, notes,
                   last_activity_at, created_at, updated_at, closed_at)
 SELECT 1, s.pipeline_id, s.id, CASE WHEN g % 10 >= 4 THEN g * 1024 END, 'Deal ' || g, 300000 + (g * 104729 % 147) * 100000, 'AED',
-       (SELECT array_agg(id ORDER BY id) FROM app_user WHERE tenant_id = 1 AND role = 'agent')[1 + g % $3::int],
+       (SELECT array_agg(id ORDER BY id) FROM app_user WHERE tenant_id = 1 AND role = 'agent')[(1 + g % $3::int)::int],
        1 + (g * 7919) % $2::bigint,
        CASE WHEN g % 10 < 3 THEN 'won' WHEN g % 10 = 3 THEN 'lost' ELSE 'open' END,
        CASE WHEN g % 10 = 3 THEN 'Went elsewhere' END, '', now(), now() - (g % 730) * interval '1 day', now(),
        CASE WHEN g % 10 < 4 THEN now() - (g % 730) * interval '1 day' + (g % 86400) * interval '1 second' END
-  FROM generate_series(1, $1::int) g
+  FROM generate_series(1, $1::bigint) g
   JOIN stage s ON s.tenant_id = 1 AND s.position = 1 + g % 7
 """
 INVOICES_SQL = """
 INSERT INTO invoice (tenant_id, invoice_number, kind, status, customer_type, customer_name, deal_id, issue_date, due_date, currency,
                      subtotal, discount_amount, tax_amount, total_amount, amount_paid)
 SELECT 1, 'INV-B-' || g, 'invoice', st, 'company', 'Bench customer ' || g % 500,
-       CASE WHEN g % 10 < 7 THEN w.ids[1 + (g * 31) % cardinality(w.ids)] END,
+       CASE WHEN g % 10 < 7 THEN w.ids[(1 + (g * 31) % cardinality(w.ids))::int] END,
        d, d + 30, 'AED', amount, 0, round(amount * 0.05, 2), round(amount * 1.05, 2),
        CASE WHEN st = 'paid' THEN round(amount * 1.05, 2) ELSE 0 END
-  FROM (SELECT g, (current_date - (g % 730))::date AS d, (5000 + (g * 7919 % 90000))::numeric AS amount,
+  FROM (SELECT g, (current_date - (g % 730)::int)::date AS d, (5000 + (g * 7919 % 90000))::numeric AS amount,
                CASE WHEN g % 20 = 0 THEN 'draft' WHEN g % 20 = 1 THEN 'void' WHEN g % 3 = 0 THEN 'sent' ELSE 'paid' END AS st
-          FROM generate_series(1, $1::int) g) x
+          FROM generate_series(1, $1::bigint) g) x
  CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM deal WHERE tenant_id = 1 AND status = 'won') w
 """
 

@@ -26,6 +26,8 @@ STATEMENTS = [
     "CREATE INDEX lead_milestone_agent ON lead_milestone (tenant_id, agent_id, started_at)",
     # Won deals by the day they closed (leaderboard, attribution, KPIs).
     "CREATE INDEX deal_tenant_won ON deal (tenant_id, closed_at) INCLUDE (owner_id, value, currency, lead_id) WHERE status = 'won'",
+    # The open pipeline by stage, from the index alone.
+    "CREATE INDEX deal_tenant_open_value ON deal (tenant_id, stage_id) INCLUDE (value, currency, owner_id) WHERE status = 'open'",
     # One function for the statement-level triggers: a new lead's stages are those its status has passed when it is
     # created; a changed lead keeps the first time it reached each stage (the change's transaction time).
     f"""

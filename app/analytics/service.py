@@ -46,7 +46,8 @@ _MINE = {"m": "m.agent_id = $4", "d": "d.owner_id = $4"}
 _OWNER = " AND ($4::bigint IS NULL OR d.owner_id = $4)"
 _REVENUE = "CASE WHEN i.kind = 'credit_note' THEN -(i.subtotal - i.discount_amount) ELSE i.subtotal - i.discount_amount END"
 # An invoice's deal: its own, or for a credit note the corrected invoice's.
-_INVOICE_DEAL = "coalesce(i.deal_id, (SELECT o.deal_id FROM invoice o WHERE o.tenant_id = i.tenant_id AND o.id = i.credit_note_for))"
+_INVOICE_DEAL = "coalesce(i.deal_id, o.deal_id)"
+_CORRECTED = " LEFT JOIN invoice o ON o.tenant_id = i.tenant_id AND o.id = i.credit_note_for"
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +362,7 @@ async def _revenue(scope: TenantScope, rng: Range, agent: int | None, currency: 
     """The P&L's revenue of the period (its invoices' figures), of one agent's deals, or only of deals from a lead."""
     joins = ""
     if agent is not None or attributed:
-        joins = f" JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = {_INVOICE_DEAL}"
+        joins = f"{_CORRECTED} JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = {_INVOICE_DEAL}"
         joins += " AND d.lead_id IS NOT NULL" if attributed else ""
         joins += " AND d.owner_id = $5" if agent is not None else ""
     args: list[Any] = [scope.tenant_id, rng.first_day, rng.last_day, currency]
@@ -400,7 +401,9 @@ def _bucket_label(start: date, bucket: str) -> str:
 async def _revenue_series(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> list[schemas.SeriesPoint]:
     """The P&L's revenue by day, week or month (every bucket listed, empty ones too)."""
     bucket = _bucket(rng)
-    joins = f" JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = {_INVOICE_DEAL} AND d.owner_id = $6" if agent is not None else ""
+    joins = (
+        f"{_CORRECTED} JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = {_INVOICE_DEAL} AND d.owner_id = $6" if agent is not None else ""
+    )
     args: list[Any] = [scope.tenant_id, rng.first_day, rng.last_day, currency, bucket]
     if agent is not None:
         args.append(agent)
@@ -498,8 +501,10 @@ def _change(now: Decimal | None, before: Decimal | None) -> float | None:
     return round(float((now - before) / abs(before) * 100), 1)
 
 
-async def _figures(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> dict[str, Decimal | None]:
-    row = await _cohort(scope, rng, agent)
+async def _figures(
+    scope: TenantScope, rng: Range, agent: int | None, currency: str, cohort: dict[str, Any] | None = None
+) -> dict[str, Decimal | None]:
+    row = cohort or await _cohort(scope, rng, agent)
     started = int(row["started"])
     won_deals, won_value = await _won_deals(scope, rng, agent, currency)
     return {
@@ -533,8 +538,10 @@ KPI_DEFINITIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
-async def _kpis(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> schemas.KpiReport:
-    now = await _figures(scope, rng, agent, currency)
+async def _kpis(
+    scope: TenantScope, rng: Range, agent: int | None, currency: str, cohort: dict[str, Any] | None = None
+) -> schemas.KpiReport:
+    now = await _figures(scope, rng, agent, currency, cohort)
     before = await _figures(scope, rng.previous(), agent, currency)
     now["pipeline_value"] = sum((s.value for s in await _pipeline(scope, agent, currency)), ZERO)
     before["pipeline_value"] = None
@@ -586,9 +593,12 @@ _LEAD_JOINS = (
 async def _attribution(scope: TenantScope, rng: Range, agent: int | None, currency: str, key: tuple[str, str]) -> list[schemas.Attribution]:
     name, ident = key
     joins = _LEAD_JOINS
+    # The period's leads by source need no join: lead_milestone keeps the lead's source.
+    by_source = key == _SOURCE
+    cohort_key, cohort_joins = ("m.source", "") if by_source else (name, joins.format(t="m", lead="m.lead_id"))
     leads = await fetch(
-        f"""SELECT {name} AS key, {ident} AS campaign_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
-              FROM lead_milestone m {joins.format(t="m", lead="m.lead_id")}
+        f"""SELECT {cohort_key} AS key, {ident} AS campaign_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
+              FROM lead_milestone m {cohort_joins}
              WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live{_scoped("m", agent)}
              GROUP BY 1, 2""",
         *_args(scope, rng, agent),
@@ -611,7 +621,7 @@ async def _attribution(scope: TenantScope, rng: Range, agent: int | None, curren
         mine = " AND d.owner_id = $5"
     revenue = await fetch(
         f"""SELECT {name} AS key, {ident} AS campaign_id, sum({_REVENUE}) AS revenue
-              FROM invoice i LEFT JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = {_INVOICE_DEAL}
+              FROM invoice i{_CORRECTED} LEFT JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = {_INVOICE_DEAL}
               {joins.format(t="d", lead="d.lead_id")}
              WHERE i.tenant_id = $1 AND i.status NOT IN ('draft', 'void') AND i.issue_date BETWEEN $2 AND $3 AND i.currency = $4{mine}
              GROUP BY 1, 2""",
@@ -705,7 +715,7 @@ async def overview(scope: TenantScope, rng: Range, sort: str | None = None) -> O
         currency = await _currency(scope)
         cohort = await _cohort(scope, rng, agent)
         rows, _others = await _agents(scope, rng, agent, currency)
-        report = await _kpis(scope, rng, agent, currency)
+        report = await _kpis(scope, rng, agent, currency, cohort)
         series = await _revenue_series(scope, rng, agent, currency)
         stages = await _pipeline(scope, agent, currency)
         sources = await _attribution(scope, rng, agent, currency, _SOURCE)

@@ -67,6 +67,8 @@ class AnalyticsPagesController(Controller):
         """KPIs, funnel, leaderboard, revenue, pipeline and sources of the range in the URL (an agent's own figures)."""
         state = _state(period, start_date, end_date, sort)
         overview, error = await _overview(tenant, state)
+        if error and state["period"] != "custom":
+            state = {"period": "30d"}  # an unknown preset: the picker shows what is shown
         if not error and state["period"] == "custom":
             state |= {"start_date": overview.range.first_day.isoformat(), "end_date": overview.range.last_day.isoformat()}
         query = urlencode(state)
