@@ -53,13 +53,13 @@ def test_search_filter_edit_and_timeline(tmp_path: Path) -> None:
             page.go_forward()
             expect(page.locator(".pager")).to_contain_text("26\u201350")
             page.goto(f"{base}/leads?agent=any")
-            page.fill("input[name=q]", "zephyr")  # active search, debounced
+            page.fill("#lead-filters input[name=q]", "zephyr")  # active search, debounced
             expect(rows).to_have_count(3)
             expect(page).to_have_url(f"{base}/leads?q=zephyr&agent=any")
-            page.fill("input[name=q]", "zephyrine")
+            page.fill("#lead-filters input[name=q]", "zephyrine")
             expect(rows).to_have_count(1)
             expect(rows.first).to_contain_text("Sarah Zephyrine")
-            page.fill("input[name=q]", "zephyr")
+            page.fill("#lead-filters input[name=q]", "zephyr")
             expect(rows).to_have_count(3)
             page.select_option("#lead-filters select[name=status]", "QUALIFIED")
             expect(rows).to_have_count(1)
