@@ -47,6 +47,17 @@ def _require_transaction() -> None:
         raise RuntimeError("emit() runs inside the change's tenant transaction, never after it commits")
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record's change for `emit_all`: a timeline entry (when `summary` is set) and outbox `events`."""
+
+    subject: Subject
+    kind: str
+    summary: str | None = None
+    changes: Mapping[str, tuple[Any, Any]] | None = None
+    events: Iterable[tuple[str, Mapping[str, Any]]] = ()
+
+
 async def emit(
     scope: TenantScope,
     subject: Subject,
@@ -65,20 +76,7 @@ async def emit(
     - `events`: outbox events `(event_type, data)`, each a declared type (app.events.catalog).
     """
     _require_transaction()
-    if summary is not None:
-        await fetch(
-            """INSERT INTO activity (tenant_id, subject_type, subject_id, contact_id, kind, summary, changes, actor_user_id, actor)
-               VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)""",
-            scope.tenant_id,
-            subject.type,
-            int(subject.id),
-            subject.contact_id,
-            kind,
-            summary,
-            json.dumps({k: [jsonable(a), jsonable(b)] for k, (a, b) in (changes or {}).items()}),
-            scope.user_id,
-            scope.actor[:254],
-        )
+    await emit_all(scope, [Change(subject, kind, summary, changes, events)])
     if audit:
         details = dict(audit) if isinstance(audit, Mapping) else {}
         await fetch(
@@ -94,25 +92,56 @@ async def emit(
             scope.user_agent[:300],
             json.dumps(jsonable(details)),
         )
-    published = list(events)
-    if published:
-        for event_type, _ in published:
-            if not declared(event_type):
-                raise ValueError(f"{event_type!r} is not a declared event type (declare it in its domain's events)")
-        subject_id = int(subject.id) if isinstance(subject.id, int) or str(subject.id).isdigit() else None
-        written = await fetch(
-            """INSERT INTO outbox_event (tenant_id, event_type, subject_type, subject_id, data, actor_user_id)
-               SELECT $1, e.type, $2, $3, e.data::json, $4 FROM unnest($5::text[], $6::text[]) AS e(type, data) RETURNING id""",
+
+
+def _subject_id(subject: Subject) -> int | None:
+    return int(subject.id) if isinstance(subject.id, int) or str(subject.id).isdigit() else None
+
+
+async def emit_all(scope: TenantScope, changes: Iterable[Change]) -> None:
+    """`emit` for many records at once (a batch rescored, a bulk change): the same rows, one statement per table,
+    in the caller's transaction."""
+    _require_transaction()
+    batch = list(changes)
+    entries = [c for c in batch if c.summary is not None]
+    if entries:
+        await fetch(
+            """INSERT INTO activity (tenant_id, subject_type, subject_id, contact_id, kind, summary, changes, actor_user_id, actor)
+               SELECT $1, e.subject_type, e.subject_id, e.contact_id, e.kind, e.summary, e.changes::jsonb, $2, $3
+                 FROM unnest($4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+                      AS e(subject_type, subject_id, contact_id, kind, summary, changes)""",
             scope.tenant_id,
-            subject.type,
-            subject_id,
             scope.user_id,
-            [event_type for event_type, _ in published],
-            [encode_json(data).decode() for _, data in published],
+            scope.actor[:254],
+            [c.subject.type for c in entries],
+            [int(c.subject.id) for c in entries],
+            [c.subject.contact_id for c in entries],
+            [c.kind for c in entries],
+            [c.summary for c in entries],
+            [json.dumps({k: [jsonable(a), jsonable(b)] for k, (a, b) in (c.changes or {}).items()}) for c in entries],
         )
-        mine = own_events.get()
-        if mine is not None:
-            mine.extend(int(r["id"]) for r in written)
+    published = [(c.subject, event_type, data) for c in batch for event_type, data in c.events]
+    if not published:
+        return
+    for _, event_type, _ in published:
+        if not declared(event_type):
+            raise ValueError(f"{event_type!r} is not a declared event type (declare it in its domain's events)")
+    written = await fetch(
+        """INSERT INTO outbox_event (tenant_id, event_type, subject_type, subject_id, data, actor_user_id)
+           SELECT $1, e.type, e.subject_type, e.subject_id, e.data::json, $2
+             FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS e(type, subject_type, subject_id, data, n)
+            ORDER BY e.n
+           RETURNING id""",
+        scope.tenant_id,
+        scope.user_id,
+        [event_type for _, event_type, _ in published],
+        [subject.type for subject, _, _ in published],
+        [_subject_id(subject) for subject, _, _ in published],
+        [encode_json(data).decode() for _, _, data in published],
+    )
+    mine = own_events.get()
+    if mine is not None:
+        mine.extend(int(r["id"]) for r in written)
 
 
 async def audit(scope: TenantScope, subject: Subject, action: str, details: Mapping[str, Any] | None = None) -> None:

@@ -25,7 +25,7 @@ from app.core.versions import require_current
 from app.db import TenantScope, bounded_total, fetch, fetch_as, like_pattern, planner_estimate, scoped_source, tenant_transaction
 from app.events import notifications
 from app.events.schemas import TimelineEntry
-from app.events.service import Subject, emit, relink_contact
+from app.events.service import Change, Subject, emit, emit_all, relink_contact
 from app.events.service import timeline as read_timeline
 from app.leads import events as lead_events
 from app.leads import policy, schemas
@@ -509,26 +509,40 @@ async def rescore_tenant(scope: TenantScope, batch: int = 500) -> dict[str, int]
                 .order_by(Lead.id)
                 .limit(batch)
             )
-            for row in rows:
-                result = score_lead(row)
-                if result.score != row["hotness_score"] or result.temperature != row["temperature"]:
-                    changed += 1
-                    await Lead.update(
-                        {
-                            Lead.hotness_score: result.score,
-                            Lead.temperature: result.temperature,
-                            Lead.score_factors: result.factors,
-                            Lead.score_confidence: result.confidence,
-                        }
-                    ).where(Lead.id == row["id"])
-                    await emit(
-                        scope,
-                        lead_subject(row),
-                        "scored",
-                        f"Score {row['hotness_score']} → {result.score} ({result.temperature})",
-                        {"hotness_score": (row["hotness_score"], result.score)},
-                        events=lead_events.of_change(row, {**row, **_apply_score(row)}),
-                    )
+            rescored = [(row, _apply_score(row)) for row in rows]
+            rescored = [
+                (row, after)
+                for row, after in rescored
+                if (after["hotness_score"], after["temperature"]) != (row["hotness_score"], row["temperature"])
+            ]
+            if rescored:
+                changed += len(rescored)
+                await fetch(
+                    """UPDATE lead l SET hotness_score = u.score, temperature = u.temperature, score_factors = u.factors::jsonb,
+                              score_confidence = u.confidence
+                         FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::float8[])
+                              AS u(id, score, temperature, factors, confidence)
+                        WHERE l.tenant_id = $1 AND l.id = u.id""",
+                    scope.tenant_id,
+                    [row["id"] for row, _ in rescored],
+                    [after["hotness_score"] for _, after in rescored],
+                    [after["temperature"] for _, after in rescored],
+                    [json.dumps(after["score_factors"]) for _, after in rescored],
+                    [after["score_confidence"] for _, after in rescored],
+                )
+                await emit_all(
+                    scope,
+                    [
+                        Change(
+                            lead_subject(row),
+                            "scored",
+                            f"Score {row['hotness_score']} → {after['hotness_score']} ({after['temperature']})",
+                            {"hotness_score": (row["hotness_score"], after["hotness_score"])},
+                            lead_events.of_change(row, {**row, **after}),
+                        )
+                        for row, after in rescored
+                    ],
+                )
         processed += len(rows)
         if len(rows) < batch:
             return {"processed": processed, "changed": changed}
@@ -577,15 +591,19 @@ async def assign_rows(scope: TenantScope, rows: list[dict[str, Any]], agent_id: 
     changed = [r for r in rows if r["agent_id"] != agent_id]
     if changed:
         await Lead.update({Lead.agent_id: agent_id, Lead.updated_at: datetime.now(UTC)}).where(Lead.id.is_in([r["id"] for r in changed]))
-    for row in changed:
-        await emit(
-            scope,
-            lead_subject(row),
-            "assigned",
-            "Assigned" if agent_id else "Unassigned",
-            {"agent_id": (row["agent_id"], agent_id)},
-            events=lead_events.of_change(row, {**row, "agent_id": agent_id}),
-        )
+    await emit_all(
+        scope,
+        [
+            Change(
+                lead_subject(row),
+                "assigned",
+                "Assigned" if agent_id else "Unassigned",
+                {"agent_id": (row["agent_id"], agent_id)},
+                lead_events.of_change(row, {**row, "agent_id": agent_id}),
+            )
+            for row in changed
+        ],
+    )
     return len(changed)
 
 
@@ -596,8 +614,10 @@ async def delete_rows(scope: TenantScope, rows: list[dict[str, Any]]) -> int:
         return 0
     ids = [r["id"] for r in rows]
     await Lead.update({Lead.deleted_at: datetime.now(UTC)}).where(Lead.id.is_in(ids))
-    for row in rows:
-        await emit(scope, lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})])
+    await emit_all(
+        scope,
+        [Change(lead_subject(row), "deleted", "Lead deleted (bulk)", events=[("lead.deleted", {"lead_id": row["id"]})]) for row in rows],
+    )
     await emit(scope, Subject("lead", "bulk"), "deleted", audit={"lead_ids": sorted(ids)})
     return len(rows)
 
