@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -73,6 +76,28 @@ async def create_database(dsn: str, name: str) -> str:
 def atrium_command(*args: str) -> list[str]:
     """`atrium …` run with this interpreter, as the console script would."""
     return [sys.executable, "-m", "app.cli", *args]
+
+
+_OUTPUTS: weakref.WeakKeyDictionary[subprocess.Popen[str], Any] = weakref.WeakKeyDictionary()
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start one of Atrium's processes with its output (stdout and stderr) going to a file, read by `output_of`.
+    Never a pipe: a pipe nobody reads fills at 64 KiB and the server stops at its next log line, mid-request."""
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed with the process's entry)
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    _OUTPUTS[proc] = log
+    weakref.finalize(proc, log.close)
+    return proc
+
+
+def output_of(proc: subprocess.Popen[str]) -> str:
+    """What a `spawn`ed process has written so far."""
+    log = _OUTPUTS[proc]
+    log.flush()
+    log.seek(0)
+    text: str = log.read()
+    return text
 
 
 def process_env(**overrides: str) -> dict[str, str]:

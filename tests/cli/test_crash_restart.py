@@ -11,23 +11,17 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.browser import free_port
-from tests.helpers import atrium_command, process_env
+from tests.helpers import atrium_command, output_of, process_env, spawn
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        atrium_command("serve", "--port", str(port)),
-        env=process_env(ATRIUM_DATA_DIR=str(data_dir)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return spawn(atrium_command("serve", "--port", str(port)), process_env(ATRIUM_DATA_DIR=str(data_dir)))
 
 
 def _healthy(port: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert proc.poll() is None, output_of(proc)
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v2/health", timeout=2).json()["status"] == "healthy":
                 return

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import atrium_command, process_env
+from tests.helpers import atrium_command, output_of, process_env, spawn
 
 # Helpers of the browser tests; anything collected from here is an e2e test too.
 pytestmark = pytest.mark.e2e
@@ -45,14 +45,12 @@ def atrium_serve(data_dir: Path, port: int, **settings: str) -> Iterator[tuple[s
     yields (base url, process, seconds to healthy)."""
     env = process_env(ATRIUM_DATA_DIR=str(data_dir), **settings)
     started = time.monotonic()
-    proc = subprocess.Popen(
-        atrium_command("serve", "--demo", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    proc = spawn(atrium_command("serve", "--demo", "--port", str(port)), env)
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"atrium serve exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+                raise AssertionError(f"atrium serve exited early:\n{output_of(proc)}")
             with contextlib.suppress(httpx.TransportError):
                 health = httpx.get(f"{base}/v2/health", timeout=2)
                 if health.status_code == 200 and health.json()["status"] == "healthy":

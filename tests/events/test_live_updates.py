@@ -16,7 +16,7 @@ from httpx_sse import aconnect_sse
 
 from tests.e2e.browser import free_port
 from tests.factories import Tenants
-from tests.helpers import atrium_command, process_env
+from tests.helpers import atrium_command, output_of, process_env, spawn
 
 
 @contextlib.contextmanager
@@ -24,13 +24,13 @@ def second_web_process(dsn: str) -> Iterator[str]:
     """`atrium serve --no-worker` on the same database, as a second web process of a deployment."""
     port = free_port()
     env = process_env(DATABASE_URL=dsn, SECRET_KEY="second-process-secret-0123456789abcdef", ATRIUM_PORT=str(port))
-    proc = subprocess.Popen(atrium_command("serve", "--no-worker"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = spawn(atrium_command("serve", "--no-worker"), env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"atrium serve exited:\n{proc.stdout.read() if proc.stdout else ''}")
+                raise AssertionError(f"atrium serve exited:\n{output_of(proc)}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{base}/v2/health", timeout=2).status_code == 200:
                     break
