@@ -79,6 +79,7 @@ async def _page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:
+    live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
     day = await workspace.my_day(tenant, _zone_name(request))
     ctx = {
         "active": "my-day",
@@ -92,7 +93,7 @@ async def _page(
         "tel": tel_link,
         "whatsapp": whatsapp_link,
         "tomorrow": (datetime.now(_zone(request)) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0),
-        "live_after": await latest_id(tenant.tenant_id),
+        "live_after": live_after,
     }
     return render(request, "activities/my_day.html", ctx, block="day", status_code=status_code)
 

@@ -112,6 +112,7 @@ class AppointmentPagesController(Controller):
         message: str | None = None,
         feed: schemas.CalendarFeed | None = None,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         zone = _zone_of(request)
         shown: Literal["day", "week"] = "day" if view == "day" else "week"
         try:
@@ -152,7 +153,7 @@ class AppointmentPagesController(Controller):
             "message": message,
             "feed": feed,
             "feed_since": await service.feed_created_at(tenant) if policy.FEED.allows(tenant) else None,
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
         }
         pushed = link()
         return render(

@@ -229,6 +229,7 @@ class InvoicePagesController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> Template:
         """Invoices by status tab, searched, with the totals of what the tab shows; the state lives in the URL."""
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         state = _list_state(status, overdue, q)
         try:
             statuses = service.parse_statuses(state["status"])
@@ -250,7 +251,7 @@ class InvoicePagesController(Controller):
             ],
             "query": query,
             "self_url": self_url,
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             "batch": None,
             "batch_error": "",
             "this_month": (await service.today(tenant)).strftime("%Y-%m"),
@@ -411,6 +412,7 @@ class InvoicePagesController(Controller):
         payment_form: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         invoice = await service.get_invoice(tenant, invoice_id)
         if invoice.status == "draft" and policy.MANAGE.allows(tenant) and not errors:
             return await self._editor(request, tenant, _form_of(invoice), invoice=invoice, message=message)
@@ -428,7 +430,7 @@ class InvoicePagesController(Controller):
             },
             "methods": schemas.PAYMENT_METHODS,
             "timeline": await self._timeline(tenant, invoice_id),
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
         }
         return render(
             request, "billing/invoice.html", ctx, block="invoice" if targets(request, "invoice") else "content", status_code=status_code

@@ -77,6 +77,7 @@ class CallPagesController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> Template:
         """The call log, latest first; its filters live in the URL; new calls appear live."""
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         state = {
             "status": status if status in schemas.STATUSES else "",
             "direction": direction if direction in schemas.DIRECTIONS else "",
@@ -108,7 +109,7 @@ class CallPagesController(Controller):
             "statuses": schemas.STATUSES,
             "directions": schemas.DIRECTIONS,
             "message": message,
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             "self_url": url,
         }
         return render(

@@ -149,7 +149,9 @@ async def since(tenant_id: int, last_id: int, limit: int = 1000) -> list[LiveEve
 
 
 async def latest_id(tenant_id: int) -> int:
-    """The tenant's newest event id: a page rendered now streams from there, so nothing between render and connect is missed."""
+    """The tenant's newest event id: a page rendered now streams from there, so nothing between render and connect is
+    missed. Read it before the data the page shows: a change committed in between is then streamed (a redraw that
+    changes nothing), where read after, it would be in neither (a progress bar stuck at "Working…")."""
     async with tenant_transaction(tenant_id):
         rows = await fetch("SELECT coalesce(max(id), 0) AS id FROM outbox_event WHERE tenant_id = $1", tenant_id)
     return int(rows[0]["id"])

@@ -54,8 +54,9 @@ class ImportPagesController(Controller):
     @get("/{import_id:int}")
     async def show(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int, queue: Queue) -> Template:
         """Step 2 (map and check), 3 (confirm) or 4 (progress and report), by the import's status."""
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         job = await service.get(tenant, import_id, queue)
-        ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": await latest_id(tenant.tenant_id)}
+        ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": live_after}
         return render(request, "imports/show.html", ctx)
 
     @post("/{import_id:int}/preview")
@@ -88,8 +89,9 @@ class ImportPagesController(Controller):
     @get("/{import_id:int}/progress")
     async def progress(self, request: Request[Any, Any, Any], tenant: TenantScope, import_id: int, queue: Queue) -> Template:
         """The progress block, redrawn when the import's task_progress / task_completed events arrive."""
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         job = await service.get(tenant, import_id, queue)
-        ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": await latest_id(tenant.tenant_id)}
+        ctx = {"active": "leads", "job": job, "preview": None, "error": None, "live_after": live_after}
         return render(request, "imports/show.html", ctx, block="progress")
 
     @get("/{import_id:int}/report")

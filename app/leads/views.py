@@ -279,6 +279,7 @@ class LeadPagesController(Controller):
         message: str | None = None,
         layout: dict[str, str] | None = None,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         layout = layout or _layout(None, None)
         size = int(layout["per"] or PAGE_SIZE)
         listed = ListQuery(limit=size, offset=offset, sort=sort or None)
@@ -322,7 +323,7 @@ class LeadPagesController(Controller):
                 "choices": CHOICES,
                 "message": message,
                 "background_from": export.BACKGROUND_FROM,
-                "live_after": await latest_id(tenant.tenant_id),
+                "live_after": live_after,
                 "self_url": request.url.path + ("?" + request.url.query if request.method == "GET" and request.url.query else ""),
             },
             block="results" if targets(request, "lead-results") else "content",
@@ -373,6 +374,7 @@ class LeadPagesController(Controller):
     @get("/bulk/{operation_id:int}")
     async def bulk_operation(self, request: Request[Any, Any, Any], tenant: TenantScope, operation_id: int, queue: Queue) -> Template:
         """A large bulk change's progress bar, pushed (SSE task_progress / task_completed) until it is done."""
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         operation = await bulk.get_operation(tenant, operation_id, queue)
         names = {u.id: u.full_name for u in await _team(tenant)}
         ctx = {
@@ -380,7 +382,7 @@ class LeadPagesController(Controller):
             "operation": operation,
             "agent_name": names.get(operation.agent_id) if operation.agent_id else None,
             "summary": _bulk_message(operation.action, operation.changed, operation.skipped, names.get(operation.agent_id or 0)),
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
         }
         return render(request, "leads/bulk_job.html", ctx, block="progress" if targets(request, "bulk-progress") else "content")
 
@@ -408,9 +410,10 @@ class LeadPagesController(Controller):
     @get("/exports/{export_id:int}", guards=[guard(policy.EXPORT)])
     async def export_job(self, request: Request[Any, Any, Any], tenant: TenantScope, export_id: int, queue: Queue) -> Template:
         """The export's progress bar, pushed (SSE task_progress / task_completed) until the file is ready."""
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         job = await export.get_export_job(tenant, export_id, queue)
         block = "progress" if targets(request, "export-progress") else "content"
-        ctx = {"active": "leads", "job": job, "live_after": await latest_id(tenant.tenant_id)}
+        ctx = {"active": "leads", "job": job, "live_after": live_after}
         return render(request, "leads/export_job.html", ctx, block=block)
 
     @get("/exports/{export_id:int}/file", guards=[guard(policy.EXPORT)])
@@ -465,6 +468,7 @@ class LeadPagesController(Controller):
         }
 
     async def _detail_context(self, tenant: TenantScope, settings: Settings, lead_id: int) -> dict[str, Any]:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         lead = await service.get_lead(tenant, lead_id, settings.base_url)
         result = score_lead(msgspec.to_builtins(lead, builtin_types=(Decimal,)) | {"last_interaction": lead.last_interaction})
         return {
@@ -479,7 +483,7 @@ class LeadPagesController(Controller):
             "editable": EDITABLE,
             "errors": {},
             "form": {},
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             # The edit form carries the version it was opened on: a save over someone else's change is refused.
             "version": etag_of_resource(lead),
         }

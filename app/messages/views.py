@@ -32,6 +32,7 @@ class MessagePagesController(Controller):
     guards = [guard(policy.VIEW)]
 
     async def _log(self, request: Request[Any, Any, Any], tenant: TenantScope, tab: str, state: dict[str, str], offset: int) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         filters = service.CommunicationFilters(
             status=state["status"] or None,
             channel=state["channel"] or None,
@@ -52,7 +53,7 @@ class MessagePagesController(Controller):
             "base": base,
             "statuses": schemas.STATUS_LABELS,
             "self_url": url,
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
         }
         redraw = request.headers.get("hx-trigger") == "message-results"  # a live redraw keeps the address as it is
         return page(

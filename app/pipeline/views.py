@@ -86,6 +86,7 @@ class PipelinePagesController(Controller):
         block: str = "content",
         status_code: int = 200,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         pipelines = await service.list_pipelines(tenant)
         chosen = form_number(state["pipeline"])
         pipeline_id = chosen if chosen in {p.id for p in pipelines} else None
@@ -100,7 +101,7 @@ class PipelinePagesController(Controller):
             "query": query,
             "self_url": "/pipeline" + (f"?{query}" if query else ""),
             "owners": [u for u in team if policy.can_own(u.role)],
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             "message": message,
             "refusal": refusal,
             "panel": await self._panel_context(tenant, deal_id) if deal_id else None,

@@ -141,6 +141,7 @@ class PropertyPagesController(Controller):
         message: str | None = None,
         status_code: int = 200,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         if sort.lstrip("-") not in SORTABLE:
             sort = "-created_at"
         page = await service.list_properties(tenant, _filters(state), ListQuery(limit=PAGE_SIZE, offset=offset, sort=sort))
@@ -165,7 +166,7 @@ class PropertyPagesController(Controller):
                 "choices": CHOICES,
                 "labels": schemas.STAGE_LABELS,
                 "message": message,
-                "live_after": await latest_id(tenant.tenant_id),
+                "live_after": live_after,
                 "self_url": "/properties" + (f"?{view}" if view else ""),
             },
             block="results" if targets(request, "property-results") else "content",
@@ -270,6 +271,7 @@ class PropertyPagesController(Controller):
         block: str = "content",
         status_code: int = 200,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         state = {**state, "stage": ""}
         columns = await service.board(tenant, _filters(state))
         team = await accounts.team_members(tenant)
@@ -281,7 +283,7 @@ class PropertyPagesController(Controller):
             "query": query,
             "self_url": "/properties/board" + (f"?{query}" if query else ""),
             "team": team,
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             "message": message,
             "refusal": refusal,
         }
@@ -354,6 +356,7 @@ class PropertyPagesController(Controller):
         return Redirect(path=f"/properties/{prop.id}", status_code=303)
 
     async def _detail_context(self, tenant: TenantScope, property_id: int) -> dict[str, Any]:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         prop = await service.get_property(tenant, property_id)
         team = await accounts.team_members(tenant)
         return {
@@ -366,7 +369,7 @@ class PropertyPagesController(Controller):
             "editable": EDITABLE,
             "errors": {},
             "form": {},
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             "version": etag_of_resource(prop),
         }
 

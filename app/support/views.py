@@ -119,6 +119,7 @@ class TicketPagesController(Controller):
         offset: int,
         message: str | None = None,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         order = sort or VIEWS[state["view"]][2]
         try:
             filters = _filters(state, tenant)
@@ -142,7 +143,7 @@ class TicketPagesController(Controller):
             "priorities": schemas.PRIORITIES,
             "badges": {t.id: sla_badge(t, now) for t in page.data},
             "message": message,
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
             "self_url": view_url,
         }
         return render(
@@ -215,6 +216,7 @@ class TicketPagesController(Controller):
         status_code: int = 200,
         block: str | None = None,
     ) -> Template:
+        live_after = await latest_id(tenant.tenant_id)  # before the figures it covers: what changes after is streamed
         ticket = await service.get_ticket(tenant, ticket_id)
         explanation = await service.explain_sla(tenant, ticket_id)
         team = await _team(tenant)
@@ -233,7 +235,7 @@ class TicketPagesController(Controller):
             "draft": draft,
             "inserted": inserted,
             "canned": await canned.list_replies(tenant) if policy.CANNED_USE.allows(tenant) else [],
-            "live_after": await latest_id(tenant.tenant_id),
+            "live_after": live_after,
         }
         return render(
             request,
