@@ -180,8 +180,31 @@ async def _currency(scope: TenantScope) -> str:
 # --------------------------------------------------------------------------- funnel
 
 
-async def _cohort(scope: TenantScope, rng: Range, agent: int | None) -> dict[str, Any]:
-    """The period's leads and how far they went (one index range of lead_milestone)."""
+def _from_days(rng: Range) -> bool:
+    """Whether the period's figures can come from `lead_day`: its end is still ahead, so every stage reached so far
+    was reached in it (`lead_day` counts the stages as they stand now; a period that ended earlier leaves out what its
+    leads reached after it, which only the milestones themselves say)."""
+    return rng.end > datetime.now(UTC)
+
+
+_DAY_SUMS = """coalesce(sum(d.started), 0)::bigint AS started, coalesce(sum(d.qualified), 0)::bigint AS qualified,
+               coalesce(sum(d.phone_captured), 0)::bigint AS phone_captured,
+               coalesce(sum(d.viewing_scheduled), 0)::bigint AS viewing_scheduled,
+               coalesce(sum(d.closed_won), 0)::bigint AS closed_won, coalesce(sum(d.won), 0)::bigint AS won,
+               sum(d.qualification_seconds) / nullif(sum(d.qualified), 0) AS qualification_seconds,
+               sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response_seconds"""
+
+
+async def _cohort(scope: TenantScope, rng: Range, agent: int | None, *, from_days: bool | None = None) -> dict[str, Any]:
+    """The period's leads and how far they went: from `lead_day` (a few rows a day) for a period that ends ahead,
+    else one index range of lead_milestone. `from_days` forces one or the other (the tests compare them)."""
+    if from_days if from_days is not None else _from_days(rng):
+        rows = await fetch(
+            f"""SELECT {_DAY_SUMS} FROM lead_day d
+                 WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3{" AND d.agent_id = $4" if agent is not None else ""}""",
+            *[scope.tenant_id, rng.first_day, rng.last_day, *([agent] if agent is not None else [])],
+        )
+        return rows[0]
     rows = await fetch(
         f"""SELECT count(*) AS started,
                    count(*) FILTER (WHERE qualified_at < $3) AS qualified,
@@ -252,16 +275,28 @@ def score(conversion_rate: float, total: Decimal, top_total: Decimal, response_s
 async def _agents(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> tuple[list[schemas.AgentPerformance], list[str]]:
     """Every person with leads or won deals in the period, and every active agent and manager (the team's rows are
     read to find its highest total value even for an agent, who gets only their own row)."""
-    leads = await fetch(
-        """SELECT m.agent_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won,
-                  avg(extract(epoch FROM m.responded_at - m.started_at)) FILTER (WHERE m.responded_at < $3) AS response
-             FROM lead_milestone m
-            WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live AND m.agent_id IS NOT NULL
-            GROUP BY m.agent_id""",
-        scope.tenant_id,
-        rng.start,
-        rng.end,
-    )
+    if _from_days(rng):
+        leads = await fetch(
+            """SELECT d.agent_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won,
+                      sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response
+                 FROM lead_day d
+                WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3 AND d.agent_id <> 0
+                GROUP BY d.agent_id HAVING sum(d.started) > 0""",
+            scope.tenant_id,
+            rng.first_day,
+            rng.last_day,
+        )
+    else:
+        leads = await fetch(
+            """SELECT m.agent_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won,
+                      avg(extract(epoch FROM m.responded_at - m.started_at)) FILTER (WHERE m.responded_at < $3) AS response
+                 FROM lead_milestone m
+                WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live AND m.agent_id IS NOT NULL
+                GROUP BY m.agent_id""",
+            scope.tenant_id,
+            rng.start,
+            rng.end,
+        )
     deals = await fetch(
         """SELECT d.owner_id, d.currency = $4 AS own, count(*) AS n, sum(d.value) AS total
              FROM deal d
@@ -436,15 +471,15 @@ async def _won_deals(scope: TenantScope, rng: Range, agent: int | None, currency
 
 
 async def _pipeline(scope: TenantScope, agent: int | None, currency: str) -> list[schemas.StageValue]:
-    """Open deals now, by pipeline and stage (every stage listed)."""
+    """Open deals now, by pipeline and stage (every stage listed), from deal_open (kept by triggers on deal)."""
     mine = " AND d.owner_id = $3" if agent is not None else ""
     args: list[Any] = [scope.tenant_id, currency]
     if agent is not None:
         args.append(agent)
     rows = await fetch(
-        f"""SELECT p.name AS pipeline, s.name AS stage, count(d.id) AS deals, coalesce(sum(d.value), 0) AS value
+        f"""SELECT p.name AS pipeline, s.name AS stage, coalesce(sum(d.deals), 0)::bigint AS deals, coalesce(sum(d.value), 0) AS value
               FROM stage s JOIN pipeline p ON p.tenant_id = s.tenant_id AND p.id = s.pipeline_id
-              LEFT JOIN deal d ON d.tenant_id = s.tenant_id AND d.stage_id = s.id AND d.status = 'open' AND d.currency = $2{mine}
+              LEFT JOIN deal_open d ON d.tenant_id = s.tenant_id AND d.stage_id = s.id AND d.currency = $2{mine}
              WHERE s.tenant_id = $1
              GROUP BY p.is_default, p.position, p.id, p.name, s.position, s.id, s.name
              ORDER BY p.is_default DESC, p.position, p.id, s.position, s.id""",
@@ -593,16 +628,25 @@ _LEAD_JOINS = (
 async def _attribution(scope: TenantScope, rng: Range, agent: int | None, currency: str, key: tuple[str, str]) -> list[schemas.Attribution]:
     name, ident = key
     joins = _LEAD_JOINS
-    # The period's leads by source need no join: lead_milestone keeps the lead's source.
+    # The period's leads by source need no join: lead_milestone keeps the lead's source, and lead_day sums by it.
     by_source = key == _SOURCE
-    cohort_key, cohort_joins = ("m.source", "") if by_source else (name, joins.format(t="m", lead="m.lead_id"))
-    leads = await fetch(
-        f"""SELECT {cohort_key} AS key, {ident} AS campaign_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
-              FROM lead_milestone m {cohort_joins}
-             WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live{_scoped("m", agent)}
-             GROUP BY 1, 2""",
-        *_args(scope, rng, agent),
-    )
+    if by_source and _from_days(rng):
+        leads = await fetch(
+            f"""SELECT d.source AS key, NULL::bigint AS campaign_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won
+                  FROM lead_day d
+                 WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3{" AND d.agent_id = $4" if agent is not None else ""}
+                 GROUP BY 1 HAVING sum(d.started) > 0""",
+            *[scope.tenant_id, rng.first_day, rng.last_day, *([agent] if agent is not None else [])],
+        )
+    else:
+        cohort_key, cohort_joins = ("m.source", "") if by_source else (name, joins.format(t="m", lead="m.lead_id"))
+        leads = await fetch(
+            f"""SELECT {cohort_key} AS key, {ident} AS campaign_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
+                  FROM lead_milestone m {cohort_joins}
+                 WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live{_scoped("m", agent)}
+                 GROUP BY 1, 2""",
+            *_args(scope, rng, agent),
+        )
     deals = await fetch(
         f"""SELECT {name} AS key, {ident} AS campaign_id, count(*) AS n, sum(d.value) AS total
               FROM deal d {joins.format(t="d", lead="d.lead_id")}

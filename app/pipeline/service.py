@@ -125,10 +125,11 @@ async def _insert_pipeline(scope: TenantScope, name: str, stages: list[tuple[str
     return pipeline_id
 
 
+# A stage's open deals from deal_open (kept by triggers on deal in each change's transaction: a few rows per stage).
 _STAGES = """
 SELECT s.id, s.pipeline_id, s.name, s.position AS "order", s.wip_limit, s.probability,
-       count(d.id) AS open_deals, coalesce(sum(d.value), 0) AS open_value
-  FROM stage s LEFT JOIN deal d ON d.stage_id = s.id AND d.tenant_id = s.tenant_id AND d.status = 'open'
+       coalesce(sum(d.deals), 0)::bigint AS open_deals, coalesce(sum(d.value), 0) AS open_value
+  FROM stage s LEFT JOIN deal_open d ON d.tenant_id = s.tenant_id AND d.stage_id = s.id
  WHERE s.tenant_id = $1 AND s.pipeline_id = ANY($2::bigint[])
  GROUP BY s.id ORDER BY s.pipeline_id, s.position
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,8 @@ import httpx
 import openpyxl
 from pypdf import PdfReader
 
+from app.analytics import service as analytics
+from app.db import TenantScope, tenant_transaction
 from tests.billing.test_invoices_api import company, new_invoice, sent_invoice
 from tests.factories import Account, Tenants, make_lead
 from tests.helpers import browser_client, browser_login
@@ -155,6 +158,75 @@ async def test_the_figures_of_a_known_set_match_hand_computation(
     assert campaigns["Summer villas"]["campaign_id"] == s["campaign"] and campaigns["Summer villas"]["revenue"] == 1000
     assert campaigns["spring_promo"]["leads"] == 1 and campaigns["(none)"]["leads"] == 6
     assert (report["totals"]["leads"], report["totals"]["revenue"], report["totals"]["won_value"]) == (8, 1500, 1250000.5)
+
+
+async def test_the_days_sums_give_what_the_milestones_give(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    """lead_day, kept by triggers, gives the funnel the milestones give: after creation and status changes, a
+    reassignment, a deletion, a restore and a phone added, for the team and each agent."""
+    s = await known_set(client, tenants, db)
+    admin, one, two, lead = s["admin"], s["one"], s["two"], s["lead"]
+    moved = await client.patch(f"/v2/leads/{lead[4]['id']}", headers=admin.auth, json={"agent_id": two.user_id})
+    assert moved.status_code == 200, moved.text
+    assert (await client.delete(f"/v2/leads/{lead[7]['id']}", headers=admin.auth)).status_code == 204
+    assert (await client.delete(f"/v2/leads/{lead[5]['id']}", headers=admin.auth)).status_code == 204
+    assert (await client.post(f"/v2/leads/{lead[5]['id']}/restore", headers=admin.auth)).status_code == 200
+    phoned = await client.patch(f"/v2/leads/{lead[3]['id']}", headers=admin.auth, json={"phone": "+971500000003"})
+    assert phoned.status_code == 200, phoned.text
+    await status(client, admin, lead[4], "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING")
+
+    scope = TenantScope(tenant_id=admin.tenant_id, user_id=admin.user_id, role="admin", actor="test")
+    rng = analytics.resolve_range(None, TODAY - timedelta(days=1), TODAY + timedelta(days=1), allowed=(), default="")
+
+    def plain(row: Any) -> dict[str, Any]:
+        return {k: None if v is None else Decimal(v).quantize(Decimal("0.001")) for k, v in dict(row).items()}
+
+    async with tenant_transaction(admin.tenant_id):
+        for agent in (None, one.user_id, two.user_id):
+            days = await analytics._cohort(scope, rng, agent, from_days=True)
+            milestones = await analytics._cohort(scope, rng, agent, from_days=False)
+            assert plain(days) == plain(milestones), agent
+        team = plain(await analytics._cohort(scope, rng, None, from_days=True))
+    # 7 live leads (L7 deleted); qualified L1 L2 L3 L4 L6; with a phone now L1 L2 L3 L4 L6; viewing L1 L4 L6; won L1.
+    assert [team[k] for k in ("started", "qualified", "phone_captured", "viewing_scheduled", "closed_won", "won")] == [7, 5, 5, 3, 1, 1]
+    assert await db.fetchval("SELECT sum(started) FROM lead_day WHERE tenant_id = $1 AND agent_id = $2", admin.tenant_id, two.user_id) == 2
+
+
+async def test_the_open_pipeline_rows_follow_every_deal_change(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    """deal_open, kept by triggers, holds what the open deals add up to through moves, new values, currencies and
+    owners, a close, a reopening and a deletion; the dashboard's pipeline and the board's stage totals read it."""
+    s = await known_set(client, tenants, db)
+    admin, one, two = s["admin"], s["one"], s["two"]
+    stages = (await client.get("/v2/pipelines", headers=admin.auth)).json()[0]["stages"]
+    a = await deal(client, admin, "100.00", one.user_id)
+    b = await deal(client, admin, "200.00", two.user_id)
+    c = await deal(client, admin, "300.00", one.user_id)
+    for deal_id, change in (
+        (a, {"stage_id": stages[2]["id"], "value": "150.50"}),
+        (b, {"owner_id": one.user_id, "currency": "USD"}),
+        (b, {"owner_id": None}),
+        (c, {"status": "lost", "lost_reason": "Price"}),
+        (c, {"status": "open"}),
+        (a, {"status": "won"}),
+    ):
+        changed = await client.patch(f"/v2/deals/{deal_id}", headers=admin.auth, json=change)
+        assert changed.status_code == 200, changed.text
+    assert (await client.delete(f"/v2/deals/{c}", headers=admin.auth)).status_code == 204
+
+    key = "stage_id, coalesce(owner_id, 0), currency"
+    deals = await db.fetch(
+        f"SELECT {key}, count(*), sum(value) FROM deal WHERE tenant_id = $1 AND status = 'open' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        admin.tenant_id,
+    )
+    kept = await db.fetch(
+        "SELECT stage_id, owner_id, currency, deals, value FROM deal_open WHERE tenant_id = $1 AND deals <> 0 ORDER BY 1, 2, 3",
+        admin.tenant_id,
+    )
+    assert [tuple(r) for r in kept] == [tuple(r) for r in deals]
+    assert len(deals) == 2  # the known set's open 500,000 (agent two, AED) and b (nobody's, USD)
+    dashboard = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params={"period": "today"})).json()
+    assert dashboard["revenue"]["pipeline"] == 500000  # USD left out of the AED workspace's pipeline
+    board = (await client.get("/v2/pipelines", headers=admin.auth)).json()[0]["stages"]
+    assert sum(st["open_deals"] for st in board) == 2 and sum(float(st["open_value"]) for st in board) == 500200
 
 
 async def test_roles_tenants_and_bad_input(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:

@@ -30,6 +30,8 @@ TENANT_TABLES = [
     "webhook_attempt",
     "webhook_slot",
     "lead_counter",
+    "lead_day",
+    "deal_open",
     "company",
     "contact",
     "import_job",
