@@ -22,10 +22,12 @@ def _contribution(rows: str, sign: str) -> str:
 
 
 def _apply(changes: str) -> str:
-    """Add the summed `changes` to their rows, in the key's order (two transactions never lock them crosswise)."""
+    """Add the summed `changes` to their rows, in the key's order (two transactions never lock them crosswise); a change
+    that adds nothing (a deal touched, reordered in its stage) writes and locks nothing."""
     return f"""
         INSERT INTO deal_open AS d ({KEY}, deals, value)
-        SELECT {KEY}, sum(deals), sum(value) FROM ({changes}) c GROUP BY {KEY} ORDER BY {KEY}
+        SELECT {KEY}, sum(deals), sum(value) FROM ({changes}) c GROUP BY {KEY}
+        HAVING sum(deals) <> 0 OR sum(value) <> 0 ORDER BY {KEY}
         ON CONFLICT ({KEY}) DO UPDATE SET deals = d.deals + EXCLUDED.deals, value = d.value + EXCLUDED.value;"""
 
 
