@@ -57,6 +57,27 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   event.preventDefault();
   sayChanged(region);
 });
+// An event arriving while its region's redraw is on its way is queued by htmx (`queue last`) on that element, and
+// htmx drops the queued request when the redraw replaces the element (an outerHTML swap): the later change would
+// never show (two leads created in a row: only the first appeared). Such an event is remembered by the region's id,
+// and the region that replaced the old one redraws once more.
+const liveAgain = new Map();
+document.addEventListener("htmx:sseMessage", (event) => {
+  const region = event.target;
+  if (region.id && region.classList && region.classList.contains("htmx-request")) {
+    liveAgain.set(region.id, { old: region, type: event.detail.type });
+  }
+});
+document.addEventListener("htmx:afterSettle", () => {
+  for (const [id, again] of liveAgain) {
+    const region = document.getElementById(id);
+    if (region === again.old) { liveAgain.delete(id); continue; }  // not replaced: its own queue redraws it
+    if (!region) { liveAgain.delete(id); continue; }
+    if (region.classList.contains("htmx-request")) continue;
+    liveAgain.delete(id);
+    htmx.trigger(region, `sse:${again.type}`, {});
+  }
+});
 // An answer to the person's own change names the events it wrote (X-Live-Own): the live regions it drew show them.
 document.addEventListener("htmx:afterSwap", (event) => {
   if (liveTrigger(event) || !event.detail.xhr) return;

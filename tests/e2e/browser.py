@@ -59,6 +59,10 @@ def atrium_serve(data_dir: Path, port: int, **settings: str) -> Iterator[tuple[s
                 raise AssertionError("atrium serve did not become healthy in 60 s")
             time.sleep(0.25)
         yield base, proc, time.monotonic() - started
+    except BaseException:
+        # A failing browser test shows what the server said (pytest prints a failed test's captured output).
+        print(f"--- the end of atrium serve's output ---\n{output_of(proc)[-20_000:]}")
+        raise
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
