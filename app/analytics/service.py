@@ -195,16 +195,28 @@ _DAY_SUMS = """coalesce(sum(d.started), 0)::bigint AS started, coalesce(sum(d.qu
                sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response_seconds"""
 
 
+async def _day_sums(
+    scope: TenantScope, rng: Range, agent: int | None, columns: str, group_by: str = "", *, assigned: bool = False
+) -> list[dict[str, Any]]:
+    """`columns` summed over the period's days of `lead_day`: an agent's own rows for an agent, else every row (only
+    assigned ones with `assigned`), one row per `group_by` with any lead. The one way the analytics read it."""
+    args: list[Any] = [scope.tenant_id, rng.first_day, rng.last_day]
+    where = ""
+    if agent is not None:
+        args.append(agent)
+        where = " AND d.agent_id = $4"
+    elif assigned:
+        where = " AND d.agent_id <> 0"
+    grouped = f" GROUP BY {group_by} HAVING sum(d.started) > 0" if group_by else ""
+    return await fetch(f"SELECT {columns} FROM lead_day d WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3{where}{grouped}", *args)
+
+
 async def _cohort(scope: TenantScope, rng: Range, agent: int | None, *, from_days: bool | None = None) -> dict[str, Any]:
     """The period's leads and how far they went: from `lead_day` (a few rows a day) for a period that ends ahead,
     else one index range of lead_milestone. `from_days` forces one or the other (the tests compare them)."""
-    if from_days if from_days is not None else _from_days(rng):
-        rows = await fetch(
-            f"""SELECT {_DAY_SUMS} FROM lead_day d
-                 WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3{" AND d.agent_id = $4" if agent is not None else ""}""",
-            *[scope.tenant_id, rng.first_day, rng.last_day, *([agent] if agent is not None else [])],
-        )
-        return rows[0]
+    use_days = _from_days(rng) if from_days is None else from_days
+    if use_days:
+        return (await _day_sums(scope, rng, agent, _DAY_SUMS))[0]
     rows = await fetch(
         f"""SELECT count(*) AS started,
                    count(*) FILTER (WHERE qualified_at < $3) AS qualified,
@@ -276,15 +288,14 @@ async def _agents(scope: TenantScope, rng: Range, agent: int | None, currency: s
     """Every person with leads or won deals in the period, and every active agent and manager (the team's rows are
     read to find its highest total value even for an agent, who gets only their own row)."""
     if _from_days(rng):
-        leads = await fetch(
-            """SELECT d.agent_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won,
-                      sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response
-                 FROM lead_day d
-                WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3 AND d.agent_id <> 0
-                GROUP BY d.agent_id HAVING sum(d.started) > 0""",
-            scope.tenant_id,
-            rng.first_day,
-            rng.last_day,
+        leads = await _day_sums(
+            scope,
+            rng,
+            None,
+            """d.agent_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won,
+               sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response""",
+            "d.agent_id",
+            assigned=True,
         )
     else:
         leads = await fetch(
@@ -631,13 +642,8 @@ async def _attribution(scope: TenantScope, rng: Range, agent: int | None, curren
     # The period's leads by source need no join: lead_milestone keeps the lead's source, and lead_day sums by it.
     by_source = key == _SOURCE
     if by_source and _from_days(rng):
-        leads = await fetch(
-            f"""SELECT d.source AS key, NULL::bigint AS campaign_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won
-                  FROM lead_day d
-                 WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3{" AND d.agent_id = $4" if agent is not None else ""}
-                 GROUP BY 1 HAVING sum(d.started) > 0""",
-            *[scope.tenant_id, rng.first_day, rng.last_day, *([agent] if agent is not None else [])],
-        )
+        columns = "d.source AS key, NULL::bigint AS campaign_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won"
+        leads = await _day_sums(scope, rng, agent, columns, "d.source")
     else:
         cohort_key, cohort_joins = ("m.source", "") if by_source else (name, joins.format(t="m", lead="m.lead_id"))
         leads = await fetch(

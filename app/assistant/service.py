@@ -249,6 +249,35 @@ GENERAL = {
 }
 
 
+# `context.industry` (the buyer's line of work): what to lead with. Unknown industries get the question to ask.
+INDUSTRY_ANGLES = {
+    "technology": "Tech buyers: lead with commute times, fibre and smart-home features, and a quick digital process.",
+    "finance": "Finance buyers: lead with yield, service charges, mortgage terms and the ROI report's numbers.",
+    "healthcare": "Healthcare buyers: lead with hospitals nearby, quiet streets and viewings around shift hours.",
+    "education": "Education buyers: lead with schools nearby and moving dates that fit the school year.",
+    "real_estate": "Property professionals: skip the basics and lead with comparable sales and payment plans.",
+    "hospitality": "Hospitality buyers: lead with short-let rules, occupancy and yields of holiday homes.",
+}
+_INDUSTRY_ALIASES = {"tech": "technology", "software": "technology", "it": "technology", "banking": "finance",
+                     "financial_services": "finance", "insurance": "finance", "health": "healthcare", "medical": "healthcare",
+                     "property": "real_estate", "realestate": "real_estate", "hotels": "hospitality", "tourism": "hospitality"}  # fmt: skip
+OTHER_INDUSTRY = "Ask how their work shapes their timing (bonus season, a relocation, a contract ending) and fit the pitch to it."
+
+
+def _industry(industry: str | None, found: _Facts) -> None:
+    """The industry hint's rule, when the context gives one."""
+    if not industry or not industry.strip():
+        return
+    key = "_".join(industry.strip().lower().replace("-", " ").split())
+    key = _INDUSTRY_ALIASES.get(key, key)
+    found.facts.append(f"Industry given: {industry.strip()}")
+    if key in INDUSTRY_ANGLES:
+        angle = INDUSTRY_ANGLES[key].split(": ", 1)[1]
+        found.rule(f"industry:{key}", INDUSTRY_ANGLES[key], suggestion=angle[0].upper() + angle[1:])
+    else:
+        found.rule("industry:other", OTHER_INDUSTRY, step="Ask what their work means for their timing")
+
+
 async def chat(scope: TenantScope, data: schemas.ChatRequest) -> schemas.AssistantAnswer:
     """§4.1's chat: about the lead or deal named in the context, else general rules for the message's intent."""
     policy.ASK.require(scope)
@@ -262,8 +291,10 @@ async def chat(scope: TenantScope, data: schemas.ChatRequest) -> schemas.Assista
             confidence = await _lead_facts(scope, context.lead_id, intent, found)
         else:
             confidence = await _deal_facts(scope, context.deal_id or 0, intent, found)
+        _industry(context.industry, found)
         return _answer(found, intent, confidence)
     found.rule(f"general:{intent}", GENERAL[intent])
+    _industry(context.industry, found)
     if context.lead_score is not None:
         found.facts.append(f"Lead score given: {context.lead_score}")
         if context.lead_score >= 70:

@@ -55,6 +55,17 @@ async def test_assistant_answers_from_the_leads_and_deals_own_facts(
     assert "objection_value" in chat.json()["data"]["rules_applied"]
     general = (await client.post("/v2/ai/chat", headers=agent.auth, json={"message": "any tips?", "context": {"lead_score": 85}})).json()
     assert "given_hot" in general["data"]["rules_applied"] and general["data"]["rule_based"] is True
+    # The industry hint: what to lead with for a known line of work (aliases too), the question to ask otherwise.
+    tech = (
+        await client.post("/v2/ai/chat", headers=agent.auth, json={"message": "pricing objection", "context": {"industry": "Tech"}})
+    ).json()
+    assert "industry:technology" in tech["data"]["rules_applied"] and "Industry given: Tech" in tech["data"]["facts"]
+    assert any("fibre" in s for s in tech["data"]["suggestions"])
+    on_deal = await client.post(
+        "/v2/ai/chat", headers=agent.auth, json={"message": "x", "context": {"deal_id": deal["id"], "industry": "Fishing"}}
+    )
+    assert "industry:other" in on_deal.json()["data"]["rules_applied"]
+    assert "Ask what their work means for their timing" in on_deal.json()["data"]["next_steps"]
 
     # Bad bodies, other tenants, wrong roles.
     for bad in (
