@@ -76,11 +76,31 @@ async def known_set(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Con
     await deal(client, admin, "500000.00", two.user_id, lead[6])  # open: the pipeline
     d3 = await deal(client, admin, "250000.50", one.user_id, won=True)  # no lead
     acme = await company(client, admin)
-    await sent_invoice(client, admin, customer_account_id=acme, deal_id=d1, subtotal="1000.00", tax_rate="0.05")
+    first_invoice = await sent_invoice(client, admin, customer_account_id=acme, deal_id=d1, subtotal="1000.00", tax_rate="0.05")
     await sent_invoice(client, admin, customer_account_id=acme, deal_id=d3, subtotal="200.00")
     await sent_invoice(client, admin, customer_account_id=acme, subtotal="300.00")
     await new_invoice(client, admin, customer_account_id=acme, deal_id=d1, subtotal="999.00")  # a draft: no revenue
-    return {"admin": admin, "one": one, "two": two, "lead": lead, "campaign": summer.json()["id"]}
+    return {"admin": admin, "one": one, "two": two, "lead": lead, "campaign": summer.json()["id"], "invoice": first_invoice["id"]}
+
+
+async def test_a_credit_note_comes_off_the_revenue_of_the_deal_it_corrects(
+    client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection
+) -> None:
+    """A credit note counts against the deal of the invoice it corrects, also one without a deal of its own (as notes
+    made before they copied it are): the revenue from leads and the agent's revenue."""
+    s = await known_set(client, tenants, db)
+    admin, one = s["admin"], s["one"]
+    note = await client.post(
+        f"/v2/invoices/{s['invoice']}/credit-notes",  # deal one's invoice: 1,000.00 before tax, from L1, agent one
+        headers=admin.auth,
+        json={"reason": "Discount agreed", "lines": [{"description": "Discount", "unit_price": 100, "tax_rate": 0}]},
+    )
+    assert note.status_code == 201, note.text
+    await db.execute("UPDATE invoice SET deal_id = NULL WHERE id = $1", note.json()["id"])
+    team = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params=RANGE)).json()["revenue"]
+    assert (team["invoiced"], team["attributed"]) == (1400.00, 900.00)
+    theirs = (await client.get("/v2/analytics/dashboard", headers=one.auth, params=RANGE)).json()["revenue"]
+    assert (theirs["invoiced"], theirs["attributed"]) == (1100.00, 900.00)  # 1,000.00 - 100.00 + deal three's 200.00
 
 
 async def test_the_figures_of_a_known_set_match_hand_computation(
