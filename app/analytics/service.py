@@ -634,10 +634,16 @@ _CAMPAIGN = (
     "c.id",
 )
 # A row's lead ({lead} of table {t}) and the lead's campaign.
-# The lead is looked up row by row (as a plain join, the planner hashed every lead of the tenant).
+# A row's lead ({lead} of table {t}) and the lead's campaign. For the period's won deals and invoices (a few
+# thousand) the lead is looked up row by row: as a plain join the planner hashed every lead of the tenant. The
+# period's leads themselves (tens of thousands of milestones) join plainly: a hash beats that many lookups.
 _LEAD_JOINS = (
     "LEFT JOIN LATERAL (SELECT l.tenant_id, l.id, l.source, l.custom_fields, l.campaign_id FROM lead l "
     "WHERE l.tenant_id = {t}.tenant_id AND l.id = {lead} LIMIT 1) l ON true "
+    "LEFT JOIN campaign c ON c.tenant_id = l.tenant_id AND c.id = l.campaign_id"
+)
+_COHORT_LEAD_JOINS = (
+    "LEFT JOIN lead l ON l.tenant_id = m.tenant_id AND l.id = m.lead_id "
     "LEFT JOIN campaign c ON c.tenant_id = l.tenant_id AND c.id = l.campaign_id"
 )
 
@@ -651,7 +657,7 @@ async def _attribution(scope: TenantScope, rng: Range, agent: int | None, curren
         columns = "d.source AS key, NULL::bigint AS campaign_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won"
         leads = await _day_sums(scope, rng, agent, columns, "d.source")
     else:
-        cohort_key, cohort_joins = ("m.source", "") if by_source else (name, joins.format(t="m", lead="m.lead_id"))
+        cohort_key, cohort_joins = ("m.source", "") if by_source else (name, _COHORT_LEAD_JOINS)
         leads = await fetch(
             f"""SELECT {cohort_key} AS key, {ident} AS campaign_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
                   FROM lead_milestone m {cohort_joins}
