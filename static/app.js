@@ -30,9 +30,9 @@ function liveTrigger(event) {
 }
 function busyIn(region) {
   // A form open, boxes ticked, a field in use or typed in and not sent yet, a card being dragged, or a request of
-  // the person's own still on its way.
+  // the person's own still on its way (a card loading itself after a redraw, hx-trigger="load", is not one).
   if (region.querySelector(
-    "form#details, form#deal-edit, input[type=checkbox]:checked, textarea:focus, input:focus:not([type=checkbox]):not([type=radio]), .htmx-request:not([data-live]), .sortable-chosen"
+    "form#details, form#deal-edit, input[type=checkbox]:checked, textarea:focus, input:focus:not([type=checkbox]):not([type=radio]), .htmx-request:not([data-live]):not([hx-trigger=load]), .sortable-chosen"
   )) return true;
   return [...region.querySelectorAll("textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden])")]
     .some((field) => field.value !== field.defaultValue);
@@ -60,22 +60,34 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 // An event arriving while its region's redraw is on its way is queued by htmx (`queue last`) on that element, and
 // htmx drops the queued request when the redraw replaces the element (an outerHTML swap): the later change would
 // never show (two leads created in a row: only the first appeared). Such an event is remembered by the region's id,
-// and the region that replaced the old one redraws once more.
+// and the region that replaced the old one redraws once more, for that event. The sse extension fires
+// htmx:sseMessage after the trigger, so an event that started a redraw itself (marked in htmx:beforeRequest) is told
+// apart from one that was queued behind another.
+const liveStarted = new WeakSet();
 const liveAgain = new Map();
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!liveTrigger(event)) return;
+  const region = event.detail.elt;
+  const again = liveAgain.get(region.id);
+  if (again && again.old === region) liveAgain.delete(region.id);  // its queue ran: nothing was dropped
+  const message = event.detail.requestConfig.triggeringEvent.detail;
+  if (message && typeof message === "object") liveStarted.add(message);
+});
 document.addEventListener("htmx:sseMessage", (event) => {
   const region = event.target;
+  if (liveStarted.has(event.detail)) return;
   if (region.id && region.classList && region.classList.contains("htmx-request")) {
-    liveAgain.set(region.id, { old: region, type: event.detail.type });
+    liveAgain.set(region.id, { old: region, type: event.detail.type, message: event.detail });
   }
 });
 document.addEventListener("htmx:afterSettle", () => {
   for (const [id, again] of liveAgain) {
     const region = document.getElementById(id);
-    if (region === again.old) { liveAgain.delete(id); continue; }  // not replaced: its own queue redraws it
     if (!region) { liveAgain.delete(id); continue; }
-    if (region.classList.contains("htmx-request")) continue;
+    if (region.classList.contains("htmx-request")) continue;  // a redraw (the old region's, or its own) on its way
     liveAgain.delete(id);
-    htmx.trigger(region, `sse:${again.type}`, {});
+    if (region === again.old) continue;  // not replaced: its own queue redrew it
+    htmx.trigger(region, `sse:${again.type}`, again.message);
   }
 });
 // An answer to the person's own change names the events it wrote (X-Live-Own): the live regions it drew show them.

@@ -633,7 +633,6 @@ _CAMPAIGN = (
     "coalesce(c.name, nullif(l.custom_fields ->> 'utm_campaign', ''), CASE WHEN l.id IS NULL THEN '(no lead)' ELSE '(none)' END)",
     "c.id",
 )
-# A row's lead ({lead} of table {t}) and the lead's campaign.
 # A row's lead ({lead} of table {t}) and the lead's campaign. For the period's won deals and invoices (a few
 # thousand) the lead is looked up row by row: as a plain join the planner hashed every lead of the tenant. The
 # period's leads themselves (tens of thousands of milestones) join plainly: a hash beats that many lookups.

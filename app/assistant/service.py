@@ -286,15 +286,17 @@ async def chat(scope: TenantScope, data: schemas.ChatRequest) -> schemas.Assista
         _one_record(context.lead_id, context.deal_id)
     intent = intent_of(data.message, None)
     found = _Facts()
-    if context.lead_id is not None or context.deal_id is not None:
+    about_record = context.lead_id is not None or context.deal_id is not None
+    if not about_record:
+        found.rule(f"general:{intent}", GENERAL[intent])
+    # The industry's hint before the record's rules: the answer keeps five suggestions and steps, which they often fill.
+    _industry(context.industry, found)
+    if about_record:
         if context.lead_id is not None:
             confidence = await _lead_facts(scope, context.lead_id, intent, found)
         else:
             confidence = await _deal_facts(scope, context.deal_id or 0, intent, found)
-        _industry(context.industry, found)
         return _answer(found, intent, confidence)
-    found.rule(f"general:{intent}", GENERAL[intent])
-    _industry(context.industry, found)
     if context.lead_score is not None:
         found.facts.append(f"Lead score given: {context.lead_score}")
         if context.lead_score >= 70:

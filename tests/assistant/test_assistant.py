@@ -66,6 +66,10 @@ async def test_assistant_answers_from_the_leads_and_deals_own_facts(
     )
     assert "industry:other" in on_deal.json()["data"]["rules_applied"]
     assert "Ask what their work means for their timing" in on_deal.json()["data"]["next_steps"]
+    # Kept beside a lead's own rules, which can fill the five suggestions on their own.
+    body_lead = {"message": "how do I close?", "context": {"lead_id": lead["id"], "industry": "banking"}}
+    on_lead = (await client.post("/v2/ai/chat", headers=admin.auth, json=body_lead)).json()["data"]
+    assert "industry:finance" in on_lead["rules_applied"] and any("mortgage terms" in s for s in on_lead["suggestions"])
 
     # Bad bodies, other tenants, wrong roles.
     for bad in (
