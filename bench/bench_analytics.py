@@ -2,6 +2,7 @@
 the dashboard page under 100 ms.
 
     uv run python -m bench.bench_analytics [--leads 1000000] [--deals 100000] [--invoices 100000] [--requests 200]
+                                           [--keep DIR] [--cases TEXT]
 
 Builds everything itself: an embedded PostgreSQL in a temporary directory, migrations, a tenant with 20 agents, `--leads`
 leads over two years (app/demo/dataset.py, the lead_milestone triggers filling the funnel's table as they insert, then
@@ -11,6 +12,10 @@ some drafts and void ones), then runs `atrium serve --no-worker` and measures ov
 (p50, p99) and with 8 concurrent clients:
 
 * baseline: a static file (framework floor, same run)
+`--keep DIR` builds the database in DIR and keeps it: a later run with the same DIR migrates it (new migrations and
+their backfills run on the full dataset) and measures again without building; `--cases TEXT` measures only the cases
+whose name contains TEXT (and the baseline).
+
 * GET /v2/analytics/funnel (30 and 365 days), /v2/analytics/agents, /v2/analytics/dashboard, /v2/business-intelligence/kpis,
   /v2/attribution-reports, and the /analytics page as a browser gets it.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -96,7 +102,7 @@ async def build(dsn: str, leads: int, deals: int, invoices: int) -> None:
         await conn.close()
 
 
-async def measure(base: str, requests: int) -> None:
+async def measure(base: str, requests: int, only: str = "") -> None:
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
         login = await client.post("/v2/auth/login", json={"email": EMAIL, "password": PASSWORD})
         login.raise_for_status()
@@ -119,6 +125,8 @@ async def measure(base: str, requests: int) -> None:
         print(f"{'case':<30}{'p50 ms':>9}{'p99 ms':>9}{'p50/base':>10}{'req/s @8':>10}{'p50 ms @8':>11}{'goal p50':>10}")
         base_p50 = None
         for name, path, headers, goal in cases:
+            if only and only not in name and not name.startswith("baseline"):
+                continue
             await burst(client, path, headers, 10, concurrency=1)  # warm-up
             _, sequential = await burst(client, path, headers, requests // 2, concurrency=1)
             rps, concurrent = await burst(client, path, headers, requests)
@@ -137,9 +145,13 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="build the dataset in this directory and keep it (reused when built)")
+    parser.add_argument("--cases", default="", help="measure only the cases whose name contains this")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="atrium-bench-analytics-") as tmp:
-        dsn = start_embedded_postgres(Path(tmp))
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atrium-bench-analytics-")))
+        built = tmp / "built"
+        dsn = start_embedded_postgres(tmp)
         urls = DatabaseUrls(app=with_user(dsn, LOGIN_ROLE), owner=dsn, system=with_user(dsn, SYSTEM_LOGIN))
         asyncio.run(migrate(urls))
         env = {
@@ -152,18 +164,23 @@ def main() -> None:
             "RATE_LIMITS": "off",
         }
         cli = [sys.executable, "-m", "app.cli"]
-        subprocess.run(
-            [*cli, "createadmin", "--email", EMAIL, "--tenant", "Analytics", "--password", PASSWORD, "--plan", "enterprise"],
-            env=env,
-            check=True,
-        )
-        started = time.perf_counter()
-        print("dataset:")
-        asyncio.run(build(dsn, args.leads, args.deals, args.invoices))
-        print(f"dataset built in {time.perf_counter() - started:.0f}s\n")
+        if built.exists():
+            print(f"dataset: kept in {tmp} ({built.read_text().strip()})\n")
+        else:
+            subprocess.run(
+                [*cli, "createadmin", "--email", EMAIL, "--tenant", "Analytics", "--password", PASSWORD, "--plan", "enterprise"],
+                env=env,
+                check=True,
+            )
+            started = time.perf_counter()
+            print("dataset:")
+            asyncio.run(build(dsn, args.leads, args.deals, args.invoices))
+            print(f"dataset built in {time.perf_counter() - started:.0f}s\n")
+            if args.keep:
+                built.write_text(f"{args.leads} leads, {args.deals} deals, {args.invoices} invoices\n")
         port = free_port()
         with serving(env, port):
-            asyncio.run(measure(f"http://127.0.0.1:{port}", args.requests))
+            asyncio.run(measure(f"http://127.0.0.1:{port}", args.requests, args.cases))
 
 
 if __name__ == "__main__":

@@ -40,21 +40,14 @@ SCORE_FORMULA = (
     "50 x min(conversion rate / 25 %, 1) + 30 x total won value / the team's highest total won value"
     " + 20 x max(0, 1 - average first-response time / 24 h), rounded (0 to 100)"
 )
-# The whole team, or one agent's own: the condition on a milestone (m), a deal (d) or an invoice's deal (d).
-_MINE = {"m": "m.agent_id = $4", "d": "d.owner_id = $4"}
-# Won deals (a hundred thousand at most per tenant, an index on their closing day): one statement for both.
+# The whole team's won deals or one agent's (a hundred thousand at most per tenant, an index on their closing day):
+# one statement for both.
 _OWNER = " AND ($4::bigint IS NULL OR d.owner_id = $4)"
 _REVENUE = "CASE WHEN i.kind = 'credit_note' THEN -(i.subtotal - i.discount_amount) ELSE i.subtotal - i.discount_amount END"
-# An invoice's deal as `d` (its own, or for a credit note the corrected invoice's; nulls without one), looked up
-# invoice by invoice: as a plain join the planner hashed every deal and invoice of the tenant (100 ms at 100k of each)
-# to match a month's few thousand invoices. LIMIT 1 keeps each subquery a lookup, and the CASE is no coalesce() on
-# purpose: under row-level security only leakproof conditions may use an index, and coalesce() does not count as one
-# (a full scan of deal per invoice).
-_INVOICE_DEAL = (
-    " LEFT JOIN LATERAL (SELECT o.deal_id FROM invoice o WHERE o.tenant_id = i.tenant_id AND o.id = i.credit_note_for LIMIT 1) o ON true"
-    " LEFT JOIN LATERAL (SELECT d.tenant_id, d.owner_id, d.lead_id FROM deal d WHERE d.tenant_id = i.tenant_id"
-    " AND d.id = CASE WHEN i.deal_id IS NULL THEN o.deal_id ELSE i.deal_id END LIMIT 1) d ON true"
-)
+# Whom an invoice's revenue counts for (its deal's owner, lead and lead's source; a credit note's: the corrected
+# invoice's deal's) is kept on the invoice itself by triggers (`revenue_*`), and a deal's lead's source on the deal
+# (`lead_source`): the period's invoices and won deals are each one index range, joined to nothing.
+_ISSUED = "i.tenant_id = $1 AND i.status NOT IN ('draft', 'void') AND i.issue_date BETWEEN $2 AND $3 AND i.currency = $4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,17 +162,6 @@ def _seconds(value: Any) -> int | None:
     return None if value is None else int(Decimal(value).quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def _scoped(alias: str, agent: int | None) -> str:
-    return f" AND {_MINE[alias]}" if agent is not None else ""
-
-
-def _args(scope: TenantScope, rng: Range, agent: int | None) -> list[Any]:
-    args: list[Any] = [scope.tenant_id, rng.start, rng.end]
-    if agent is not None:
-        args.append(agent)
-    return args
-
-
 async def _currency(scope: TenantScope) -> str:
     return (await read_settings(scope)).currency
 
@@ -188,10 +170,52 @@ async def _currency(scope: TenantScope) -> str:
 
 
 def _from_days(rng: Range) -> bool:
-    """Whether the period's figures can come from `lead_day`: its end is still ahead, so every stage reached so far
-    was reached in it (`lead_day` counts the stages as they stand now; a period that ended earlier leaves out what its
-    leads reached after it, which only the milestones themselves say)."""
+    """Whether `lead_day` alone gives the period's figures: its end is still ahead, so every stage reached so far was
+    reached in it (`lead_day` counts the stages as they stand now)."""
     return rng.end > datetime.now(UTC)
+
+
+_FIGURES = (
+    "started",
+    "qualified",
+    "phone_captured",
+    "viewing_scheduled",
+    "closed_won",
+    "won",
+    "qualification_seconds",
+    "responded",
+    "response_seconds",
+)
+# A lead that took a step on a later UTC day than the one it came in (an index holds these alone): the only leads a
+# period that has ended can have seen take a step after its end.
+_LAST_STEP = "greatest(m.responded_at, m.qualified_at, m.phone_at, m.viewing_at, m.won_at)"
+LATE = f"({_LAST_STEP} AT TIME ZONE 'UTC')::date > (m.started_at AT TIME ZONE 'UTC')::date"
+
+
+def _after(end: str, *steps: str) -> str:
+    """-1 for a lead that has taken every one of `steps` (the funnel's stages count those that passed each one
+    before), the last of them at `end` or later: what `lead_day` counts and the period, ended at `end`, had not seen."""
+    taken = " AND ".join(f"m.{step} IS NOT NULL" for step in steps)
+    last = f"greatest({', '.join(f'm.{step}' for step in steps)})" if len(steps) > 1 else f"m.{steps[0]}"
+    return f"CASE WHEN {taken} AND {last} >= {end} THEN -1 ELSE 0 END"
+
+
+def _steps_after(end: str) -> str:
+    """A late lead's steps from `end` on, taken off lead_day's figures (the columns of `_FIGURES`, in order)."""
+    qualified, responded = _after(end, "qualified_at"), _after(end, "responded_at")
+    return ", ".join(
+        [
+            "coalesce(m.agent_id, 0) AS agent_id, coalesce(m.source, '') AS source, 0 AS started",
+            qualified,
+            _after(end, "qualified_at", "phone_at"),
+            _after(end, "qualified_at", "phone_at", "viewing_at"),
+            _after(end, "qualified_at", "phone_at", "viewing_at", "won_at"),
+            _after(end, "won_at"),
+            f"({qualified}) * coalesce(extract(epoch FROM m.qualified_at - m.started_at), 0)",
+            responded,
+            f"({responded}) * coalesce(extract(epoch FROM m.responded_at - m.started_at), 0)",
+        ]
+    )
 
 
 _DAY_SUMS = """coalesce(sum(d.started), 0)::bigint AS started, coalesce(sum(d.qualified), 0)::bigint AS qualified,
@@ -205,39 +229,30 @@ _DAY_SUMS = """coalesce(sum(d.started), 0)::bigint AS started, coalesce(sum(d.qu
 async def _day_sums(
     scope: TenantScope, rng: Range, agent: int | None, columns: str, group_by: str = "", *, assigned: bool = False
 ) -> list[dict[str, Any]]:
-    """`columns` summed over the period's days of `lead_day`: an agent's own rows for an agent, else every row (only
-    assigned ones with `assigned`), one row per `group_by` with any lead. The one way the analytics read it."""
+    """`columns` summed over the period's leads as they stood at its end, one row per `group_by` with any lead: an
+    agent's own for an agent, else everyone's (only assigned ones with `assigned`). The one way the figures read the
+    period's leads by agent and source. For a period whose end is ahead that is `lead_day`'s rows of its days (a few a
+    day); for one that has ended, those less the steps its late leads took after its end."""
     args: list[Any] = [scope.tenant_id, rng.first_day, rng.last_day]
+    rows = f"SELECT agent_id, source, {', '.join(_FIGURES)} FROM lead_day WHERE tenant_id = $1 AND day >= $2 AND day <= $3"
+    if not _from_days(rng):
+        args += [rng.start, rng.end]
+        rows += f""" UNION ALL SELECT {_steps_after("$5")} FROM lead_milestone m
+                      WHERE m.tenant_id = $1 AND m.started_at >= $4 AND m.started_at < $5 AND m.live AND {LATE}
+                        AND {_LAST_STEP} >= $5"""
     where = ""
     if agent is not None:
         args.append(agent)
-        where = " AND d.agent_id = $4"
+        where = f" WHERE d.agent_id = ${len(args)}"
     elif assigned:
-        where = " AND d.agent_id <> 0"
+        where = " WHERE d.agent_id <> 0"
     grouped = f" GROUP BY {group_by} HAVING sum(d.started) > 0" if group_by else ""
-    return await fetch(f"SELECT {columns} FROM lead_day d WHERE d.tenant_id = $1 AND d.day >= $2 AND d.day <= $3{where}{grouped}", *args)
+    return await fetch(f"SELECT {columns} FROM ({rows}) d{where}{grouped}", *args)
 
 
-async def _cohort(scope: TenantScope, rng: Range, agent: int | None, *, from_days: bool | None = None) -> dict[str, Any]:
-    """The period's leads and how far they went: from `lead_day` (a few rows a day) for a period that ends ahead,
-    else one index range of lead_milestone. `from_days` forces one or the other (the tests compare them)."""
-    use_days = _from_days(rng) if from_days is None else from_days
-    if use_days:
-        return (await _day_sums(scope, rng, agent, _DAY_SUMS))[0]
-    rows = await fetch(
-        f"""SELECT count(*) AS started,
-                   count(*) FILTER (WHERE qualified_at < $3) AS qualified,
-                   count(*) FILTER (WHERE qualified_at < $3 AND phone_at < $3) AS phone_captured,
-                   count(*) FILTER (WHERE qualified_at < $3 AND phone_at < $3 AND viewing_at < $3) AS viewing_scheduled,
-                   count(*) FILTER (WHERE qualified_at < $3 AND phone_at < $3 AND viewing_at < $3 AND won_at < $3) AS closed_won,
-                   count(*) FILTER (WHERE won_at < $3) AS won,
-                   avg(extract(epoch FROM qualified_at - started_at)) FILTER (WHERE qualified_at < $3) AS qualification_seconds,
-                   avg(extract(epoch FROM responded_at - started_at)) FILTER (WHERE responded_at < $3) AS response_seconds
-              FROM lead_milestone m
-             WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live{_scoped("m", agent)}""",
-        *_args(scope, rng, agent),
-    )
-    return rows[0]
+async def _cohort(scope: TenantScope, rng: Range, agent: int | None) -> dict[str, Any]:
+    """The period's leads and how far they had gone by its end."""
+    return (await _day_sums(scope, rng, agent, _DAY_SUMS))[0]
 
 
 def _funnel_of(rng: Range, row: dict[str, Any]) -> schemas.Funnel:
@@ -294,27 +309,15 @@ def score(conversion_rate: float, total: Decimal, top_total: Decimal, response_s
 async def _agents(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> tuple[list[schemas.AgentPerformance], list[str]]:
     """Every person with leads or won deals in the period, and every active agent and manager (the team's rows are
     read to find its highest total value even for an agent, who gets only their own row)."""
-    if _from_days(rng):
-        leads = await _day_sums(
-            scope,
-            rng,
-            None,
-            """d.agent_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won,
-               sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response""",
-            "d.agent_id",
-            assigned=True,
-        )
-    else:
-        leads = await fetch(
-            """SELECT m.agent_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won,
-                      avg(extract(epoch FROM m.responded_at - m.started_at)) FILTER (WHERE m.responded_at < $3) AS response
-                 FROM lead_milestone m
-                WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live AND m.agent_id IS NOT NULL
-                GROUP BY m.agent_id""",
-            scope.tenant_id,
-            rng.start,
-            rng.end,
-        )
+    leads = await _day_sums(
+        scope,
+        rng,
+        None,
+        """d.agent_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won,
+           sum(d.response_seconds) / nullif(sum(d.responded), 0) AS response""",
+        "d.agent_id",
+        assigned=True,
+    )
     deals = await fetch(
         """SELECT d.owner_id, d.currency = $4 AS own, count(*) AS n, sum(d.value) AS total
              FROM deal d
@@ -411,20 +414,20 @@ async def agents(scope: TenantScope, rng: Range, sort: str | None) -> schemas.Ag
 # --------------------------------------------------------------------------- revenue, deals
 
 
-async def _revenue(scope: TenantScope, rng: Range, agent: int | None, currency: str, *, attributed: bool = False) -> Decimal:
-    """The P&L's revenue of the period (its invoices' figures), of one agent's deals, or only of deals from a lead."""
-    joins = _INVOICE_DEAL if agent is not None or attributed else ""
-    which = " AND d.lead_id IS NOT NULL" if attributed else ""
+async def _revenue(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> tuple[Decimal, Decimal]:
+    """The P&L's revenue of the period (its invoices' figures; of one agent's deals for an agent), and the part of it
+    from deals that came from a lead."""
     args: list[Any] = [scope.tenant_id, rng.first_day, rng.last_day, currency]
+    mine = ""
     if agent is not None:
         args.append(agent)
-        which += " AND d.owner_id = $5"
+        mine = " AND i.revenue_owner_id = $5"
     rows = await fetch(
-        f"""SELECT sum({_REVENUE}) AS revenue FROM invoice i{joins}
-             WHERE i.tenant_id = $1 AND i.status NOT IN ('draft', 'void') AND i.issue_date BETWEEN $2 AND $3 AND i.currency = $4{which}""",
+        f"""SELECT sum({_REVENUE}) AS revenue, sum({_REVENUE}) FILTER (WHERE i.revenue_lead_id IS NOT NULL) AS attributed
+              FROM invoice i WHERE {_ISSUED}{mine}""",
         *args,
     )
-    return _money(rows[0]["revenue"])
+    return _money(rows[0]["revenue"]), _money(rows[0]["attributed"])
 
 
 def _bucket(rng: Range) -> str:
@@ -452,15 +455,14 @@ def _bucket_label(start: date, bucket: str) -> str:
 async def _revenue_series(scope: TenantScope, rng: Range, agent: int | None, currency: str) -> list[schemas.SeriesPoint]:
     """The P&L's revenue by day, week or month (every bucket listed, empty ones too)."""
     bucket = _bucket(rng)
-    joins = mine = ""
+    mine = ""
     args: list[Any] = [scope.tenant_id, rng.first_day, rng.last_day, currency, bucket]
     if agent is not None:
         args.append(agent)
-        joins, mine = _INVOICE_DEAL, " AND d.owner_id = $6"
+        mine = " AND i.revenue_owner_id = $6"
     rows = await fetch(
-        f"""SELECT date_trunc($5, i.issue_date::timestamp)::date AS bucket, sum({_REVENUE}) AS revenue FROM invoice i{joins}
-             WHERE i.tenant_id = $1 AND i.status NOT IN ('draft', 'void') AND i.issue_date BETWEEN $2 AND $3 AND i.currency = $4{mine}
-             GROUP BY 1""",
+        f"""SELECT date_trunc($5, i.issue_date::timestamp)::date AS bucket, sum({_REVENUE}) AS revenue
+              FROM invoice i WHERE {_ISSUED}{mine} GROUP BY 1""",
         *args,
     )
     found = {r["bucket"]: _money(r["revenue"]) for r in rows}
@@ -536,11 +538,9 @@ async def dashboard(scope: TenantScope, rng: Range, metrics: Sequence[str]) -> s
         if "revenue" in metrics:
             currency = await _currency(scope)
             stages = await _pipeline(scope, agent, currency)
+            invoiced, attributed = await _revenue(scope, rng, agent, currency)
             revenue = schemas.RevenueSummary(
-                attributed=await _revenue(scope, rng, agent, currency, attributed=True),
-                pipeline=sum((s.value for s in stages), ZERO),
-                invoiced=await _revenue(scope, rng, agent, currency),
-                currency=currency,
+                attributed=attributed, pipeline=sum((s.value for s in stages), ZERO), invoiced=invoiced, currency=currency
             )
     return schemas.Dashboard(period=rng.label, start_date=rng.start, end_date=rng.last_second, leads=leads, revenue=revenue)
 
@@ -557,6 +557,7 @@ async def _figures(
     row = cohort or await _cohort(scope, rng, agent)
     started = int(row["started"])
     won_deals, won_value = await _won_deals(scope, rng, agent, currency)
+    revenue, attributed = await _revenue(scope, rng, agent, currency)
     return {
         "new_leads": Decimal(started),
         "qualification_rate": Decimal(str(_pct(int(row["qualified"]), started))),
@@ -564,8 +565,8 @@ async def _figures(
         "won_deals": Decimal(won_deals),
         "won_value": won_value,
         "average_deal_value": _money(won_value / won_deals) if won_deals else ZERO,
-        "revenue": await _revenue(scope, rng, agent, currency),
-        "attributed_revenue": await _revenue(scope, rng, agent, currency, attributed=True),
+        "revenue": revenue,
+        "attributed_revenue": attributed,
         "average_first_response_seconds": None if row["response_seconds"] is None else Decimal(_seconds(row["response_seconds"]) or 0),
         "average_qualification_seconds": None
         if row["qualification_seconds"] is None
@@ -589,11 +590,18 @@ KPI_DEFINITIONS: list[tuple[str, str, str, str]] = [
 
 
 async def _kpis(
-    scope: TenantScope, rng: Range, agent: int | None, currency: str, cohort: dict[str, Any] | None = None
+    scope: TenantScope,
+    rng: Range,
+    agent: int | None,
+    currency: str,
+    cohort: dict[str, Any] | None = None,
+    stages: list[schemas.StageValue] | None = None,
 ) -> schemas.KpiReport:
+    """The KPIs; `cohort` and `stages` when the caller has read them already."""
     now = await _figures(scope, rng, agent, currency, cohort)
     before = await _figures(scope, rng.previous(), agent, currency)
-    now["pipeline_value"] = sum((s.value for s in await _pipeline(scope, agent, currency)), ZERO)
+    stages = await _pipeline(scope, agent, currency) if stages is None else stages
+    now["pipeline_value"] = sum((s.value for s in stages), ZERO)
     before["pipeline_value"] = None
     previous = rng.previous()
     return schemas.KpiReport(
@@ -628,45 +636,50 @@ async def kpis(scope: TenantScope, rng: Range) -> schemas.KpiReport:
 
 # --------------------------------------------------------------------------- attribution
 
-_SOURCE = ("coalesce(l.source, '(no lead)')", "NULL::bigint")
-_CAMPAIGN = (
-    "coalesce(c.name, nullif(l.custom_fields ->> 'utm_campaign', ''), CASE WHEN l.id IS NULL THEN '(no lead)' ELSE '(none)' END)",
-    "c.id",
-)
-# A row's lead ({lead} of table {t}) and the lead's campaign. For the period's won deals and invoices (a few
-# thousand) the lead is looked up row by row: as a plain join the planner hashed every lead of the tenant. The
-# period's leads themselves (tens of thousands of milestones) join plainly: a hash beats that many lookups.
+# A campaign: the lead's campaign, else its `utm_campaign` custom field. The period's won deals and invoices (a few
+# thousand) look their lead up row by row: as a plain join the planner hashed every lead of the tenant. The period's
+# leads themselves are read from their milestones alone, which keep the lead's source and both campaign fields; by
+# source nothing is joined at all (the milestones, lead_day, deals and invoices keep the lead's source).
+_CAMPAIGN = "coalesce(c.name, {utm}, {otherwise})"
 _LEAD_JOINS = (
-    "LEFT JOIN LATERAL (SELECT l.tenant_id, l.id, l.source, l.custom_fields, l.campaign_id FROM lead l "
+    "LEFT JOIN LATERAL (SELECT l.tenant_id, l.id, l.custom_fields, l.campaign_id FROM lead l "
     "WHERE l.tenant_id = {t}.tenant_id AND l.id = {lead} LIMIT 1) l ON true "
     "LEFT JOIN campaign c ON c.tenant_id = l.tenant_id AND c.id = l.campaign_id"
 )
-_COHORT_LEAD_JOINS = (
-    "LEFT JOIN lead l ON l.tenant_id = m.tenant_id AND l.id = m.lead_id "
-    "LEFT JOIN campaign c ON c.tenant_id = l.tenant_id AND c.id = l.campaign_id"
+_LEAD_CAMPAIGN = (
+    _CAMPAIGN.format(
+        utm="nullif(l.custom_fields ->> 'utm_campaign', '')", otherwise="CASE WHEN l.id IS NULL THEN '(no lead)' ELSE '(none)' END"
+    )
+    + " AS key, c.id AS campaign_id"
 )
 
 
-async def _attribution(scope: TenantScope, rng: Range, agent: int | None, currency: str, key: tuple[str, str]) -> list[schemas.Attribution]:
-    name, ident = key
-    joins = _LEAD_JOINS
-    # The period's leads by source need no join: lead_milestone keeps the lead's source, and lead_day sums by it.
-    by_source = key == _SOURCE
-    if by_source and _from_days(rng):
+async def _attribution(scope: TenantScope, rng: Range, agent: int | None, currency: str, *, by_source: bool) -> list[schemas.Attribution]:
+    if by_source:
         columns = "d.source AS key, NULL::bigint AS campaign_id, sum(d.started)::bigint AS leads, sum(d.won)::bigint AS won"
         leads = await _day_sums(scope, rng, agent, columns, "d.source")
+        deal_key = "coalesce(d.lead_source, '(no lead)') AS key, NULL::bigint AS campaign_id"
+        invoice_key = "coalesce(i.revenue_source, '(no lead)') AS key, NULL::bigint AS campaign_id"
+        deal_joins = invoice_joins = ""
     else:
-        cohort_key, cohort_joins = ("m.source", "") if by_source else (name, _COHORT_LEAD_JOINS)
+        # By campaign the period's leads come from their milestones (a lead of its own each: no "(no lead)").
         leads = await fetch(
-            f"""SELECT {cohort_key} AS key, {ident} AS campaign_id, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
-                  FROM lead_milestone m {cohort_joins}
-                 WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live{_scoped("m", agent)}
+            f"""SELECT {_CAMPAIGN.format(utm="m.utm_campaign", otherwise="'(none)'")} AS key, c.id AS campaign_id,
+                       count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
+                  FROM lead_milestone m LEFT JOIN campaign c ON c.tenant_id = m.tenant_id AND c.id = m.campaign_id
+                 WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live
+                   AND ($4::bigint IS NULL OR m.agent_id = $4)
                  GROUP BY 1, 2""",
-            *_args(scope, rng, agent),
+            scope.tenant_id,
+            rng.start,
+            rng.end,
+            agent,
         )
+        deal_key = invoice_key = _LEAD_CAMPAIGN
+        deal_joins, invoice_joins = _LEAD_JOINS.format(t="d", lead="d.lead_id"), _LEAD_JOINS.format(t="i", lead="i.revenue_lead_id")
     deals = await fetch(
-        f"""SELECT {name} AS key, {ident} AS campaign_id, count(*) AS n, sum(d.value) AS total
-              FROM deal d {joins.format(t="d", lead="d.lead_id")}
+        f"""SELECT {deal_key}, count(*) AS n, sum(d.value) AS total
+              FROM deal d {deal_joins}
              WHERE d.tenant_id = $1 AND d.status = 'won' AND d.closed_at >= $2 AND d.closed_at < $3 AND d.currency = $5{_OWNER}
              GROUP BY 1, 2""",
         scope.tenant_id,
@@ -679,12 +692,10 @@ async def _attribution(scope: TenantScope, rng: Range, agent: int | None, curren
     mine = ""
     if agent is not None:
         invoice_args.append(agent)
-        mine = " AND d.owner_id = $5"
+        mine = " AND i.revenue_owner_id = $5"
     revenue = await fetch(
-        f"""SELECT {name} AS key, {ident} AS campaign_id, sum({_REVENUE}) AS revenue
-              FROM invoice i{_INVOICE_DEAL} {joins.format(t="d", lead="d.lead_id")}
-             WHERE i.tenant_id = $1 AND i.status NOT IN ('draft', 'void') AND i.issue_date BETWEEN $2 AND $3 AND i.currency = $4{mine}
-             GROUP BY 1, 2""",
+        f"""SELECT {invoice_key}, sum({_REVENUE}) AS revenue FROM invoice i {invoice_joins}
+             WHERE {_ISSUED}{mine} GROUP BY 1, 2""",
         *invoice_args,
     )
     cells: dict[tuple[str, int | None], dict[str, Any]] = {}
@@ -735,8 +746,8 @@ async def attribution(scope: TenantScope, rng: Range) -> schemas.AttributionRepo
     agent = policy.only_agent(scope)
     async with tenant_transaction(scope.tenant_id):
         currency = await _currency(scope)
-        by_source = await _attribution(scope, rng, agent, currency, _SOURCE)
-        by_campaign = await _attribution(scope, rng, agent, currency, _CAMPAIGN)
+        by_source = await _attribution(scope, rng, agent, currency, by_source=True)
+        by_campaign = await _attribution(scope, rng, agent, currency, by_source=False)
     return schemas.AttributionReport(
         period=rng.label,
         start_date=rng.start,
@@ -775,10 +786,10 @@ async def overview(scope: TenantScope, rng: Range, sort: str | None = None) -> O
         currency = await _currency(scope)
         cohort = await _cohort(scope, rng, agent)
         rows, _others = await _agents(scope, rng, agent, currency)
-        report = await _kpis(scope, rng, agent, currency, cohort)
-        series = await _revenue_series(scope, rng, agent, currency)
         stages = await _pipeline(scope, agent, currency)
-        sources = await _attribution(scope, rng, agent, currency, _SOURCE)
+        report = await _kpis(scope, rng, agent, currency, cohort, stages)
+        series = await _revenue_series(scope, rng, agent, currency)
+        sources = await _attribution(scope, rng, agent, currency, by_source=True)
         read_at = (await fetch("SELECT now() AS t"))[0]["t"]
     return Overview(
         range=rng,

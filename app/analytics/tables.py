@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from piccolo.columns import BigInt, BigSerial, Boolean, Date, ForeignKey, Numeric, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Boolean, Date, ForeignKey, Numeric, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.leads.tables import Lead
@@ -24,6 +24,7 @@ class LeadMilestone(Table, tablename="lead_milestone"):
     agent_id = BigInt(null=True, default=None)
     source = Varchar(length=50, default="")
     campaign_id = BigInt(null=True, default=None)
+    utm_campaign = Text(null=True, default=None)  # the lead's `utm_campaign` custom field (None when blank)
     live = Boolean(default=True)  # False once the lead is deleted
     started_at = Timestamptz()
     responded_at = Timestamptz(null=True, default=None)  # first move away from NEW

@@ -180,9 +180,23 @@ async def test_the_figures_of_a_known_set_match_hand_computation(
     assert (report["totals"]["leads"], report["totals"]["revenue"], report["totals"]["won_value"]) == (8, 1500, 1250000.5)
 
 
+AS_OF_END = """
+SELECT count(*) AS started,
+       count(*) FILTER (WHERE qualified_at < $3) AS qualified,
+       count(*) FILTER (WHERE qualified_at < $3 AND phone_at < $3) AS phone_captured,
+       count(*) FILTER (WHERE qualified_at < $3 AND phone_at < $3 AND viewing_at < $3) AS viewing_scheduled,
+       count(*) FILTER (WHERE qualified_at < $3 AND phone_at < $3 AND viewing_at < $3 AND won_at < $3) AS closed_won,
+       count(*) FILTER (WHERE won_at < $3) AS won,
+       avg(extract(epoch FROM qualified_at - started_at)) FILTER (WHERE qualified_at < $3) AS qualification_seconds,
+       avg(extract(epoch FROM responded_at - started_at)) FILTER (WHERE responded_at < $3) AS response_seconds
+  FROM lead_milestone m
+ WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live AND ($4::bigint IS NULL OR m.agent_id = $4)"""
+
+
 async def test_the_days_sums_give_what_the_milestones_give(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
-    """lead_day, kept by triggers, gives the funnel the milestones give: after creation and status changes, a
-    reassignment, a deletion, a restore and a phone added, for the team and each agent."""
+    """lead_day, kept by triggers, gives the funnel the milestones give, for the team and each agent: after creation
+    and status changes, a reassignment, a deletion, a restore and a phone added; and for a period that has ended,
+    lead_day less the steps its leads took after its end gives what the milestones say of it at its end."""
     s = await known_set(client, tenants, db)
     admin, one, two, lead = s["admin"], s["one"], s["two"], s["lead"]
     moved = await client.patch(f"/v2/leads/{lead[4]['id']}", headers=admin.auth, json={"agent_id": two.user_id})
@@ -195,20 +209,67 @@ async def test_the_days_sums_give_what_the_milestones_give(client: httpx.AsyncCl
     await status(client, admin, lead[4], "QUALIFIED", "VIEWING_SCHEDULED", "NEGOTIATING")
 
     scope = TenantScope(tenant_id=admin.tenant_id, user_id=admin.user_id, role="admin", actor="test")
-    rng = analytics.resolve_range(None, TODAY - timedelta(days=1), TODAY + timedelta(days=1), allowed=(), default="")
 
     def plain(row: Any) -> dict[str, Any]:
         return {k: None if v is None else Decimal(v).quantize(Decimal("0.001")) for k, v in dict(row).items()}
 
-    async with tenant_transaction(admin.tenant_id):
-        for agent in (None, one.user_id, two.user_id):
-            days = await analytics._cohort(scope, rng, agent, from_days=True)
-            milestones = await analytics._cohort(scope, rng, agent, from_days=False)
-            assert plain(days) == plain(milestones), agent
-        team = plain(await analytics._cohort(scope, rng, None, from_days=True))
+    async def compare(first: datetime, last: datetime) -> dict[str, Any]:
+        rng = analytics.resolve_range(None, first.date(), last.date(), allowed=(), default="")
+        async with tenant_transaction(admin.tenant_id):
+            for agent in (None, one.user_id, two.user_id):
+                kept = await analytics._cohort(scope, rng, agent)
+                assert plain(kept) == plain(await db.fetchrow(AS_OF_END, admin.tenant_id, rng.start, rng.end, agent)), agent
+            return plain(await analytics._cohort(scope, rng, None))
+
+    now = datetime.now(UTC)
+    team = await compare(now - timedelta(days=1), now + timedelta(days=1))
     # 7 live leads (L7 deleted); qualified L1 L2 L3 L4 L6; with a phone now L1 L2 L3 L4 L6; viewing L1 L4 L6; won L1.
     assert [team[k] for k in ("started", "qualified", "phone_captured", "viewing_scheduled", "closed_won", "won")] == [7, 5, 5, 3, 1, 1]
     assert await db.fetchval("SELECT sum(started) FROM lead_day WHERE tenant_id = $1 AND agent_id = $2", admin.tenant_id, two.user_id) == 2
+
+    # The leads came in ten days ago; L1 was qualified, phoned and shown a property nine days ago and won today, L6
+    # answered, phoned and qualified nine days ago, L4 answered nine days ago: a period that ended five days ago had seen those.
+    ids = [lead[n]["id"] for n in range(1, 9)]
+    await db.execute("UPDATE lead_milestone SET started_at = started_at - interval '10 days' WHERE lead_id = ANY($1::bigint[])", ids)
+    back = "interval '9 days'"
+    await db.execute(
+        f"""UPDATE lead_milestone SET responded_at = responded_at - {back}, qualified_at = qualified_at - {back},
+                   phone_at = phone_at - {back}, viewing_at = viewing_at - {back} WHERE lead_id = $1""",
+        lead[1]["id"],
+    )
+    await db.execute(
+        f"""UPDATE lead_milestone SET responded_at = responded_at - {back}, qualified_at = qualified_at - {back},
+                   phone_at = phone_at - {back} WHERE lead_id = $1""",
+        lead[6]["id"],
+    )
+    await db.execute(f"UPDATE lead_milestone SET responded_at = responded_at - {back} WHERE lead_id = $1", lead[4]["id"])
+    ended = await compare(now - timedelta(days=12), now - timedelta(days=6))
+    assert [ended[k] for k in ("started", "qualified", "phone_captured", "viewing_scheduled", "closed_won", "won")] == [7, 2, 2, 1, 0, 0]
+    assert ended["qualification_seconds"] is not None and ended["response_seconds"] is not None
+    assert (await compare(now - timedelta(days=12), now + timedelta(days=1)))["qualified"] == 5  # as they stand now
+
+    period = {"start_date": (now - timedelta(days=12)).date().isoformat(), "end_date": (now - timedelta(days=6)).date().isoformat()}
+    board = (await client.get("/v2/analytics/agents", headers=admin.auth, params=period)).json()["data"]
+    assert {r["agent_id"]: (r["leads_assigned"], r["won_leads"]) for r in board if r["leads_assigned"]} == {
+        one.user_id: (4, 0),  # L1 L2 L3 L5: L1's win came after the period's end
+        two.user_id: (2, 0),  # L4 L6
+    }
+    sources = (await client.get("/v2/attribution-reports", headers=admin.auth, params=period)).json()["by_source"]
+    assert {r["key"]: r["leads"] for r in sources if r["leads"]} == {"website": 2, "portal": 5}
+
+    # The milestones keep the leads' utm_campaign, which attribution by campaign counts the period's leads by.
+    for n, fields in ((3, {"utm_campaign": "autumn"}), (2, {"utm_campaign": ""}), (6, {"utm_campaign": "autumn", "budget": "high"})):
+        tagged = await client.patch(f"/v2/leads/{lead[n]['id']}", headers=admin.auth, json={"custom_fields": fields})
+        assert tagged.status_code == 200, tagged.text
+    kept = await db.fetch(
+        "SELECT m.utm_campaign, nullif(l.custom_fields ->> 'utm_campaign', '') AS utm FROM lead_milestone m"
+        " JOIN lead l ON l.id = m.lead_id WHERE m.tenant_id = $1",
+        admin.tenant_id,
+    )
+    assert len(kept) == 8 and all(r["utm_campaign"] == r["utm"] for r in kept)
+    since = {"start_date": (now - timedelta(days=12)).date().isoformat(), "end_date": RANGE["end_date"]}
+    campaigns = (await client.get("/v2/attribution-reports", headers=admin.auth, params=since)).json()["by_campaign"]
+    assert {r["key"]: r["leads"] for r in campaigns if r["leads"]} == {"Summer villas": 1, "autumn": 2, "(none)": 4}
 
 
 async def test_the_open_pipeline_rows_follow_every_deal_change(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
@@ -247,6 +308,68 @@ async def test_the_open_pipeline_rows_follow_every_deal_change(client: httpx.Asy
     assert dashboard["revenue"]["pipeline"] == 500000  # USD left out of the AED workspace's pipeline
     board = (await client.get("/v2/pipelines", headers=admin.auth)).json()[0]["stages"]
     assert sum(st["open_deals"] for st in board) == 2 and sum(float(st["open_value"]) for st in board) == 500200
+
+
+ATTRIBUTED = """
+SELECT i.id, d.id AS deal, d.owner_id, d.lead_id, l.source
+  FROM invoice i
+  LEFT JOIN invoice o ON o.tenant_id = i.tenant_id AND o.id = i.credit_note_for
+  LEFT JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = coalesce(i.deal_id, o.deal_id)
+  LEFT JOIN lead l ON l.tenant_id = d.tenant_id AND l.id = d.lead_id
+ WHERE i.tenant_id = $1 ORDER BY i.id"""
+KEPT = "SELECT id, revenue_deal_id, revenue_owner_id, revenue_lead_id, revenue_source FROM invoice WHERE tenant_id = $1 ORDER BY id"
+
+
+async def test_whom_revenue_counts_for_follows_every_change(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
+    """An invoice's `revenue_*` and a deal's `lead_source`, kept by triggers, say what joining invoice, corrected
+    invoice, deal and lead says, through a credit note, a draft moved to another deal, a deal's new owner and lead, a
+    lead's new source, and a deal and a lead deleted outright; the figures read them."""
+    s = await known_set(client, tenants, db)
+    admin, two, lead = s["admin"], s["two"], s["lead"]
+    tenant = admin.tenant_id
+
+    async def same() -> list[asyncpg.Record]:
+        kept = await db.fetch(KEPT, tenant)
+        assert [tuple(r) for r in kept] == [tuple(r) for r in await db.fetch(ATTRIBUTED, tenant)]
+        sources = "SELECT d.id, d.lead_source, l.source FROM deal d LEFT JOIN lead l ON l.id = d.lead_id WHERE d.tenant_id = $1"
+        assert all(r["lead_source"] == r["source"] for r in await db.fetch(sources, tenant))
+        return kept
+
+    note = await client.post(
+        f"/v2/invoices/{s['invoice']}/credit-notes",
+        headers=admin.auth,
+        json={"reason": "Discount agreed", "lines": [{"description": "Discount", "unit_price": 100, "tax_rate": 0}]},
+    )
+    assert note.status_code == 201, note.text
+    await db.execute("UPDATE invoice SET deal_id = NULL WHERE id = $1", note.json()["id"])  # a note without its own deal
+    first = await same()
+    assert {r["id"]: r["revenue_source"] for r in first}[note.json()["id"]] == "website"  # L1's, through its invoice
+
+    d1 = next(r["revenue_deal_id"] for r in first if r["id"] == s["invoice"])
+    d4 = await deal(client, admin, "10.00", two.user_id, lead[7])
+    draft = next(r["id"] for r in first if r["revenue_deal_id"] == d1 and r["id"] not in (s["invoice"], note.json()["id"]))
+    moved = await client.patch(f"/v2/invoices/{draft}", headers=admin.auth, json={"deal_id": d4})
+    assert moved.status_code == 200, moved.text
+    assert {r["id"]: r for r in await same()}[draft]["revenue_source"] == "portal"  # L7's
+    owner = await client.patch(f"/v2/deals/{d1}", headers=admin.auth, json={"owner_id": two.user_id})
+    assert owner.status_code == 200, owner.text
+    assert {r["id"]: r for r in await same()}[note.json()["id"]]["revenue_owner_id"] == two.user_id
+    source = await client.patch(f"/v2/leads/{lead[1]['id']}", headers=admin.auth, json={"source": "referral"})
+    assert source.status_code == 200, source.text
+    assert {r["id"]: r for r in await same()}[note.json()["id"]]["revenue_source"] == "referral"
+
+    await db.execute("UPDATE deal SET lead_id = $2 WHERE id = $1", d1, lead[2]["id"])  # no API changes a deal's lead
+    assert {r["id"]: r for r in await same()}[s["invoice"]]["revenue_lead_id"] == lead[2]["id"]
+    await db.execute("DELETE FROM lead WHERE id = $1", lead[2]["id"])  # outright: the deal's lead goes to null
+    assert {r["id"]: r for r in await same()}[note.json()["id"]]["revenue_lead_id"] is None
+    team = (await client.get("/v2/analytics/dashboard", headers=admin.auth, params=RANGE)).json()["revenue"]
+    assert (team["invoiced"], team["attributed"]) == (1400.00, 0.00)  # deal one has no lead now; deal three never had
+    assert (await client.delete(f"/v2/deals/{d1}", headers=admin.auth)).status_code == 204
+    assert {r["id"]: r for r in await same()}[note.json()["id"]]["revenue_deal_id"] is None
+    theirs = (await client.get("/v2/analytics/dashboard", headers=two.auth, params=RANGE)).json()["revenue"]
+    assert theirs["invoiced"] == 0.00  # the deal they were given is gone, and its invoices with it from their figures
+    sources = (await client.get("/v2/attribution-reports", headers=admin.auth, params=RANGE)).json()["by_source"]
+    assert {r["key"]: r["revenue"] for r in sources if r["revenue"]} == {"(no lead)": 1400.00}
 
 
 async def test_roles_tenants_and_bad_input(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
