@@ -118,7 +118,7 @@ async def measure(base: str, dsn: str, requests: int, fresh: bool, leads: int, d
             ("forecast, team, 12 months", "/v2/forecasting-models?months=12", api),
             ("forecast, team, 24 months", "/v2/forecasting-models?months=24", api),
             ("forecast, one agent, 12 months", "/v2/forecasting-models?months=12", agent),
-            ("segments, team", "/v2/customer-segments", api),
+            ("segments, team (snapshot)", "/v2/customer-segments", api),
             ("segments, one agent", "/v2/customer-segments", agent),
         ]
         for name, path, headers in cases[2:]:

@@ -20,11 +20,16 @@ VERSION = "1.38.0"
 DESCRIPTION = "Analytics: revenue attribution kept on deal and invoice by triggers"
 
 STATEMENTS = [
-    # A deal's lead's source, looked up when the deal is written with another lead.
+    # A deal's lead's source, looked up when the deal is written with another lead. The lead is locked (FOR SHARE)
+    # until the deal's transaction ends, so a source changing at the same time waits and then reaches this deal too
+    # (without the lock it would set the deals it sees, not this one, which it cannot see yet). The same below.
     """
     CREATE OR REPLACE FUNCTION deal_lead_source() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      NEW.lead_source := (SELECT l.source FROM lead l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.lead_id);
+      SELECT l.source INTO NEW.lead_source FROM lead l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.lead_id FOR SHARE;
+      IF NOT FOUND THEN
+        NEW.lead_source := NULL;
+      END IF;
       RETURN NEW;
     END $$
     """,
@@ -42,14 +47,15 @@ STATEMENTS = [
     """,
     "CREATE TRIGGER lead_source_to_deals AFTER UPDATE OF source ON lead FOR EACH ROW "
     "WHEN (OLD.source IS DISTINCT FROM NEW.source) EXECUTE FUNCTION lead_source_to_deals()",
-    # An invoice's deal (a credit note's corrected invoice's when it has none) and that deal's owner, lead and source.
+    # An invoice's deal (a credit note's corrected invoice's when it has none) and that deal's owner, lead and source;
+    # the deal locked as the lead above. (The corrected invoice is not: a sent invoice's deal does not change.)
     """
     CREATE OR REPLACE FUNCTION invoice_revenue_of() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       NEW.revenue_deal_id := CASE WHEN NEW.deal_id IS NOT NULL THEN NEW.deal_id
         ELSE (SELECT o.deal_id FROM invoice o WHERE o.tenant_id = NEW.tenant_id AND o.id = NEW.credit_note_for) END;
       SELECT d.owner_id, d.lead_id, d.lead_source INTO NEW.revenue_owner_id, NEW.revenue_lead_id, NEW.revenue_source
-        FROM deal d WHERE d.tenant_id = NEW.tenant_id AND d.id = NEW.revenue_deal_id;
+        FROM deal d WHERE d.tenant_id = NEW.tenant_id AND d.id = NEW.revenue_deal_id FOR SHARE;
       IF NOT FOUND THEN
         NEW.revenue_deal_id := NULL;
         NEW.revenue_owner_id := NULL;

@@ -101,3 +101,5 @@ class SegmentsResponse(ResponseBody):
     data: list[Segment]
     currency: str
     scope: Literal["team", "own"]
+    as_of: datetime  # when the figures were counted: now, or a large tenant's last refresh
+    refreshed_every_minutes: int | None = None  # a large tenant's team figures: counted by a cron job this often

@@ -4,16 +4,30 @@ A lead may fall in several segments. For each, over the live leads it matches (a
 and the deals they own): how many, the value of their won deals and of their open ones (in the workspace's currency;
 deals in other currencies are not counted), the share of them won (status WON), what the figures say next to the
 average lead's, and what to do. docs/forecasting.md has the table.
+
+The figures are one pass over every live lead, which a tenant of up to LIVE_LIMIT leads affords on every request (a
+few hundred milliseconds at 100,000). A larger tenant's whole-team figures are counted by a cron job every
+REFRESH_MINUTES and read from `segment_snapshot`, and the answer says when they were counted (`as_of`); an agent's own
+figures, over their own leads, are always counted on the spot.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from saq.types import Context
 
 from app.billing.service import read_settings
-from app.db import TenantScope, fetch, tenant_transaction
+from app.core.jobs import job
+from app.db import TenantScope, fetch, system_transaction, tenant_transaction
 from app.forecasting import policy, schemas
+
+LIVE_LIMIT = 100_000
+REFRESH_MINUTES = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +131,50 @@ def _query() -> str:
 QUERY = _query()
 
 
+async def _live_leads(scope: TenantScope) -> int:
+    rows = await fetch("SELECT coalesce(sum(live), 0) AS n FROM lead_counter WHERE tenant_id = $1", scope.tenant_id)
+    return int(rows[0]["n"])
+
+
+async def _count(scope: TenantScope, currency: str, owner: int | None) -> tuple[dict[str, Any], datetime]:
+    rows = await fetch(f"SELECT now() AS as_of, * FROM ({QUERY}) figures", scope.tenant_id, currency, owner)
+    row = rows[0]
+    return {k: v for k, v in row.items() if k != "as_of"}, row["as_of"]
+
+
+async def _snapshot(scope: TenantScope, currency: str) -> tuple[dict[str, Any], datetime]:
+    """Count the team's figures and keep them as the tenant's snapshot (in the caller's transaction)."""
+    row, as_of = await _count(scope, currency, None)
+    await fetch(
+        """INSERT INTO segment_snapshot (tenant_id, currency, figures, computed_at) VALUES ($1, $2, $3::jsonb, $4)
+           ON CONFLICT (tenant_id) DO UPDATE SET currency = EXCLUDED.currency, figures = EXCLUDED.figures,
+                                                computed_at = EXCLUDED.computed_at""",
+        scope.tenant_id,
+        currency,
+        json.dumps(row, default=str),
+        as_of,
+    )
+    return row, as_of
+
+
 async def segments(scope: TenantScope) -> schemas.SegmentsResponse:
     """Every segment's figures for the team, or for an agent their own leads and deals."""
     policy.VIEW.require(scope)
     owner = policy.own_only(scope)
+    kept = False
     async with tenant_transaction(scope.tenant_id):
         currency = (await read_settings(scope)).currency
-        row = (await fetch(QUERY, scope.tenant_id, currency, owner))[0]
+        if owner is None and await _live_leads(scope) > LIVE_LIMIT:
+            kept = True
+            snapshot = await fetch(
+                "SELECT figures, computed_at FROM segment_snapshot WHERE tenant_id = $1 AND currency = $2", scope.tenant_id, currency
+            )
+            if snapshot:
+                row, as_of = json.loads(snapshot[0]["figures"]), snapshot[0]["computed_at"]
+            else:  # not counted yet (or the workspace's currency changed): counted now, and kept for the next request
+                row, as_of = await _snapshot(scope, currency)
+        else:
+            row, as_of = await _count(scope, currency, owner)
     overall = row["all_won"] / row["all_count"] if row["all_count"] else 0.0
     found = []
     for n, rule in enumerate(RULES):
@@ -144,7 +195,14 @@ async def segments(scope: TenantScope) -> schemas.SegmentsResponse:
                 recommendations=list(rule.recommendations) if count else [],
             )
         )
-    return schemas.SegmentsResponse(success=True, data=found, currency=currency, scope="own" if owner is not None else "team")
+    return schemas.SegmentsResponse(
+        success=True,
+        data=found,
+        currency=currency,
+        scope="own" if owner is not None else "team",
+        as_of=as_of,
+        refreshed_every_minutes=REFRESH_MINUTES if kept else None,
+    )
 
 
 def _insights(
@@ -167,3 +225,26 @@ def _insights(
     if open_value:
         said.append(f"{currency} {float(open_value):,.0f} still open in deals")
     return said
+
+
+@job(key="refresh-segments:{tenant_id}", timeout=900, retries=2, retry_delay=30.0)
+async def refresh_segments(ctx: Context, *, tenant_id: int) -> bool:
+    """Count one tenant's team segment figures again, if it has more than LIVE_LIMIT live leads (else every request
+    counts them; a snapshot left from when it had more is dropped). Idempotent: a rerun counts the same leads."""
+    scope = TenantScope.system(tenant_id, "system:segments")
+    async with tenant_transaction(tenant_id):
+        if await _live_leads(scope) <= LIVE_LIMIT:
+            await fetch("DELETE FROM segment_snapshot WHERE tenant_id = $1", tenant_id)
+            return False
+        await _snapshot(scope, (await read_settings(scope)).currency)
+    return True
+
+
+@job(key="refresh-all-segments", timeout=300, retries=1)
+async def refresh_all_segments(ctx: Context) -> int:
+    """Every REFRESH_MINUTES: queue a recount of each tenant's segment figures (the job skips the small ones)."""
+    async with system_transaction():
+        tenants = await fetch("SELECT id FROM tenant ORDER BY id")
+    for row in tenants:
+        await refresh_segments.enqueue(ctx["worker"].queue, tenant_id=row["id"])
+    return len(tenants)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+
 import asyncpg
 import httpx
+import pytest
+from litestar import Litestar
 
+from app.forecasting import segments
 from tests.factories import Tenants, make_lead
 from tests.helpers import browser_login
 
@@ -59,3 +65,46 @@ async def test_segments_follow_their_rules(client: httpx.AsyncClient, tenants: T
     assert page.status_code == 200 and "High-value buyers" in page.text and 'id="segment-hot_leads"' in page.text
     await browser_login(client, support)
     assert (await client.get("/analytics/segments")).status_code == 403
+
+
+async def test_a_large_tenants_team_figures_are_counted_by_the_cron_job_and_say_when(
+    app: Litestar, client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above LIVE_LIMIT live leads the team's figures come from the snapshot the refresh job keeps (counted on the
+    first request when there is none), with the time they were counted; an agent's own are counted on the spot."""
+    monkeypatch.setattr(segments, "LIVE_LIMIT", 1)
+    admin = await tenants.create()
+    agent = await tenants.add_user(admin, "agent")
+    small = await tenants.create()  # one lead: at or under the limit, counted on every request
+    await make_lead(client, small, name="Only", phone="+971501110009", source="referral")
+    for n in range(2):
+        await make_lead(client, admin, name=f"Referral {n}", phone=f"+97150111002{n}", source="referral", agent_id=agent.user_id)
+
+    first = (await client.get("/v2/customer-segments", headers=admin.auth)).json()
+    assert first["refreshed_every_minutes"] == segments.REFRESH_MINUTES
+    assert {s["key"]: s["customer_count"] for s in first["data"]}["referrals"] == 2
+    await make_lead(client, admin, name="Referral 2", phone="+971501110022", source="referral", agent_id=agent.user_id)
+    kept = (await client.get("/v2/customer-segments", headers=admin.auth)).json()
+    assert kept["as_of"] == first["as_of"] and {s["key"]: s["customer_count"] for s in kept["data"]}["referrals"] == 2
+    own = (await client.get("/v2/customer-segments", headers=agent.auth)).json()  # counted now
+    assert own["refreshed_every_minutes"] is None and {s["key"]: s["customer_count"] for s in own["data"]}["referrals"] == 3
+
+    job = await app.state.queue.enqueue("refresh_all_segments", key="test-refresh-segments", timeout=60, retries=1)
+    await job.refresh(until_complete=30)
+    assert job.status == "complete" and job.result >= 2
+    for _ in range(100):  # each tenant's recount is its own job
+        done = await app.state.queue.job(segments.refresh_segments.key_for(tenant_id=admin.tenant_id))
+        if done is not None and done.status == "complete":
+            break
+        await asyncio.sleep(0.1)
+    assert done is not None and done.status == "complete" and done.result is True
+    fresh = (await client.get("/v2/customer-segments", headers=admin.auth)).json()
+    assert {s["key"]: s["customer_count"] for s in fresh["data"]}["referrals"] == 3
+    assert datetime.fromisoformat(fresh["as_of"]) > datetime.fromisoformat(first["as_of"])
+    assert await db.fetchval("SELECT count(*) FROM segment_snapshot WHERE tenant_id = $1", small.tenant_id) == 0
+    theirs = (await client.get("/v2/customer-segments", headers=small.auth)).json()
+    assert theirs["refreshed_every_minutes"] is None and {s["key"]: s["customer_count"] for s in theirs["data"]}["referrals"] == 1
+
+    await browser_login(client, admin)
+    page = await client.get("/analytics/segments")
+    assert page.status_code == 200 and f"recounted every {segments.REFRESH_MINUTES} minutes" in page.text

@@ -9,6 +9,7 @@ import pytest
 from tests.factories import BULK_LEADS_SQL, Tenants
 
 TENANT_TABLES = [
+    "segment_snapshot",
     "app_user",
     "api_key",
     "oauth_client",
