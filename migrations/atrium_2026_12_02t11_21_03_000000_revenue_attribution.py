@@ -20,16 +20,14 @@ VERSION = "1.38.0"
 DESCRIPTION = "Analytics: revenue attribution kept on deal and invoice by triggers"
 
 STATEMENTS = [
-    # A deal's lead's source, looked up when the deal is written with another lead. The lead is locked (FOR SHARE)
-    # until the deal's transaction ends, so a source changing at the same time waits and then reaches this deal too
-    # (without the lock it would set the deals it sees, not this one, which it cannot see yet). The same below.
+    # A deal's lead's source, looked up when the deal is written with another lead. No row is locked (a lock here
+    # and in the invoices' lookup below made deadlocks with the app's own lock order: invoice then deal, lead then
+    # stage), so a change committed at the very moment another transaction reads the row can leave the older value
+    # until the row changes again (docs/analytics.md, "Speed").
     """
     CREATE OR REPLACE FUNCTION deal_lead_source() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      SELECT l.source INTO NEW.lead_source FROM lead l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.lead_id FOR SHARE;
-      IF NOT FOUND THEN
-        NEW.lead_source := NULL;
-      END IF;
+      NEW.lead_source := (SELECT l.source FROM lead l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.lead_id);
       RETURN NEW;
     END $$
     """,
@@ -47,15 +45,15 @@ STATEMENTS = [
     """,
     "CREATE TRIGGER lead_source_to_deals AFTER UPDATE OF source ON lead FOR EACH ROW "
     "WHEN (OLD.source IS DISTINCT FROM NEW.source) EXECUTE FUNCTION lead_source_to_deals()",
-    # An invoice's deal (a credit note's corrected invoice's when it has none) and that deal's owner, lead and source;
-    # the deal locked as the lead above. (The corrected invoice is not: a sent invoice's deal does not change.)
+    # An invoice's deal (a credit note's corrected invoice's when it has none) and that deal's owner, lead and source,
+    # looked up when it is written with another deal or corrected invoice.
     """
     CREATE OR REPLACE FUNCTION invoice_revenue_of() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       NEW.revenue_deal_id := CASE WHEN NEW.deal_id IS NOT NULL THEN NEW.deal_id
         ELSE (SELECT o.deal_id FROM invoice o WHERE o.tenant_id = NEW.tenant_id AND o.id = NEW.credit_note_for) END;
       SELECT d.owner_id, d.lead_id, d.lead_source INTO NEW.revenue_owner_id, NEW.revenue_lead_id, NEW.revenue_source
-        FROM deal d WHERE d.tenant_id = NEW.tenant_id AND d.id = NEW.revenue_deal_id FOR SHARE;
+        FROM deal d WHERE d.tenant_id = NEW.tenant_id AND d.id = NEW.revenue_deal_id;
       IF NOT FOUND THEN
         NEW.revenue_deal_id := NULL;
         NEW.revenue_owner_id := NULL;
@@ -67,12 +65,14 @@ STATEMENTS = [
     """,
     "CREATE TRIGGER invoice_revenue_insert BEFORE INSERT ON invoice FOR EACH ROW EXECUTE FUNCTION invoice_revenue_of()",
     "CREATE TRIGGER invoice_revenue_update BEFORE UPDATE OF deal_id, credit_note_for ON invoice FOR EACH ROW "
+    "WHEN (OLD.deal_id IS DISTINCT FROM NEW.deal_id OR OLD.credit_note_for IS DISTINCT FROM NEW.credit_note_for) "
     "EXECUTE FUNCTION invoice_revenue_of()",
     # An invoice's deal changing: its credit notes without a deal of their own count for the new one.
     """
     CREATE OR REPLACE FUNCTION invoice_revenue_to_credit_notes() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      UPDATE invoice SET credit_note_for = credit_note_for
+      UPDATE invoice SET revenue_deal_id = NEW.revenue_deal_id, revenue_owner_id = NEW.revenue_owner_id,
+                         revenue_lead_id = NEW.revenue_lead_id, revenue_source = NEW.revenue_source
        WHERE tenant_id = NEW.tenant_id AND credit_note_for = NEW.id AND deal_id IS NULL;
       RETURN NULL;
     END $$
@@ -99,10 +99,14 @@ STATEMENTS = [
     "DROP INDEX IF EXISTS deal_tenant_won",
     "CREATE INDEX deal_tenant_won ON deal (tenant_id, closed_at) INCLUDE (owner_id, value, currency, lead_id, lead_source)"
     " WHERE status = 'won'",
-    # Fill: deals first (the invoices read them), then invoices, then credit notes (they read their invoices).
+    # Fill: deals first (the invoices read them), then invoices and credit notes (a credit note's corrected invoice
+    # gives the deal when it has none of its own).
     "UPDATE deal d SET lead_source = l.source FROM lead l WHERE l.tenant_id = d.tenant_id AND l.id = d.lead_id",
-    "UPDATE invoice SET deal_id = deal_id WHERE credit_note_for IS NULL",
-    "UPDATE invoice SET deal_id = deal_id WHERE credit_note_for IS NOT NULL",
+    """UPDATE invoice i SET revenue_deal_id = d.id, revenue_owner_id = d.owner_id, revenue_lead_id = d.lead_id,
+                            revenue_source = d.lead_source
+         FROM invoice r JOIN deal d ON d.tenant_id = r.tenant_id
+        WHERE r.tenant_id = i.tenant_id AND r.id = coalesce(i.credit_note_for, i.id)
+          AND d.id = CASE WHEN i.deal_id IS NOT NULL THEN i.deal_id ELSE r.deal_id END""",
 ]
 
 

@@ -248,6 +248,10 @@ async def test_the_days_sums_give_what_the_milestones_give(client: httpx.AsyncCl
     assert ended["qualification_seconds"] is not None and ended["response_seconds"] is not None
     assert (await compare(now - timedelta(days=12), now + timedelta(days=1)))["qualified"] == 5  # as they stand now
 
+    async with db.transaction():  # the late leads' index serves the query (its condition is the service's LATE)
+        await db.execute("SET LOCAL enable_seqscan = off")
+        plan = await db.fetch(f"EXPLAIN SELECT count(*) FROM lead_milestone m WHERE m.tenant_id = $1 AND {analytics.LATE}", admin.tenant_id)
+        assert "lead_milestone_late" in " ".join(r[0] for r in plan)
     period = {"start_date": (now - timedelta(days=12)).date().isoformat(), "end_date": (now - timedelta(days=6)).date().isoformat()}
     board = (await client.get("/v2/analytics/agents", headers=admin.auth, params=period)).json()["data"]
     assert {r["agent_id"]: (r["leads_assigned"], r["won_leads"]) for r in board if r["leads_assigned"]} == {

@@ -25,6 +25,9 @@ async def test_the_dashboard_shows_the_forecast_card_and_prints_it(
 
     page = await client.get("/analytics")
     assert page.status_code == 200 and 'hx-get="/analytics/forecast-card"' in page.text  # the page does not wait for the fit
+    assert page.text.count('id="forecast"') == 1  # one card (its block used to be drawn where defined and again)
+    report = await client.get("/analytics", params={"period": "7d"}, headers={"HX-Request": "true", "HX-Target": "analytics-report"})
+    assert report.status_code == 200 and 'id="forecast"' not in report.text  # a new range leaves the card alone
     card = await client.get("/analytics/forecast-card", headers={"HX-Request": "true"})
     assert card.status_code == 200 and "<html" not in card.text, card.text[:200]
     assert 'id="forecast"' in card.text and "hx-get" not in card.text and "Won revenue per month and its forecast" in card.text
