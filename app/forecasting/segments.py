@@ -22,8 +22,8 @@ from typing import Any
 from saq.types import Context
 
 from app.billing.service import read_settings
-from app.core.jobs import job
-from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.core.jobs import for_every_tenant, job
+from app.db import TenantScope, fetch, tenant_transaction
 from app.forecasting import policy, schemas
 
 LIVE_LIMIT = 100_000
@@ -243,8 +243,4 @@ async def refresh_segments(ctx: Context, *, tenant_id: int) -> bool:
 @job(key="refresh-all-segments", timeout=300, retries=1)
 async def refresh_all_segments(ctx: Context) -> int:
     """Every REFRESH_MINUTES: queue a recount of each tenant's segment figures (the job skips the small ones)."""
-    async with system_transaction():
-        tenants = await fetch("SELECT id FROM tenant ORDER BY id")
-    for row in tenants:
-        await refresh_segments.enqueue(ctx["worker"].queue, tenant_id=row["id"])
-    return len(tenants)
+    return await for_every_tenant(ctx["worker"].queue, refresh_segments)
