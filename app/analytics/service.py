@@ -636,22 +636,18 @@ async def kpis(scope: TenantScope, rng: Range) -> schemas.KpiReport:
 
 # --------------------------------------------------------------------------- attribution
 
-# A campaign: the lead's campaign, else its `utm_campaign` custom field. The period's won deals and invoices (a few
-# thousand) look their lead up row by row: as a plain join the planner hashed every lead of the tenant. The period's
-# leads themselves are read from their milestones alone, which keep the lead's source and both campaign fields; by
-# source nothing is joined at all (the milestones, lead_day, deals and invoices keep the lead's source).
-_CAMPAIGN = "coalesce(c.name, {utm}, {otherwise})"
-_LEAD_JOINS = (
-    "LEFT JOIN LATERAL (SELECT l.tenant_id, l.id, l.custom_fields, l.campaign_id FROM lead l "
-    "WHERE l.tenant_id = {t}.tenant_id AND l.id = {lead} LIMIT 1) l ON true "
-    "LEFT JOIN campaign c ON c.tenant_id = l.tenant_id AND c.id = l.campaign_id"
-)
-_LEAD_CAMPAIGN = (
-    _CAMPAIGN.format(
-        utm="nullif(l.custom_fields ->> 'utm_campaign', '')", otherwise="CASE WHEN l.id IS NULL THEN '(no lead)' ELSE '(none)' END"
-    )
-    + " AS key, c.id AS campaign_id"
-)
+# A campaign: the lead's campaign, else its `utm_campaign` custom field, else "(none)" ("(no lead)" without a lead).
+# The milestones, deals and invoices each keep their lead's campaign and `utm_campaign` (kept by triggers, as the
+# source is), so every part of attribution is one index range joined only to the few campaigns.
+_CAMPAIGN = "coalesce(c.name, {t}.{utm}, {otherwise}) AS key, c.id AS campaign_id"
+_CAMPAIGN_JOIN = "LEFT JOIN campaign c ON c.tenant_id = {t}.tenant_id AND c.id = {t}.{campaign}"
+
+
+def _by_campaign(t: str, campaign: str, utm: str, lead: str | None = None) -> tuple[str, str]:
+    """The campaign key's columns and join for table alias `t`, its columns of the lead's campaign and utm_campaign,
+    and of the lead itself (None: a row that always has one, whose index need not hold it)."""
+    otherwise = "'(none)'" if lead is None else f"CASE WHEN {t}.{lead} IS NULL THEN '(no lead)' ELSE '(none)' END"
+    return _CAMPAIGN.format(t=t, utm=utm, otherwise=otherwise), _CAMPAIGN_JOIN.format(t=t, campaign=campaign)
 
 
 async def _attribution(scope: TenantScope, rng: Range, agent: int | None, currency: str, *, by_source: bool) -> list[schemas.Attribution]:
@@ -662,11 +658,10 @@ async def _attribution(scope: TenantScope, rng: Range, agent: int | None, curren
         invoice_key = "coalesce(i.revenue_source, '(no lead)') AS key, NULL::bigint AS campaign_id"
         deal_joins = invoice_joins = ""
     else:
-        # By campaign the period's leads come from their milestones (a lead of its own each: no "(no lead)").
+        cohort_key, cohort_join = _by_campaign("m", "campaign_id", "utm_campaign")
         leads = await fetch(
-            f"""SELECT {_CAMPAIGN.format(utm="m.utm_campaign", otherwise="'(none)'")} AS key, c.id AS campaign_id,
-                       count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
-                  FROM lead_milestone m LEFT JOIN campaign c ON c.tenant_id = m.tenant_id AND c.id = m.campaign_id
+            f"""SELECT {cohort_key}, count(*) AS leads, count(*) FILTER (WHERE m.won_at < $3) AS won
+                  FROM lead_milestone m {cohort_join}
                  WHERE m.tenant_id = $1 AND m.started_at >= $2 AND m.started_at < $3 AND m.live
                    AND ($4::bigint IS NULL OR m.agent_id = $4)
                  GROUP BY 1, 2""",
@@ -675,8 +670,8 @@ async def _attribution(scope: TenantScope, rng: Range, agent: int | None, curren
             rng.end,
             agent,
         )
-        deal_key = invoice_key = _LEAD_CAMPAIGN
-        deal_joins, invoice_joins = _LEAD_JOINS.format(t="d", lead="d.lead_id"), _LEAD_JOINS.format(t="i", lead="i.revenue_lead_id")
+        deal_key, deal_joins = _by_campaign("d", "lead_campaign_id", "lead_utm_campaign", "lead_id")
+        invoice_key, invoice_joins = _by_campaign("i", "revenue_campaign_id", "revenue_utm_campaign", "revenue_lead_id")
     deals = await fetch(
         f"""SELECT {deal_key}, count(*) AS n, sum(d.value) AS total
               FROM deal d {deal_joins}

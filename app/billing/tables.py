@@ -68,12 +68,15 @@ class Invoice(Table, tablename="invoice"):
     deal_id = ForeignKey(references=Deal, on_delete=OnDelete.set_null, null=True)
     credit_note_for = BigInt(null=True, default=None)  # the invoice a credit note corrects (a key of its own migration)
     # Whom the invoice's revenue counts for in analytics: its deal (a credit note without one: the corrected
-    # invoice's), that deal's owner and lead, and the lead's source. Kept by triggers on invoice, deal and lead
-    # (migrations/…_revenue_attribution.py), never written by the application, so the figures read one index.
+    # invoice's), that deal's owner and lead, and the lead's source, campaign and `utm_campaign`. Kept by triggers on
+    # invoice, deal and lead (migrations/…_revenue_attribution.py), never written by the application, so the figures
+    # read one index.
     revenue_deal_id = BigInt(null=True, default=None)
     revenue_owner_id = BigInt(null=True, default=None)
     revenue_lead_id = BigInt(null=True, default=None)
     revenue_source = Varchar(length=50, null=True, default=None)
+    revenue_campaign_id = BigInt(null=True, default=None)
+    revenue_utm_campaign = Text(null=True, default=None)
     issue_date = Date()
     due_date = Date()
     currency = Varchar(length=3, default="AED")

@@ -56,9 +56,11 @@ class Deal(Table, tablename="deal"):
     contact_id = ForeignKey(references=Contact, on_delete=OnDelete.set_null, null=True)
     company_id = ForeignKey(references=Company, on_delete=OnDelete.set_null, null=True)
     lead_id = ForeignKey(references=Lead, on_delete=OnDelete.set_null, null=True)
-    # The lead's source (None without a lead), for analytics' attribution: kept by triggers on deal and lead
-    # (migrations/…_revenue_attribution.py), never written by the application.
+    # The lead's source, campaign and `utm_campaign` custom field (None without a lead), for analytics' attribution:
+    # kept by triggers on deal and lead (migrations/…_revenue_attribution.py), never written by the application.
     lead_source = Varchar(length=50, null=True, default=None)
+    lead_campaign_id = BigInt(null=True, default=None)
+    lead_utm_campaign = Text(null=True, default=None)
     property_id = BigInt(null=True, default=None)  # the properties domain adds its foreign key
     status = Varchar(length=10, default="open")
     lost_reason = Varchar(length=300, null=True, default=None)

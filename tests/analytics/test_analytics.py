@@ -315,13 +315,19 @@ async def test_the_open_pipeline_rows_follow_every_deal_change(client: httpx.Asy
 
 
 ATTRIBUTED = """
-SELECT i.id, d.id AS deal, d.owner_id, d.lead_id, l.source
+SELECT i.id, d.id AS deal, d.owner_id, d.lead_id, l.source, l.campaign_id, nullif(l.custom_fields ->> 'utm_campaign', '') AS utm
   FROM invoice i
   LEFT JOIN invoice o ON o.tenant_id = i.tenant_id AND o.id = i.credit_note_for
   LEFT JOIN deal d ON d.tenant_id = i.tenant_id AND d.id = coalesce(i.deal_id, o.deal_id)
   LEFT JOIN lead l ON l.tenant_id = d.tenant_id AND l.id = d.lead_id
  WHERE i.tenant_id = $1 ORDER BY i.id"""
-KEPT = "SELECT id, revenue_deal_id, revenue_owner_id, revenue_lead_id, revenue_source FROM invoice WHERE tenant_id = $1 ORDER BY id"
+KEPT = """
+SELECT id, revenue_deal_id, revenue_owner_id, revenue_lead_id, revenue_source, revenue_campaign_id, revenue_utm_campaign
+  FROM invoice WHERE tenant_id = $1 ORDER BY id"""
+DEALS_KEPT = """
+SELECT d.id, (d.lead_source, d.lead_campaign_id, d.lead_utm_campaign)
+              IS NOT DISTINCT FROM (l.source, l.campaign_id, nullif(l.custom_fields ->> 'utm_campaign', '')) AS same
+  FROM deal d LEFT JOIN lead l ON l.id = d.lead_id WHERE d.tenant_id = $1"""
 
 
 async def test_whom_revenue_counts_for_follows_every_change(client: httpx.AsyncClient, tenants: Tenants, db: asyncpg.Connection) -> None:
@@ -335,8 +341,7 @@ async def test_whom_revenue_counts_for_follows_every_change(client: httpx.AsyncC
     async def same() -> list[asyncpg.Record]:
         kept = await db.fetch(KEPT, tenant)
         assert [tuple(r) for r in kept] == [tuple(r) for r in await db.fetch(ATTRIBUTED, tenant)]
-        sources = "SELECT d.id, d.lead_source, l.source FROM deal d LEFT JOIN lead l ON l.id = d.lead_id WHERE d.tenant_id = $1"
-        assert all(r["lead_source"] == r["source"] for r in await db.fetch(sources, tenant))
+        assert all(r["same"] for r in await db.fetch(DEALS_KEPT, tenant))
         return kept
 
     note = await client.post(
@@ -361,6 +366,9 @@ async def test_whom_revenue_counts_for_follows_every_change(client: httpx.AsyncC
     source = await client.patch(f"/v2/leads/{lead[1]['id']}", headers=admin.auth, json={"source": "referral"})
     assert source.status_code == 200, source.text
     assert {r["id"]: r for r in await same()}[note.json()["id"]]["revenue_source"] == "referral"
+    tagged = await client.patch(f"/v2/leads/{lead[1]['id']}", headers=admin.auth, json={"custom_fields": {"utm_campaign": "winter"}})
+    assert tagged.status_code == 200, tagged.text
+    assert {r["id"]: r for r in await same()}[note.json()["id"]]["revenue_utm_campaign"] == "winter"
 
     await db.execute("UPDATE deal SET lead_id = $2 WHERE id = $1", d1, lead[2]["id"])  # no API changes a deal's lead
     assert {r["id"]: r for r in await same()}[s["invoice"]]["revenue_lead_id"] == lead[2]["id"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 
 import asyncpg
 import httpx
@@ -300,12 +302,16 @@ async def test_a_busy_client_spends_local_leases_and_still_meets_the_exact_limit
     # "Busy" is more than BUSY requests within LEASE_SECONDS: a second on its own, which a loaded machine's 60 requests
     # in a row may never fill. Half a minute here, so the test counts leases, not the machine's speed.
     monkeypatch.setattr(ratelimit, "LEASE_SECONDS", 30.0)
+    started = time.monotonic()
     statuses = [(await client.get("/v2/auth/me", headers=admin.auth)).status_code for _ in range(60)]
     assert statuses == [200] * 60
     assert takes < 30, f"{takes} database writes for 60 requests"
     remaining = [(await client.get("/v2/auth/me", headers=admin.auth)) for _ in range(70)]
     assert remaining[-1].status_code == 429, "the allowance of 120 still runs out"
-    assert sum(r.status_code == 200 for r in remaining) <= 62
+    # The other 60 of the minute's 120, and what the bucket refilled meanwhile (2 a second: a loaded machine takes
+    # seconds over these 130 requests), and one a lease may hold back; never more.
+    refilled = math.ceil((time.monotonic() - started) * 120 / 60)
+    assert sum(r.status_code == 200 for r in remaining) <= 60 + refilled + 1
 
 
 async def test_parallel_requests_share_a_lease_and_none_is_refused_inside_the_allowance(
