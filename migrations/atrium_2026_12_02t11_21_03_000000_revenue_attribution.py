@@ -28,7 +28,7 @@ DESCRIPTION = "Analytics: revenue attribution kept on deal and invoice by trigge
 FROM_LEAD = (
     ("lead_source", "l.source"),
     ("lead_campaign_id", "l.campaign_id"),
-    ("lead_utm_campaign", "nullif(l.custom_fields ->> 'utm_campaign', '')"),
+    ("lead_utm_campaign", "left(nullif(l.custom_fields ->> 'utm_campaign', ''), 200)"),  # indexed: at most 200 characters
 )
 # An invoice's copy of its deal's: (invoice column, deal column).
 FROM_DEAL = (
@@ -68,7 +68,7 @@ STATEMENTS = [
     f"""
     CREATE OR REPLACE FUNCTION lead_source_to_deals() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      UPDATE deal d SET ({DEAL_COLUMNS}) = ({LEAD_VALUES.replace("l.", "NEW.")})
+      UPDATE deal d SET ({DEAL_COLUMNS}) = ({", ".join(e.replace("l.", "NEW.", 1) for _, e in FROM_LEAD)})
        WHERE d.tenant_id = NEW.tenant_id AND d.lead_id = NEW.id;
       RETURN NULL;
     END $$

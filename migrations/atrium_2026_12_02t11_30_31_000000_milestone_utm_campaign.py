@@ -12,7 +12,9 @@ DESCRIPTION = "Analytics: lead_milestone keeps the lead's utm_campaign"
 
 QUALIFIED = "('QUALIFIED', 'VIEWING_SCHEDULED', 'NEGOTIATING', 'WON')"
 VIEWING = "('VIEWING_SCHEDULED', 'NEGOTIATING', 'WON')"
-UTM = "nullif(n.custom_fields ->> 'utm_campaign', '')"
+# At most 200 characters: it is in an index, and a custom field has no length limit (a B-tree entry must stay under
+# about 2.7 kB, or the lead could not be saved).
+UTM = "left(nullif(n.custom_fields ->> 'utm_campaign', ''), 200)"
 
 
 def _reached(status: str, day: str, stages: str) -> str:
@@ -52,7 +54,7 @@ STATEMENTS = [
       RETURN NULL;
     END $$
     """,
-    "UPDATE lead_milestone m SET utm_campaign = nullif(l.custom_fields ->> 'utm_campaign', '') FROM lead l"
+    "UPDATE lead_milestone m SET utm_campaign = left(nullif(l.custom_fields ->> 'utm_campaign', ''), 200) FROM lead l"
     " WHERE l.id = m.lead_id AND nullif(l.custom_fields ->> 'utm_campaign', '') IS NOT NULL",
     "DROP INDEX IF EXISTS lead_milestone_started",
     "CREATE INDEX lead_milestone_started ON lead_milestone (tenant_id, started_at) "
