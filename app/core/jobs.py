@@ -91,14 +91,3 @@ def job(*, key: str, timeout: int, retries: int = 3, retry_delay: float = 5.0, h
         return JobSpec(function=function, key=key, timeout=timeout, retries=retries, retry_delay=retry_delay, heartbeat=heartbeat)
 
     return declare
-
-
-async def for_every_tenant(queue: Queue, spec: JobSpec) -> int:
-    """Queue `spec` once for each tenant (`tenant_id=`), as a cron job that fans out does; how many tenants."""
-    from app.db import fetch, system_transaction  # not at the top: app.db's domains import this module
-
-    async with system_transaction():
-        tenants = await fetch("SELECT id FROM tenant ORDER BY id")
-    for row in tenants:
-        await spec.enqueue(queue, tenant_id=row["id"])
-    return len(tenants)

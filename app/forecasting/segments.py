@@ -22,8 +22,8 @@ from typing import Any
 from saq.types import Context
 
 from app.billing.service import read_settings
-from app.core.jobs import for_every_tenant, job
-from app.db import TenantScope, fetch, tenant_transaction
+from app.core.jobs import job
+from app.db import TenantScope, fetch, tenant_ids, tenant_transaction
 from app.forecasting import policy, schemas
 
 LIVE_LIMIT = 100_000
@@ -242,5 +242,16 @@ async def refresh_segments(ctx: Context, *, tenant_id: int) -> bool:
 
 @job(key="refresh-all-segments", timeout=300, retries=1)
 async def refresh_all_segments(ctx: Context) -> int:
-    """Every REFRESH_MINUTES: queue a recount of each tenant's segment figures (the job skips the small ones)."""
-    return await for_every_tenant(ctx["worker"].queue, refresh_segments)
+    """Every REFRESH_MINUTES: queue a recount of the segment figures of each tenant above LIVE_LIMIT or with a
+    snapshot (to drop it once the tenant is under); how many were queued. Small tenants cost one count each here,
+    not a job each."""
+    queued = 0
+    for tenant_id in await tenant_ids():
+        async with tenant_transaction(tenant_id):
+            scope = TenantScope.system(tenant_id, "system:segments")
+            kept = await fetch("SELECT 1 FROM segment_snapshot WHERE tenant_id = $1", tenant_id)
+            due = bool(kept) or await _live_leads(scope) > LIVE_LIMIT
+        if due:
+            await refresh_segments.enqueue(ctx["worker"].queue, tenant_id=tenant_id)
+            queued += 1
+    return queued

@@ -5,8 +5,8 @@ from __future__ import annotations
 from saq import Queue
 from saq.types import Context
 
-from app.core.jobs import for_every_tenant, job
-from app.db import TenantScope, fetch, system_transaction, tenant_transaction
+from app.core.jobs import job
+from app.db import TenantScope, fetch, system_transaction, tenant_ids, tenant_transaction
 from app.events.service import emit
 from app.leads import events as lead_events
 from app.leads import policy
@@ -26,7 +26,10 @@ async def rescore_leads(ctx: Context, *, tenant_id: int) -> dict[str, int]:
 @job(key="rescore-all-tenants", timeout=300, retries=3)
 async def rescore_all_tenants(ctx: Context) -> int:
     """Nightly: queue a rescore of every tenant's leads, so time-based factors (last touch) stay true."""
-    return await for_every_tenant(ctx["worker"].queue, rescore_leads)
+    tenants = await tenant_ids()
+    for tenant_id in tenants:
+        await rescore_leads.enqueue(ctx["worker"].queue, tenant_id=tenant_id)
+    return len(tenants)
 
 
 async def request_rescore(scope: TenantScope, queue: Queue) -> tuple[str, str]:

@@ -91,7 +91,7 @@ async def test_a_large_tenants_team_figures_are_counted_by_the_cron_job_and_say_
 
     job = await app.state.queue.enqueue("refresh_all_segments", key="test-refresh-segments", timeout=60, retries=1)
     await job.refresh(until_complete=30)
-    assert job.status == "complete" and job.result >= 2
+    assert job.status == "complete" and job.result == 1  # the large tenant only: the small one has no snapshot
     for _ in range(100):  # each tenant's recount is its own job
         done = await app.state.queue.job(segments.refresh_segments.key_for(tenant_id=admin.tenant_id))
         if done is not None and done.status == "complete":
